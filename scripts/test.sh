@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command (README Quick start, .ci/run): installs what the tests need,
+# then runs every *.test.ts under src/ and test/ with node:test.
+# Node 20 does not expand globs for --test, so the list is built here.
+# PATCHBENCH_TEST_FILTER=regex narrows the list.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+mapfile -t files < <(find src test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+if [ -n "${PATCHBENCH_TEST_FILTER:-}" ]; then
+  mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -E "$PATCHBENCH_TEST_FILTER")
+fi
+if [ ${#files[@]} -eq 0 ]; then
+  echo "test.sh: no test files found" >&2
+  exit 1
+fi
+echo "test.sh: ${#files[@]} test files"
+exec node --import tsx --test --test-concurrency="${PATCHBENCH_TEST_CONCURRENCY:-2}" --test-timeout=600000 "${files[@]}"

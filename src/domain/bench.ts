@@ -1,0 +1,56 @@
+import type { Direction } from "./verdict.ts";
+
+/** netperf tests patchbench knows how to run and parse. */
+export const BENCH_TESTS = ["TCP_RR", "TCP_CRR", "TCP_STREAM", "UDP_RR"] as const;
+export type BenchTest = (typeof BENCH_TESTS)[number];
+
+export const TOPOLOGIES = ["loopback", "container", "container-bridge"] as const;
+export type Topology = (typeof TOPOLOGIES)[number];
+
+/** One change applied on the host for the duration of a variant's runs. */
+export type VariantSetting =
+  | { kind: "sysctl"; key: string; value: string }
+  | { kind: "kernel"; ref: "base" | "candidate" };
+
+export interface Variant {
+  /** Short label, e.g. "busy_read=0" or "base". */
+  name: string;
+  settings: VariantSetting[];
+}
+
+/** One cell of the matrix: test × size × topology (variants are compared within it). */
+export interface Cell {
+  test: BenchTest;
+  /** Request/response size in bytes (send size for STREAM). */
+  size: number;
+  topology: Topology;
+}
+
+export interface Metric {
+  /** netperf selector, e.g. THROUGHPUT or P99_LATENCY. */
+  key: string;
+  unit: string;
+  direction: Direction;
+}
+
+/** One netperf run: the unit stored raw. */
+export interface BenchSample {
+  cell: Cell;
+  variant: string;
+  round: number;
+  run: number;
+  /** Position in the A/B order of the round (0 or 1). */
+  slot: number;
+  startedAt: string;
+  endedAt: string;
+  /** Every key=value netperf printed. */
+  values: Record<string, string>;
+  /** Parsed primary metric (THROUGHPUT), NaN when missing. */
+  throughput: number;
+  ok: boolean;
+  problem?: string;
+}
+
+export function cellKey(c: Cell): string {
+  return `${c.test}/${c.topology}/${c.size}`;
+}
