@@ -1,0 +1,70 @@
+import type { Db } from "./open-store.ts";
+
+export interface FlowRow {
+  id: string;
+  seriesId: string;
+  tree: string;
+  base: string | null;
+  plan: string;
+  status: string;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+/**
+ * Record a flow unless one with this id exists. Returns true when this call
+ * created it: the caller enqueues only then, so one series version gets one flow.
+ */
+export async function createFlowIfAbsent(
+  db: Db,
+  flow: { id: string; seriesId: string; tree: string; base: string | null; plan: string },
+): Promise<boolean> {
+  const r = await db
+    .insertInto("flows")
+    .values({
+      id: flow.id,
+      series_id: flow.seriesId,
+      tree: flow.tree,
+      base: flow.base,
+      plan: flow.plan,
+      status: "queued",
+      created_at: new Date().toISOString(),
+      finished_at: null,
+    })
+    .onConflict((oc) => oc.column("id").doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+export async function setFlowStatus(db: Db, id: string, status: string, finished = false): Promise<void> {
+  await db
+    .updateTable("flows")
+    .set({ status, ...(finished ? { finished_at: new Date().toISOString() } : {}) })
+    .where("id", "=", id)
+    .execute();
+}
+
+export async function getFlow(db: Db, id: string): Promise<FlowRow | undefined> {
+  const r = await db.selectFrom("flows").selectAll().where("id", "=", id).executeTakeFirst();
+  return r
+    ? {
+        id: r.id,
+        seriesId: r.series_id,
+        tree: r.tree,
+        base: r.base,
+        plan: r.plan,
+        status: r.status,
+        createdAt: r.created_at,
+        finishedAt: r.finished_at,
+      }
+    : undefined;
+}
+
+export async function countFlowsForSeries(db: Db, seriesId: string): Promise<number> {
+  const r = await db
+    .selectFrom("flows")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("series_id", "=", seriesId)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}

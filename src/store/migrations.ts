@@ -1,0 +1,110 @@
+import { type Kysely, type Migration, sql } from "kysely";
+
+/**
+ * Schema migrations, in order. Column types stay portable (text, integer,
+ * real, blob) so the same migrations run on PostgreSQL later.
+ */
+export const MIGRATIONS: Record<string, Migration> = {
+  "0001-initial": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("series")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("source", "text", (c) => c.notNull())
+        .addColumn("title", "text", (c) => c.notNull())
+        .addColumn("version", "integer", (c) => c.notNull())
+        .addColumn("tree", "text")
+        .addColumn("data", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("raw_mails")
+        .addColumn("message_id", "text", (c) => c.primaryKey())
+        .addColumn("series_id", "text")
+        .addColumn("raw", "blob", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("flows")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("series_id", "text", (c) => c.notNull())
+        .addColumn("tree", "text", (c) => c.notNull())
+        .addColumn("base", "text")
+        .addColumn("plan", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("finished_at", "text")
+        .execute();
+      await db.schema
+        .createTable("runs")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("flow_id", "text", (c) => c.notNull())
+        .addColumn("stage", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("summary", "text", (c) => c.notNull())
+        .addColumn("data", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("samples")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("flow_id", "text", (c) => c.notNull())
+        .addColumn("cell", "text", (c) => c.notNull())
+        .addColumn("variant", "text", (c) => c.notNull())
+        .addColumn("round", "integer", (c) => c.notNull())
+        .addColumn("run", "integer", (c) => c.notNull())
+        .addColumn("slot", "integer", (c) => c.notNull())
+        .addColumn("throughput", "real")
+        .addColumn("ok", "integer", (c) => c.notNull())
+        .addColumn("problem", "text")
+        .addColumn("started_at", "text", (c) => c.notNull())
+        .addColumn("ended_at", "text", (c) => c.notNull())
+        .addColumn("values_json", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("samples_flow").on("samples").columns(["flow_id", "cell"]).execute();
+      await db.schema
+        .createTable("verdicts")
+        .addColumn("flow_id", "text", (c) => c.notNull())
+        .addColumn("cell", "text", (c) => c.notNull())
+        .addColumn("verdict", "text", (c) => c.notNull())
+        .addColumn("data", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("verdicts_pk", ["flow_id", "cell"])
+        .execute();
+      await db.schema
+        .createTable("deliveries")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("flow_id", "text", (c) => c.notNull())
+        .addColumn("channel", "text", (c) => c.notNull())
+        .addColumn("message_id", "text")
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("target", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("last_error", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("sent_at", "text")
+        .execute();
+      await db.schema
+        .createTable("quarantine")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("message_id", "text")
+        .addColumn("reason", "text", (c) => c.notNull())
+        .addColumn("source", "text", (c) => c.notNull())
+        .addColumn("raw", "blob")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("cursors")
+        .addColumn("source", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("value", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("cursors_pk", ["source", "key"])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const t of ["cursors", "quarantine", "deliveries", "verdicts", "samples", "runs", "flows", "raw_mails", "series"]) {
+        await sql`drop table if exists ${sql.table(t)}`.execute(db);
+      }
+    },
+  },
+};

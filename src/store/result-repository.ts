@@ -1,0 +1,78 @@
+import { type BenchSample, cellKey } from "../domain/bench.ts";
+import type { Db } from "./open-store.ts";
+
+export interface StoredRun {
+  stage: string;
+  status: string;
+  summary: string;
+  data: unknown;
+}
+
+/**
+ * Store every stage result, raw sample and verdict of a flow in one
+ * transaction. Re-running replaces the flow's rows, so a retried report job
+ * never duplicates them.
+ */
+export async function saveFlowResults(
+  db: Db,
+  flowId: string,
+  input: { runs: StoredRun[]; samples: BenchSample[]; verdicts: { cell: string; verdict: string; data: unknown }[] },
+): Promise<void> {
+  const now = new Date().toISOString();
+  await db.transaction().execute(async (tx) => {
+    await tx.deleteFrom("runs").where("flow_id", "=", flowId).execute();
+    await tx.deleteFrom("samples").where("flow_id", "=", flowId).execute();
+    await tx.deleteFrom("verdicts").where("flow_id", "=", flowId).execute();
+    for (const r of input.runs) {
+      await tx
+        .insertInto("runs")
+        .values({
+          id: `${flowId}-${r.stage}`,
+          flow_id: flowId,
+          stage: r.stage,
+          status: r.status,
+          summary: r.summary,
+          data: JSON.stringify(r.data),
+          created_at: now,
+        })
+        .execute();
+    }
+    for (const s of input.samples) {
+      await tx
+        .insertInto("samples")
+        .values({
+          flow_id: flowId,
+          cell: cellKey(s.cell),
+          variant: s.variant,
+          round: s.round,
+          run: s.run,
+          slot: s.slot,
+          throughput: Number.isFinite(s.throughput) ? s.throughput : null,
+          ok: s.ok ? 1 : 0,
+          problem: s.problem ?? null,
+          started_at: s.startedAt,
+          ended_at: s.endedAt,
+          values_json: JSON.stringify(s.values),
+        })
+        .execute();
+    }
+    for (const v of input.verdicts) {
+      await tx
+        .insertInto("verdicts")
+        .values({ flow_id: flowId, cell: v.cell, verdict: v.verdict, data: JSON.stringify(v.data) })
+        .execute();
+    }
+  });
+}
+
+export async function listSamples(db: Db, flowId: string) {
+  return db.selectFrom("samples").selectAll().where("flow_id", "=", flowId).orderBy("id").execute();
+}
+
+export async function listRuns(db: Db, flowId: string) {
+  return db.selectFrom("runs").selectAll().where("flow_id", "=", flowId).execute();
+}
+
+export async function listVerdicts(db: Db, flowId: string) {
+  return db.selectFrom("verdicts").selectAll().where("flow_id", "=", flowId).execute();
+}

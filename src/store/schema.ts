@@ -1,0 +1,97 @@
+import type { Generated } from "kysely";
+
+/** Database tables (Kysely types). JSON columns hold domain values as text. */
+export interface SeriesTable {
+  id: string;
+  source: string;
+  title: string;
+  version: number;
+  tree: string | null;
+  /** The Series value (domain) as JSON. */
+  data: string;
+  created_at: string;
+}
+export interface RawMailTable {
+  message_id: string;
+  series_id: string | null;
+  raw: Uint8Array;
+  created_at: string;
+}
+export interface FlowTable {
+  id: string;
+  series_id: string;
+  tree: string;
+  base: string | null;
+  plan: string;
+  status: string;
+  created_at: string;
+  finished_at: string | null;
+}
+export interface RunTable {
+  id: string;
+  flow_id: string;
+  stage: string;
+  status: string;
+  summary: string;
+  data: string;
+  created_at: string;
+}
+export interface SampleTable {
+  id: Generated<number>;
+  flow_id: string;
+  cell: string;
+  variant: string;
+  round: number;
+  run: number;
+  slot: number;
+  throughput: number | null;
+  ok: number;
+  problem: string | null;
+  started_at: string;
+  ended_at: string;
+  values_json: string;
+}
+export interface VerdictTable {
+  flow_id: string;
+  cell: string;
+  verdict: string;
+  data: string;
+}
+export interface DeliveryTable {
+  id: string;
+  flow_id: string;
+  channel: string;
+  message_id: string | null;
+  status: string;
+  target: string;
+  attempts: number;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+}
+export interface QuarantineTable {
+  id: Generated<number>;
+  message_id: string | null;
+  reason: string;
+  source: string;
+  raw: Uint8Array | null;
+  created_at: string;
+}
+export interface CursorTable {
+  source: string;
+  key: string;
+  value: string;
+  updated_at: string;
+}
+
+export interface Database {
+  series: SeriesTable;
+  raw_mails: RawMailTable;
+  flows: FlowTable;
+  runs: RunTable;
+  samples: SampleTable;
+  verdicts: VerdictTable;
+  deliveries: DeliveryTable;
+  quarantine: QuarantineTable;
+  cursors: CursorTable;
+}

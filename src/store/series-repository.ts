@@ -1,0 +1,39 @@
+import type { RawMails, Series } from "../domain/series.ts";
+import type { Db } from "./open-store.ts";
+
+/** Save a series and its raw mails in one transaction (idempotent). */
+export async function saveSeries(db: Db, series: Series, raw: RawMails): Promise<void> {
+  const now = new Date().toISOString();
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto("series")
+      .values({
+        id: series.id,
+        source: series.source,
+        title: series.title,
+        version: series.version,
+        tree: series.tree,
+        data: JSON.stringify(series),
+        created_at: now,
+      })
+      .onConflict((oc) => oc.column("id").doUpdateSet({ data: JSON.stringify(series), tree: series.tree }))
+      .execute();
+    for (const [messageId, bytes] of raw) {
+      await tx
+        .insertInto("raw_mails")
+        .values({ message_id: messageId, series_id: series.id, raw: bytes, created_at: now })
+        .onConflict((oc) => oc.column("message_id").doNothing())
+        .execute();
+    }
+  });
+}
+
+export async function getSeries(db: Db, id: string): Promise<Series | undefined> {
+  const row = await db.selectFrom("series").select("data").where("id", "=", id).executeTakeFirst();
+  return row ? (JSON.parse(row.data) as Series) : undefined;
+}
+
+export async function getRawMails(db: Db, seriesId: string): Promise<Map<string, Uint8Array>> {
+  const rows = await db.selectFrom("raw_mails").select(["message_id", "raw"]).where("series_id", "=", seriesId).execute();
+  return new Map(rows.map((r) => [r.message_id, r.raw]));
+}
