@@ -57,7 +57,7 @@ test("classic TCP_RR, with banner and with -P 0", () => {
   assert.equal(c.values.REQUEST_SIZE, "1");
   assert.equal(c.values.ELAPSED_TIME, "3.00");
   assert.equal(c.values.THROUGHPUT_UNITS, "Trans/s");
-  assert.equal(c.values.REMOTE_RECV_SIZE, "131072");
+  assert.equal(c.values.RSR_SIZE, "131072");
   const p0 = parseNetperfOutput(fx("tcp_rr-loopback-1B-P0.txt"));
   assert.equal(p0.format, "classic-rr");
   assert.equal(p0.banner, null);
@@ -77,7 +77,7 @@ test("classic TCP_STREAM (loopback and veth) and -P 0 stream rows", () => {
   assert.equal(p.format, "classic-stream");
   assert.equal(p.throughput, 10265.84);
   assert.equal(p.values.THROUGHPUT_UNITS, "10^6bits/s");
-  assert.equal(p.values.SEND_MESSAGE_SIZE, "16384");
+  assert.equal(p.values.LOCAL_SEND_SIZE, "16384");
   assert.equal(parseNetperfOutput(fx("container-veth-tcp_stream-classic.txt")).throughput, 6020.14);
   // Recorded here with `netperf -P 0 -t TCP_STREAM` (with and without -c -C).
   const bare = parseNetperfOutput("131072  16384  16384    1.00     16845.77   \n");

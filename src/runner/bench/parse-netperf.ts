@@ -62,16 +62,16 @@ function splitCsv(line: string): string[] {
   return line.split(",").map((s) => s.trim());
 }
 
-/** Column names of a classic data row, by test kind and column count. */
+/** Omni selector names for the columns of a classic data row (socket sizes are the initial ones). */
 function classicColumns(kind: "rr" | "stream", n: number): string[] | null {
   const cpu = ["LOCAL_CPU_UTIL", "REMOTE_CPU_UTIL", "LOCAL_SD", "REMOTE_SD"];
   if (kind === "rr") {
-    const base = ["LOCAL_SEND_SIZE", "LOCAL_RECV_SIZE", "REQUEST_SIZE", "RESPONSE_SIZE", "ELAPSED_TIME", "THROUGHPUT"];
+    const base = ["LSS_SIZE", "LSR_SIZE", "REQUEST_SIZE", "RESPONSE_SIZE", "ELAPSED_TIME", "THROUGHPUT"];
     if (n === 6) return base;
     if (n === 10) return [...base, ...cpu];
     return null;
   }
-  const base = ["REMOTE_RECV_SIZE", "LOCAL_SEND_SIZE", "SEND_MESSAGE_SIZE", "ELAPSED_TIME", "THROUGHPUT"];
+  const base = ["RSR_SIZE", "LSS_SIZE", "LOCAL_SEND_SIZE", "ELAPSED_TIME", "THROUGHPUT"];
   if (n === 5) return base;
   if (n === 9) return [...base, ...cpu];
   return null;
@@ -167,8 +167,8 @@ export function parseNetperfOutput(stdout: string, options: ParseNetperfOptions 
       if (kind === "rr") {
         values.THROUGHPUT_UNITS = "Trans/s";
         if (next !== undefined && next.length === 2 && isNumericRow(next)) {
-          values.REMOTE_SEND_SIZE = next[0]!;
-          values.REMOTE_RECV_SIZE = next[1]!;
+          values.RSS_SIZE = next[0]!;
+          values.RSR_SIZE = next[1]!;
         }
       } else {
         const unit = /10\^9bits/.test(headerText) ? "10^9bits/s" : /10\^3bits/.test(headerText) ? "10^3bits/s" : "10^6bits/s";
