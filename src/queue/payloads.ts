@@ -1,0 +1,50 @@
+import { z } from "zod";
+import { benchSchema } from "../config/schema.ts";
+import { STAGES } from "../domain/results.ts";
+
+/**
+ * Schemas of job.data: parsed once at the job boundary, trusted inside.
+ * Stage jobs carry everything a remote runner needs (it shares only Redis).
+ */
+export const stageJobSchema = z.object({
+  flowId: z.string(),
+  seriesId: z.string(),
+  stage: z.enum(STAGES),
+  tree: z.object({
+    name: z.string(),
+    url: z.string(),
+    path: z.string().nullable(),
+    branch: z.string(),
+    allowBinary: z.boolean(),
+    allowSymlinks: z.boolean(),
+  }),
+  baseCommit: z.string().nullable(),
+  /** Raw patch mails (cover excluded), in index order, base64. */
+  patches: z.array(z.object({ index: z.number().int(), subject: z.string(), rawBase64: z.string() })),
+  suites: z.array(z.string()),
+  bench: benchSchema,
+});
+export type StageJob = z.infer<typeof stageJobSchema>;
+
+export const reportJobSchema = z.object({
+  flowId: z.string(),
+  seriesId: z.string(),
+  tree: z.string(),
+});
+export type ReportJob = z.infer<typeof reportJobSchema>;
+
+/** A stage's return value carries the results of the stages before it (a chain). */
+export const stageChainSchema = z.object({
+  results: z.array(
+    z.object({
+      stage: z.enum(STAGES),
+      status: z.enum(["pass", "warn", "fail", "pending", "skip", "error"]),
+      summary: z.string(),
+      startedAt: z.string(),
+      endedAt: z.string(),
+      runner: z.string(),
+      data: z.unknown(),
+    }),
+  ),
+});
+export type StageChain = z.infer<typeof stageChainSchema>;

@@ -1,0 +1,96 @@
+import type { FlowJob } from "bullmq";
+import type { TreeConfig } from "../config/schema.ts";
+import { canonicalJson, stableId } from "../domain/ids.ts";
+import type { RawMails, Series } from "../domain/series.ts";
+import type { ReportJob, StageJob } from "./payloads.ts";
+import { ORCHESTRATOR_QUEUE, poolQueue } from "./queue-names.ts";
+
+export interface FlowPlan {
+  flowId: string;
+  seriesId: string;
+  tree: string;
+  base: string | null;
+  planJson: string;
+  job: FlowJob;
+}
+
+/** Retries for infrastructure errors; results (fail) are not retried. */
+const STAGE_ATTEMPTS = 3;
+
+/**
+ * Pure: one series version → one BullMQ flow. The report job is the parent;
+ * stages form a chain beneath it (the deepest child runs first), so apply
+ * runs before selftests before bench, and the report runs once at the end.
+ * Ids are deterministic: the same series, base and plan give the same flow.
+ */
+export function planFlow(input: {
+  series: Series;
+  raw: RawMails;
+  tree: TreeConfig;
+  /** Distinguishes installations sharing one Redis. */
+  installationId: string;
+  /** Overrides of the tree's bench plan (e.g. from /bench or the CLI). */
+  bench?: TreeConfig["bench"];
+}): FlowPlan {
+  const { series, tree } = input;
+  const bench = input.bench ?? tree.bench;
+  const patches = series.patches.map((p) => {
+    const raw = input.raw.get(p.messageId);
+    if (!raw) throw new Error(`raw mail of patch ${p.index} (${p.messageId}) is missing`);
+    return { index: p.index, subject: p.subject, rawBase64: Buffer.from(raw).toString("base64") };
+  });
+  const plan = { stages: tree.stages, suites: tree.suites, bench, tree: tree.name, branch: tree.branch };
+  const planJson = canonicalJson(plan);
+  const flowId = stableId("flow", input.installationId, series.id, series.baseCommit ?? "", planJson);
+  const base: Omit<StageJob, "stage"> = {
+    flowId,
+    seriesId: series.id,
+    tree: {
+      name: tree.name,
+      url: tree.url,
+      path: tree.path,
+      branch: tree.branch,
+      allowBinary: tree.allowBinary,
+      allowSymlinks: tree.allowSymlinks,
+    },
+    baseCommit: series.baseCommit,
+    patches,
+    suites: tree.suites,
+    bench,
+  };
+  let chain: FlowJob | undefined;
+  for (const stage of tree.stages) {
+    const data: StageJob = { ...base, stage };
+    const job: FlowJob = {
+      name: stage,
+      queueName: poolQueue(tree.pool),
+      data,
+      opts: {
+        jobId: `${flowId}-${stage}`,
+        attempts: STAGE_ATTEMPTS,
+        backoff: { type: "exponential", delay: 5000 },
+        // An infrastructure failure must not block the report: it says "error".
+        ignoreDependencyOnFailure: true,
+        removeOnComplete: { age: 7 * 24 * 3600 },
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
+      ...(chain ? { children: [chain] } : {}),
+    };
+    chain = job;
+  }
+  const reportData: ReportJob = { flowId, seriesId: series.id, tree: tree.name };
+  const job: FlowJob = {
+    name: "report",
+    queueName: ORCHESTRATOR_QUEUE,
+    data: reportData,
+    opts: {
+      jobId: `${flowId}-report`,
+      attempts: 5,
+      backoff: { type: "exponential", delay: 2000 },
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 30 * 24 * 3600 },
+    },
+    ...(chain ? { children: [chain] } : {}),
+  };
+  return { flowId, seriesId: series.id, tree: tree.name, base: series.baseCommit, planJson, job };
+}

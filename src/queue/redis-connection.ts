@@ -1,0 +1,179 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { Redis, type RedisOptions } from "ioredis";
+import { configError, infraError } from "../lib/errors.ts";
+import type { Logger } from "../lib/logger.ts";
+
+/**
+ * How patchbench finds its Redis:
+ *  1. REDIS_URL / redis.url when given (must answer, else a clear error);
+ *  2. else 127.0.0.1:6379 when something answers there;
+ *  3. else a private redis-server on a unix socket under <dataDir>/redis,
+ *     with AOF on (a restart resumes unfinished flows) and stopped on exit.
+ * Every Redis must run with maxmemory-policy noeviction: BullMQ keys evicted
+ * under memory pressure mean lost jobs (https://docs.bullmq.io/guide/going-to-production).
+ */
+export interface RedisTarget {
+  /** ioredis options for new connections (workers need maxRetriesPerRequest: null). */
+  options: RedisOptions;
+  /** Where it is, for logs and `--help` output (no password). */
+  describe: string;
+  /** True when this process started a private redis-server. */
+  private: boolean;
+  /** Stop the private server if we started it. */
+  close(): Promise<void>;
+}
+
+/** ioredis' option types do not accept explicit undefined under exactOptionalPropertyTypes. */
+export function newRedis(options: RedisOptions): Redis {
+  // biome-ignore lint/suspicious/noExplicitAny: see above
+  return new Redis(options as any);
+}
+
+function optionsFromUrl(url: string): RedisOptions {
+  const u = new URL(url);
+  const o: RedisOptions = {
+    host: u.hostname || "127.0.0.1",
+    port: u.port ? Number(u.port) : 6379,
+  };
+  if (u.password) o.password = decodeURIComponent(u.password);
+  if (u.username) o.username = decodeURIComponent(u.username);
+  const dbPath = u.pathname.replace(/^\//, "");
+  if (dbPath) o.db = Number(dbPath);
+  if (u.protocol === "rediss:") o.tls = {};
+  return o;
+}
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = "***";
+  return u.toString();
+}
+
+/** Ping and read the eviction policy; undefined when nothing answers. */
+async function probe(options: RedisOptions, timeoutMs: number): Promise<{ policy: string } | undefined> {
+  const probeOptions: RedisOptions = {
+    ...options,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  };
+  const client = newRedis(probeOptions);
+  client.on("error", () => {
+    /* reported through the rejected connect */
+  });
+  try {
+    await client.connect();
+    await client.ping();
+    const cfg = (await client.call("CONFIG", "GET", "maxmemory-policy")) as string[];
+    return { policy: cfg[1] ?? "unknown" };
+  } catch {
+    return undefined;
+  } finally {
+    client.disconnect();
+  }
+}
+
+function assertNoEviction(where: string, policy: string): void {
+  if (policy !== "noeviction") {
+    throw configError(
+      `Redis at ${where} uses maxmemory-policy ${policy}; patchbench needs noeviction`,
+      `run CONFIG SET maxmemory-policy noeviction there (and persist it in redis.conf), or point REDIS_URL elsewhere`,
+    );
+  }
+}
+
+export async function connectRedis(opts: {
+  url: string | null;
+  dataDir: string;
+  log: Logger;
+  /** Skip step 2 (tests that must not touch a shared Redis). */
+  noDefaultPort?: boolean;
+}): Promise<RedisTarget> {
+  if (opts.url) {
+    const options = optionsFromUrl(opts.url);
+    const p = await probe(options, 3000);
+    if (!p) {
+      throw infraError(`cannot reach Redis at ${redact(opts.url)}`, "check REDIS_URL and that redis-server is running");
+    }
+    assertNoEviction(redact(opts.url), p.policy);
+    return { options, describe: redact(opts.url), private: false, close: async () => {} };
+  }
+  if (!opts.noDefaultPort) {
+    const options: RedisOptions = { host: "127.0.0.1", port: 6379 };
+    const p = await probe(options, 500);
+    if (p) {
+      assertNoEviction("127.0.0.1:6379", p.policy);
+      return { options, describe: "redis://127.0.0.1:6379", private: false, close: async () => {} };
+    }
+  }
+  return startPrivateRedis(opts.dataDir, opts.log);
+}
+
+async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisTarget> {
+  const dir = join(dataDir, "redis");
+  mkdirSync(dir, { recursive: true });
+  const socket = join(dir, "redis.sock");
+  const options: RedisOptions = { path: socket };
+  // Another patchbench process on this data dir may already run it.
+  if (existsSync(socket)) {
+    const p = await probe(options, 500);
+    if (p) {
+      assertNoEviction(socket, p.policy);
+      return { options, describe: `unix:${socket} (shared private)`, private: false, close: async () => {} };
+    }
+    rmSync(socket, { force: true });
+  }
+  let child: ChildProcess;
+  try {
+    child = spawn(
+      "redis-server",
+      [
+        "--port", "0",
+        "--unixsocket", socket,
+        "--unixsocketperm", "700",
+        "--dir", dir,
+        "--maxmemory-policy", "noeviction",
+        "--appendonly", "yes",
+        "--save", "",
+        "--daemonize", "no",
+        "--logfile", join(dir, "redis.log"),
+      ],
+      { stdio: "ignore" },
+    );
+  } catch (e) {
+    throw infraError("cannot start redis-server", "install it: apt-get install redis-server", e);
+  }
+  const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const raced = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(r, 50, undefined))]);
+    if (raced instanceof Error) {
+      throw infraError(`cannot start redis-server: ${raced.message}`, "install it: apt-get install redis-server (or set REDIS_URL)");
+    }
+    if (child.exitCode !== null) {
+      throw infraError(`private redis-server exited with ${child.exitCode}`, `see ${join(dir, "redis.log")}`);
+    }
+    if (existsSync(socket) && (await probe(options, 300))) break;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw infraError("private redis-server did not answer within 10 s", `see ${join(dir, "redis.log")}`);
+    }
+  }
+  log.info({ socket }, "started private redis-server");
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  return {
+    options,
+    describe: `unix:${socket} (private)`,
+    private: true,
+    close: async () => {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { SuiteTest } from "../../domain/results.ts";
+import { type Exec, exec as defaultExec } from "../../lib/exec.ts";
+import { parseProbeOutput } from "./parse-probe-output.ts";
+
+export const HOST_PROBES = ["tcp-loopback-round-trip", "so-busy-poll-setsockopt"] as const;
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "host-probe.py");
+
+/** Run the host-kernel probes on the runner's own kernel. */
+export async function runHostProbes(opts: { exec?: Exec; signal?: AbortSignal } = {}): Promise<SuiteTest[]> {
+  const exec = opts.exec ?? defaultExec;
+  try {
+    const r = await exec(["python3", SCRIPT, ...HOST_PROBES], {
+      timeoutMs: 60_000,
+      okCodes: "any",
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    return parseProbeOutput("host-probes", r.stdout, HOST_PROBES);
+  } catch (e) {
+    return HOST_PROBES.map((name) => ({
+      suite: "host-probes",
+      name,
+      status: "error" as const,
+      detail: `probe could not run: ${(e as Error).message}`,
+      durationMs: 0,
+    }));
+  }
+}
