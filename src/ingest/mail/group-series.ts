@@ -1,0 +1,483 @@
+import type { Series, SeriesPatch, SeriesTrailer } from "../../domain/series.ts";
+import { stableId } from "../../domain/ids.ts";
+import { type Classification, classifyMessage, isPullRequestBody } from "./classify-message.ts";
+import { extractCommandLines, extractSeriesMarkers, extractTrailers } from "./extract-trailers.ts";
+import type { ParsedMessage } from "./parse-message.ts";
+import { normalizeTitle, parseSubject } from "./parse-subject.ts";
+
+export type ReplyKind = "review" | "bot" | "command" | "other";
+
+export interface Reply {
+  messageId: string;
+  inReplyTo: string | null;
+  kind: ReplyKind;
+  /** "Name <email>" */
+  from: string;
+  subject: string;
+  date: string | null;
+  /** The first `/bench` line, for commands. */
+  command?: string;
+  /** Every `/bench` line, for commands. */
+  commands?: string[];
+  /** Which robot, for bots. */
+  bot?: string;
+  /** The series version this message is about (through its thread), if any. */
+  seriesId: string | null;
+  /** Patch index it answers; 0 for the cover; null when not in a known series. */
+  patch: number | null;
+}
+
+export interface Quarantined {
+  messageId: string | null;
+  reason: string;
+}
+
+/** complete; waiting = patches missing but the deadline has not passed; incomplete = final. */
+export type SeriesState = "complete" | "waiting" | "incomplete";
+
+export interface GroupSeriesResult {
+  series: Series[];
+  replies: Reply[];
+  quarantined: Quarantined[];
+  /** Series id → state (kept out of Series, which is the shared JSON contract). */
+  states: Record<string, SeriesState>;
+}
+
+export interface GroupSeriesOptions {
+  /** A series with missing patches whose newest mail is older than now − this is final-incomplete. Default 24 h. */
+  incompleteAfterMs?: number;
+  /** "Now" in ms since the epoch. Default Date.now(). */
+  now?: number;
+  /** Unthreaded mails of one author join one series when at most this far apart. Default 6 h. */
+  unthreadedWindowMs?: number;
+}
+
+const HOUR = 3_600_000;
+
+interface Node {
+  msg: ParsedMessage;
+  id: string;
+  cls: Classification;
+  /** Thread ancestors, nearest first. */
+  ancestors: string[];
+  member: boolean;
+  index: number;
+  total: number;
+  time: number;
+  seq: number;
+}
+
+interface Group {
+  key: string;
+  rootId: string;
+  members: Node[];
+  /** All members are threadless (or only threaded to mails of other series). */
+  loose: boolean;
+  version: number;
+  total: number;
+  author: string;
+}
+
+function formatAddress(msg: ParsedMessage): string {
+  const { name, email } = msg.from;
+  if (name !== "" && email !== "") return `${name} <${email}>`;
+  return email !== "" ? email : name;
+}
+
+function normalizeBody(body: string): string {
+  return body.replace(/\r\n/g, "\n").replace(/\s+$/, "");
+}
+
+function sameBody(a: ParsedMessage, b: ParsedMessage): boolean {
+  if (a.raw.length === b.raw.length && Buffer.compare(Buffer.from(a.raw), Buffer.from(b.raw)) === 0) return true;
+  const x = normalizeBody(a.body);
+  const y = normalizeBody(b.body);
+  // A list may append its footer to its copy: one body is then a prefix of the other.
+  return x === y || x.startsWith(y) || y.startsWith(x);
+}
+
+function ancestorsOf(msg: ParsedMessage): string[] {
+  const out: string[] = [];
+  const add = (id: string): void => {
+    if (id !== msg.messageId && !out.includes(id)) out.push(id);
+  };
+  for (const id of msg.inReplyToAll) add(id);
+  for (let i = msg.references.length - 1; i >= 0; i--) add(msg.references[i] ?? "");
+  return out.filter((id) => id !== "");
+}
+
+/** Commit message of a patch body: everything before the `---` line (or the diff). */
+function commitMessage(body: string): string {
+  const lines = body.split("\n");
+  const out: string[] = [];
+  for (const line of lines) {
+    const l = line.replace(/\r$/, "");
+    if (l === "---" || l.startsWith("diff --git ") || l === "-- ") break;
+    out.push(l);
+  }
+  return out.join("\n").trim();
+}
+
+function withoutSignature(body: string): string {
+  const i = body.search(/^-- \r?$/m);
+  return (i >= 0 ? body.slice(0, i) : body).trim();
+}
+
+/**
+ * Groups parsed mails into series versions, replies and quarantined mails.
+ * Pure: no I/O, and bad data never throws (it is quarantined with a reason).
+ */
+export function groupSeries(messages: readonly ParsedMessage[], options: GroupSeriesOptions = {}): GroupSeriesResult {
+  const now = options.now ?? Date.now();
+  const incompleteAfter = options.incompleteAfterMs ?? 24 * HOUR;
+  const window = options.unthreadedWindowMs ?? 6 * HOUR;
+  const quarantined: Quarantined[] = [];
+
+  // 1. One node per Message-ID; cross-posted copies count once.
+  const byId = new Map<string, Node>();
+  const nodes: Node[] = [];
+  let seq = 0;
+  for (const msg of messages) {
+    if (msg.problems.includes("no RFC 5322 header block")) {
+      quarantined.push({ messageId: msg.messageId, reason: "not a mail: no RFC 5322 header block" });
+      continue;
+    }
+    if (msg.messageId === null) {
+      quarantined.push({ messageId: null, reason: `missing Message-ID header (subject: ${JSON.stringify(msg.subject.slice(0, 120))})` });
+      continue;
+    }
+    const seen = byId.get(msg.messageId);
+    if (seen) {
+      if (!sameBody(seen.msg, msg)) {
+        quarantined.push({ messageId: msg.messageId, reason: "duplicate Message-ID with a different body (second copy ignored)" });
+      }
+      continue;
+    }
+    if (msg.htmlOnly) {
+      quarantined.push({ messageId: msg.messageId, reason: "HTML-only mail: no text/plain part" });
+      continue;
+    }
+    const subject = parseSubject(msg.subject);
+    const cls = classifyMessage(msg, subject);
+    const member = cls.kind === "patch" || cls.kind === "cover" || cls.kind === "pull";
+    const index = subject.index ?? (cls.kind === "patch" ? 1 : 0);
+    const total = subject.total ?? (cls.kind === "patch" ? 1 : 0);
+    const node: Node = {
+      msg,
+      id: msg.messageId,
+      cls,
+      ancestors: ancestorsOf(msg),
+      member,
+      index: cls.kind === "pull" && subject.index === null ? 0 : index,
+      total,
+      time: msg.time ?? 0,
+      seq: seq++,
+    };
+    byId.set(node.id, node);
+    nodes.push(node);
+    if (member) {
+      for (const p of msg.problems) {
+        if (p.startsWith("MIME decoding failed") || p === "invalid base64 body") {
+          quarantined.push({ messageId: node.id, reason: `body could not be decoded: ${p}` });
+        }
+      }
+      if (cls.kind === "patch" && msg.headers.contentType.flowed) {
+        quarantined.push({ messageId: node.id, reason: "format=flowed patch would be mangled by git am" });
+      }
+    }
+  }
+  // Outlook/Exchange rewrite Message-IDs and keep the original: answer to both.
+  for (const node of nodes) {
+    const orig = node.msg.headers.originalMessageId;
+    if (orig !== null && !byId.has(orig)) byId.set(orig, node);
+  }
+
+  // 2. Anchor of each member: its cover, or a missing cover's id (virtual), or itself.
+  const compatible = (p: Node, c: Node): boolean =>
+    c.member &&
+    c.total === p.total &&
+    (c.cls.subject.version === p.cls.subject.version || !p.cls.subject.explicitVersion);
+  interface Anchor {
+    id: string;
+    /** The anchor node when it is a real cover/pull. */
+    cover: Node | null;
+  }
+  const anchors = new Map<Node, Anchor>();
+  const anchorOf = (node: Node, depth: number): Anchor => {
+    const known = anchors.get(node);
+    if (known) return known;
+    let result: Anchor = { id: node.id, cover: null };
+    if (node.index === 0) {
+      result = { id: node.id, cover: node };
+    } else if (node.cls.subject.index !== null && depth < 64) {
+      let virtual: string | null = null;
+      for (const a of node.ancestors) {
+        const anc = byId.get(a);
+        if (anc === undefined) {
+          virtual ??= a;
+          continue;
+        }
+        if (anc === node || !compatible(node, anc)) continue;
+        result = anc.index === 0 ? { id: anc.id, cover: anc } : anchorOf(anc, depth + 1);
+        virtual = null;
+        break;
+      }
+      if (virtual !== null) result = { id: virtual, cover: null };
+    }
+    anchors.set(node, result);
+    return result;
+  };
+
+  const groups = new Map<string, Group>();
+  const members = nodes.filter((n) => n.member).sort((a, b) => a.time - b.time || a.seq - b.seq);
+  const dupQuarantine = new Set<Node>();
+  for (const node of members) {
+    const anchor = anchorOf(node, 0);
+    const version =
+      node.cls.subject.explicitVersion || anchor.cover === null ? node.cls.subject.version : anchor.cover.cls.subject.version;
+    const key = `${anchor.id}\0${version}\0${node.total}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = {
+        key,
+        rootId: anchor.id,
+        members: [],
+        loose: false,
+        version,
+        total: node.total,
+        author: node.msg.from.email.toLowerCase(),
+      };
+      groups.set(key, g);
+    }
+    if (g.members.some((m) => m.index === node.index)) {
+      dupQuarantine.add(node);
+      continue;
+    }
+    g.members.push(node);
+  }
+
+  // 3. Unthreaded series: same author, version and total, close in time, no index twice.
+  // Threaded groups stay as they are; loose ones (every member its own anchor) may join.
+  for (const g of groups.values()) g.loose = g.members.every((m) => anchors.get(m)?.id === m.id);
+  const candidates = [...groups.values()]
+    .filter((g) => g.total > 1)
+    .sort((a, b) => Number(a.loose) - Number(b.loose) || earliest(a) - earliest(b));
+  const clusters: Group[] = [];
+  for (const g of candidates) {
+    const target = g.loose
+      ? clusters
+          .filter(
+            (c) =>
+              c.author === g.author &&
+              c.version === g.version &&
+              c.total === g.total &&
+              Math.abs(earliest(g) - latest(c)) <= window &&
+              !g.members.some((m) => c.members.some((x) => x.index === m.index)),
+          )
+          .sort((a, b) => Math.abs(earliest(g) - latest(a)) - Math.abs(earliest(g) - latest(b)))[0]
+      : undefined;
+    if (target) {
+      target.members.push(...g.members);
+      groups.delete(g.key);
+    } else {
+      clusters.push(g);
+    }
+  }
+  for (const node of dupQuarantine) {
+    // A duplicate that found no home: a resend with a new Message-ID inside one thread.
+    quarantined.push({
+      messageId: node.id,
+      reason: `duplicate of patch ${node.index}/${node.total} already in this series (sent again with another Message-ID)`,
+    });
+  }
+
+  // 4. Series from groups.
+  const seriesOf = new Map<Node, Series>();
+  const built: { series: Series; group: Group; root: Node }[] = [];
+  for (const g of groups.values()) {
+    g.members.sort((a, b) => a.index - b.index || a.time - b.time);
+    const coverNode = g.members.find((m) => m.index === 0) ?? null;
+    const patches = g.members.filter((m) => m.index > 0);
+    const head = coverNode ?? patches[0];
+    if (head === undefined) continue;
+    const present = new Set(patches.map((p) => p.index));
+    const missing: number[] = [];
+    for (let i = 1; i <= g.total; i++) if (!present.has(i)) missing.push(i);
+    const subj = head.cls.subject;
+    const tree = subj.tree ?? patches.find((p) => p.cls.subject.tree !== null)?.cls.subject.tree ?? null;
+    let markers = coverNode ? extractSeriesMarkers(coverNode.msg.body) : { baseCommit: null, changeId: null };
+    for (const p of patches) {
+      if (markers.baseCommit !== null && markers.changeId !== null) break;
+      const m = extractSeriesMarkers(p.msg.body);
+      markers = { baseCommit: markers.baseCommit ?? m.baseCommit, changeId: markers.changeId ?? m.changeId };
+    }
+    const isPull = coverNode !== null && (coverNode.cls.kind === "pull" || isPullRequestBody(coverNode.msg.body));
+    const rootId = g.loose ? head.id : g.rootId;
+    const text = [
+      ...(coverNode ? [withoutSignature(coverNode.msg.body)] : []),
+      ...patches.map((p) => commitMessage(p.msg.body)),
+    ]
+      .filter((t) => t !== "")
+      .join("\n\n");
+    const seriesPatches: SeriesPatch[] = patches.map((p) => ({
+      index: p.index,
+      messageId: p.id,
+      subject: p.msg.subject,
+      author: formatAddress(p.msg),
+    }));
+    const series: Series = {
+      id: stableId("series", rootId, String(g.version)),
+      source: "mail",
+      title: subj.title,
+      tree,
+      version: g.version,
+      rfc: g.members.some((m) => m.cls.subject.rfc),
+      resend: subj.resend,
+      total: g.total,
+      kind: isPull ? "pull" : "patch",
+      cover: coverNode ? { messageId: coverNode.id, subject: coverNode.msg.subject } : null,
+      patches: seriesPatches,
+      missing,
+      complete: missing.length === 0,
+      baseCommit: markers.baseCommit,
+      changeId: markers.changeId,
+      trailers: [],
+      previousVersion: null,
+      author: formatAddress(head.msg),
+      date: head.msg.date,
+      text,
+    };
+    for (const m of g.members) seriesOf.set(m, series);
+    built.push({ series, group: g, root: head });
+  }
+
+  // 5. Link versions: b4 change-id, then threading, then same author + same title.
+  const refOf = (s: Series): string | null => s.cover?.messageId ?? s.patches[0]?.messageId ?? null;
+  const pickPrevious = (cands: { series: Series; root: Node }[], v: number): { series: Series; root: Node } | undefined =>
+    cands
+      .filter((c) => c.series.version < v)
+      .sort((a, b) => b.series.version - a.series.version || b.root.time - a.root.time)[0];
+  for (const b of built) {
+    const v = b.series.version;
+    let prev: { series: Series; root: Node } | undefined;
+    if (b.series.changeId !== null) {
+      prev = pickPrevious(
+        built.filter((c) => c !== b && c.series.changeId === b.series.changeId),
+        v,
+      );
+    }
+    if (!prev) {
+      for (const a of b.root.ancestors) {
+        const anc = byId.get(a);
+        const s = anc ? seriesOf.get(anc) : undefined;
+        if (s && s !== b.series && s.version < v) {
+          prev = built.find((c) => c.series === s);
+          break;
+        }
+      }
+    }
+    if (!prev) {
+      const title = normalizeTitle(b.series.title);
+      prev = pickPrevious(
+        built.filter(
+          (c) => c !== b && c.group.author === b.group.author && normalizeTitle(c.series.title) === title,
+        ),
+        v,
+      );
+    }
+    b.series.previousVersion = prev ? refOf(prev.series) : null;
+  }
+
+  // 6. Replies: find what each answers; collect follow-up trailers as b4 does.
+  const targets = new Map<Node, { series: Series; patch: number } | null>();
+  const targetOf = (node: Node, depth: number): { series: Series; patch: number } | null => {
+    if (targets.has(node)) return targets.get(node) ?? null;
+    let result: { series: Series; patch: number } | null = null;
+    if (depth < 64) {
+      for (const a of node.ancestors) {
+        const anc = byId.get(a);
+        if (anc === undefined || anc === node) continue;
+        const s = seriesOf.get(anc);
+        if (s) {
+          result = { series: s, patch: anc.index };
+          break;
+        }
+        if (!anc.member) {
+          result = targetOf(anc, depth + 1);
+          if (result) break;
+        }
+      }
+    }
+    targets.set(node, result);
+    return result;
+  };
+  const replies: Reply[] = [];
+  const trailerKeys = new Map<Series, Set<string>>();
+  for (const node of nodes) {
+    if (node.member) continue; // in a series, or a quarantined duplicate
+    const target = targetOf(node, 0);
+    const kind: ReplyKind =
+      node.cls.kind === "bot"
+        ? "bot"
+        : node.cls.kind === "command"
+          ? "command"
+          : node.cls.kind === "reply"
+            ? "review"
+            : "other";
+    const reply: Reply = {
+      messageId: node.id,
+      inReplyTo: node.msg.inReplyTo,
+      kind,
+      from: formatAddress(node.msg),
+      subject: node.msg.subject,
+      date: node.msg.date,
+      seriesId: target?.series.id ?? null,
+      patch: target?.patch ?? null,
+    };
+    if (kind === "command") {
+      const commands = extractCommandLines(node.msg.body);
+      if (commands[0] !== undefined) reply.command = commands[0];
+      reply.commands = commands;
+    }
+    if (kind === "bot" && node.cls.bot !== null) reply.bot = node.cls.bot;
+    replies.push(reply);
+    if (target && (kind === "review" || kind === "command")) {
+      let keys = trailerKeys.get(target.series);
+      if (!keys) {
+        keys = new Set();
+        trailerKeys.set(target.series, keys);
+      }
+      for (const t of extractTrailers(node.msg.body)) {
+        const k = `${target.patch}\0${t.line}`;
+        if (keys.has(k)) continue;
+        keys.add(k);
+        const trailer: SeriesTrailer = { patch: target.patch, line: t.line };
+        target.series.trailers.push(trailer);
+      }
+    }
+  }
+
+  const states: Record<string, SeriesState> = {};
+  for (const b of built) {
+    b.series.trailers.sort((x, y) => x.patch - y.patch);
+    const newest = Math.max(...b.group.members.map((m) => m.time));
+    states[b.series.id] = b.series.complete ? "complete" : newest > 0 && newest >= now - incompleteAfter ? "waiting" : "incomplete";
+  }
+  const series = built
+    .sort((a, b) => a.root.time - b.root.time || a.root.seq - b.root.seq)
+    .map((b) => b.series);
+  replies.sort((a, b) => (a.date ?? "").localeCompare(b.date ?? ""));
+  return { series, replies, quarantined, states };
+}
+
+function earliest(g: Group): number {
+  let t = Number.POSITIVE_INFINITY;
+  for (const m of g.members) t = Math.min(t, m.time);
+  return t;
+}
+
+function latest(g: Group): number {
+  let t = 0;
+  for (const m of g.members) t = Math.max(t, m.time);
+  return t;
+}

@@ -1,0 +1,435 @@
+import { isUtf8 } from "node:buffer";
+import PostalMime, { decodeWords } from "postal-mime";
+
+/**
+ * Raw mail bytes → the fields patchbench needs. Headers are scanned by hand;
+ * postal-mime decodes the body only when it is multipart (or message/*).
+ *
+ * Why hand-rolled headers (measured on this machine, Node 20, the fixture mails
+ * under shared/fixtures/mail repeated, see scripts/bench-ingest.ts): postal-mime 4
+ * `PostalMime.parse` on every mail ran at ~4,800 msg/s (FACTS.md; it walks every
+ * header and builds every part), below the 10,000 msg/s goal for
+ * parse+classify+assemble. Kernel mail is almost always one text/plain part in
+ * 7bit/8bit, so a lazy header scan plus a direct decode of that single part is
+ * enough for nearly every message; the rare multipart mail (bot+bpf-ci, HTML
+ * alternatives, attachments) still goes through postal-mime, which gets MIME right.
+ *
+ * The raw bytes are kept untouched: `git am` must get them, never text rebuilt
+ * from the parse (FACTS.md, Mail parsing).
+ */
+
+export interface MailAddress {
+  name: string;
+  email: string;
+}
+
+export interface ContentType {
+  /** Lower-cased `type/subtype`; `text/plain` when the header is missing. */
+  mimeType: string;
+  charset: string | null;
+  /** `format=flowed` (RFC 3676): git am would re-wrap such a patch. */
+  flowed: boolean;
+  delsp: boolean;
+  boundary: string | null;
+}
+
+export interface ClassificationHeaders {
+  /** Every `X-Patchbench-*` header, lower-cased name → value (our own mail). */
+  patchbench: Record<string, string>;
+  authenticationResults: string[];
+  mailingList: string | null;
+  contentType: ContentType;
+  contentTransferEncoding: string | null;
+  /** Exchange/Outlook keep the id they replaced here. */
+  originalMessageId: string | null;
+}
+
+export interface ParsedMessage {
+  /** Without angle brackets; null when missing. */
+  messageId: string | null;
+  /** First id of the (first) In-Reply-To header. */
+  inReplyTo: string | null;
+  /** Every id of every In-Reply-To header (some mailers send two). */
+  inReplyToAll: string[];
+  references: string[];
+  /** Decoded, unfolded. Empty string when missing. */
+  subject: string;
+  from: MailAddress;
+  /** ISO 8601, or null when missing or unparsable. */
+  date: string | null;
+  /** Milliseconds since the epoch (NaN-free), or null. */
+  time: number | null;
+  listId: string | null;
+  headers: ClassificationHeaders;
+  /** Decoded text of the text/plain part ("" when none). */
+  body: string;
+  /** No text/plain part, only HTML. */
+  htmlOnly: boolean;
+  /** Things that went wrong while decoding, for quarantine reasons. */
+  problems: string[];
+  /** The original bytes, untouched. */
+  raw: Uint8Array;
+}
+
+export interface ParseMessageOptions {
+  /** Skip body decoding (headers only). */
+  headersOnly?: boolean;
+}
+
+interface HeaderScan {
+  /** Offset of the first body byte (raw.length when there is no body). */
+  bodyStart: number;
+  /** Lower-cased name → unfolded values in order. Only interesting headers are kept. */
+  values: Map<string, string[]>;
+  patchbench: Record<string, string>;
+  headerCount: number;
+}
+
+const KEEP = new Set([
+  "message-id",
+  "in-reply-to",
+  "references",
+  "subject",
+  "from",
+  "date",
+  "list-id",
+  "x-mailing-list",
+  "authentication-results",
+  "content-type",
+  "content-transfer-encoding",
+  "x-microsoft-original-message-id",
+]);
+
+/** Index of the empty line ending the header block: returns [endOfHeaders, bodyStart]. */
+export function findHeaderEnd(raw: Uint8Array): [number, number] {
+  const len = raw.length;
+  // A message that starts with an empty line has no headers.
+  if (len > 0 && raw[0] === 10) return [0, 1];
+  if (len > 1 && raw[0] === 13 && raw[1] === 10) return [0, 2];
+  let i = 0;
+  while (i < len) {
+    const nl = raw.indexOf(10, i);
+    if (nl < 0) return [len, len];
+    const next = nl + 1;
+    if (next < len && raw[next] === 10) return [nl + 1, next + 1];
+    if (next + 1 < len && raw[next] === 13 && raw[next + 1] === 10) return [nl + 1, next + 2];
+    i = next;
+  }
+  return [len, len];
+}
+
+function toBuffer(raw: Uint8Array): Buffer {
+  return Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+}
+
+function scanHeaders(raw: Uint8Array): HeaderScan {
+  const [end, bodyStart] = findHeaderEnd(raw);
+  const buf = toBuffer(raw);
+  const head = buf.subarray(0, end);
+  // Raw 8-bit headers are usually UTF-8; when they are not, Latin-1 keeps every byte.
+  const text = isUtf8(head) ? head.toString("utf8") : head.toString("latin1");
+  const values = new Map<string, string[]>();
+  const patchbench: Record<string, string> = {};
+  let headerCount = 0;
+  let name: string | null = null;
+  let value = "";
+  const flush = (): void => {
+    if (name === null) return;
+    headerCount++;
+    if (KEEP.has(name)) {
+      const v = value.trim();
+      const list = values.get(name);
+      if (list) list.push(v);
+      else values.set(name, [v]);
+    } else if (name.startsWith("x-patchbench-")) {
+      patchbench[name] = value.trim();
+    }
+    name = null;
+  };
+  let pos = 0;
+  const n = text.length;
+  while (pos < n) {
+    let eol = text.indexOf("\n", pos);
+    if (eol < 0) eol = n;
+    let line = text.slice(pos, eol);
+    pos = eol + 1;
+    if (line.endsWith("\r")) line = line.slice(0, -1);
+    const c = line.charCodeAt(0);
+    if (c === 32 || c === 9) {
+      // Folded continuation (RFC 5322 2.2.3): unfold by dropping the line break.
+      if (name !== null) value += line;
+      continue;
+    }
+    flush();
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue; // mbox `From ` line or junk: not a header
+    const candidate = line.slice(0, colon).trimEnd().toLowerCase();
+    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(candidate)) continue;
+    name = candidate;
+    value = line.slice(colon + 1);
+  }
+  flush();
+  return { bodyStart, values, patchbench, headerCount };
+}
+
+function first(scan: HeaderScan, name: string): string | null {
+  const v = scan.values.get(name);
+  return v?.[0] ?? null;
+}
+
+const ID_TOKEN = /<([^<>\s]+)>/g;
+
+/** All `<id>` tokens of a header value, without brackets. */
+export function extractIds(value: string | null): string[] {
+  if (value === null) return [];
+  const out: string[] = [];
+  for (const m of value.matchAll(ID_TOKEN)) {
+    const id = cleanId(m[1] ?? "");
+    if (id !== "") out.push(id);
+  }
+  return out;
+}
+
+function cleanId(id: string): string {
+  return id.trim().replace(/^<|>$/g, "");
+}
+
+/** The Message-ID value: the first `<…>` token, else the bare token. */
+export function extractMessageId(value: string | null): string | null {
+  if (value === null) return null;
+  const ids = extractIds(value);
+  if (ids[0] !== undefined) return ids[0];
+  const bare = value.trim().split(/\s+/)[0] ?? "";
+  const cleaned = cleanId(bare);
+  return cleaned.length > 0 ? cleaned : null;
+}
+
+function decodeHeader(value: string): string {
+  if (!value.includes("=?")) return value;
+  try {
+    return decodeWords(value);
+  } catch {
+    return value;
+  }
+}
+
+export function parseAddress(value: string | null): MailAddress {
+  if (value === null) return { name: "", email: "" };
+  const v = value.trim();
+  const angle = /^(.*?)<([^<>]*)>\s*(?:\(.*\))?\s*$/.exec(v);
+  if (angle) {
+    const name = unquote(decodeHeader((angle[1] ?? "").trim()));
+    return { name, email: (angle[2] ?? "").trim() };
+  }
+  const paren = /^(\S+@\S+)\s*\((.*)\)\s*$/.exec(v);
+  if (paren) return { name: unquote(decodeHeader((paren[2] ?? "").trim())), email: paren[1] ?? "" };
+  const bare = /\S+@\S+/.exec(v);
+  if (bare) return { name: "", email: bare[0] };
+  return { name: unquote(decodeHeader(v)), email: "" };
+}
+
+function unquote(s: string): string {
+  if (s.length >= 2 && s.startsWith('"') && s.endsWith('"')) return s.slice(1, -1).replace(/\\(.)/g, "$1").trim();
+  return s.replace(/\s+/g, " ");
+}
+
+export function parseDate(value: string | null): number | null {
+  if (value === null || value === "") return null;
+  let t = Date.parse(value);
+  if (Number.isNaN(t)) {
+    // Drop comments and a bad weekday, then try again.
+    t = Date.parse(
+      value
+        .replace(/\([^)]*\)/g, " ")
+        .replace(/^\s*[A-Za-z]+,?\s*/, "")
+        .trim(),
+    );
+  }
+  if (Number.isNaN(t)) return null;
+  // Years far outside mail history are garbage, not dates.
+  if (t < Date.UTC(1970, 0, 1) || t > Date.UTC(2200, 0, 1)) return null;
+  return t;
+}
+
+export function parseContentType(value: string | null): ContentType {
+  const ct: ContentType = { mimeType: "text/plain", charset: null, flowed: false, delsp: false, boundary: null };
+  if (value === null) return ct;
+  const parts = value.split(";");
+  const mime = (parts[0] ?? "").trim().toLowerCase();
+  if (/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(mime)) ct.mimeType = mime;
+  for (const p of parts.slice(1)) {
+    const eq = p.indexOf("=");
+    if (eq < 0) continue;
+    const key = p.slice(0, eq).trim().toLowerCase();
+    const val = p
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, "$1");
+    if (key === "charset") ct.charset = val.toLowerCase();
+    else if (key === "format") ct.flowed = val.toLowerCase() === "flowed";
+    else if (key === "delsp") ct.delsp = val.toLowerCase() === "yes";
+    else if (key === "boundary") ct.boundary = val;
+  }
+  return ct;
+}
+
+/** Quoted-printable (RFC 2045 6.7) to bytes. */
+export function decodeQuotedPrintable(input: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(input.length);
+  let o = 0;
+  const n = input.length;
+  for (let i = 0; i < n; i++) {
+    const c = input[i] as number;
+    if (c !== 61 /* = */) {
+      out[o++] = c;
+      continue;
+    }
+    const a = input[i + 1];
+    const b = input[i + 2];
+    if (a === 10) {
+      i += 1; // soft line break
+      continue;
+    }
+    if (a === 13 && b === 10) {
+      i += 2;
+      continue;
+    }
+    const hi = a === undefined ? -1 : hexValue(a);
+    const lo = b === undefined ? -1 : hexValue(b);
+    if (hi >= 0 && lo >= 0) {
+      out[o++] = hi * 16 + lo;
+      i += 2;
+    } else {
+      // Trailing whitespace before a soft break, or a stray '=': keep it.
+      let j = i + 1;
+      while (j < n && (input[j] === 32 || input[j] === 9)) j++;
+      if (input[j] === 10 || (input[j] === 13 && input[j + 1] === 10)) {
+        i = input[j] === 10 ? j : j + 1;
+        continue;
+      }
+      out[o++] = c;
+    }
+  }
+  return out.subarray(0, o);
+}
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+const UTF8_LABELS = new Set(["utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968", "7bit", "8bit", ""]);
+
+/** Bytes in a declared charset → string; unknown charsets fall back to UTF-8 and report it. */
+export function decodeCharset(bytes: Buffer, charset: string | null, problems: string[]): string {
+  const cs = (charset ?? "").trim().toLowerCase();
+  if (UTF8_LABELS.has(cs)) return bytes.toString("utf8");
+  try {
+    return new TextDecoder(cs).decode(bytes);
+  } catch {
+    problems.push(`unknown charset "${cs}"`);
+    return isUtf8(bytes) ? bytes.toString("utf8") : bytes.toString("latin1");
+  }
+}
+
+function decodeSinglePart(body: Buffer, ct: ContentType, cte: string | null, problems: string[]): string {
+  const enc = (cte ?? "").trim().toLowerCase();
+  let bytes: Buffer = body;
+  if (enc === "quoted-printable") {
+    bytes = decodeQuotedPrintable(body);
+  } else if (enc === "base64") {
+    const text = body.toString("latin1");
+    if (/[^A-Za-z0-9+/=\s]/.test(text)) problems.push("invalid base64 body");
+    bytes = Buffer.from(text.replace(/[^A-Za-z0-9+/]/g, ""), "base64");
+  } else if (enc !== "" && enc !== "7bit" && enc !== "8bit" && enc !== "binary") {
+    problems.push(`unknown Content-Transfer-Encoding "${enc}"`);
+  }
+  return decodeCharset(bytes, ct.charset, problems);
+}
+
+async function decodeMime(raw: Uint8Array, problems: string[]): Promise<{ text: string; htmlOnly: boolean }> {
+  try {
+    const email = await PostalMime.parse(raw, { attachmentEncoding: "arraybuffer", maxNestingDepth: 32 });
+    const text = email.text ?? "";
+    const htmlOnly = text.trim() === "" && (email.html ?? "").trim() !== "";
+    return { text, htmlOnly };
+  } catch (err) {
+    problems.push(`MIME decoding failed: ${err instanceof Error ? err.message : String(err)}`);
+    return { text: "", htmlOnly: false };
+  }
+}
+
+function isMime(ct: ContentType): boolean {
+  return ct.mimeType.startsWith("multipart/") || ct.mimeType.startsWith("message/");
+}
+
+/** Header fields only; the synchronous part of parseMessage. */
+export function parseMessageHeaders(raw: Uint8Array): Omit<ParsedMessage, "body" | "htmlOnly"> & { bodyStart: number } {
+  const scan = scanHeaders(raw);
+  const problems: string[] = [];
+  if (scan.headerCount === 0) problems.push("no RFC 5322 header block");
+  const messageIdValues = scan.values.get("message-id") ?? [];
+  const messageId = extractMessageId(messageIdValues[0] ?? null);
+  const inReplyToAll: string[] = [];
+  for (const v of scan.values.get("in-reply-to") ?? []) {
+    for (const id of extractIds(v)) if (!inReplyToAll.includes(id)) inReplyToAll.push(id);
+  }
+  const references: string[] = [];
+  for (const v of scan.values.get("references") ?? []) {
+    for (const id of extractIds(v)) if (!references.includes(id)) references.push(id);
+  }
+  const subject = decodeHeader(first(scan, "subject") ?? "")
+    .replace(/\s+/g, " ")
+    .trim();
+  const time = parseDate(first(scan, "date"));
+  const contentType = parseContentType(first(scan, "content-type"));
+  return {
+    messageId,
+    inReplyTo: inReplyToAll[0] ?? null,
+    inReplyToAll,
+    references,
+    subject,
+    from: parseAddress(first(scan, "from")),
+    date: time === null ? null : new Date(time).toISOString(),
+    time,
+    listId: extractIds(first(scan, "list-id"))[0] ?? first(scan, "list-id"),
+    headers: {
+      patchbench: scan.patchbench,
+      authenticationResults: scan.values.get("authentication-results") ?? [],
+      mailingList: first(scan, "x-mailing-list"),
+      contentType,
+      contentTransferEncoding: first(scan, "content-transfer-encoding"),
+      originalMessageId: extractMessageId(first(scan, "x-microsoft-original-message-id")),
+    },
+    problems,
+    raw,
+    bodyStart: scan.bodyStart,
+  };
+}
+
+/** Raw bytes → ParsedMessage. Never throws for bad data: problems are listed instead. */
+export async function parseMessage(raw: Uint8Array, options: ParseMessageOptions = {}): Promise<ParsedMessage> {
+  const { bodyStart, ...head } = parseMessageHeaders(raw);
+  let body = "";
+  let htmlOnly = false;
+  if (!options.headersOnly) {
+    const ct = head.headers.contentType;
+    if (isMime(ct)) {
+      const mime = await decodeMime(raw, head.problems);
+      body = mime.text;
+      htmlOnly = mime.htmlOnly;
+    } else if (ct.mimeType === "text/html") {
+      htmlOnly = true;
+    } else if (ct.mimeType.startsWith("text/") || ct.mimeType === "application/octet-stream") {
+      body = decodeSinglePart(
+        toBuffer(raw).subarray(bodyStart),
+        ct,
+        head.headers.contentTransferEncoding,
+        head.problems,
+      );
+    }
+  }
+  return { ...head, body, htmlOnly };
+}
