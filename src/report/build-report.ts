@@ -1,0 +1,136 @@
+import type { Variant } from "../domain/bench.ts";
+import { cellKey } from "../domain/bench.ts";
+import type { ApplyData, BenchData, SelftestsData, Stage, StageResult } from "../domain/results.ts";
+import type { Series } from "../domain/series.ts";
+import { combineStatus, type Status } from "../domain/status.ts";
+import type { MatrixAnalysis } from "../stats/analyze-matrix.ts";
+import type { Report, ReportCell, SideSummary } from "./report.ts";
+
+function formatRatio(r: number): string {
+  return r >= 10 ? `${r.toFixed(1)}x` : `${r.toFixed(2)}x`;
+}
+
+function side(bench: BenchData, key: string, variant: string): SideSummary {
+  const ss = bench.samples.filter((s) => cellKey(s.cell) === key && s.variant === variant);
+  const rounds = new Map<number, number[]>();
+  let failed = 0;
+  for (const s of ss) {
+    if (!s.ok || !Number.isFinite(s.throughput)) {
+      failed++;
+      continue;
+    }
+    const r = rounds.get(s.round) ?? [];
+    r.push(s.throughput);
+    rounds.set(s.round, r);
+  }
+  const values = [...rounds.values()].map((r) => r.reduce((a, b) => a + b, 0) / r.length);
+  const logs = values.map(Math.log);
+  const gm = values.length ? Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length) : Number.NaN;
+  const m = values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN;
+  const sd =
+    values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1)) : Number.NaN;
+  return { variant, mean: gm, cv: sd / m, rounds: values.length, runs: ss.length - failed, failedRuns: failed };
+}
+
+/** The verdict in words, first line of every rendering. */
+export function headlineOf(r: Omit<Report, "headline">): string {
+  const apply = r.apply;
+  if (apply?.status === "fail") {
+    const d = apply.data;
+    if (d.rejected.length > 0) return `patch ${d.rejected[0]?.patch} refused: ${d.rejected[0]?.reason}`;
+    return `does not apply to ${d.tree} at ${d.baseCommit?.slice(0, 12) ?? "?"} (patch ${d.failure?.patch})`;
+  }
+  const failedTests = r.selftests?.data.tests.filter((t) => t.status === "fail") ?? [];
+  const parts: string[] = [];
+  if (failedTests.length > 0) parts.push(`${failedTests.length} selftest(s) failed`);
+  if (r.bench) {
+    const c = r.bench.counts;
+    const n = r.bench.cells.length;
+    const better = r.bench.cells.filter((x) => x.analysis.verdict === "improvement");
+    const worse = r.bench.cells.filter((x) => x.analysis.verdict === "regression");
+    if (worse.length > 0) {
+      const worst = Math.min(...worse.map((x) => x.analysis.ratio));
+      parts.push(`${worse.length} of ${n} cells regressed, down to ${formatRatio(worst)}`);
+    } else parts.push("no regressions");
+    if (better.length > 0) {
+      const best = Math.max(...better.map((x) => x.analysis.ratio));
+      parts.push(`${better.length} of ${n} cells faster, up to ${formatRatio(best)}`);
+    }
+    if (c["no change"] > 0) parts.push(`${c["no change"]} unchanged`);
+    if (c.inconclusive > 0) parts.push(`${c.inconclusive} inconclusive`);
+    if (c.noisy > 0) parts.push(`${c.noisy} noisy`);
+  }
+  if (r.errors.length > 0) parts.push(`${r.errors.map((e) => e.stage).join(", ")} could not run (infrastructure)`);
+  if (parts.length === 0) return r.status === "pass" ? "all checks passed" : `status: ${r.status}`;
+  return parts.join("; ");
+}
+
+export interface BuildReportInput {
+  id: string;
+  series: Series;
+  results: StageResult[];
+  errors: { stage: Stage; reason: string }[];
+  analysis: MatrixAnalysis | null;
+  generatedAt: string;
+  tool: { name: string; version: string };
+}
+
+/** Pure: stored results + their analysis → one Report value. */
+export function buildReport(input: BuildReportInput): Report {
+  const { series } = input;
+  const find = <T>(stage: Stage) => (input.results.find((r) => r.stage === stage) as StageResult<T> | undefined) ?? null;
+  const apply = find<ApplyData>("apply");
+  const selftests = find<SelftestsData>("selftests");
+  const benchStage = find<BenchData>("bench");
+  let bench: Report["bench"] = null;
+  if (benchStage && benchStage.status !== "skip" && input.analysis && benchStage.data.variants.length === 2) {
+    const variants = benchStage.data.variants as [Variant, Variant];
+    const cells: ReportCell[] = [];
+    for (const c of input.analysis.cells) {
+      const cell = benchStage.data.cells.find((x) => cellKey(x) === c.key);
+      if (!cell) continue;
+      cells.push({
+        cell,
+        metric: "THROUGHPUT",
+        unit: cell.test === "TCP_STREAM" ? "Mbit/s" : "tps",
+        a: side(benchStage.data, c.key, variants[0].name),
+        b: side(benchStage.data, c.key, variants[1].name),
+        analysis: c.analysis,
+      });
+    }
+    bench = { stage: benchStage, variants, cells, counts: input.analysis.counts };
+  }
+  const statuses: Status[] = input.results.map((r) => r.status);
+  for (const _ of input.errors) statuses.push("error");
+  if (bench?.cells.some((c) => c.analysis.verdict === "regression")) statuses.push("warn");
+  const cover = series.cover;
+  const last = series.patches[series.patches.length - 1];
+  const anchor = cover ?? (last ? { messageId: last.messageId, subject: last.subject } : null);
+  const partial: Omit<Report, "headline"> = {
+    id: input.id,
+    series: {
+      id: series.id,
+      title: series.title,
+      version: series.version,
+      tree: series.tree,
+      author: series.author,
+      rfc: series.rfc,
+      total: series.total,
+      cover: series.cover,
+      patches: series.patches,
+    },
+    thread: {
+      subject: anchor ? (/^re:/i.test(anchor.subject) ? anchor.subject : `Re: ${anchor.subject}`) : `Re: ${series.title}`,
+      inReplyTo: anchor?.messageId ?? null,
+      references: anchor ? [anchor.messageId] : [],
+    },
+    status: combineStatus(statuses),
+    apply,
+    selftests,
+    bench,
+    errors: input.errors,
+    generatedAt: input.generatedAt,
+    tool: input.tool,
+  };
+  return { ...partial, headline: headlineOf(partial) };
+}

@@ -1,0 +1,172 @@
+import type { ReportCell, Report } from "./report.ts";
+import { formatChange, formatQuantity, formatRatio, formatSize } from "./format-number.ts";
+
+/**
+ * The plain-text mailing-list reply: ASCII only, at most 72 columns, no
+ * HTML, no top-posting (it is a new message in the thread, nothing quoted).
+ */
+export const MAX_COLUMNS = 72;
+
+function wrap(text: string, indent = "", width = MAX_COLUMNS): string[] {
+  const out: string[] = [];
+  let line = indent;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line.trim().length > 0 && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = indent + word;
+    } else line = line.trim().length > 0 ? `${line} ${word}` : indent + word;
+  }
+  if (line.trim()) out.push(line);
+  return out.map((l) => (l.length > width ? l.slice(0, width) : l));
+}
+
+/** Replace anything outside printable ASCII (names, subjects from mail). */
+export function toAscii(s: string): string {
+  return s
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .replace(/[^\x20-\x7e]/g, "?");
+}
+
+/** A shell command over several lines, each ending in " \\" but the last. */
+function wrapCommand(cmd: string): string[] {
+  const lines = wrap(cmd, "    ", MAX_COLUMNS - 2);
+  return lines.map((l, i) => `${i === 0 ? `  ${l.trim()}` : l}${i < lines.length - 1 ? " \\" : ""}`);
+}
+
+function cellLabel(c: ReportCell): string {
+  return `${c.cell.test} (${c.cell.topology}) ${formatSize(c.cell.size)}`;
+}
+
+/** The seed's line: `TCP_RR (loopback) 1 B 111.9k -> 1113.8k tps (9.96x) [9.71x, 10.2x]`. */
+export function seedLine(c: ReportCell): string {
+  const a = c.analysis;
+  const ci = a.ci95 ? ` [${formatRatio(a.ci95[0])}, ${formatRatio(a.ci95[1])}]` : "";
+  return `${cellLabel(c)} ${formatQuantity(a.meanA)} -> ${formatQuantity(a.meanB)} ${c.unit} (${formatRatio(a.ratio)})${ci}`;
+}
+
+function ministat(c: ReportCell): string {
+  const a = c.analysis;
+  const half = a.ci95 ? ((a.ci95[1] - a.ci95[0]) / 2) * 100 : Number.NaN;
+  const how = a.method === "paired-t" ? `paired t over ${a.pairs} round pairs` : `Welch t, ${a.nA}+${a.nB} rounds`;
+  const ci = Number.isFinite(half) ? ` +/- ${half.toFixed(1)}%` : "";
+  return `${a.verdict}: ${formatChange(a.ratio)}${ci} (95% CI, ${how}), q=${a.q < 0.001 ? a.q.toExponential(1) : a.q.toFixed(3)}`;
+}
+
+function bar(ratio: number, scale: number, half = 14): string {
+  const n = Math.min(half, Math.round((Math.abs(Math.log(ratio)) / scale) * half));
+  const left = ratio < 1 ? `${" ".repeat(half - n)}${"#".repeat(n)}` : " ".repeat(half);
+  const right = ratio >= 1 ? `${"#".repeat(n)}${" ".repeat(half - n)}` : " ".repeat(half);
+  return `${left}|${right}`;
+}
+
+export function renderText(r: Report): string {
+  const L: string[] = [];
+  const push = (...lines: string[]) => L.push(...lines);
+  push(...wrap(`patchbench: ${r.headline}`));
+  push("");
+  const s = r.series;
+  push(...wrap(`Series: ${toAscii(s.cover?.subject ?? s.patches[0]?.subject ?? s.title)}`, ""));
+  push(...wrap(`Author: ${toAscii(s.author)}`));
+
+  const ap = r.apply;
+  if (ap) {
+    const d = ap.data;
+    if (d.baseCommit) {
+      push(`Base:   ${d.tree} ${d.baseCommit.slice(0, 12)} (${d.baseRule ?? "?"})`);
+      for (const n of d.baseNotes) push(...wrap(`- ${n}`, "        "));
+    }
+    push(...wrap(`Apply:  ${ap.status.toUpperCase()} - ${ap.summary}`));
+    if (d.failure) {
+      push(...wrap(`Patch ${d.failure.patch}: ${toAscii(d.failure.subject)}`, "  "));
+      if (d.failure.files.length) push(...wrap(`files: ${d.failure.files.join(", ")}`, "  "));
+      push("  git said:");
+      for (const l of d.failure.gitMessage.split("\n").slice(0, 12)) push(...wrap(toAscii(l), "    "));
+    }
+    for (const rej of d.rejected) push(...wrap(`patch ${rej.patch} refused: ${rej.reason}`, "  "));
+    if (d.head) push(`Head:   ${d.head.slice(0, 12)} (series applied)`);
+  }
+  push("");
+
+  if (r.selftests) {
+    push(`Selftests: ${r.selftests.summary}`);
+    for (const t of r.selftests.data.tests) {
+      push(...wrap(`${t.status.toUpperCase().padEnd(5)} ${t.suite}/${t.name}`, "  "));
+      push(...wrap(toAscii(t.detail), "        "));
+    }
+    push("");
+  }
+
+  if (r.bench) {
+    const b = r.bench;
+    const d = b.stage.data;
+    const [va, vb] = b.variants;
+    push(...wrap(`Benchmark: netperf on the runner's kernel, A = ${va.name}, B = ${vb.name}`));
+    const pin = d.pinning ? `pinned -T ${d.pinning.local},${d.pinning.remote}` : "unpinned";
+    push(
+      ...wrap(
+        `${d.design} interleaving, ${d.rounds} rounds per variant x ${d.runsPerRound} runs x ${d.durationSec} s, ${pin}, one warm-up run per cell and round discarded`,
+        "  ",
+      ),
+    );
+    push("");
+    for (const c of b.cells) {
+      push(...wrap(seedLine(c), "  "));
+      push(...wrap(ministat(c), "      "));
+    }
+    push("");
+    // LKP's block: base %stddev %change %stddev patched metric
+    push("        A  %stddev   %change          B  %stddev  metric");
+    for (const c of b.cells) {
+      const name = `netperf.${c.cell.topology}.${c.cell.test}.${formatSize(c.cell.size).replace(" ", "")}`;
+      const row = `${formatQuantity(c.a.mean).padStart(9)} ${`+/-${(c.a.cv * 100).toFixed(0)}%`.padStart(7)} ${formatChange(c.analysis.ratio).padStart(9)} ${formatQuantity(c.b.mean).padStart(10)} ${`+/-${(c.b.cv * 100).toFixed(0)}%`.padStart(7)}  ${name}`;
+      push(row.slice(0, MAX_COLUMNS));
+    }
+    push("");
+    const scale = Math.max(0.01, ...b.cells.map((c) => Math.abs(Math.log(c.analysis.ratio))));
+    push("  Ratio B/A (left: slower, right: faster)");
+    for (const c of b.cells) {
+      const label = `${c.cell.topology.slice(0, 9)} ${formatSize(c.cell.size)}`.padEnd(16);
+      push(`  ${label}${bar(c.analysis.ratio, scale)} ${formatRatio(c.analysis.ratio)}`);
+    }
+    push("");
+    const mdes = b.cells.map((c) => c.analysis.mde * 100).filter(Number.isFinite);
+    if (mdes.length) {
+      push(
+        ...wrap(
+          `Minimum detectable effect (80% power, alpha 0.01): ${Math.min(...mdes).toFixed(1)}% to ${Math.max(...mdes).toFixed(1)}% per cell; smaller changes can hide behind "no change".`,
+        ),
+      );
+    }
+    push(
+      ...wrap(
+        `Verdicts: improvement/regression need BH-adjusted q <= 0.05 across all ${b.cells.length} cells, a 95% CI excluding zero and a change beyond the cell's noise floor; "no change" needs the 90% CI inside the floor.`,
+      ),
+    );
+    const failed = b.cells.reduce((n, c) => n + c.a.failedRuns + c.b.failedRuns, 0);
+    if (failed > 0) push(...wrap(`${failed} run(s) failed and were left out; their cells are marked noisy.`));
+    push("");
+    push("Machine:");
+    for (const [k, v] of Object.entries(d.profile)) push(...wrap(`${k}: ${toAscii(v)}`, "  "));
+    if (d.warnings.length) {
+      push("Not tuned (numbers are relative to this box only):");
+      for (const w of d.warnings) push(...wrap(`- ${toAscii(w)}`, "  "));
+    }
+    for (const p of d.problems) push(...wrap(`problem: ${toAscii(p)}`, "  "));
+    if (d.commands.length) {
+      push("");
+      push("Reproduce (one run of each cell):");
+      for (const cmd of d.commands) push(...wrapCommand(cmd));
+    }
+    push("");
+  } else if (r.apply?.status === "fail") {
+    push("Benchmark: not run (the series does not apply).");
+    push("");
+  }
+
+  for (const e of r.errors) push(...wrap(`${e.stage}: could not run (infrastructure, not the series): ${toAscii(e.reason)}`));
+  if (r.errors.length) push("");
+  push("-- ");
+  push(`${r.tool.name} ${r.tool.version}, report ${r.id}`);
+  return `${L.map((l) => toAscii(l).trimEnd()).join("\n")}\n`;
+}

@@ -1,0 +1,48 @@
+import type { Cell, Variant } from "../domain/bench.ts";
+import type { ApplyData, BenchData, SelftestsData, StageResult } from "../domain/results.ts";
+import type { Series } from "../domain/series.ts";
+import type { Status } from "../domain/status.ts";
+import type { Verdict } from "../domain/verdict.ts";
+import type { CellAnalysis } from "../stats/analyze-cell.ts";
+
+/** Per-run spread of one side of a cell, for the LKP-style block. */
+export interface SideSummary {
+  variant: string;
+  /** Geometric mean of round values. */
+  mean: number;
+  /** Round-level CV as a fraction. */
+  cv: number;
+  rounds: number;
+  runs: number;
+  failedRuns: number;
+}
+
+export interface ReportCell {
+  cell: Cell;
+  metric: string;
+  unit: string;
+  a: SideSummary;
+  b: SideSummary;
+  analysis: CellAnalysis;
+}
+
+export interface Report {
+  id: string;
+  series: Pick<Series, "title" | "version" | "tree" | "author" | "rfc" | "total" | "cover" | "patches" | "id">;
+  /** The subject a reply answers, and the Message-IDs it threads under. */
+  thread: { subject: string; inReplyTo: string | null; references: string[] };
+  status: Status;
+  headline: string;
+  apply: StageResult<ApplyData> | null;
+  selftests: StageResult<SelftestsData> | null;
+  bench: {
+    stage: StageResult<BenchData>;
+    variants: [Variant, Variant];
+    cells: ReportCell[];
+    counts: Record<Verdict, number>;
+  } | null;
+  /** Stages that died of infrastructure, with the reason. */
+  errors: { stage: string; reason: string }[];
+  generatedAt: string;
+  tool: { name: string; version: string };
+}
