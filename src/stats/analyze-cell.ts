@@ -29,6 +29,8 @@ export interface AnalysisOptions {
   cvLimit?: number;
   /** Smallest noise floor. Default 0.01 (1%). */
   floorMin?: number;
+  /** floor = max(floorMin, floorCvMultiplier × noise CV). Default 2 (STATISTICS.md). */
+  floorCvMultiplier?: number;
   /** Seed of the bootstrap. Default 1. */
   seed?: number;
   /** Bootstrap resamples; 0 skips the bootstrap (bootstrapCi95 = null). Default 2000. */
@@ -82,7 +84,7 @@ export interface CellAnalysis {
   cvB: number;
   /** The CV behind floor and noisy gate (see AnalysisOptions.noiseFrom). */
   noiseCv: number;
-  /** max(floorMin, 2 × noiseCv), as a fraction. */
+  /** max(floorMin, floorCvMultiplier × noiseCv), as a fraction. */
   floor: number;
   /** Minimum detectable effect (fraction) at mdeAlpha / mdePower for this n and variance. */
   mde: number;
@@ -105,6 +107,7 @@ interface Resolved {
   alpha: number;
   cvLimit: number;
   floorMin: number;
+  floorCvMultiplier: number;
   seed: number;
   bootstrapResamples: number;
   mdeAlpha: number;
@@ -119,6 +122,7 @@ export function resolveOptions(o: AnalysisOptions = {}): Resolved {
     alpha: o.alpha ?? 0.05,
     cvLimit: o.cvLimit ?? 0.05,
     floorMin: o.floorMin ?? 0.01,
+    floorCvMultiplier: o.floorCvMultiplier ?? 2,
     seed: o.seed ?? 1,
     bootstrapResamples: o.bootstrapResamples ?? 2000,
     mdeAlpha: o.mdeAlpha ?? 0.01,
@@ -285,7 +289,7 @@ export function cellEvidence(input: CellInput, options: AnalysisOptions = {}): C
   const cvB = valuesB.length >= 2 ? cv(valuesB) : Number.NaN;
   const roundCv = Math.max(Number.isNaN(cvA) ? 0 : cvA, Number.isNaN(cvB) ? 0 : cvB);
   const noiseCv = opts.noiseFrom === "pairs" && paired ? sd(diffs) / Math.SQRT2 : roundCv;
-  const floor = Math.max(opts.floorMin, 2 * noiseCv);
+  const floor = Math.max(opts.floorMin, opts.floorCvMultiplier * noiseCv);
 
   const noisyReasons: string[] = [];
   if (input.qualityProblem !== undefined) noisyReasons.push(`quality gate: ${input.qualityProblem}`);

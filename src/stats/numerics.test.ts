@@ -105,7 +105,9 @@ describe("Benjamini–Hochberg", () => {
     assert.equal(q.filter((x) => x <= 0.05).length, 4);
     // R: p.adjust(p, "BH")
     const expected = [0.0015, 0.003, 0.0095, 0.035625, 0.0603, 0.06385714, 0.06385714, 0.0645, 0.0765, 0.486, 0.5811818, 0.714875, 0.7532308, 0.8132143, 1];
-    q.forEach((x, i) => close(x, expected[i]!, 1e-7, `q[${i}]`));
+    q.forEach((x, i) => {
+      close(x, expected[i]!, 1e-7, `q[${i}]`);
+    });
   });
   it("keeps input order", () => {
     const q = benjaminiHochberg([0.04, 0.01, 0.03]);

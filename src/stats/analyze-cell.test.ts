@@ -1,0 +1,204 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { analyzeCell, type CellInput, type RoundInput } from "./analyze-cell.ts";
+import { analyzeMatrix } from "./analyze-matrix.ts";
+import { nextRoundsDecision } from "./next-rounds-decision.ts";
+import { roundOrder, shuffleCells } from "./round-order.ts";
+
+const close = (actual: number, expected: number, tol: number, what = "") =>
+  assert.ok(Math.abs(actual - expected) <= tol, `${what} ${actual} vs ${expected} (tol ${tol})`);
+
+/** Rounds 0..n−1 for both sides from per-round values (each round = 3 runs around the value). */
+function cell(a: number[], b: number[], direction: CellInput["direction"] = "higher-is-better"): CellInput {
+  const rounds: RoundInput[] = [];
+  const spread = (v: number) => [v * 0.995, v, v * 1.005];
+  a.forEach((v, i) => {
+    rounds.push({ round: i, variant: "A", runs: spread(v) });
+  });
+  b.forEach((v, i) => {
+    rounds.push({ round: i, variant: "B", runs: spread(v) });
+  });
+  return { rounds, direction };
+}
+
+const A6 = [1000, 1010, 995, 1005, 990, 1002];
+const B6up = A6.map((v, i) => v * 1.1 * (1 + (i % 2 ? 0.003 : -0.003)));
+
+describe("analyzeCell", () => {
+  it("paired improvement: estimate, intervals, bootstrap, Mann–Whitney", () => {
+    const r = analyzeCell(cell(A6, B6up), { seed: 7 });
+    assert.equal(r.method, "paired-t");
+    assert.equal(r.pairs, 6);
+    assert.equal(r.nA, 6);
+    close(r.ratio, 1.1, 0.002);
+    assert.ok(r.ci95 !== null && r.ci95[0] > 1.09 && r.ci95[1] < 1.11);
+    assert.ok(r.ci90 !== null && r.ci90[0] > r.ci95[0] && r.ci90[1] < r.ci95[1]);
+    assert.ok(r.bootstrapCi95 !== null && r.bootstrapCi95[0] < r.ratio && r.bootstrapCi95[1] > r.ratio);
+    // 6 vs 6 completely separated: exact two-sided p = 2 / C(12, 6) = 2/924
+    close(r.mannWhitneyP!, 2 / 924, 1e-12);
+    assert.equal(r.verdict, "improvement");
+    assert.match(r.reason, /\+10\.0%/);
+    assert.equal(r.roundsNeeded, null);
+    // same data with the geometric means checked
+    close(r.meanA, Math.exp(A6.map(Math.log).reduce((s, x) => s + x, 0) / 6), 1e-9);
+  });
+
+  it("direction: the same increase of a latency is a regression", () => {
+    assert.equal(analyzeCell(cell(A6, B6up, "lower-is-better")).verdict, "regression");
+    assert.equal(analyzeCell(cell(B6up, A6, "lower-is-better")).verdict, "improvement");
+  });
+
+  it("bootstrap is deterministic per seed", () => {
+    const a = analyzeCell(cell(A6, B6up), { seed: 3 });
+    const b = analyzeCell(cell(A6, B6up), { seed: 3 });
+    assert.deepEqual(a.bootstrapCi95, b.bootstrapCi95);
+  });
+
+  it("empty runs drop the round with a reason and fall back to Welch", () => {
+    const input = cell(A6, B6up);
+    const rounds = input.rounds.map((r) => (r.variant === "B" && r.round === 2 ? { ...r, runs: [] } : r));
+    const r = analyzeCell({ ...input, rounds });
+    assert.equal(r.method, "welch");
+    assert.equal(r.nA, 6);
+    assert.equal(r.nB, 5);
+    assert.equal(r.pairs, 0);
+    assert.deepEqual(r.dropped, [{ round: 2, variant: "B", reason: "no runs" }]);
+    assert.equal(r.verdict, "improvement");
+  });
+
+  it("no change when the 90% CI lies inside the floor", () => {
+    const b = A6.map((v, i) => v * (1 + (i % 2 ? 0.001 : -0.001)));
+    const r = analyzeCell(cell(A6, b));
+    close(r.floor, 2 * Math.max(r.cvA, r.cvB), 1e-12);
+    assert.ok(r.floor > 0.01);
+    assert.equal(r.verdict, "no change");
+    assert.match(r.reason, /inside floor ±1\.6%/);
+  });
+
+  it("noisy: round CV over the limit, a failed quality gate, or the slow mode", () => {
+    const wild = [1000, 1200, 900, 1150, 850, 1100];
+    const r = analyzeCell(cell(wild, wild.map((v) => v * 1.3)));
+    assert.equal(r.verdict, "noisy");
+    assert.match(r.reason, /round CV 1\d\.\d% > limit 5\.0%/);
+    const q = analyzeCell({ ...cell(A6, B6up), qualityProblem: "runner in slow mode" });
+    assert.equal(q.verdict, "noisy");
+    const input = cell(A6, B6up);
+    const rounds = input.rounds.map((r) => (r.variant === "A" && r.round === 4 ? { ...r, runs: [990, 300, 995] } : r));
+    const s = analyzeCell({ ...input, rounds });
+    assert.equal(s.verdict, "noisy");
+    assert.match(s.reason, /slow mode: 1 run\(s\) of A/);
+  });
+
+  it("inconclusive says how many rounds would decide, capped", () => {
+    // +3% with ±3% pair-to-pair scatter: beyond the floor but the CI includes 0 at 4 pairs
+    const a = [1000, 1000, 1000, 1000];
+    const b = [1000 * Math.exp(0.0), 1000 * Math.exp(0.06), 1000 * Math.exp(0.0), 1000 * Math.exp(0.06)];
+    const r = analyzeCell(cell(a, b), { floorCvMultiplier: 0.5 });
+    assert.equal(r.verdict, "inconclusive");
+    assert.ok(r.roundsNeeded !== null && r.roundsNeeded > 4 && r.roundsNeeded <= 16, String(r.roundsNeeded));
+    assert.equal(r.roundsNeededCapped, false);
+    const capped = analyzeCell(cell(a, b), { floorCvMultiplier: 0.5, roundsCap: 5 });
+    assert.equal(capped.roundsNeeded, 5);
+    assert.equal(capped.roundsNeededCapped, true);
+  });
+
+  it("MDE of a cell matches the STATISTICS.md figure (6 rounds/side, round CV 1%, α 0.01): ≈ 2.3%", () => {
+    // Unpaired (different round numbers) so the Welch se = 0.01·√(2/6), df = 10.
+    const c = 0.01 * Math.sqrt(5 / 6); // deviations ±c give a sample sd of exactly 0.01
+    const dev = [-c, c, -c, c, -c, c];
+    const rounds: RoundInput[] = [
+      ...dev.map((d, i) => ({ round: i, variant: "A" as const, runs: [1000 * Math.exp(d)] })),
+      ...dev.map((d, i) => ({ round: 100 + i, variant: "B" as const, runs: [1000 * Math.exp(d)] })),
+    ];
+    const r = analyzeCell({ rounds, direction: "higher-is-better" });
+    assert.equal(r.method, "welch");
+    close(r.df, 10, 1e-9);
+    close(r.mde, 0.023, 0.001);
+    close(r.cvA, 0.01, 0.0002);
+  });
+
+  it("too few rounds: inconclusive, not a crash", () => {
+    const r = analyzeCell(cell([1000], [1100]));
+    assert.equal(r.ci95, null);
+    assert.equal(r.verdict, "inconclusive");
+    assert.equal(r.pValue, 1);
+  });
+});
+
+describe("analyzeMatrix", () => {
+  // Pair log-differences 0.05, 0.01, 0.04, 0, 0.06, 0.02: mean 3%, paired t = 3.105, df 5, p ≈ 0.027.
+  const modest = cell(
+    [1000, 1000, 1000, 1000, 1000, 1000],
+    [0.05, 0.01, 0.04, 0, 0.06, 0.02].map((d) => 1000 * Math.exp(d)),
+  );
+  const nullCell = (k: number) => cell(A6, A6.map((v, i) => v * (1 + ((i + k) % 2 ? 0.002 : -0.002))));
+  const opts = { floorCvMultiplier: 0.5 };
+
+  it("a p of 0.027 is an improvement alone but not after BH across 10 cells", () => {
+    const alone = analyzeCell(modest, opts);
+    close(alone.pValue, 0.0266, 0.001);
+    assert.equal(alone.verdict, "improvement");
+    const m = analyzeMatrix(
+      [{ key: "modest", input: modest }, ...Array.from({ length: 9 }, (_, k) => ({ key: `n${k}`, input: nullCell(k) }))],
+      opts,
+    );
+    assert.equal(m.m, 10);
+    const first = m.cells[0]!.analysis;
+    assert.ok(first.q > 0.05 && first.q >= first.pValue);
+    assert.equal(first.verdict, "inconclusive");
+    assert.equal(m.counts.improvement, 0);
+  });
+
+  it("noisy cells count in m but are never flagged", () => {
+    const wild = [1000, 1200, 900, 1150, 850, 1100];
+    const m = analyzeMatrix([
+      { key: "big", input: cell(A6, B6up) },
+      { key: "noisy", input: cell(wild, wild.map((v) => v * 1.5)) },
+    ]);
+    assert.equal(m.m, 2);
+    assert.equal(m.cells[0]!.analysis.verdict, "improvement");
+    assert.equal(m.cells[1]!.analysis.verdict, "noisy");
+    assert.ok(m.cells[1]!.analysis.pValue < 0.05);
+  });
+});
+
+describe("nextRoundsDecision", () => {
+  const decided = { key: "d", analysis: analyzeCell(cell(A6, B6up)) };
+  const open = {
+    key: "o",
+    analysis: analyzeCell(cell([1000, 1000, 1000, 1000], [1000, 1061.8, 1000, 1061.8]), { floorCvMultiplier: 0.5 }),
+  };
+  it("extends only the inconclusive cells, by step, up to the cap", () => {
+    assert.equal(open.analysis.verdict, "inconclusive");
+    const d = nextRoundsDecision([decided, open], { roundsSoFar: 6, maxRounds: 16, step: 4 });
+    assert.deepEqual([d.continue, d.extend, d.nextRounds], [true, ["o"], 10]);
+    const last = nextRoundsDecision([decided, open], { roundsSoFar: 14, maxRounds: 16, step: 4 });
+    assert.equal(last.nextRounds, 16);
+    const cap = nextRoundsDecision([decided, open], { roundsSoFar: 16, maxRounds: 16, step: 4 });
+    assert.equal(cap.continue, false);
+    assert.match(cap.reason, /cap of 16/);
+  });
+  it("stops when every cell is decided", () => {
+    const d = nextRoundsDecision([decided], { roundsSoFar: 6, maxRounds: 16, step: 4 });
+    assert.deepEqual([d.continue, d.extend], [false, []]);
+  });
+});
+
+describe("roundOrder and shuffleCells", () => {
+  const s = (xs: { round: number; variant: string }[]) => xs.map((x) => `${x.variant}${x.round}`).join(" ");
+  it("designs", () => {
+    assert.equal(s(roundOrder("ABBA", 3)), "A0 B0 B1 A1 A2 B2");
+    assert.equal(s(roundOrder("ABAB", 2)), "A0 B0 A1 B1");
+    assert.equal(s(roundOrder("AAABBB", 3)), "A0 A1 A2 B0 B1 B2");
+    // extending keeps the ABBA pattern going
+    assert.equal(s(roundOrder("ABBA", 2, 5)), "B5 A5 A6 B6");
+  });
+  it("cell order depends on (seed, round) only, so A and B of a pair share it", () => {
+    const cells = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    const r3 = shuffleCells(cells, 11, 3);
+    assert.deepEqual(shuffleCells(cells, 11, 3), r3);
+    assert.deepEqual([...r3].sort(), cells);
+    const orders = new Set(Array.from({ length: 6 }, (_, r) => shuffleCells(cells, 11, r).join("")));
+    assert.ok(orders.size >= 5, "rounds get different orders");
+  });
+});
