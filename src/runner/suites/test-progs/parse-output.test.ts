@@ -173,3 +173,26 @@ test("-J JSON: truncated file, wrong shape and inconsistent counts are problems"
   const counts = parseTestProgsJson(JSON.stringify({ success: 1, success_subtest: 0, skipped: 0, failed: 2, results: [] }));
   assert.deepEqual(counts.problems, ['"failed" is 2 but 0 failed results are listed']);
 });
+
+test("the log of a failed test comes from All error logs when the run itself printed none", () => {
+  const out = parseTestProgsOutput(
+    [
+      "#5/1     foo/a:OK",
+      "#5/2     foo/b:FAIL",
+      "#5       foo:FAIL",
+      "#6       bar:OK",
+      "",
+      "All error logs:",
+      "run_b:FAIL:connect unexpected error: -111",
+      "#5/2     foo/b:FAIL",
+      "#5       foo:FAIL",
+      "Summary: 1/1 PASSED, 0 SKIPPED, 1 FAILED",
+    ].join("\n"),
+  );
+  assert.deepEqual(out.problems, []);
+  assert.equal(out.tests.length, 2);
+  const foo = out.tests[0];
+  assert.equal(foo?.subtests.length, 2);
+  assert.equal(foo?.subtests[1]?.log, "run_b:FAIL:connect unexpected error: -111");
+  assert.equal(foo?.log, "run_b:FAIL:connect unexpected error: -111\n#5/2     foo/b:FAIL");
+});
