@@ -409,27 +409,77 @@ export function parseMessageHeaders(raw: Uint8Array): Omit<ParsedMessage, "body"
   };
 }
 
+type Head = Omit<ParsedMessage, "body" | "htmlOnly">;
+
+/**
+ * A parsed mail whose plain 7bit/8bit UTF-8 body is decoded from the raw bytes on
+ * each read instead of being stored: with 50,000 mails in memory the stored text
+ * would double the footprint (the raw bytes must stay anyway, for git am).
+ */
+class LazyBodyMessage implements ParsedMessage {
+  readonly messageId: string | null;
+  readonly inReplyTo: string | null;
+  readonly inReplyToAll: string[];
+  readonly references: string[];
+  readonly subject: string;
+  readonly from: MailAddress;
+  readonly date: string | null;
+  readonly time: number | null;
+  readonly listId: string | null;
+  readonly headers: ClassificationHeaders;
+  readonly problems: string[];
+  readonly raw: Uint8Array;
+  readonly htmlOnly: boolean;
+  readonly #bodyStart: number;
+  readonly #decoded: string | null;
+
+  constructor(head: Head, bodyStart: number, decoded: string | null, htmlOnly: boolean) {
+    this.messageId = head.messageId;
+    this.inReplyTo = head.inReplyTo;
+    this.inReplyToAll = head.inReplyToAll;
+    this.references = head.references;
+    this.subject = head.subject;
+    this.from = head.from;
+    this.date = head.date;
+    this.time = head.time;
+    this.listId = head.listId;
+    this.headers = head.headers;
+    this.problems = head.problems;
+    this.raw = head.raw;
+    this.htmlOnly = htmlOnly;
+    this.#bodyStart = bodyStart;
+    this.#decoded = decoded;
+  }
+
+  get body(): string {
+    if (this.#decoded !== null) return this.#decoded;
+    return toBuffer(this.raw).toString("utf8", this.#bodyStart);
+  }
+
+  toJSON(): Omit<ParsedMessage, "raw"> & { rawBytes: number } {
+    const { raw: _raw, ...rest } = { ...this, body: this.body };
+    return { ...rest, rawBytes: this.raw.length };
+  }
+}
+
 /** Raw bytes → ParsedMessage. Never throws for bad data: problems are listed instead. */
 export async function parseMessage(raw: Uint8Array, options: ParseMessageOptions = {}): Promise<ParsedMessage> {
   const { bodyStart, ...head } = parseMessageHeaders(raw);
-  let body = "";
-  let htmlOnly = false;
-  if (!options.headersOnly) {
-    const ct = head.headers.contentType;
-    if (isMime(ct)) {
-      const mime = await decodeMime(raw, head.problems);
-      body = mime.text;
-      htmlOnly = mime.htmlOnly;
-    } else if (ct.mimeType === "text/html") {
-      htmlOnly = true;
-    } else if (ct.mimeType.startsWith("text/") || ct.mimeType === "application/octet-stream") {
-      body = decodeSinglePart(
-        toBuffer(raw).subarray(bodyStart),
-        ct,
-        head.headers.contentTransferEncoding,
-        head.problems,
-      );
-    }
+  if (options.headersOnly) return new LazyBodyMessage(head, raw.length, "", false);
+  const ct = head.headers.contentType;
+  if (isMime(ct)) {
+    const mime = await decodeMime(raw, head.problems);
+    return new LazyBodyMessage(head, bodyStart, mime.text, mime.htmlOnly);
   }
-  return { ...head, body, htmlOnly };
+  if (ct.mimeType === "text/html") return new LazyBodyMessage(head, bodyStart, "", true);
+  if (!ct.mimeType.startsWith("text/") && ct.mimeType !== "application/octet-stream") {
+    return new LazyBodyMessage(head, bodyStart, "", false);
+  }
+  const cte = (head.headers.contentTransferEncoding ?? "").trim().toLowerCase();
+  const plain = cte === "" || cte === "7bit" || cte === "8bit" || cte === "binary";
+  if (plain && UTF8_LABELS.has((ct.charset ?? "").trim())) {
+    return new LazyBodyMessage(head, bodyStart, null, false);
+  }
+  const body = decodeSinglePart(toBuffer(raw).subarray(bodyStart), ct, head.headers.contentTransferEncoding, head.problems);
+  return new LazyBodyMessage(head, bodyStart, body, false);
 }

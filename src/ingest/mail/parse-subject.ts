@@ -75,9 +75,14 @@ export function parseSubject(subject: string): ParsedSubject {
   let total: number | null = null;
   let patchWord = false;
   let pullWord = false;
+  let gitWord = false;
 
   for (const group of groups) {
     const tokens = group.split(/[\s,]+/).filter((t) => t.length > 0);
+    // A tree is named only beside a marker (`[PATCH bpf-next]`, `[net,v2,1/2]`), not in a list tag (`[dpdk-dev]`).
+    const markerGroup = tokens.some(
+      (t) => PATCH_TOKEN.test(t) || VERSION_TOKEN.test(t) || INDEX_TOKEN.test(t) || /^(pull|git|resend|of)$/i.test(t),
+    );
     for (let i = 0; i < tokens.length; i++) {
       const tok = tokens[i] ?? "";
       tags.push(tok);
@@ -98,6 +103,10 @@ export function parseSubject(subject: string): ParsedSubject {
       }
       if (lower === "pull") {
         pullWord = true;
+        continue;
+      }
+      if (lower === "git") {
+        gitWord = true;
         continue;
       }
       const vm = VERSION_TOKEN.exec(tok);
@@ -123,7 +132,7 @@ export function parseSubject(subject: string): ParsedSubject {
         continue;
       }
       if (IGNORED.has(lower)) continue;
-      if (tree === null && TREE_TOKEN.test(tok) && !/^\d+$/.test(tok)) tree = tok;
+      if (markerGroup && tree === null && TREE_TOKEN.test(tok) && !/^\d+$/.test(tok)) tree = tok;
     }
   }
 
@@ -134,7 +143,8 @@ export function parseSubject(subject: string): ParsedSubject {
   }
 
   let kind: SubjectKind = "other";
-  if (pullWord) kind = "pull";
+  // `[GIT PULL]`, `[pull request]`, and David Miller's `[GIT] Networking`.
+  if (pullWord || (gitWord && !patchWord && index === null)) kind = "pull";
   else if (patchWord || index !== null) kind = "patch";
   if (kind === "other") {
     // A bracket group without PATCH/PULL (`[syzbot ci]`, `[tip:timers/core]`) names no tree.

@@ -80,7 +80,14 @@ export function splitMbox(bytes: Uint8Array, name = "mbox", format: MboxFormat =
       const { line } = lineAt(buf, pos);
       if (line.startsWith("From ")) {
         if (FROM_LINE.test(line)) starts.push(pos);
-        else if (fmt === "mboxrd")
+        else if (pos === 0) {
+          // The file's first line can only be a separator: keep the message, note the damage.
+          starts.push(pos);
+          quarantined.push({
+            messageId: null,
+            reason: `${name}: malformed mbox "From " line at byte 0 (message kept): ${JSON.stringify(line.slice(0, 80))}`,
+          });
+        } else if (fmt === "mboxrd")
           // mboxrd quotes every body `From ` line, so this one is broken.
           quarantined.push({
             messageId: null,
