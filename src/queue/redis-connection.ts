@@ -177,3 +177,11 @@ async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisTar
     },
   };
 }
+
+/**
+ * Connection options for BullMQ (which types them against its own ioredis
+ * copy); workers need maxRetriesPerRequest: null.
+ */
+export function bullConnection(options: RedisOptions): import("bullmq").ConnectionOptions {
+  return { ...options, maxRetriesPerRequest: null } as unknown as import("bullmq").ConnectionOptions;
+}

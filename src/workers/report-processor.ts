@@ -1,0 +1,109 @@
+import { type Job, UnrecoverableError } from "bullmq";
+import type { Config } from "../config/schema.ts";
+import type { BenchData } from "../domain/results.ts";
+import { deliverMail } from "../deliver/deliver-mail.ts";
+import type { Logger } from "../lib/logger.ts";
+import { reportJobSchema } from "../queue/payloads.ts";
+import { buildReport } from "../report/build-report.ts";
+import type { Report } from "../report/report.ts";
+import { renderText } from "../report/render-text.ts";
+import { analyzeMatrix } from "../stats/analyze-matrix.ts";
+import { samplesToCells } from "../stats/samples-to-cells.ts";
+import { setFlowStatus } from "../store/flow-repository.ts";
+import type { Db } from "../store/open-store.ts";
+import { saveFlowResults } from "../store/result-repository.ts";
+import { getSeries } from "../store/series-repository.ts";
+import { previousResults } from "./previous-results.ts";
+
+export interface ReportOutcome {
+  flowId: string;
+  status: Report["status"];
+  headline: string;
+  emlPath: string;
+  messageId: string;
+  text: string;
+}
+
+export const TOOL = { name: "patchbench", version: "0.1.0" } as const;
+
+/** Resolve "author" / "list" recipients of the tree config. */
+function recipients(list: readonly string[], author: string, lists: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const r of list) {
+    if (r === "author") out.push(author);
+    else if (r === "list") out.push(...lists.slice(0, 1));
+    else out.push(r);
+  }
+  return [...new Set(out.filter(Boolean))];
+}
+
+/**
+ * The report job (parent of a flow): runs once after every stage finished.
+ * Stores results, decides verdicts, renders, delivers through the outbox.
+ * Safe to repeat: results are replaced, the mail goes out once.
+ */
+export function createReportProcessor(deps: { db: Db; config: Config; log: Logger }) {
+  return async (job: Job): Promise<ReportOutcome> => {
+    const parsed = reportJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid report job data: ${parsed.error.message}`);
+    const { flowId, seriesId, tree: treeName } = parsed.data;
+    const log = deps.log.child({ flowId, seriesId });
+    const series = await getSeries(deps.db, seriesId);
+    if (!series) throw new UnrecoverableError(`series ${seriesId} is not in the store`);
+    const tree = deps.config.trees.find((t) => t.name === treeName);
+    const { results, errors } = await previousResults(job);
+
+    const bench = results.find((r) => r.stage === "bench" && r.status !== "skip");
+    const benchData = bench?.data as BenchData | undefined;
+    let analysis = null;
+    if (benchData && benchData.variants.length === 2) {
+      const names: [string, string] = [benchData.variants[0]!.name, benchData.variants[1]!.name];
+      const { inputs } = samplesToCells(benchData.samples, names);
+      analysis = analyzeMatrix(inputs, { seed: 1 });
+    }
+    const report = buildReport({
+      id: flowId,
+      series,
+      results,
+      errors,
+      analysis,
+      generatedAt: new Date().toISOString(),
+      tool: TOOL,
+    });
+    const text = renderText(report);
+
+    await saveFlowResults(deps.db, flowId, {
+      runs: results.map((r) => ({ stage: r.stage, status: r.status, summary: r.summary, data: { ...r, data: r.stage === "bench" ? { ...(r.data as object), samples: undefined } : r.data } })),
+      samples: benchData?.samples ?? [],
+      verdicts: (analysis?.cells ?? []).map((c) => ({ cell: c.key, verdict: c.analysis.verdict, data: c.analysis })),
+    });
+
+    const mail = deps.config.global.mail;
+    const delivered = await deliverMail(
+      { db: deps.db, log },
+      flowId,
+      {
+        from: mail.from,
+        to: recipients(tree?.recipients.to ?? ["author"], series.author, tree?.lists ?? []),
+        cc: recipients(tree?.recipients.cc ?? [], series.author, tree?.lists ?? []),
+        subject: report.thread.subject,
+        inReplyTo: report.thread.inReplyTo,
+        references: report.thread.references,
+        text,
+        headers: {
+          "X-Patchbench-Report": flowId,
+          "X-Patchbench-Series": seriesId,
+          "X-Patchbench-Status": report.status,
+        },
+      },
+      {
+        dryRun: mail.dryRun,
+        outboxDir: deps.config.paths.outboxDir,
+        smtp: { ...mail.smtp, password: deps.config.secrets.smtpPassword },
+      },
+    );
+    await setFlowStatus(deps.db, flowId, report.status, true);
+    log.info({ status: report.status, headline: report.headline, eml: delivered.path }, "report done");
+    return { flowId, status: report.status, headline: report.headline, emlPath: delivered.path, messageId: delivered.messageId, text };
+  };
+}

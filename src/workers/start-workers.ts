@@ -1,0 +1,76 @@
+import { join } from "node:path";
+import { Worker } from "bullmq";
+import type { RedisOptions } from "ioredis";
+import type { Config } from "../config/schema.ts";
+import { git } from "../lib/git.ts";
+import type { Logger } from "../lib/logger.ts";
+import { ORCHESTRATOR_QUEUE, poolQueue } from "../queue/queue-names.ts";
+import { bullConnection } from "../queue/redis-connection.ts";
+import { restoreFromJournal } from "../runner/bench/host-settings.ts";
+import { cleanupStale } from "../runner/bench/topology.ts";
+import type { Db } from "../store/open-store.ts";
+import { createReportProcessor } from "./report-processor.ts";
+import { createStageProcessor } from "./stage-processor.ts";
+
+export interface Workers {
+  close(): Promise<void>;
+}
+
+/**
+ * Start the workers of this process: the orchestrator (report jobs, needs
+ * the store) and/or a runner agent for one pool. Closing cancels running
+ * stages, which go back to the queue untouched and resume on restart.
+ */
+export async function startWorkers(opts: {
+  config: Config;
+  redis: RedisOptions;
+  log: Logger;
+  db?: Db;
+  orchestrator: boolean;
+  pool: string | null;
+}): Promise<Workers> {
+  const { config, log } = opts;
+  const connection = bullConnection(opts.redis);
+  const prefix = config.global.redis.prefix;
+  const workers: Worker[] = [];
+  let shuttingDown = false;
+
+  if (opts.pool) {
+    const journalPath = join(config.paths.workDir, "host-settings.journal");
+    const restored = await restoreFromJournal(journalPath);
+    if (restored.restored.length) log.warn({ restored: restored.restored }, "restored host settings left by a crash");
+    for (const p of restored.problems) log.error({ problem: p }, "could not restore a host setting");
+    await cleanupStale().catch((e: unknown) => log.warn({ err: e }, "stale namespace cleanup failed"));
+    const processor = createStageProcessor({
+      log,
+      git,
+      workDir: config.paths.workDir,
+      journalPath,
+      isShuttingDown: () => shuttingDown,
+    });
+    // One job at a time per runner: benchmarks must not share the box.
+    const w = new Worker(poolQueue(opts.pool), processor, { connection, prefix, concurrency: 1 });
+    w.on("failed", (job, err) => log.warn({ jobId: job?.id, err: err.message }, "stage job failed"));
+    w.on("error", (err) => log.error({ err }, "runner worker error"));
+    workers.push(w);
+    log.info({ pool: opts.pool }, "runner agent joined pool");
+  }
+  if (opts.orchestrator) {
+    if (!opts.db) throw new Error("the orchestrator needs the store");
+    const w = new Worker(ORCHESTRATOR_QUEUE, createReportProcessor({ db: opts.db, config, log }), {
+      connection,
+      prefix,
+      concurrency: 2,
+    });
+    w.on("failed", (job, err) => log.warn({ jobId: job?.id, err: err.message }, "report job failed"));
+    w.on("error", (err) => log.error({ err }, "orchestrator worker error"));
+    workers.push(w);
+  }
+  return {
+    async close() {
+      shuttingDown = true;
+      for (const w of workers) w.cancelAllJobs("shutdown");
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}
