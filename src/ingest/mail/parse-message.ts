@@ -352,7 +352,16 @@ function decodeSinglePart(body: Buffer, ct: ContentType, cte: string | null, pro
 async function decodeMime(raw: Uint8Array, problems: string[]): Promise<{ text: string; htmlOnly: boolean }> {
   try {
     const email = await PostalMime.parse(raw, { attachmentEncoding: "arraybuffer", maxNestingDepth: 32 });
-    const text = email.text ?? "";
+    let text = email.text ?? "";
+    // Patches sent as text attachments (text/x-patch, text/x-diff, text/plain):
+    // git mailinfo reads those parts too, so the body includes them.
+    for (const a of email.attachments) {
+      if (!a.mimeType.startsWith("text/") || a.mimeType === "text/html") continue;
+      const content = a.content;
+      const part =
+        typeof content === "string" ? content : new TextDecoder("utf-8").decode(content as ArrayBuffer | Uint8Array);
+      text += `${text.endsWith("\n") || text === "" ? "" : "\n"}${part}`;
+    }
     const htmlOnly = text.trim() === "" && (email.html ?? "").trim() !== "";
     return { text, htmlOnly };
   } catch (err) {
