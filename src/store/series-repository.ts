@@ -37,3 +37,19 @@ export async function getRawMails(db: Db, seriesId: string): Promise<Map<string,
   const rows = await db.selectFrom("raw_mails").select(["message_id", "raw"]).where("series_id", "=", seriesId).execute();
   return new Map(rows.map((r) => [r.message_id, r.raw]));
 }
+
+/** Keep an incoming raw mail (first copy wins). Returns false when already known. */
+export async function saveIncomingMail(db: Db, messageId: string, raw: Uint8Array): Promise<boolean> {
+  const r = await db
+    .insertInto("raw_mails")
+    .values({ message_id: messageId, series_id: null, raw, created_at: new Date().toISOString() })
+    .onConflict((oc) => oc.column("message_id").doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+/** Raw mails received since a moment (the window series are assembled from). */
+export async function listRecentMails(db: Db, sinceIso: string): Promise<Uint8Array[]> {
+  const rows = await db.selectFrom("raw_mails").select("raw").where("created_at", ">=", sinceIso).orderBy("created_at").execute();
+  return rows.map((r) => r.raw);
+}

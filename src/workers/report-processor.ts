@@ -59,7 +59,7 @@ export function createReportProcessor(deps: { db: Db; config: Config; log: Logge
     if (benchData && benchData.variants.length === 2) {
       const names: [string, string] = [benchData.variants[0]!.name, benchData.variants[1]!.name];
       const { inputs } = samplesToCells(benchData.samples, names);
-      analysis = analyzeMatrix(inputs, { seed: 1 });
+      analysis = analyzeMatrix(inputs, { seed: 1, noiseFrom: "pairs" });
     }
     const report = buildReport({
       id: flowId,

@@ -88,7 +88,7 @@ export function createStageProcessor(deps: StageProcessorDeps) {
 export function adaptiveDecider(variants: [string, string], maxRounds: number) {
   return (samples: readonly BenchSample[]): "stop" | "continue" => {
     const { inputs } = samplesToCells(samples, variants);
-    const analysis = analyzeMatrix(inputs, { bootstrapResamples: 0 });
+    const analysis = analyzeMatrix(inputs, { bootstrapResamples: 0, noiseFrom: "pairs" });
     const rounds = Math.max(0, ...samples.map((s) => s.round + 1));
     return nextRoundsDecision(analysis.cells, { roundsSoFar: rounds, maxRounds, step: 2 }).continue ? "continue" : "stop";
   };

@@ -1,0 +1,19 @@
+import { connectRedis } from "../../queue/redis-connection.ts";
+import { startWorkers } from "../../workers/start-workers.ts";
+import { type GlobalFlags, loadConfigFromFlags, loggerFor } from "../context.ts";
+import { waitForShutdown } from "../wait-for-shutdown.ts";
+
+/** `patchbench runner --pool NAME`: a runner agent on a shared Redis. */
+export async function runnerCommand(flags: GlobalFlags & { pool?: string }): Promise<number> {
+  const config = loadConfigFromFlags(flags);
+  const log = loggerFor(config);
+  const pool = flags.pool ?? config.global.runner.pool;
+  const redis = await connectRedis({ url: config.global.redis.url, dataDir: config.paths.dataDir, log });
+  log.info({ redis: redis.describe, pool }, "runner starting");
+  const workers = await startWorkers({ config, redis: redis.options, log, orchestrator: false, pool });
+  await waitForShutdown(log);
+  await workers.close();
+  await redis.close();
+  log.info("runner stopped");
+  return 0;
+}

@@ -1,0 +1,46 @@
+import { pollOnce } from "../../workers/mail-poller.ts";
+import { startWorkers } from "../../workers/start-workers.ts";
+import { type GlobalFlags, loadConfigFromFlags, loggerFor, openServices } from "../context.ts";
+import { waitForShutdown } from "../wait-for-shutdown.ts";
+
+/**
+ * `patchbench start`: the all-in-one service — mail pollers, the
+ * orchestrator and a local runner agent in one process.
+ */
+export async function startCommand(flags: GlobalFlags & { runner?: boolean }): Promise<number> {
+  const config = loadConfigFromFlags(flags);
+  const log = loggerFor(config);
+  const services = await openServices(config, log);
+  log.info({ redis: services.redis.describe, store: config.paths.storePath, sources: config.global.sources.length }, "patchbench starting");
+  const workers = await startWorkers({
+    config,
+    redis: services.redis.options,
+    log,
+    db: services.db,
+    orchestrator: true,
+    pool: flags.runner === false ? null : config.global.runner.pool,
+  });
+  let stopped = false;
+  let polling: Promise<unknown> = Promise.resolve();
+  const timers = config.global.sources.map((source) => {
+    const tick = () => {
+      if (stopped) return;
+      polling = pollOnce({ ...services, sources: [source] })
+        .then((r) => {
+          if (r.newMails || r.flows.length) log.info({ source: source.path, ...r }, "poll");
+        })
+        .catch((e: unknown) => log.error({ err: e, source: source.path }, "poll failed"));
+    };
+    tick();
+    return setInterval(tick, source.intervalSec * 1000);
+  });
+  log.info("patchbench running; SIGINT/SIGTERM to stop");
+  await waitForShutdown(log);
+  stopped = true;
+  for (const t of timers) clearInterval(t);
+  await polling;
+  await workers.close();
+  await services.close();
+  log.info("patchbench stopped");
+  return 0;
+}

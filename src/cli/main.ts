@@ -1,0 +1,93 @@
+import { Command, Option } from "commander";
+import { describeError, errorCode } from "../lib/errors.ts";
+import { configCheckCommand } from "./commands/config-check-command.ts";
+import { quarantineListCommand } from "./commands/quarantine-command.ts";
+import { reviewCommand } from "./commands/review-command.ts";
+import { runnerCommand } from "./commands/runner-command.ts";
+import { seriesCommand } from "./commands/series-command.ts";
+import { startCommand } from "./commands/start-command.ts";
+import type { GlobalFlags } from "./context.ts";
+
+const program = new Command();
+program
+  .name("patchbench")
+  .description("Kernel patch review and performance regression bot: apply, test and A/B-benchmark posted series, report on the list.")
+  .version("0.1.0")
+  .option("-c, --config <dir>", "config folder with patchbench.yaml and trees/ (env PATCHBENCH_CONFIG; default: the shipped config/)")
+  .option("--data-dir <dir>", "data folder: store, private Redis, worktrees, outbox (env PATCHBENCH_DATA_DIR)")
+  .option("--redis-url <url>", "Redis URL (env REDIS_URL; default 127.0.0.1:6379 if it answers, else a private redis-server)")
+  .option("--log-level <level>", "trace|debug|info|warn|error|silent (env PATCHBENCH_LOG_LEVEL)")
+  .showHelpAfterError();
+
+const globals = (): GlobalFlags => program.opts<GlobalFlags>();
+
+/** Run a command; errors become one clear line and a non-zero exit. */
+function run(fn: () => Promise<number> | number): () => Promise<void> {
+  return async () => {
+    try {
+      process.exitCode = await fn();
+    } catch (e) {
+      const code = errorCode(e);
+      process.stderr.write(`patchbench: ${describeError(e)}\n`);
+      process.exitCode = code === "config" ? 78 : code === "input" ? 65 : 1;
+    }
+  };
+}
+
+program
+  .command("start")
+  .description("run the service: mail pollers, orchestrator and a local runner agent (stops cleanly on SIGINT/SIGTERM)")
+  .option("--no-runner", "do not start the local runner agent")
+  .action((opts: { runner?: boolean }) => run(() => startCommand({ ...globals(), ...opts }))());
+
+program
+  .command("runner")
+  .description("run a runner agent that takes jobs of one pool from a shared Redis")
+  .option("--pool <name>", "runner pool to join (default: runner.pool from the config)")
+  .action((opts: { pool?: string }) => run(() => runnerCommand({ ...globals(), ...opts }))());
+
+const benchOptions = (c: Command) =>
+  c
+    .option("--quick", "small matrix: 2 sizes x loopback+container, 4 rounds per variant, 1 s runs")
+    .option("--rounds <n>", "rounds per variant")
+    .option("--runs <n>", "measured runs per cell and round")
+    .option("--duration <s>", "seconds per netperf run")
+    .option("--sizes <list>", "request/response sizes in bytes, e.g. 1,64,1024")
+    .option("--topologies <list>", "loopback,container,container-bridge")
+    .option("--tests <list>", "TCP_RR,TCP_CRR,TCP_STREAM,UDP_RR");
+
+benchOptions(
+  program
+    .command("review")
+    .description("one shot: ingest a series, run its flow through the queue, print the report")
+    .argument("<input>", "mbox file, maildir, .eml file or folder of mails")
+    .option("--json", "print the report outcome as JSON")
+    .option("--tree <name>", "review against this configured tree")
+    .option("--tree-path <dir>", "use this local git repository as the tree")
+    .option("--stages <list>", "apply,selftests,bench (default: the tree's stages)")
+    .option("--no-local-runner", "only enqueue; let runner agents on the shared Redis do the work")
+    .option("--timeout <s>", "give up waiting after this many seconds"),
+).action((input: string, opts: Record<string, unknown>) => run(() => reviewCommand(input, { ...globals(), ...opts }))());
+
+program
+  .command("series")
+  .description("print the series assembled from a mailbox, without running anything")
+  .argument("<input>", "mbox file, maildir, .eml file or folder of mails")
+  .option("--json", "machine-readable output (the documented contract)")
+  .action((input: string, opts: { json?: boolean }) => run(() => seriesCommand(input, opts))());
+
+const config = program.command("config").description("configuration tools");
+config
+  .command("check")
+  .description("validate the configuration: print it normalized, or every error with file, path and expectation")
+  .option("--json", "print the normalized config as JSON")
+  .action((opts: { json?: boolean }) => run(() => configCheckCommand(globals(), opts))());
+
+const quarantine = program.command("quarantine").description("mail that could not be used, with the reason");
+quarantine
+  .command("list")
+  .description("list quarantined messages")
+  .addOption(new Option("--json", "machine-readable output"))
+  .action((opts: { json?: boolean }) => run(() => quarantineListCommand(globals(), opts))());
+
+await program.parseAsync(process.argv);
