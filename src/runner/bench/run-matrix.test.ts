@@ -1,0 +1,292 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { BenchSample, Cell } from "../../domain/bench.ts";
+import type { Exec, ExecResult } from "../../lib/exec.ts";
+import { silentLogger } from "../../lib/logger.ts";
+import type { MachineProfile } from "./machine-profile.ts";
+import type { NetserverHandle } from "./netserver.ts";
+import { type BenchDeps, type BenchPlan, estimatePlanSeconds, runBenchPlan, scheduleRound, shuffleCells, validatePlan, variantOrder } from "./run-matrix.ts";
+
+const cells: Cell[] = [
+  { test: "TCP_RR", size: 1, topology: "loopback" },
+  { test: "TCP_RR", size: 64, topology: "loopback" },
+  { test: "TCP_CRR", size: 1, topology: "loopback" },
+];
+const basePlan = (over: Partial<BenchPlan> = {}): BenchPlan => ({
+  cells,
+  variants: [
+    { name: "busy_read=0", settings: [{ kind: "sysctl", key: "net.core.busy_read", value: "0" }] },
+    { name: "busy_read=50", settings: [{ kind: "sysctl", key: "net.core.busy_read", value: "50" }] },
+  ],
+  rounds: 2,
+  runsPerRound: 2,
+  durationSec: 1,
+  warmup: true,
+  design: "ABBA",
+  seed: 7,
+  pinning: { local: 0, remote: 1 },
+  ...over,
+});
+
+const profile: MachineProfile = {
+  cpuModel: "fake",
+  onlineCpus: "0-1",
+  cpuCount: 2,
+  isolatedCpus: "",
+  governor: "unavailable",
+  smt: "notsupported",
+  smtActive: null,
+  turbo: "unavailable",
+  kernelRelease: "6.18",
+  kernelCmdline: "",
+  sysctls: {},
+  netperfVersion: "2.7.0",
+  irqAffinity: { total: 0, spreadOverAll: 0, byCpuList: {} },
+  isVirtual: true,
+};
+
+test("validatePlan names every problem, including the budget", () => {
+  assert.doesNotThrow(() => validatePlan(basePlan()));
+  const bad = basePlan({
+    cells: [
+      { test: "SCTP_RR" as never, size: 1, topology: "loopback" },
+      { test: "TCP_RR", size: 0, topology: "moon" as never },
+    ],
+    variants: [
+      { name: "a", settings: [{ kind: "kernel", ref: "base" }] },
+      { name: "b", settings: [{ kind: "sysctl", key: "kernel.panic", value: "1" }] },
+    ],
+  });
+  assert.throws(
+    () => validatePlan(bad),
+    (e: Error) =>
+      /unknown test "SCTP_RR"/.test(e.message) &&
+      /unknown topology "moon"/.test(e.message) &&
+      /size 0/.test(e.message) &&
+      /kernel variants need a boot/.test(e.message) &&
+      /kernel.panic" is not allowed/.test(e.message),
+  );
+  assert.throws(() => validatePlan(basePlan({ maxRounds: 1 })), /maxRounds \(1\) is below rounds/);
+  assert.throws(() => validatePlan(basePlan({ pinning: { local: 0, remote: 2 } }), { cpuCount: 2 }), /pinning.remote/);
+  const big = basePlan({ rounds: 6, maxRounds: 16, durationSec: 10, runsPerRound: 3 });
+  const est = estimatePlanSeconds(big);
+  assert.ok(est > 16 * 2 * 3 * 4 * 10, `estimate ${est}`);
+  assert.throws(() => validatePlan(big, { budgetSec: 600 }), /matrix too large: 3 cells × 2 variants × 16 rounds × 3 runs × 10 s ≈ \d+ s, over the budget of 600 s/);
+});
+
+test("ABBA alternates per round, ABAB does not; A and B of a round share the cell order", () => {
+  assert.deepEqual([0, 1, 2, 3].map((r) => variantOrder("ABBA", r)), [[0, 1], [1, 0], [0, 1], [1, 0]]);
+  assert.deepEqual([0, 1, 2].map((r) => variantOrder("ABAB", r)), [[0, 1], [0, 1], [0, 1]]);
+  const many = Array.from({ length: 8 }, (_, i) => i);
+  assert.deepEqual(shuffleCells(many, 42, 3), shuffleCells(many, 42, 3));
+  assert.deepEqual([...shuffleCells(many, 42, 3)].sort(), many);
+  const orders = new Set([0, 1, 2, 3, 4, 5].map((r) => shuffleCells(many, 42, r).join()));
+  assert.ok(orders.size > 1, "order should change across rounds");
+  const [a, b] = scheduleRound(basePlan(), 1);
+  assert.deepEqual(a?.cells, b?.cells);
+  assert.equal(a?.variant, 1);
+  assert.equal(b?.slot, 1);
+});
+
+interface Fake {
+  root: string;
+  journalPath: string;
+  calls: string[][];
+  deps: (over?: Partial<BenchDeps>) => BenchDeps;
+  servers: FakeServer[];
+}
+interface FakeServer extends NetserverHandle {
+  kill(reason: string): void;
+  stopped: boolean;
+}
+
+/** Fake netperf: THROUGHPUT = 1000 + current busy_read (from the fake /proc/sys); size 64 fails like netperf does. */
+function makeFake(opts: { failSize?: number } = {}): Fake {
+  const root = mkdtempSync(join(tmpdir(), "pb-matrix-"));
+  mkdirSync(join(root, "net", "core"), { recursive: true });
+  writeFileSync(join(root, "net", "core", "busy_read"), "0\n");
+  const calls: string[][] = [];
+  const servers: FakeServer[] = [];
+  const exec: Exec = async (argv) => {
+    calls.push([...argv]);
+    const res = (code: number, stdout: string): ExecResult => ({ argv, code, signal: null, stdout, stderr: "", stdoutBytes: Buffer.from(stdout), timedOut: false, durationMs: 1 });
+    if (argv[0] !== "netperf") return res(0, "");
+    const size = Number(argv[argv.indexOf("-r") + 1]?.split(",")[0]);
+    if (size === opts.failSize) return res(255, "establish control: are you sure there is a netserver listening on 127.0.0.1 at port 1?\n");
+    const busy = Number(readFileSync(join(root, "net", "core", "busy_read"), "utf8"));
+    const keys = argv.at(-1)!.split(",");
+    return res(0, keys.map((k) => `${k}=${k === "THROUGHPUT" ? 1000 + busy : k === "THROUGHPUT_UNITS" ? "Trans/s" : "5"}`).join("\n"));
+  };
+  const startNetserver = async () => {
+    let dead: string | null = null;
+    const s: FakeServer = {
+      pid: 100 + servers.length,
+      port: 40000 + servers.length,
+      addr: "127.0.0.1",
+      netns: null,
+      stopped: false,
+      alive: () => dead === null,
+      deathReason: () => dead,
+      stop: async () => {
+        s.stopped = true;
+      },
+      kill: (reason) => {
+        dead = reason;
+      },
+    };
+    servers.push(s);
+    return s;
+  };
+  const journalPath = join(root, "journal.json");
+  return {
+    root,
+    journalPath,
+    calls,
+    servers,
+    deps: (over = {}) => ({
+      exec,
+      log: silentLogger(),
+      journalPath,
+      procSys: root,
+      settleMs: 0,
+      collectProfile: async () => profile,
+      startNetserver,
+      ...over,
+    }),
+  };
+}
+
+test("runBenchPlan: ABBA order, warm-ups discarded, settings applied per side and restored", async () => {
+  const f = makeFake({ failSize: 64 });
+  try {
+    const seen: BenchSample[] = [];
+    const r = await runBenchPlan(basePlan(), f.deps({ onSample: (s) => seen.push(s) }));
+    assert.equal(r.aborted, false);
+    assert.equal(r.samples.length, 2 /*rounds*/ * 2 /*variants*/ * 3 /*cells*/ * 2 /*runs*/);
+    assert.deepEqual(seen, r.samples);
+    // Sides in ABBA order: round 0 A B, round 1 B A.
+    const sides = [...new Set(r.samples.map((s) => `${s.round}:${s.slot}:${s.variant}`))];
+    assert.deepEqual(sides, ["0:0:busy_read=0", "0:1:busy_read=50", "1:0:busy_read=50", "1:1:busy_read=0"]);
+    // Settings were live during the side: the fake reports 1000 + busy_read.
+    for (const s of r.samples.filter((x) => x.ok)) assert.equal(s.throughput, s.variant === "busy_read=50" ? 1050 : 1000);
+    // The failing cell is kept, with netperf's words.
+    const bad = r.samples.filter((s) => !s.ok);
+    assert.equal(bad.length, 8);
+    assert.ok(bad.every((s) => s.cell.size === 64 && /^netperf exited 255: establish control/.test(s.problem ?? "")));
+    // Warm-up: one extra netperf per cell per side, not a sample; its failure is a problem.
+    assert.equal(f.calls.filter((c) => c[0] === "netperf").length, 24 + 12);
+    assert.ok(r.problems.some((p) => /^warm-up TCP_RR\/loopback\/64/.test(p)));
+    // Pinning and -P 0 reached netperf.
+    assert.ok(f.calls.filter((c) => c[0] === "netperf").every((c) => c.includes("-T") && c[c.indexOf("-T") + 1] === "0,1"));
+    assert.equal(readFileSync(join(f.root, "net", "core", "busy_read"), "utf8").trim(), "0");
+    assert.equal(existsSync(f.journalPath), false);
+    assert.ok(f.servers.every((s) => s.stopped));
+  } finally {
+    rmSync(f.root, { recursive: true, force: true });
+  }
+});
+
+test("runBenchPlan: decide extends by pairs of rounds up to maxRounds", async () => {
+  const f = makeFake();
+  try {
+    const asked: number[] = [];
+    const r = await runBenchPlan(
+      basePlan({ cells: [cells[0]!], rounds: 2, maxRounds: 8, runsPerRound: 1, warmup: false }),
+      f.deps({
+        decide: (s) => {
+          asked.push(s.length);
+          return asked.length < 2 ? "continue" : "stop";
+        },
+      }),
+    );
+    assert.deepEqual(asked, [4, 8]);
+    assert.deepEqual([...new Set(r.samples.map((s) => s.round))], [0, 1, 2, 3]);
+    // Without decide, exactly `rounds`.
+    const f2 = await runBenchPlan(basePlan({ cells: [cells[0]!], rounds: 3, maxRounds: 8, runsPerRound: 1, warmup: false }), f.deps());
+    assert.equal(f2.samples.length, 6);
+  } finally {
+    rmSync(f.root, { recursive: true, force: true });
+  }
+});
+
+test("runBenchPlan: a netserver that dies is restarted once, then it is an error; cleanup still happens", async () => {
+  const f = makeFake();
+  try {
+    let n = 0;
+    const r = await runBenchPlan(
+      basePlan({ cells: [cells[0]!], rounds: 1, runsPerRound: 3, warmup: false }),
+      f.deps({
+        onSample: () => {
+          if (++n === 2) f.servers[0]!.kill("netserver was killed by SIGKILL");
+        },
+      }),
+    );
+    assert.equal(f.servers.length, 2, JSON.stringify(r.problems));
+    assert.ok(r.problems.some((p) => p === "netserver for loopback died (netserver was killed by SIGKILL); restarted once"), JSON.stringify(r.problems));
+    assert.equal(r.samples.length, 6);
+    const f2 = makeFake();
+    let m = 0;
+    await assert.rejects(
+      runBenchPlan(
+        basePlan({ cells: [cells[0]!], rounds: 1, runsPerRound: 3, warmup: false }),
+        f2.deps({
+          onSample: () => {
+            m++;
+            f2.servers.at(-1)!.kill(`death ${m}`);
+          },
+        }),
+      ),
+      /netserver for loopback died again after a restart: death 2/,
+    );
+    assert.ok(f2.servers.every((s) => s.stopped));
+    assert.equal(readFileSync(join(f2.root, "net", "core", "busy_read"), "utf8").trim(), "0");
+    rmSync(f2.root, { recursive: true, force: true });
+  } finally {
+    rmSync(f.root, { recursive: true, force: true });
+  }
+});
+
+test("runBenchPlan: abort stops between runs, restores settings and says so", async () => {
+  const f = makeFake();
+  try {
+    const ac = new AbortController();
+    const r = await runBenchPlan(
+      basePlan({ rounds: 2 }),
+      f.deps({
+        signal: ac.signal,
+        onSample: (s) => {
+          if (s.variant === "busy_read=50") ac.abort();
+        },
+      }),
+    );
+    assert.equal(r.aborted, true);
+    assert.equal(r.samples.filter((s) => s.variant === "busy_read=50").length, 1);
+    assert.ok(r.problems.includes("aborted before the plan finished"));
+    assert.equal(readFileSync(join(f.root, "net", "core", "busy_read"), "utf8").trim(), "0");
+  } finally {
+    rmSync(f.root, { recursive: true, force: true });
+  }
+});
+
+test("runBenchPlan: a journal left by a crashed run is restored first; bad plans touch nothing", async () => {
+  const f = makeFake();
+  try {
+    writeFileSync(join(f.root, "net", "core", "busy_read"), "50\n");
+    writeFileSync(
+      f.journalPath,
+      JSON.stringify({ version: 1, ownerPid: 4194305, entries: [{ key: "net.core.busy_read", netns: null, original: "0", applied: "50", at: "x" }] }),
+    );
+    await assert.rejects(runBenchPlan(basePlan({ runsPerRound: 0 }), f.deps()), /invalid bench plan: runsPerRound/);
+    assert.ok(existsSync(f.journalPath), "validation runs before any repair or change");
+    assert.equal(f.calls.length, 0);
+    const r = await runBenchPlan(basePlan({ cells: [cells[0]!], rounds: 1, runsPerRound: 1, warmup: false }), f.deps());
+    assert.ok(r.problems.includes("restored net.core.busy_read=0 left changed by an earlier run"));
+    assert.equal(r.samples.find((s) => s.variant === "busy_read=0")?.throughput, 1000);
+    await assert.rejects(runBenchPlan(basePlan(), f.deps({ budgetSec: 5 })), /matrix too large/);
+  } finally {
+    rmSync(f.root, { recursive: true, force: true });
+  }
+});

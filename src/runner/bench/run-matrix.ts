@@ -1,0 +1,354 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { BENCH_TESTS, type BenchSample, type Cell, cellKey, TOPOLOGIES, type Topology, type Variant } from "../../domain/bench.ts";
+import { infraError, inputError } from "../../lib/errors.ts";
+import { type Exec, type ExecResult, exec as defaultExec } from "../../lib/exec.ts";
+import type { Logger } from "../../lib/logger.ts";
+import { applySettings, planSettings, restoreFromJournal } from "./host-settings.ts";
+import { collectMachineProfile, type MachineProfile } from "./machine-profile.ts";
+import { buildNetperfArgv, keysForTest } from "./netperf-command.ts";
+import { type NetserverDeps, type NetserverHandle, type NetserverOptions, startNetserver } from "./netserver.ts";
+import { checkNetperfRun } from "./parse-netperf.ts";
+import { cleanupStale, DEFAULT_PREFIX, newRunId, setupTopology, type TopologyHandle, teardownTopology } from "./topology.ts";
+
+/**
+ * One A/B benchmark on one kernel: variants differ by sysctls. The design
+ * follows ../shared/design/STATISTICS.md: rounds interleave A and B (ABBA or
+ * ABAB), cell order is shuffled per round with one seed for both sides, each
+ * side settles, runs one discarded warm-up per cell and then the measured runs.
+ */
+
+export interface BenchPlan {
+  cells: Cell[];
+  /** [A = baseline, B = candidate]; settings are sysctls (kernel variants are booted elsewhere). */
+  variants: [Variant, Variant];
+  /** Rounds to run at least; each round runs A and B once. */
+  rounds: number;
+  runsPerRound: number;
+  durationSec: number;
+  warmup: boolean;
+  /** ABBA: A B | B A | A B …; ABAB: A B | A B | … */
+  design: "ABBA" | "ABAB";
+  seed: number;
+  /** netperf -T local,remote; null = unpinned. */
+  pinning: { local: number; remote: number } | null;
+  /** Cap for adaptive extension by `decide` (default: rounds, i.e. no extension). */
+  maxRounds?: number;
+}
+
+export type Decision = "stop" | "continue";
+
+export interface BenchDeps {
+  exec?: Exec;
+  log: Logger;
+  onSample?: (s: BenchSample) => void;
+  signal?: AbortSignal;
+  /** Sysctl journal (originals recorded before each change; restored on the next start after a crash). */
+  journalPath: string;
+  /**
+   * Adaptive hook: called after each pair of rounds once `rounds` is reached
+   * (rounds, rounds+2, …) while below `maxRounds`; "continue" runs two more rounds.
+   */
+  decide?: (samples: readonly BenchSample[]) => Decision | Promise<Decision>;
+  /** Refuse plans whose estimated wall time (at maxRounds) exceeds this. */
+  budgetSec?: number;
+  /** Pause after applying a variant's settings. Default 2000 ms. */
+  settleMs?: number;
+  /** Length of the discarded warm-up run. Default: durationSec. */
+  warmupSec?: number;
+  /** Namespace prefix. Default "pb". */
+  prefix?: string;
+  /** Root of the sysctl tree. Default /proc/sys. */
+  procSys?: string;
+  /** Substitutes for tests. */
+  collectProfile?: () => Promise<MachineProfile>;
+  startNetserver?: (options: NetserverOptions, deps: NetserverDeps) => Promise<NetserverHandle>;
+  now?: () => Date;
+}
+
+export interface BenchResult {
+  samples: BenchSample[];
+  profile: MachineProfile;
+  /** Everything that went wrong or was repaired, in words, for the report. */
+  problems: string[];
+  aborted: boolean;
+}
+
+/** Per-run overhead on top of -l (process start, control connection, teardown). */
+const RUN_OVERHEAD_SEC = 0.3;
+const MAX_SIZE = 1 << 20;
+
+// ---- pure parts ----
+
+/** Estimated wall time of a plan at its maximum number of rounds. */
+export function estimatePlanSeconds(plan: BenchPlan, options: { settleMs?: number; warmupSec?: number } = {}): number {
+  const rounds = Math.max(plan.rounds, plan.maxRounds ?? plan.rounds);
+  const perCell = plan.runsPerRound * (plan.durationSec + RUN_OVERHEAD_SEC) + (plan.warmup ? (options.warmupSec ?? plan.durationSec) + RUN_OVERHEAD_SEC : 0);
+  const perSide = plan.cells.length * perCell + (options.settleMs ?? 2000) / 1000;
+  const topologies = new Set(plan.cells.map((c) => c.topology)).size;
+  return Math.ceil(rounds * 2 * perSide + topologies * 1);
+}
+
+/** Every reason the plan cannot run, as one input error (nothing is touched before this). */
+export function validatePlan(plan: BenchPlan, options: { budgetSec?: number; settleMs?: number; warmupSec?: number; cpuCount?: number } = {}): void {
+  const errs: string[] = [];
+  const int = (v: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) errs.push(`${name} must be an integer in ${min}..${max}, got ${String(v)}`);
+  };
+  if (!Array.isArray(plan.cells) || plan.cells.length === 0) errs.push("no cells to run");
+  const seen = new Set<string>();
+  for (const c of plan.cells ?? []) {
+    if (!(BENCH_TESTS as readonly string[]).includes(c.test)) errs.push(`unknown test ${JSON.stringify(c.test)} (known: ${BENCH_TESTS.join(", ")})`);
+    if (!(TOPOLOGIES as readonly string[]).includes(c.topology)) errs.push(`unknown topology ${JSON.stringify(c.topology)} (known: ${TOPOLOGIES.join(", ")})`);
+    if (!Number.isInteger(c.size) || c.size < 1 || c.size > MAX_SIZE) errs.push(`size ${String(c.size)} of ${c.test}/${c.topology} must be an integer in 1..${MAX_SIZE} bytes`);
+    const k = cellKey(c);
+    if (seen.has(k)) errs.push(`cell ${k} is listed twice`);
+    seen.add(k);
+  }
+  if (!Array.isArray(plan.variants) || plan.variants.length !== 2) errs.push("exactly two variants are needed: [A = baseline, B = candidate]");
+  else {
+    const [a, b] = plan.variants;
+    if (!a.name || !b.name || a.name === b.name) errs.push("the two variants need distinct, non-empty names");
+    for (const v of plan.variants) {
+      try {
+        planSettings(v.settings);
+      } catch (err) {
+        errs.push(`variant ${v.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+  int(plan.rounds, "rounds", 1, 1000);
+  int(plan.runsPerRound, "runsPerRound", 1, 1000);
+  int(plan.durationSec, "durationSec", 1, 3600);
+  int(plan.seed, "seed", 0);
+  if (plan.maxRounds !== undefined) {
+    int(plan.maxRounds, "maxRounds", 1, 1000);
+    if (plan.maxRounds < plan.rounds) errs.push(`maxRounds (${plan.maxRounds}) is below rounds (${plan.rounds})`);
+  }
+  if (plan.design !== "ABBA" && plan.design !== "ABAB") errs.push(`design must be ABBA or ABAB, got ${String(plan.design)}`);
+  if (plan.pinning !== null) {
+    const max = options.cpuCount !== undefined ? options.cpuCount - 1 : 4095;
+    int(plan.pinning?.local, "pinning.local", 0, max);
+    int(plan.pinning?.remote, "pinning.remote", 0, max);
+  }
+  if (errs.length === 0 && options.budgetSec !== undefined) {
+    const est = estimatePlanSeconds(plan, options);
+    if (est > options.budgetSec) {
+      const rounds = Math.max(plan.rounds, plan.maxRounds ?? plan.rounds);
+      errs.push(
+        `matrix too large: ${plan.cells.length} cells × 2 variants × ${rounds} rounds × ${plan.runsPerRound} runs × ${plan.durationSec} s ≈ ${est} s, over the budget of ${options.budgetSec} s`,
+      );
+    }
+  }
+  if (errs.length > 0) throw inputError(`invalid bench plan: ${errs.join("; ")}`);
+}
+
+/** Variant indexes in slot order for a round: ABBA alternates, ABAB does not. */
+export function variantOrder(design: BenchPlan["design"], round: number): [number, number] {
+  return design === "ABBA" && round % 2 === 1 ? [1, 0] : [0, 1];
+}
+
+/** mulberry32: a small seeded PRNG, enough for shuffling. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Cell order of a round: one seed per (plan seed, round), shared by its A and B. */
+export function shuffleCells<T>(cells: readonly T[], seed: number, round: number): T[] {
+  const rnd = prng(Math.imul(seed ^ 0x9e3779b9, 31) + round * 0x85ebca6b);
+  const out = [...cells];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+export interface ScheduledSide {
+  round: number;
+  slot: number;
+  variant: number;
+  cells: Cell[];
+}
+
+/** The sides of one round, in execution order. */
+export function scheduleRound(plan: BenchPlan, round: number): ScheduledSide[] {
+  const cells = shuffleCells(plan.cells, plan.seed, round);
+  return variantOrder(plan.design, round).map((variant, slot) => ({ round, slot, variant, cells }));
+}
+
+// ---- the run ----
+
+class Aborted extends Error {}
+
+export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<BenchResult> {
+  const run = deps.exec ?? defaultExec;
+  const log = deps.log;
+  const prefix = deps.prefix ?? DEFAULT_PREFIX;
+  const settleMs = deps.settleMs ?? 2000;
+  const now = deps.now ?? (() => new Date());
+  const hs = { exec: run, log, ...(deps.procSys === undefined ? {} : { procSys: deps.procSys }) };
+  const startNs = deps.startNetserver ?? startNetserver;
+  const problems: string[] = [];
+  const samples: BenchSample[] = [];
+
+  // Validate before touching anything (budget included).
+  validatePlan(plan, {
+    settleMs,
+    ...(deps.budgetSec === undefined ? {} : { budgetSec: deps.budgetSec }),
+    ...(deps.warmupSec === undefined ? {} : { warmupSec: deps.warmupSec }),
+  });
+  const settings = plan.variants.map((v) => planSettings(v.settings));
+
+  // Repair what a crashed run left behind.
+  const repaired = await restoreFromJournal(deps.journalPath, hs);
+  if (repaired.restored.length > 0) {
+    problems.push(`restored ${repaired.restored.map((e) => `${e.key}=${e.original}`).join(", ")} left changed by an earlier run`);
+  }
+  problems.push(...repaired.problems);
+  if (repaired.problems.length > 0) throw infraError(`cannot restore sysctls from ${deps.journalPath}: ${repaired.problems.join("; ")}`);
+  const topologiesNeeded = [...new Set(plan.cells.map((c) => c.topology))];
+  if (topologiesNeeded.some((t) => t !== "loopback")) {
+    const stale = await cleanupStale(prefix, { exec: run, log });
+    if (stale.length > 0) problems.push(`removed ${stale.length} namespace(s) left by a dead run: ${stale.join(", ")}`);
+  }
+
+  const profile = await (deps.collectProfile ?? (() => collectMachineProfile({ exec: run })))();
+  if (profile.netperfVersion === null) throw infraError("netperf -V did not answer: is netperf installed?", "Debian ships it in non-free");
+  if (plan.pinning && (plan.pinning.local >= profile.cpuCount || plan.pinning.remote >= profile.cpuCount)) {
+    throw inputError(`pinning -T ${plan.pinning.local},${plan.pinning.remote} names a CPU beyond the ${profile.cpuCount} online`);
+  }
+
+  const runId = newRunId();
+  const topo = new Map<Topology, TopologyHandle>();
+  const servers = new Map<Topology, NetserverHandle>();
+  const restarts = new Map<Topology, number>();
+  let aborted = false;
+  const checkAbort = () => {
+    if (deps.signal?.aborted) throw new Aborted("aborted");
+  };
+
+  const ensureNetserver = async (t: Topology): Promise<NetserverHandle> => {
+    const cur = servers.get(t);
+    if (cur?.alive()) return cur;
+    const h = topo.get(t)!;
+    if (cur) {
+      const reason = cur.deathReason() ?? "netserver is gone";
+      const n = restarts.get(t) ?? 0;
+      if (n >= 1) throw infraError(`netserver for ${t} died again after a restart: ${reason}`);
+      restarts.set(t, n + 1);
+      await cur.stop().catch(() => undefined);
+      problems.push(`netserver for ${t} died (${reason}); restarted once`);
+      log.warn({ topology: t, reason }, "netserver died; restarting");
+    }
+    const s = await startNs({ addr: h.serverAddr, netns: h.serverNs }, { exec: run, log });
+    servers.set(t, s);
+    return s;
+  };
+
+  const netperfOnce = async (cell: Cell, sec: number) => {
+    const h = topo.get(cell.topology)!;
+    const server = await ensureNetserver(cell.topology);
+    const keys = keysForTest(cell.test);
+    const argv = buildNetperfArgv({ test: cell.test, size: cell.size, host: h.serverAddr, port: server.port, durationSec: sec, pinning: plan.pinning, netns: h.clientNs, keys });
+    const startedAt = now().toISOString();
+    let res: ExecResult;
+    try {
+      res = await run(argv, { okCodes: "any", timeoutMs: (sec + 20) * 1000, ...(deps.signal ? { signal: deps.signal } : {}) });
+    } catch (err) {
+      const r = (err as { result?: ExecResult }).result;
+      if (deps.signal?.aborted) throw new Aborted("aborted");
+      if (!r) throw err; // netperf missing etc.: infrastructure
+      res = r;
+    }
+    const endedAt = now().toISOString();
+    const check = checkNetperfRun({ code: res.code, signal: res.signal, timedOut: res.timedOut, stdout: res.stdout, stderr: res.stderr, requestedKeys: keys });
+    let problem = check.problem;
+    if (!check.ok && !server.alive()) problem = `${problem}; ${server.deathReason() ?? "netserver died"}`;
+    return { startedAt, endedAt, check, problem };
+  };
+
+  const runSide = async (side: ScheduledSide) => {
+    const variant = plan.variants[side.variant]!;
+    const namespaces = [...topo.values()].flatMap((h) => h.namespaces);
+    let failure: { err: unknown } | null = null;
+    try {
+      checkAbort();
+      await applySettings(settings[side.variant]!, { journalPath: deps.journalPath, namespaces }, hs);
+      log.info({ round: side.round, slot: side.slot, variant: variant.name }, "variant applied");
+      await sleep(settleMs, undefined, deps.signal ? { signal: deps.signal } : {}).catch(() => undefined);
+      for (const cell of side.cells) {
+        if (plan.warmup) {
+          checkAbort();
+          const w = await netperfOnce(cell, deps.warmupSec ?? plan.durationSec);
+          if (!w.check.ok) problems.push(`warm-up ${cellKey(cell)} ${variant.name} round ${side.round}: ${w.problem}`);
+        }
+        for (let r = 0; r < plan.runsPerRound; r++) {
+          checkAbort();
+          const o = await netperfOnce(cell, plan.durationSec);
+          const sample: BenchSample = {
+            cell,
+            variant: variant.name,
+            round: side.round,
+            run: r,
+            slot: side.slot,
+            startedAt: o.startedAt,
+            endedAt: o.endedAt,
+            values: o.check.output.values,
+            throughput: o.check.output.throughput,
+            ok: o.check.ok,
+            ...(o.problem === undefined ? {} : { problem: o.problem }),
+          };
+          samples.push(sample);
+          if (!sample.ok) log.warn({ cell: cellKey(cell), variant: variant.name, problem: sample.problem }, "netperf run failed");
+          deps.onSample?.(sample);
+        }
+      }
+    } catch (err) {
+      failure = { err };
+    }
+    // Restore even when the side failed or was aborted; the first error wins.
+    const r = await restoreFromJournal(deps.journalPath, hs);
+    problems.push(...r.problems);
+    if (failure) throw failure.err;
+    if (r.problems.length > 0) throw infraError(`restoring sysctls after ${variant.name} failed: ${r.problems.join("; ")}`);
+  };
+
+  try {
+    for (const t of topologiesNeeded) {
+      checkAbort();
+      topo.set(t, await setupTopology(t, { prefix, runId }, { exec: run, log }));
+      await ensureNetserver(t);
+    }
+    const maxRounds = Math.max(plan.rounds, plan.maxRounds ?? plan.rounds);
+    let target = plan.rounds;
+    for (let round = 0; round < target; round++) {
+      for (const side of scheduleRound(plan, round)) await runSide(side);
+      const done = round + 1;
+      if (done === target && deps.decide && target < maxRounds && (done - plan.rounds) % 2 === 0) {
+        const d = await deps.decide(samples);
+        log.info({ rounds: done, decision: d }, "adaptive decision");
+        if (d === "continue") target = Math.min(target + 2, maxRounds);
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Aborted)) throw err;
+    aborted = true;
+    problems.push("aborted before the plan finished");
+    log.warn({ samples: samples.length }, "bench aborted");
+  } finally {
+    for (const [t, s] of servers) {
+      await s.stop().catch((e: unknown) => problems.push(`stopping netserver for ${t}: ${(e as Error).message}`));
+    }
+    for (const h of topo.values()) {
+      await teardownTopology(h, { exec: run, log }).catch((e: unknown) => problems.push((e as Error).message));
+    }
+  }
+  return { samples, profile, problems, aborted };
+}
