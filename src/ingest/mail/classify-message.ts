@@ -22,6 +22,7 @@ export function hasDiff(body: string): boolean {
 
 /** The git request-pull text (patchwork detects pull requests the same way). */
 export function isPullRequestBody(body: string): boolean {
+  if (!body.includes("The following changes since commit")) return false;
   return /^The following changes since commit [0-9a-f]{7,}/m.test(body) && /are available in the [Gg]it repository at/.test(body);
 }
 

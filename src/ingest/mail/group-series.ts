@@ -85,11 +85,11 @@ function formatAddress(msg: ParsedMessage): string {
 }
 
 function normalizeBody(body: string): string {
-  return body.replace(/\r\n/g, "\n").replace(/\s+$/, "");
+  return body.replace(/\r\n/g, "\n").trimEnd();
 }
 
 function sameBody(a: ParsedMessage, b: ParsedMessage): boolean {
-  if (a.raw.length === b.raw.length && Buffer.compare(Buffer.from(a.raw), Buffer.from(b.raw)) === 0) return true;
+  if (a.raw.length === b.raw.length && Buffer.compare(a.raw, b.raw) === 0) return true;
   const x = normalizeBody(a.body);
   const y = normalizeBody(b.body);
   // A list may append its footer to its copy: one body is then a prefix of the other.
@@ -262,25 +262,29 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
   const candidates = [...groups.values()]
     .filter((g) => g.total > 1)
     .sort((a, b) => Number(a.loose) - Number(b.loose) || earliest(a) - earliest(b));
-  const clusters: Group[] = [];
+  const clusters = new Map<string, Group[]>();
   for (const g of candidates) {
+    const ck = `${g.author}\0${g.version}\0${g.total}`;
+    let list = clusters.get(ck);
+    if (!list) {
+      list = [];
+      clusters.set(ck, list);
+    }
+    const start = earliest(g);
     const target = g.loose
-      ? clusters
+      ? list
           .filter(
             (c) =>
-              c.author === g.author &&
-              c.version === g.version &&
-              c.total === g.total &&
-              Math.abs(earliest(g) - latest(c)) <= window &&
+              Math.abs(start - latest(c)) <= window &&
               !g.members.some((m) => c.members.some((x) => x.index === m.index)),
           )
-          .sort((a, b) => Math.abs(earliest(g) - latest(a)) - Math.abs(earliest(g) - latest(b)))[0]
+          .sort((a, b) => Math.abs(start - latest(a)) - Math.abs(start - latest(b)))[0]
       : undefined;
     if (target) {
       target.members.push(...g.members);
       groups.delete(g.key);
     } else {
-      clusters.push(g);
+      list.push(g);
     }
   }
   for (const node of dupQuarantine) {
@@ -357,31 +361,38 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
     cands
       .filter((c) => c.series.version < v)
       .sort((a, b) => b.series.version - a.series.version || b.root.time - a.root.time)[0];
+  const byChangeId = new Map<string, typeof built>();
+  const byTitle = new Map<string, typeof built>();
+  const push = (m: Map<string, typeof built>, k: string, b: (typeof built)[number]): void => {
+    const list = m.get(k);
+    if (list) list.push(b);
+    else m.set(k, [b]);
+  };
+  for (const b of built) {
+    if (b.series.changeId !== null) push(byChangeId, b.series.changeId, b);
+    push(byTitle, `${b.group.author}\0${normalizeTitle(b.series.title)}`, b);
+  }
+  const builtBySeries = new Map(built.map((b) => [b.series, b]));
   for (const b of built) {
     const v = b.series.version;
     let prev: { series: Series; root: Node } | undefined;
     if (b.series.changeId !== null) {
-      prev = pickPrevious(
-        built.filter((c) => c !== b && c.series.changeId === b.series.changeId),
-        v,
-      );
+      prev = pickPrevious((byChangeId.get(b.series.changeId) ?? []).filter((c) => c !== b), v);
     }
     if (!prev) {
       for (const a of b.root.ancestors) {
         const anc = byId.get(a);
         const s = anc ? seriesOf.get(anc) : undefined;
         if (s && s !== b.series && s.version < v) {
-          prev = built.find((c) => c.series === s);
+          prev = builtBySeries.get(s);
           break;
         }
       }
     }
     if (!prev) {
-      const title = normalizeTitle(b.series.title);
+      const list = byTitle.get(`${b.group.author}\0${normalizeTitle(b.series.title)}`) ?? [];
       prev = pickPrevious(
-        built.filter(
-          (c) => c !== b && c.group.author === b.group.author && normalizeTitle(c.series.title) === title,
-        ),
+        list.filter((c) => c !== b),
         v,
       );
     }
@@ -466,7 +477,7 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
   const series = built
     .sort((a, b) => a.root.time - b.root.time || a.root.seq - b.root.seq)
     .map((b) => b.series);
-  replies.sort((a, b) => (a.date ?? "").localeCompare(b.date ?? ""));
+  replies.sort((a, b) => ((a.date ?? "") < (b.date ?? "") ? -1 : (a.date ?? "") > (b.date ?? "") ? 1 : 0));
   return { series, replies, quarantined, states };
 }
 

@@ -122,51 +122,73 @@ function toBuffer(raw: Uint8Array): Buffer {
   return Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
 }
 
+/**
+ * Walks the header block as bytes and decodes only the values we keep: a string
+ * sliced from one big header string would pin the whole block (Received, ARC,
+ * DKIM… ~4 KB a mail) in memory for as long as the message lives.
+ */
 function scanHeaders(raw: Uint8Array): HeaderScan {
   const [end, bodyStart] = findHeaderEnd(raw);
   const buf = toBuffer(raw);
-  const head = buf.subarray(0, end);
-  // Raw 8-bit headers are usually UTF-8; when they are not, Latin-1 keeps every byte.
-  const text = isUtf8(head) ? head.toString("utf8") : head.toString("latin1");
   const values = new Map<string, string[]>();
   const patchbench: Record<string, string> = {};
   let headerCount = 0;
   let name: string | null = null;
-  let value = "";
+  let spans: number[] = [];
   const flush = (): void => {
     if (name === null) return;
-    headerCount++;
-    if (KEEP.has(name)) {
-      const v = value.trim();
+    let v = "";
+    for (let i = 0; i < spans.length; i += 2) {
+      const seg = buf.subarray(spans[i], spans[i + 1]);
+      // Raw 8-bit headers are usually UTF-8; when they are not, Latin-1 keeps every byte.
+      v += isUtf8(seg) ? seg.toString("utf8") : seg.toString("latin1");
+    }
+    v = v.trim();
+    if (name.startsWith("x-patchbench-")) patchbench[name] = v;
+    else {
       const list = values.get(name);
       if (list) list.push(v);
       else values.set(name, [v]);
-    } else if (name.startsWith("x-patchbench-")) {
-      patchbench[name] = value.trim();
     }
     name = null;
+    spans = [];
   };
   let pos = 0;
-  const n = text.length;
-  while (pos < n) {
-    let eol = text.indexOf("\n", pos);
-    if (eol < 0) eol = n;
-    let line = text.slice(pos, eol);
-    pos = eol + 1;
-    if (line.endsWith("\r")) line = line.slice(0, -1);
-    const c = line.charCodeAt(0);
+  let current = false;
+  while (pos < end) {
+    let eol = buf.indexOf(10, pos);
+    if (eol < 0 || eol > end) eol = end;
+    let lineEnd = eol;
+    if (lineEnd > pos && buf[lineEnd - 1] === 13) lineEnd--;
+    const c = buf[pos];
     if (c === 32 || c === 9) {
       // Folded continuation (RFC 5322 2.2.3): unfold by dropping the line break.
-      if (name !== null) value += line;
+      if (current) spans.push(pos, lineEnd);
+      pos = eol + 1;
       continue;
     }
     flush();
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue; // mbox `From ` line or junk: not a header
-    const candidate = line.slice(0, colon).trimEnd().toLowerCase();
-    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(candidate)) continue;
-    name = candidate;
-    value = line.slice(colon + 1);
+    current = false;
+    const colon = buf.indexOf(58, pos);
+    if (colon > pos && colon < lineEnd && colon - pos <= 76) {
+      let nameEnd = colon;
+      while (nameEnd > pos && (buf[nameEnd - 1] === 32 || buf[nameEnd - 1] === 9)) nameEnd--;
+      let ok = nameEnd > pos;
+      for (let i = pos; i < nameEnd && ok; i++) {
+        const b = buf[i] as number;
+        ok = b >= 0x21 && b <= 0x7e;
+      }
+      if (ok) {
+        headerCount++;
+        const n = buf.toString("latin1", pos, nameEnd).toLowerCase();
+        if (KEEP.has(n) || n.startsWith("x-patchbench-")) {
+          name = n;
+          current = true;
+          spans.push(colon + 1, lineEnd);
+        }
+      }
+    }
+    pos = eol + 1;
   }
   flush();
   return { bodyStart, values, patchbench, headerCount };

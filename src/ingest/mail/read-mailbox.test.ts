@@ -28,7 +28,9 @@ describe("splitMbox / writeMboxrd", () => {
     const back = splitMbox(box);
     assert.equal(back.format, "mboxrd");
     assert.equal(back.messages.length, 3);
-    back.messages.forEach((m, i) => assert.equal(Buffer.compare(Buffer.from(m.raw), raws[i]!), 0));
+    back.messages.forEach((m, i) => {
+      assert.equal(Buffer.compare(Buffer.from(m.raw), raws[i]!), 0);
+    });
   });
 
   it("git mailsplit --mboxrd reads what writeMboxrd writes, byte for byte", async () => {
