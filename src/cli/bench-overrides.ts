@@ -35,8 +35,9 @@ export function applyBenchFlags(base: BenchConfig, f: BenchFlags): BenchConfig {
   const out: BenchConfig = { ...base, ...(f.quick ? QUICK : {}) };
   const rounds = intFlag("rounds", f.rounds);
   if (rounds !== undefined) {
+    // An explicit round count is a fixed design (no adaptive extension).
     out.rounds = rounds;
-    out.maxRounds = Math.max(out.maxRounds, rounds);
+    out.maxRounds = rounds;
   }
   const runs = intFlag("runs", f.runs);
   if (runs !== undefined) out.runsPerRound = runs;

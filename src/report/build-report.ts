@@ -78,7 +78,10 @@ export interface BuildReportInput {
 /** Pure: stored results + their analysis → one Report value. */
 export function buildReport(input: BuildReportInput): Report {
   const { series } = input;
-  const find = <T>(stage: Stage) => (input.results.find((r) => r.stage === stage) as StageResult<T> | undefined) ?? null;
+  // A stage skipped because an earlier one failed carries no data.
+  const find = <T>(stage: Stage) =>
+    (input.results.find((r) => r.stage === stage && r.data !== null && r.data !== undefined) as StageResult<T> | undefined) ??
+    null;
   const apply = find<ApplyData>("apply");
   const selftests = find<SelftestsData>("selftests");
   const benchStage = find<BenchData>("bench");

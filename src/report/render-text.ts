@@ -20,6 +20,23 @@ function wrap(text: string, indent = "", width = MAX_COLUMNS): string[] {
   return out.map((l) => (l.length > width ? l.slice(0, width) : l));
 }
 
+/** Wrap with a hanging indent: the first line starts with `head`, the rest line up under its text. */
+function hang(head: string, text: string, indent = " ".repeat(head.length)): string[] {
+  const words = text.split(/\s+/).filter(Boolean);
+  const out: string[] = [];
+  let line = head;
+  let fresh = true;
+  for (const w of words) {
+    if (!fresh && line.length + 1 + w.length > MAX_COLUMNS) {
+      out.push(line);
+      line = indent + w;
+    } else line = fresh ? line + w : `${line} ${w}`;
+    fresh = false;
+  }
+  out.push(line);
+  return out.map((l) => l.slice(0, MAX_COLUMNS));
+}
+
 /** Replace anything outside printable ASCII (names, subjects from mail). */
 export function toAscii(s: string): string {
   return s
@@ -76,7 +93,7 @@ export function renderText(r: Report): string {
       push(`Base:   ${d.tree} ${d.baseCommit.slice(0, 12)} (${d.baseRule ?? "?"})`);
       for (const n of d.baseNotes) push(...wrap(`- ${n}`, "        "));
     }
-    push(...wrap(`Apply:  ${ap.status.toUpperCase()} - ${ap.summary}`));
+    push(...hang("Apply:  ", `${ap.status.toUpperCase()} - ${ap.summary}`));
     if (d.failure) {
       push(...wrap(`Patch ${d.failure.patch}: ${toAscii(d.failure.subject)}`, "  "));
       if (d.failure.files.length) push(...wrap(`files: ${d.failure.files.join(", ")}`, "  "));
@@ -118,7 +135,7 @@ export function renderText(r: Report): string {
     // LKP's block: base %stddev %change %stddev patched metric
     push("        A  %stddev   %change          B  %stddev  metric");
     for (const c of b.cells) {
-      const name = `netperf.${c.cell.topology}.${c.cell.test}.${formatSize(c.cell.size).replace(" ", "")}`;
+      const name = `${c.cell.topology}.${c.cell.test}.${formatSize(c.cell.size).replace(" ", "")}`;
       const row = `${formatQuantity(c.a.mean).padStart(9)} ${`+/-${(c.a.cv * 100).toFixed(0)}%`.padStart(7)} ${formatChange(c.analysis.ratio).padStart(9)} ${formatQuantity(c.b.mean).padStart(10)} ${`+/-${(c.b.cv * 100).toFixed(0)}%`.padStart(7)}  ${name}`;
       push(row.slice(0, MAX_COLUMNS));
     }
@@ -132,9 +149,12 @@ export function renderText(r: Report): string {
     push("");
     const mdes = b.cells.map((c) => c.analysis.mde * 100).filter(Number.isFinite);
     if (mdes.length) {
+      const pct = (x: number) => (x > 100 ? ">100%" : `${x.toFixed(1)}%`);
+      const lo = Math.min(...mdes);
+      const hi = Math.max(...mdes);
       push(
         ...wrap(
-          `Minimum detectable effect (80% power, alpha 0.01): ${Math.min(...mdes).toFixed(1)}% to ${Math.max(...mdes).toFixed(1)}% per cell; smaller changes can hide behind "no change".`,
+          `Minimum detectable effect (80% power, alpha 0.01): ${lo === hi ? pct(lo) : `${pct(lo)} to ${pct(hi)}`} per cell; smaller changes can hide behind "no change".`,
         ),
       );
     }
@@ -147,7 +167,9 @@ export function renderText(r: Report): string {
     if (failed > 0) push(...wrap(`${failed} run(s) failed and were left out; their cells are marked noisy.`));
     push("");
     push("Machine:");
-    for (const [k, v] of Object.entries(d.profile)) push(...wrap(`${k}: ${toAscii(v)}`, "  "));
+    for (const [k, v] of Object.entries(d.profile)) {
+      push(...hang(`  ${k}: `, toAscii(v), "    "));
+    }
     if (d.warnings.length) {
       push("Not tuned (numbers are relative to this box only):");
       for (const w of d.warnings) push(...wrap(`- ${toAscii(w)}`, "  "));
@@ -155,7 +177,7 @@ export function renderText(r: Report): string {
     for (const p of d.problems) push(...wrap(`problem: ${toAscii(p)}`, "  "));
     if (d.commands.length) {
       push("");
-      push("Reproduce (one run of each cell):");
+      push("Reproduce by hand (one run of each cell):");
       for (const cmd of d.commands) push(...wrapCommand(cmd));
     }
     push("");

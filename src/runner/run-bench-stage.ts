@@ -5,7 +5,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { StageJob } from "../queue/payloads.ts";
 import { buildNetperfArgv } from "./bench/netperf-command.ts";
 import { runBenchPlan } from "./bench/run-matrix.ts";
-import { tuningWarnings } from "./bench/machine-profile.ts";
+import { type MachineProfile, tuningWarnings } from "./bench/machine-profile.ts";
 
 /** Cells of a bench config: tests × sizes × topologies. */
 export function cellsOf(bench: StageJob["bench"]): Cell[] {
@@ -13,6 +13,55 @@ export function cellsOf(bench: StageJob["bench"]): Cell[] {
   for (const test of bench.tests)
     for (const topology of bench.topologies) for (const size of bench.sizes) cells.push({ test, size, topology });
   return cells;
+}
+
+/** The machine profile as short "name: value" lines for reports (full profile stays in the result). */
+export function describeProfile(p: MachineProfile): Record<string, string> {
+  const sysctls = Object.entries(p.sysctls)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k}=${String(v).replace(/\s+/g, " ")}`);
+  return {
+    cpu: `${p.cpuModel ?? "unknown"}, ${p.cpuCount} online (${p.onlineCpus})${p.isVirtual ? ", virtual machine" : ""}`,
+    kernel: p.kernelRelease,
+    "governor/SMT/turbo": `${p.governor} / ${p.smt} / ${p.turbo}`,
+    isolcpus: p.isolatedCpus || "none",
+    irqs: `${p.irqAffinity.total} IRQs, ${p.irqAffinity.spreadOverAll} spread over all CPUs`,
+    netperf: p.netperfVersion ?? "unknown",
+    sysctls: sysctls.join(", "),
+    cmdline: p.kernelCmdline.length > 200 ? `${p.kernelCmdline.slice(0, 200)}...` : p.kernelCmdline,
+  };
+}
+
+/** Commands a maintainer can paste to repeat one run of each cell by hand. */
+export function reproduceCommands(bench: StageJob["bench"], cells: readonly Cell[], variants: readonly Variant[]): string[] {
+  const out: string[] = [];
+  for (const v of variants) {
+    const s = v.settings.flatMap((x) => (x.kind === "sysctl" ? [`${x.key}=${x.value}`] : []));
+    if (s.length) out.push(`# ${v.name}: sysctl -w ${s.join(" ")}`);
+  }
+  const servers = new Set<string>();
+  for (const c of cells) {
+    const host = c.topology === "loopback" ? "127.0.0.1" : c.topology === "container" ? "192.0.2.2" : "198.51.100.2";
+    const ns = c.topology === "loopback" ? null : "pb-client";
+    if (!servers.has(c.topology)) {
+      servers.add(c.topology);
+      if (ns) out.push(`# ${c.topology}: two network namespaces, see README "Topologies"`);
+      out.push(`${ns ? "ip netns exec pb-server " : ""}netserver -L ${host},inet -p 12865 -D &`);
+    }
+    out.push(
+      buildNetperfArgv({
+        test: c.test,
+        host,
+        port: 12865,
+        durationSec: bench.durationSec,
+        size: c.size,
+        pinning: bench.pinning,
+        netns: ns,
+        keys: ["THROUGHPUT", "MEAN_LATENCY", "P99_LATENCY"],
+      }).join(" "),
+    );
+  }
+  return out;
 }
 
 /** The bench stage: the tree's netperf matrix, A vs B variants, on this host's kernel. */
@@ -52,24 +101,8 @@ export async function runBenchStage(
       ...(deps.decide ? { decide: deps.decide } : {}),
     },
   );
-  const profile: Record<string, string> = {};
-  for (const [k, v] of Object.entries(out.profile)) {
-    if (v === null || v === undefined) continue;
-    profile[k] = typeof v === "object" ? JSON.stringify(v) : String(v);
-  }
-  const commands = cells
-    .filter((c, i, all) => all.findIndex((x) => x.topology === c.topology) === i)
-    .map((c) =>
-      buildNetperfArgv({
-        test: c.test,
-        host: c.topology === "loopback" ? "127.0.0.1" : c.topology === "container" ? "192.0.2.2" : "198.51.100.2",
-        port: 12865,
-        durationSec: b.durationSec,
-        size: c.size,
-        pinning: b.pinning,
-        netns: c.topology === "loopback" ? null : "<client-netns>",
-      }).join(" "),
-    );
+  const profile = describeProfile(out.profile);
+  const commands = reproduceCommands(job.bench, cells, variants);
   const okRuns = out.samples.filter((s) => s.ok).length;
   const failedRuns = out.samples.length - okRuns;
   const status = out.aborted ? "error" : combineStatus([out.problems.length > 0 || failedRuns > 0 ? "warn" : "pass"]);

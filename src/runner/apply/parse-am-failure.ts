@@ -16,6 +16,8 @@ export function parseAmFailure(output: string): { files: string[]; hunks: string
     }
     m = /^error: (.+?): (does not exist in index|patch does not apply|already exists in (?:index|working directory))$/.exec(l);
     if (m?.[1]) files.add(m[1]);
+    m = /^CONFLICT \([^)]*\): Merge conflict in (.+)$/.exec(l);
+    if (m?.[1]) files.add(m[1]);
     if (/^(error|fatal|Patch failed|Applying|Using index info|Falling back|CONFLICT|Repository lacks|could not build)/.test(l)) {
       keep.push(l);
     }
