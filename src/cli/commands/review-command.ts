@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import { Job, Queue, QueueEvents } from "bullmq";
 import { benchSchema, type TreeConfig } from "../../config/schema.ts";
-import type { Series } from "../../domain/series.ts";
 import { describeError, inputError } from "../../lib/errors.ts";
 import { enqueueFlow } from "../../queue/enqueue-flow.ts";
 import { planFlow } from "../../queue/plan-flow.ts";
