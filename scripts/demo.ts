@@ -1,0 +1,120 @@
+/**
+ * The patchbench demo: starts the real service (`patchbench start`) on
+ * embedded defaults with a maildir source, feeds it a series the demo makes
+ * itself (a scratch git tree + `git format-patch --cover-letter`), and asks
+ * the seed's question on this machine's kernel: does net.core.busy_read 0 vs
+ * 50 change baseline TCP_RR on loopback and between two network namespaces?
+ * It waits for the report, prints it, and stops the service. Every number
+ * comes from the run; every sysctl the run changes is restored.
+ */
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { EMBEDDED_CONFIG_DIR } from "../src/config/load-config.ts";
+import { createScratchSeries } from "../src/demo/scratch-series.ts";
+import { splitMbox } from "../src/ingest/mail/split-mbox.ts";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    "data-dir": { type: "string", default: ".patchbench/demo" },
+    timeout: { type: "string", default: "3600" },
+  },
+});
+const quick = values.quick === true;
+const dataDir = resolve(values["data-dir"] ?? ".patchbench/demo");
+const root = resolve(import.meta.dirname, "..");
+
+function say(msg: string): void {
+  process.stderr.write(`demo: ${msg}\n`);
+}
+
+rmSync(dataDir, { recursive: true, force: true });
+mkdirSync(dataDir, { recursive: true });
+say(`data folder ${dataDir}`);
+
+// 1. A real series of a scratch tree.
+const scratch = await createScratchSeries(join(dataDir, "scratch"));
+say(`scratch tree ${scratch.treeDir} at ${scratch.baseCommit.slice(0, 12)}; series ${scratch.mboxPath}`);
+
+// 2. A config folder: the shipped defaults, with the scratch tree, a maildir source and the demo matrix.
+const configDir = join(dataDir, "config");
+cpSync(EMBEDDED_CONFIG_DIR, configDir, { recursive: true });
+const maildir = join(dataDir, "maildir");
+for (const d of ["new", "cur", "tmp"]) mkdirSync(join(maildir, d), { recursive: true });
+const globalFile = join(configDir, "patchbench.yaml");
+writeFileSync(
+  globalFile,
+  `${readFileSync(globalFile, "utf8").replace(/^sources: \[\]$/m, `sources:\n  - { kind: maildir, path: ${JSON.stringify(maildir)}, intervalSec: 2 }`)}`,
+);
+const bench = quick
+  ? { sizes: [1, 1024], topologies: ["loopback", "container"], rounds: 4, maxRounds: 4, runsPerRound: 2, durationSec: 1 }
+  : { sizes: [1, 1024, 16384], topologies: ["loopback", "container"], rounds: 6, maxRounds: 10, runsPerRound: 2, durationSec: 3 };
+const treeFile = join(configDir, "trees", "bpf-next.yaml");
+const tree = readFileSync(treeFile, "utf8")
+  .replace(/^path: null$/m, `path: ${JSON.stringify(scratch.treeDir)}`)
+  .replace(/^ {2}sizes: .*$/m, `  sizes: ${JSON.stringify(bench.sizes)}`)
+  .replace(/^ {2}topologies: .*$/m, `  topologies: ${JSON.stringify(bench.topologies)}`)
+  .replace(/^ {2}rounds: .*$/m, `  rounds: ${bench.rounds}`)
+  .replace(/^ {2}maxRounds: .*$/m, `  maxRounds: ${bench.maxRounds}`)
+  .replace(/^ {2}runsPerRound: .*$/m, `  runsPerRound: ${bench.runsPerRound}`)
+  .replace(/^ {2}durationSec: .*$/m, `  durationSec: ${bench.durationSec}`);
+writeFileSync(treeFile, tree);
+say(`config ${configDir} (matrix: TCP_RR x ${bench.sizes.join("/")} B x ${bench.topologies.join("+")}, busy_read=0 vs 50, ${bench.rounds} rounds/variant${bench.maxRounds > bench.rounds ? ` up to ${bench.maxRounds}` : ""})`);
+
+// 3. The service, as an operator starts it.
+const env = { ...process.env, PATCHBENCH_CONFIG: configDir, PATCHBENCH_DATA_DIR: dataDir, PATCHBENCH_LOG_LEVEL: process.env.PATCHBENCH_LOG_LEVEL ?? "info" };
+const logPath = join(dataDir, "service.log");
+const { openSync } = await import("node:fs");
+const logFd = openSync(logPath, "a");
+const service = spawn(process.execPath, [join(root, "bin", "patchbench.js"), "start"], { env, stdio: ["ignore", logFd, logFd] });
+say(`patchbench start (pid ${service.pid}); log ${logPath}`);
+let exited = false;
+service.on("exit", (code) => {
+  exited = true;
+  if (code !== 0 && code !== null) say(`service exited with ${code}; see ${logPath}`);
+});
+
+// 4. Deliver the series into the watched maildir, one file per mail, as an MDA would.
+const { messages } = splitMbox(readFileSync(scratch.mboxPath), scratch.mboxPath);
+messages.forEach((m, i) => writeFileSync(join(maildir, "new", `${Date.now()}.${i}.demo`), m.raw));
+say(`delivered ${messages.length} mails (cover + ${messages.length - 1} patches) into ${maildir}/new`);
+
+// 5. Wait for the report in the outbox.
+const outbox = join(dataDir, "outbox");
+const deadline = Date.now() + Number(values.timeout) * 1000;
+const started = Date.now();
+let eml: string | undefined;
+let lastNote = 0;
+while (!eml) {
+  if (exited) {
+    say(`the service stopped before reporting; see ${logPath}`);
+    process.exit(1);
+  }
+  if (Date.now() > deadline) {
+    say("timed out waiting for the report");
+    service.kill("SIGTERM");
+    process.exit(1);
+  }
+  if (existsSync(outbox)) eml = readdirSync(outbox).find((f) => f.endsWith(".eml"));
+  if (!eml && Date.now() - lastNote > 20_000) {
+    lastNote = Date.now();
+    say(`waiting for the report (${Math.round((Date.now() - started) / 1000)} s; benchmark running)`);
+  }
+  if (!eml) await new Promise((r) => setTimeout(r, 1000));
+}
+const emlPath = join(outbox, eml);
+say(`report after ${Math.round((Date.now() - started) / 1000)} s`);
+
+// 6. Stop the service cleanly.
+service.kill("SIGTERM");
+await new Promise((r) => (exited ? r(null) : service.once("exit", r)));
+say("service stopped");
+
+const text = readFileSync(emlPath, "utf8");
+const body = text.slice(text.indexOf("\n\n") + 2);
+process.stdout.write(`\n${body}\n`);
+process.stdout.write(`Report (the mail patchbench would send, dry run): ${emlPath}\n`);
+const rows = body.split("\n").filter((l) => /^ {2}TCP_RR \(/.test(l) || /^ {6}(improvement|regression|no change|inconclusive|noisy):/.test(l));
+process.stdout.write(`\nVerdict table:\n${rows.join("\n")}\n`);
