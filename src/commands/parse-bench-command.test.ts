@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { benchSchema } from "../config/schema.ts";
+import { authorizeGithub, authorizeMail, parseAuthenticationResults } from "./authorize-bench.ts";
+import { MAX_COMMAND_LENGTH, parseBenchCommand } from "./parse-bench-command.ts";
+import { type BenchLimits, planBenchRequest } from "./plan-bench-request.ts";
+
+test("parseBenchCommand: the documented forms", () => {
+  assert.deepEqual(parseBenchCommand("/bench"), { kind: "run", request: {} });
+  assert.deepEqual(parseBenchCommand("/bench help"), { kind: "help" });
+  assert.deepEqual(parseBenchCommand("LGTM, but:\r\n\r\n/bench tests=TCP_RR,TCP_STREAM sizes=1,64,1K,16K,64K topology=loopback,container variant=busy_read=50 rounds=4 runner=local\nthanks"), {
+    kind: "run",
+    request: {
+      tests: ["TCP_RR", "TCP_STREAM"],
+      sizes: [1, 64, 1024, 16384, 65536],
+      topologies: ["loopback", "container"],
+      variant: { knob: "busy_read", key: "net.core.busy_read", value: 50 },
+      rounds: 4,
+      runner: "local",
+    },
+  });
+  assert.deepEqual(parseBenchCommand("no command here\n/benchmark please"), { kind: "none" });
+  assert.deepEqual(parseBenchCommand("quoted: > /bench rounds=2"), { kind: "none" });
+});
+
+const errorCases: [string, string, RegExp][] = [
+  ["unknown key", "/bench test=TCP_RR", /unknown key "test"; valid keys: tests, sizes, topology, variant, rounds, runner/],
+  ["duplicate key", "/bench rounds=2 rounds=4", /key "rounds" is given twice/],
+  ["unknown test", "/bench tests=TCP_RR,SCTP_RR", /unknown test "SCTP_RR"; valid: TCP_RR, TCP_CRR, TCP_STREAM, UDP_RR/],
+  ["duplicate value", "/bench tests=TCP_RR,TCP_RR", /listed twice/],
+  ["same size twice via K", "/bench sizes=1024,1K", /a size is listed twice/],
+  ["size out of range", "/bench sizes=2048K", /"2048K" is not a size/],
+  ["size zero", "/bench sizes=0", /"0" is not a size/],
+  ["negative rounds", "/bench rounds=-1", /rounds: expected a whole number/],
+  ["bad topology", "/bench topology=wan", /unknown topology "wan"; valid: loopback, container, container-bridge/],
+  ["variant not allowlisted", "/bench variant=tcp_rmem=1", /KNOB one of busy_read, busy_poll/],
+  ["variant out of range", "/bench variant=busy_read=5000", /busy_read must be in 0\.\.1000/],
+  ["empty list item", "/bench sizes=1,,64", /empty item/],
+  ["missing value", "/bench rounds=", /rounds: missing value/],
+  ["not key=value", "/bench please", /"please" is not key=value/],
+  ["shell metacharacters", "/bench runner=local;rm${IFS}-rf", /not a pool name/],
+  ["command substitution", "/bench sizes=$(id)", /"\$\(id\)" is not a size/],
+  ["backticks", "/bench tests=`reboot`", /unknown test "`reboot`"/],
+  ["Cyrillic a in a key", "/bench v\u0430riant=busy_read=50", /unexpected character "а" \(U\+0430\)/],
+  ["fullwidth digits", "/bench rounds=\uff14", /U\+FF14/],
+  ["zero-width space", "/bench rounds=4\u200b", /U\+200B/],
+];
+
+for (const [name, input, expected] of errorCases) {
+  test(`parseBenchCommand refuses: ${name}`, () => {
+    const r = parseBenchCommand(input);
+    assert.equal(r.kind, "error", JSON.stringify(r));
+    assert.match((r as { message: string }).message, expected);
+  });
+}
+
+test("parseBenchCommand: look-alike commands are not commands", () => {
+  assert.deepEqual(parseBenchCommand("\uff0f\uff42\uff45\uff4e\uff43\uff48 rounds=4"), { kind: "none" }); // fullwidth "/bench"
+  assert.deepEqual(parseBenchCommand("/b\u0435nch rounds=4"), { kind: "none" }); // Cyrillic е
+});
+
+test("parseBenchCommand: huge comments are scanned without trouble, long lines refused", () => {
+  const filler = Array.from({ length: 10_000 }, (_, i) => `line ${i} ${"x".repeat(50)}`).join("\n");
+  assert.deepEqual(parseBenchCommand(`${filler}\n/bench rounds=4\n${filler}`), { kind: "run", request: { rounds: 4 } });
+  assert.deepEqual(parseBenchCommand(filler), { kind: "none" });
+  const long = `/bench sizes=${Array.from({ length: 200 }, (_, i) => i + 1).join(",")}`;
+  const r = parseBenchCommand(long);
+  assert.equal(r.kind, "error");
+  assert.match((r as { message: string }).message, new RegExp(`limit is ${MAX_COMMAND_LENGTH}`));
+});
+
+const base = benchSchema.parse({});
+const limits: BenchLimits = { maxCells: 12, minRounds: 2, maxRounds: 10, maxRunnerMinutes: 30, pools: ["local", "big"] };
+const estimate = (b: typeof base) => b.tests.length * b.sizes.length * b.topologies.length * b.maxRounds * 2 * 10;
+
+test("planBenchRequest: overrides, limits and the runner's estimate", () => {
+  const ok = planBenchRequest(base, { sizes: [1], topologies: ["loopback"], rounds: 4, variant: { knob: "busy_read", key: "net.core.busy_read", value: 100 } }, limits, "local", estimate);
+  assert.equal(ok.ok, true);
+  if (!ok.ok) return;
+  assert.deepEqual(ok.bench.sizes, [1]);
+  assert.equal(ok.bench.rounds, 4);
+  assert.equal(ok.bench.maxRounds, 4);
+  assert.equal(ok.bench.variants[1].name, "busy_read=100");
+  assert.equal(ok.bench.variants[0].name, "busy_read=0");
+  assert.equal(ok.estimateSec, 1 * 1 * 1 * 4 * 2 * 10);
+  assert.equal(ok.pool, "local");
+  const cases: [Parameters<typeof planBenchRequest>[1], RegExp][] = [
+    [{}, /10 cells \(1 tests x 5 sizes x 2 topologies\)|estimated runner time/],
+    [{ rounds: 40, sizes: [1] }, /rounds: must be in 2\.\.10, got 40/],
+    [{ runner: "gpu", sizes: [1] }, /unknown pool "gpu"; valid: local, big/],
+    [{ tests: ["TCP_RR", "TCP_CRR", "UDP_RR"], sizes: [1, 64, 1024] }, /18 cells .* the limit is 12/],
+    [{ variant: { knob: "busy_read", key: "net.core.busy_read", value: 0 }, sizes: [1] }, /is the baseline/],
+  ];
+  for (const [req, re] of cases) {
+    const r = planBenchRequest(base, req, limits, "local", estimate);
+    assert.equal(r.ok, false, JSON.stringify(req));
+    assert.match((r as { message: string }).message, re);
+  }
+});
+
+test("authorizeGithub: owners, members, collaborators and the allowlist; nobody else", () => {
+  const policy = { allowlist: ["Perf-Helper"] };
+  for (const a of ["OWNER", "MEMBER", "COLLABORATOR"]) assert.equal(authorizeGithub({ login: "x", association: a }, policy).allowed, true);
+  for (const a of ["CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE", "owner"]) {
+    const d = authorizeGithub({ login: "x", association: a }, policy);
+    assert.equal(d.allowed, false, a);
+  }
+  assert.equal(authorizeGithub({ login: "perf-helper", association: "NONE" }, policy).allowed, true);
+  assert.equal(authorizeGithub({ login: "dependabot[bot]", association: "MEMBER", type: "Bot" }, policy).allowed, false);
+  assert.match(authorizeGithub({ login: "x", association: "NONE" }, policy).reason, /not associated with the repository/);
+});
+
+test("authorizeMail: maintainer list plus DKIM when Authentication-Results are present", () => {
+  const policy = { maintainers: ["Ada@Kernel.org"], trustedAuthservIds: [] };
+  const from = "Ada Maintainer <ada@kernel.org>";
+  assert.equal(authorizeMail({ from, authenticationResults: [] }, policy).allowed, true);
+  assert.equal(authorizeMail({ from: "Eve <eve@example.org>", authenticationResults: [] }, policy).allowed, false);
+  const pass = "smtp.subspace.kernel.org;\r\n\tdkim=pass (2048-bit key) header.d=kernel.org header.i=@kernel.org header.b=\"abc\"; spf=pass";
+  assert.equal(authorizeMail({ from, authenticationResults: [pass] }, policy).allowed, true);
+  const fail = "mx.example; dkim=fail (signature verification failed) header.d=kernel.org; spf=softfail";
+  const d = authorizeMail({ from, authenticationResults: [fail] }, policy);
+  assert.equal(d.allowed, false);
+  assert.match(d.reason, /dkim=fail \(kernel\.org\)/);
+  const other = "mx.example; dkim=pass header.d=evil.example";
+  assert.equal(authorizeMail({ from, authenticationResults: [other] }, policy).allowed, false);
+  // Only our own border MTA's results count when configured.
+  const strict = { ...policy, trustedAuthservIds: ["mx.example"] };
+  assert.equal(authorizeMail({ from, authenticationResults: [pass, fail] }, strict).allowed, false);
+  assert.deepEqual(parseAuthenticationResults([pass]), [{ authservId: "smtp.subspace.kernel.org", result: "pass", domain: "kernel.org" }]);
+});
