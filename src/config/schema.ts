@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BENCH_TESTS, TOPOLOGIES } from "../domain/bench.ts";
+import { BENCH_TESTS, SOCKOPTS, TOPOLOGIES } from "../domain/bench.ts";
 
 /**
  * The configuration schema. Every option documents itself with `describe`;
@@ -20,6 +20,26 @@ export const variantSettingSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("kernel").describe("Boot the base or the candidate kernel (boot targets other than host)."),
     ref: z.enum(["base", "candidate"]),
+  }),
+  z.object({
+    kind: z
+      .literal("sockopt")
+      .describe("netperf test-specific socket option: nodelay (-D), local-buffer (-s bytes), remote-buffer (-S bytes)."),
+    option: z.enum(SOCKOPTS),
+    value: z.string().regex(/^[0-9]{1,10}$/, "bytes").optional(),
+  }),
+  z.object({
+    kind: z
+      .literal("bpf-cgroup")
+      .describe("Attach the sock_ops program of a BPF object to a child cgroup v2 holding netperf and netserver (needs bpftool)."),
+    object: z.string().min(1),
+    program: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/).optional(),
+  }),
+  z.object({
+    kind: z.literal("tc-bpf").describe("Attach a tc-BPF program (direct-action) to the egress of a namespace topology's veth."),
+    object: z.string().min(1),
+    section: z.string().regex(/^[A-Za-z0-9_./-]{1,64}$/).default("tc"),
+    side: z.enum(["client", "server"]).default("client"),
   }),
 ]);
 

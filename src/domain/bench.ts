@@ -10,7 +10,16 @@ export type Topology = (typeof TOPOLOGIES)[number];
 /** One change applied on the host for the duration of a variant's runs. */
 export type VariantSetting =
   | { kind: "sysctl"; key: string; value: string }
-  | { kind: "kernel"; ref: "base" | "candidate" };
+  | { kind: "kernel"; ref: "base" | "candidate" }
+  /** A netperf test-specific socket option (-D, -s, -S) on every run of the variant. */
+  | { kind: "sockopt"; option: SockoptName; value?: string }
+  /** A BPF object's sock_ops program attached to a child cgroup v2 that netperf and netserver run in. */
+  | { kind: "bpf-cgroup"; object: string; program?: string }
+  /** A tc-BPF program on the egress of the client (or server) veth of namespace topologies. */
+  | { kind: "tc-bpf"; object: string; section: string; side: "client" | "server" };
+
+export const SOCKOPTS = ["nodelay", "local-buffer", "remote-buffer"] as const;
+export type SockoptName = (typeof SOCKOPTS)[number];
 
 export interface Variant {
   /** Short label, e.g. "busy_read=0" or "base". */

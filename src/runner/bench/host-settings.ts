@@ -54,11 +54,15 @@ export function validateSysctl(key: string, value: string): string {
   return v.split(/[ \t]+/).join(" ");
 }
 
-/** Pure planner: the sysctl writes a variant needs, validated. Kernel settings are not ours to run. */
+/**
+ * Pure planner: the sysctl writes a variant needs, validated. Kernel settings are not ours to
+ * run; socket options and BPF attachments are planned by variant-plan.ts.
+ */
 export function planSettings(settings: readonly VariantSetting[]): SysctlAssignment[] {
   const out = new Map<string, string>();
   for (const s of settings) {
-    if (s.kind !== "sysctl") throw inputError(`setting kind ${s.kind} (ref ${s.ref}) cannot be applied by the bench runner: kernel variants need a boot`);
+    if (s.kind === "kernel") throw inputError(`setting kind kernel (ref ${s.ref}) cannot be applied by the bench runner: kernel variants need a boot`);
+    if (s.kind !== "sysctl") continue;
     out.set(s.key, validateSysctl(s.key, s.value));
   }
   return [...out].map(([key, value]) => ({ key, value }));
