@@ -8,11 +8,11 @@
  * comes from the run; every sysctl the run changes is restored.
  */
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { EMBEDDED_CONFIG_DIR } from "../src/config/load-config.ts";
 import { createScratchSeries } from "../src/demo/scratch-series.ts";
+import { writeDemoConfig } from "../src/demo/write-demo-config.ts";
 import { splitMbox } from "../src/ingest/mail/split-mbox.ts";
 
 const { values } = parseArgs({
@@ -39,34 +39,16 @@ const scratch = await createScratchSeries(join(dataDir, "scratch"));
 say(`scratch tree ${scratch.treeDir} at ${scratch.baseCommit.slice(0, 12)}; series ${scratch.mboxPath}`);
 
 // 2. A config folder: the shipped defaults, with the scratch tree, a maildir source and the demo matrix.
-const configDir = join(dataDir, "config");
-cpSync(EMBEDDED_CONFIG_DIR, configDir, { recursive: true });
 const maildir = join(dataDir, "maildir");
-for (const d of ["new", "cur", "tmp"]) mkdirSync(join(maildir, d), { recursive: true });
-const globalFile = join(configDir, "patchbench.yaml");
-writeFileSync(
-  globalFile,
-  `${readFileSync(globalFile, "utf8").replace(/^sources: \[\]$/m, `sources:\n  - { kind: maildir, path: ${JSON.stringify(maildir)}, intervalSec: 2 }`)}`,
-);
 const bench = quick
   ? { sizes: [1, 1024], topologies: ["loopback", "container"], rounds: 4, maxRounds: 4, runsPerRound: 2, durationSec: 1 }
   : { sizes: [1, 1024, 16384], topologies: ["loopback", "container"], rounds: 6, maxRounds: 10, runsPerRound: 2, durationSec: 3 };
-const treeFile = join(configDir, "trees", "bpf-next.yaml");
-const tree = readFileSync(treeFile, "utf8")
-  .replace(/^path: null$/m, `path: ${JSON.stringify(scratch.treeDir)}`)
-  .replace(/^ {2}sizes: .*$/m, `  sizes: ${JSON.stringify(bench.sizes)}`)
-  .replace(/^ {2}topologies: .*$/m, `  topologies: ${JSON.stringify(bench.topologies)}`)
-  .replace(/^ {2}rounds: .*$/m, `  rounds: ${bench.rounds}`)
-  .replace(/^ {2}maxRounds: .*$/m, `  maxRounds: ${bench.maxRounds}`)
-  .replace(/^ {2}runsPerRound: .*$/m, `  runsPerRound: ${bench.runsPerRound}`)
-  .replace(/^ {2}durationSec: .*$/m, `  durationSec: ${bench.durationSec}`);
-writeFileSync(treeFile, tree);
+const configDir = writeDemoConfig({ dir: dataDir, treePath: scratch.treeDir, maildir, bench });
 say(`config ${configDir} (matrix: TCP_RR x ${bench.sizes.join("/")} B x ${bench.topologies.join("+")}, busy_read=0 vs 50, ${bench.rounds} rounds/variant${bench.maxRounds > bench.rounds ? ` up to ${bench.maxRounds}` : ""})`);
 
 // 3. The service, as an operator starts it.
 const env = { ...process.env, PATCHBENCH_CONFIG: configDir, PATCHBENCH_DATA_DIR: dataDir, PATCHBENCH_LOG_LEVEL: process.env.PATCHBENCH_LOG_LEVEL ?? "info" };
 const logPath = join(dataDir, "service.log");
-const { openSync } = await import("node:fs");
 const logFd = openSync(logPath, "a");
 const service = spawn(process.execPath, [join(root, "bin", "patchbench.js"), "start"], { env, stdio: ["ignore", logFd, logFd] });
 say(`patchbench start (pid ${service.pid}); log ${logPath}`);

@@ -86,6 +86,7 @@ export function createStageProcessor(deps: StageProcessorDeps) {
       throw e;
     }
     if (signal?.aborted && deps.isShuttingDown()) {
+      log.warn("stage interrupted by shutdown; it will run again on restart");
       await job.moveToDelayed(Date.now() + 1000, token);
       throw new DelayedError();
     }
