@@ -89,9 +89,10 @@ export function buildReport(input: BuildReportInput): Report {
   if (benchStage && benchStage.status !== "skip" && input.analysis && benchStage.data.variants.length === 2) {
     const variants = benchStage.data.variants as [Variant, Variant];
     const cells: ReportCell[] = [];
-    for (const c of input.analysis.cells) {
-      const cell = benchStage.data.cells.find((x) => cellKey(x) === c.key);
-      if (!cell) continue;
+    // In the plan's order (tests, topologies, sizes), not the shuffled run order.
+    for (const cell of benchStage.data.cells) {
+      const c = input.analysis.cells.find((x) => x.key === cellKey(cell));
+      if (!c) continue;
       cells.push({
         cell,
         metric: "THROUGHPUT",

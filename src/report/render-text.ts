@@ -172,9 +172,9 @@ export function renderText(r: Report): string {
     }
     if (d.warnings.length) {
       push("Not tuned (numbers are relative to this box only):");
-      for (const w of d.warnings) push(...wrap(`- ${toAscii(w)}`, "  "));
+      for (const w of d.warnings) push(...hang("  - ", toAscii(w)));
     }
-    for (const p of d.problems) push(...wrap(`problem: ${toAscii(p)}`, "  "));
+    for (const p of d.problems) push(...hang("  problem: ", toAscii(p)));
     if (d.commands.length) {
       push("");
       push("Reproduce by hand (one run of each cell):");
