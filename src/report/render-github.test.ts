@@ -93,7 +93,7 @@ function stage<T>(stageName: "apply" | "bench", status: StageResult["status"], s
 }
 
 /** pairs: which of the 5 recorded pairs (1..5) to use, in order. */
-function fixtureReport(pairs: readonly number[] = [1, 2, 3, 4, 5]): Report {
+function fixtureReport(pairs: readonly number[] = [1, 2, 3, 4, 5], cvLimit?: number): Report {
   const samples = fixtureSamples(pairs);
   const apply = stage<ApplyData>("apply", "pass", "applied 2/2 patches to bpf-next", {
     tree: "bpf-next",
@@ -122,7 +122,7 @@ function fixtureReport(pairs: readonly number[] = [1, 2, 3, 4, 5]): Report {
     commands: ["ip netns exec nprobe-a netperf -H 192.0.2.2 -p 12865 -t TCP_RR -l 3 -T 0,1 -- -r 1,1 -k THROUGHPUT,THROUGHPUT_UNITS,MEAN_LATENCY,P50_LATENCY,P90_LATENCY,P99_LATENCY"],
   });
   const { inputs } = samplesToCells(samples, ["baseline", "bpfdelay20us"]);
-  const analysis = analyzeMatrix(inputs, { seed: 1, noiseFrom: "pairs" });
+  const analysis = analyzeMatrix(inputs, { seed: 1, noiseFrom: "pairs", ...(cvLimit === undefined ? {} : { cvLimit }) });
   return buildReport({ id: "flow-golden", series, results: [apply, bench], errors: [], analysis, generatedAt: AT, tool: { name: "patchbench", version: "0.1.0" } });
 }
 
@@ -153,8 +153,10 @@ test("all 5 recorded pairs: pair 1 ran in the slow mode, so patchbench calls the
   golden("b4-check-noisy.json", `${JSON.stringify(renderB4Check(r), null, 2)}\n`);
 });
 
-test("pairs 2-5 (the quiet ones): a regression, rendered as check run, PR comment and b4 JSON (golden)", () => {
-  const r = fixtureReport([2, 3, 4, 5]);
+test("pairs 2-5 with a 10% noise gate: a regression, rendered as check run, PR comment and b4 JSON (golden)", () => {
+  // With the default 5% gate these pairs are "noisy" too (within-pair CV 7.1%
+  // on this VM); an operator's cvLimit of 10% lets the -45% change through.
+  const r = fixtureReport([2, 3, 4, 5], 0.1);
   assert.equal(r.bench?.cells.length, 1);
   const cell = r.bench!.cells[0]!;
   assert.equal(cell.analysis.verdict, "regression");
