@@ -45,10 +45,42 @@ export function toAscii(s: string): string {
     .replace(/[^\x20-\x7e]/g, "?");
 }
 
-/** A shell command over several lines, each ending in " \\" but the last. */
-function wrapCommand(cmd: string): string[] {
-  const lines = wrap(cmd, "    ", MAX_COLUMNS - 2);
-  return lines.map((l, i) => `${i === 0 ? `  ${l.trim()}` : l}${i < lines.length - 1 ? " \\" : ""}`);
+/**
+ * A shell command over several lines that still pastes into sh: lines end
+ * in " \\"; a word longer than a line (a -k selector list) is cut after a
+ * comma with a bare "\\" and continues at column 0, because sh removes
+ * backslash-newline inside a word and would keep an indent as part of it.
+ */
+export function wrapCommand(cmd: string): string[] {
+  const width = MAX_COLUMNS - 2;
+  const out: string[] = [];
+  let line = "";
+  for (const word of cmd.split(/\s+/).filter(Boolean)) {
+    const indent = out.length === 0 && line === "" ? "  " : "    ";
+    if (line === "") line = indent;
+    else if (line.length + 1 + word.length <= width) {
+      line += " ";
+    } else {
+      out.push(`${line} \\`);
+      line = "    ";
+    }
+    if (line.length + word.length <= width) {
+      line += word;
+      continue;
+    }
+    let rest = word;
+    while (line.length + rest.length > width) {
+      const room = MAX_COLUMNS - 1 - line.length;
+      const cut = rest.lastIndexOf(",", room - 1);
+      const at = cut > 0 ? cut + 1 : room;
+      out.push(`${line}${rest.slice(0, at)}\\`);
+      rest = rest.slice(at);
+      line = "";
+    }
+    line += rest;
+  }
+  if (line.trim()) out.push(line);
+  return out;
 }
 
 function cellLabel(c: ReportCell): string {
@@ -166,8 +198,9 @@ export function renderText(r: Report): string {
     const failed = b.cells.reduce((n, c) => n + c.a.failedRuns + c.b.failedRuns, 0);
     if (failed > 0) push(...wrap(`${failed} run(s) failed and were left out; their cells are marked noisy.`));
     push("");
-    push("Machine:");
-    for (const [k, v] of Object.entries(d.profile)) {
+    const profile = Object.entries(d.profile);
+    if (profile.length) push("Machine:");
+    for (const [k, v] of profile) {
       push(...hang(`  ${k}: `, toAscii(v), "    "));
     }
     if (d.warnings.length) {
@@ -176,7 +209,7 @@ export function renderText(r: Report): string {
     }
     for (const p of d.problems) push(...hang("  problem: ", toAscii(p)));
     if (d.commands.length) {
-      push("");
+      if (L[L.length - 1] !== "") push("");
       push("Reproduce by hand (one run of each cell):");
       for (const cmd of d.commands) push(...wrapCommand(cmd));
     }

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { PROJECT_ROOT } from "../../test/helpers/fixtures.ts";
+import { fixtureReports } from "../../test/integration/mail-fixture-results.ts";
+import { MAX_COLUMNS, renderText, wrapCommand } from "./render-text.ts";
+
+/**
+ * Golden files of the mailing-list reply, rendered from real fixture results
+ * (test/integration/mail-fixture-results.ts). Any rendering change fails here;
+ * review the diff, then accept it with UPDATE_GOLDEN=1.
+ */
+export function checkGolden(name: string, actual: string): void {
+  const path = join(PROJECT_ROOT, "test", "golden", name);
+  if (process.env.UPDATE_GOLDEN === "1") {
+    writeFileSync(path, actual);
+    return;
+  }
+  assert.ok(existsSync(path), `golden file ${path} is missing; create it with UPDATE_GOLDEN=1`);
+  assert.equal(actual, readFileSync(path, "utf8"), `${name} differs from the rendering; if intended, run with UPDATE_GOLDEN=1`);
+}
+
+function assertMailText(text: string): void {
+  for (const line of text.split("\n")) {
+    assert.ok(line.length <= MAX_COLUMNS, `line over ${MAX_COLUMNS} columns: ${line}`);
+    assert.match(line, /^[\x20-\x7e]*$/, `non-ASCII or control character: ${JSON.stringify(line)}`);
+    assert.equal(line, line.trimEnd(), "trailing blanks");
+  }
+}
+
+/** What sh makes of the lines: backslash-newline removed, then split into words. */
+function shWords(lines: string[]): string[] {
+  return lines.join("\n").replace(/\\\n/g, "").split(/\s+/).filter(Boolean);
+}
+
+describe("renderText golden files (real fixture results)", async () => {
+  const reports = await fixtureReports();
+
+  test("netperf 20 us delay: A/B figures from the real runs, threaded to the delack cover", () => {
+    const text = renderText(reports.regression);
+    assertMailText(text);
+    checkGolden("mail-netperf-delay.txt", text);
+    // The golden is not free text: its figures are the fixture runs' geometric means.
+    const a = reports.regression.bench!.cells[0]!.a.mean;
+    assert.ok(a > 20_000 && a < 40_000, `baseline mean ${a}`);
+    assert.match(text, /^ {2}TCP_RR \(container\) 1 B 28\.8k -> 16\.7k tps \(0\.579x\)/m);
+  });
+
+  test("does not apply: git's own words and the failing file", () => {
+    const text = renderText(reports.doesNotApply);
+    assertMailText(text);
+    checkGolden("mail-does-not-apply.txt", text);
+    assert.match(text, /^patchbench: does not apply to net-next at d297c3ede9e7 \(patch 1\)$/m);
+    assert.match(text, /error: patch failed: include\/trace\/events\/tcp\.h:218/);
+  });
+
+  test("infrastructure error: never the author's fault", () => {
+    const text = renderText(reports.infraError);
+    assertMailText(text);
+    checkGolden("mail-infra-error.txt", text);
+    assert.match(text, /could not run \(infrastructure, not the series\): netperf exited\s+255: establish control/);
+  });
+});
+
+describe("wrapCommand", () => {
+  const cmds = [
+    "ip netns exec nprobe-a netperf -H 192.0.2.2 -p 12865 -t TCP_RR -l 3 -T 0,1 -- -r 1,1 -k THROUGHPUT,THROUGHPUT_UNITS,MEAN_LATENCY,P50_LATENCY,P90_LATENCY,P99_LATENCY",
+    "netperf -H 127.0.0.1 -p 22865 -t TCP_RR -l 3 -T 0,1 -- -r 1,1",
+    `netperf -k ${"X".repeat(150)} -l 3`,
+  ];
+  for (const cmd of cmds) {
+    test(`pastes back into sh as the same words: ${cmd.slice(0, 40)}...`, () => {
+      const lines = wrapCommand(cmd);
+      for (const l of lines) assert.ok(l.length <= MAX_COLUMNS, `too long: ${l}`);
+      assert.deepEqual(shWords(lines), cmd.split(" "));
+    });
+  }
+});
