@@ -81,6 +81,78 @@ export const benchSchema = z
   })
   .strict();
 
+const kconfigLine = z
+  .string()
+  .regex(/^CONFIG_[A-Z0-9_]+=(y|m|n|[0-9]+|0x[0-9a-fA-F]+|"[^"\n]*")$/, 'a Kconfig line such as CONFIG_NET=y');
+
+export const buildSchema = z
+  .object({
+    baseConfig: z
+      .enum(["defconfig", "tinyconfig", "allnoconfig", "olddefconfig"])
+      .default("defconfig")
+      .describe("make target that creates the starting .config."),
+    selftestsConfig: z
+      .boolean()
+      .default(true)
+      .describe("Merge the tree's tools/testing/selftests/bpf/config fragment when it exists."),
+    extras: z.array(kconfigLine).default([]).describe("Extra Kconfig lines merged last (per tree)."),
+    target: z.string().regex(/^[A-Za-z0-9_.-]+$/).default("bzImage").describe("make target of the kernel build."),
+    jobs: z.number().int().min(0).default(0).describe("make -j; 0 = the runner's CPU count."),
+    ccache: z.boolean().default(true).describe("Compile through ccache when it is installed."),
+    compareBase: z.boolean().default(true).describe("Also build the base commit to find warnings the series adds."),
+    timeoutSec: z.number().int().min(10).default(3600).describe("Deadline of one kernel build (process group killed)."),
+    logMaxBytes: z.number().int().min(4096).default(8 * 1024 * 1024).describe("Build log kept per job (the tail)."),
+  })
+  .strict();
+
+export const bootSchema = z
+  .object({
+    target: z.enum(["host", "qemu", "ssh"]).default("host").describe("Where kernels run: the runner itself, QEMU, or a machine over SSH."),
+    timeoutSec: z.number().int().min(5).default(300).describe("Deadline from boot to the probe's last line."),
+    qemu: z
+      .object({
+        binary: z.string().default("qemu-system-x86_64"),
+        memoryMb: z.number().int().min(64).default(512),
+        cpus: z.number().int().min(1).default(1),
+        kvm: z.enum(["auto", "on", "off"]).default("auto").describe("auto: use /dev/kvm only when it opens read-write."),
+        append: z.string().default("").describe("Extra kernel command line."),
+      })
+      .strict()
+      .default({ binary: "qemu-system-x86_64", memoryMb: 512, cpus: 1, kvm: "auto", append: "" }),
+    ssh: z
+      .object({
+        host: z.string().default("").describe("Target machine (address or name)."),
+        port: z.number().int().min(1).max(65535).default(22),
+        user: z.string().default("root"),
+        identityFile: z.string().nullable().default(null).describe("Private key file (never logged)."),
+        knownHostsFile: z.string().nullable().default(null).describe("Pinned host keys; null accepts new keys (first contact)."),
+        remoteDir: z.string().default("/var/tmp/patchbench").describe("Where the kernel and probe are copied."),
+        installCommand: z.array(z.string()).default([]).describe("argv run remotely after the copy; {kernel} is the copied image."),
+        switchCommand: z
+          .array(z.string())
+          .default(["kexec", "-l", "{kernel}", "--reuse-cmdline"])
+          .describe("argv that prepares the switch to {kernel} (kexec -l, or a bootloader one-shot entry)."),
+        rebootCommand: z.array(z.string()).default(["systemctl", "kexec"]).describe("argv that reboots into it; the connection drops."),
+        restoreCommand: z.array(z.string()).default(["systemctl", "reboot"]).describe("argv that switches back to the runner's own kernel."),
+        bootDeadlineSec: z.number().int().min(5).default(600).describe("How long to wait for SSH after the switch."),
+      })
+      .strict()
+      .default({
+        host: "",
+        port: 22,
+        user: "root",
+        identityFile: null,
+        knownHostsFile: null,
+        remoteDir: "/var/tmp/patchbench",
+        installCommand: [],
+        switchCommand: ["kexec", "-l", "{kernel}", "--reuse-cmdline"],
+        rebootCommand: ["systemctl", "kexec"],
+        restoreCommand: ["systemctl", "reboot"],
+        bootDeadlineSec: 600,
+      }),
+  })
+  .strict();
+
 export const treeSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9._-]+$/),
@@ -95,10 +167,16 @@ export const treeSchema = z
     tags: z.array(z.string()).default([]).describe("Subject tree tags that select this tree, e.g. bpf-next."),
     pool: z.string().default("local").describe("Runner pool that runs this tree's jobs."),
     stages: z
-      .array(z.enum(["apply", "selftests", "bench"]))
+      .array(z.enum(["apply", "build", "selftests", "bench"]))
       .default(["apply", "selftests", "bench"])
       .describe("Runner stages, in order."),
     suites: z.array(z.string()).default(["host-probes"]).describe("Suites run by the selftests stage."),
+    checks: z
+      .array(z.string())
+      .default(["checkpatch", "signed-off-by", "fixes-tag"])
+      .describe("Check plug-ins (src/checks) run in the apply stage."),
+    build: buildSchema.default(buildSchema.parse({})).describe("Kernel build of the build stage."),
+    boot: bootSchema.default(bootSchema.parse({})).describe("Boot target of the build stage and the selftests."),
     bench: benchSchema.default(benchSchema.parse({})),
     recipients: z
       .object({
@@ -122,7 +200,38 @@ export const sourceSchema = z.discriminatedUnion("kind", [
     path: z.string(),
     intervalSec: z.number().int().min(1).default(30),
   }),
+  z.object({
+    kind: z
+      .literal("public-inbox-http")
+      .describe("Poll a public-inbox list over HTTP (lore's /<list>/new.atom, then /<list>/<msgid>/raw; threads by t.mbox.gz)."),
+    url: z.string().url().describe("Server base URL, e.g. https://lore.kernel.org (the list is appended)."),
+    list: z.string().regex(/^[A-Za-z0-9._-]+$/).describe("List name as in the URL, e.g. bpf."),
+    intervalSec: z.number().int().min(10).default(300).describe("Seconds between polls; doubled after each failure (max 1 h)."),
+  }),
+  z.object({
+    kind: z
+      .literal("public-inbox-git")
+      .describe("Follow a public-inbox v2 list through its git epochs (lore's recommended way for bots)."),
+    url: z.string().url().describe("Server base URL, e.g. https://lore.kernel.org (epochs are <url>/<list>/<N>)."),
+    list: z.string().regex(/^[A-Za-z0-9._-]+$/).describe("List name as in the URL, e.g. bpf."),
+    intervalSec: z.number().int().min(10).default(300).describe("Seconds between git fetches; doubled after each failure (max 1 h)."),
+    epochs: z
+      .array(z.number().int().min(0))
+      .optional()
+      .describe("Epochs to read from their first commit (backfill). Unset: follow the newest epoch from now on."),
+  }),
 ]);
+
+export const ingestSchema = z
+  .object({
+    incompleteAfterSec: z
+      .number()
+      .int()
+      .min(0)
+      .default(3600)
+      .describe("A series missing patches waits this long after its newest mail arrived, then runs as final-incomplete."),
+  })
+  .strict();
 
 export const globalSchema = z
   .object({
@@ -157,6 +266,21 @@ export const globalSchema = z
       .object({
         from: z.string().default("patchbench <patchbench@localhost>").describe("From: of report mails."),
         dryRun: z.boolean().default(true).describe("Write .eml files to the outbox instead of sending."),
+        quiet: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Mail only results that matter (does not apply, failing selftest, significant regression or improvement, claim not reproduced); an explicit /bench is always answered. Others stay in the outbox.",
+          ),
+        rateLimit: z
+          .object({
+            perThread: z.number().int().min(1).default(3).describe("Most report mails to one series thread per window."),
+            perList: z.number().int().min(1).default(30).describe("Most report mails to one list address per window."),
+            windowHours: z.number().min(1).max(720).default(24).describe("Rate-limit window, hours."),
+          })
+          .strict()
+          .default({ perThread: 3, perList: 30, windowHours: 24 })
+          .describe("Over a limit, unsolicited mail is held; a /bench answer goes to the one who asked only."),
         outboxDir: z.string().nullable().default(null).describe("Default <dataDir>/outbox."),
         smtp: z
           .object({
@@ -172,10 +296,13 @@ export const globalSchema = z
       .default({
         from: "patchbench <patchbench@localhost>",
         dryRun: true,
+        quiet: true,
+        rateLimit: { perThread: 3, perList: 30, windowHours: 24 },
         outboxDir: null,
         smtp: { host: "127.0.0.1", port: 25, secure: false, user: null },
       }),
     sources: z.array(sourceSchema).default([]).describe("Mail sources polled by `patchbench start`."),
+    ingest: ingestSchema.default({ incompleteAfterSec: 3600 }).describe("How mail becomes series."),
     trees: z.array(z.string()).default(["bpf-next"]).describe("Tree files to load from <configDir>/trees/<name>.yaml."),
     defaultTree: z.string().default("bpf-next").describe("Tree for series whose subject names none."),
   })
@@ -184,6 +311,8 @@ export const globalSchema = z
 export type GlobalConfig = z.infer<typeof globalSchema>;
 export type TreeConfig = z.infer<typeof treeSchema>;
 export type BenchConfig = z.infer<typeof benchSchema>;
+export type BuildConfig = z.infer<typeof buildSchema>;
+export type BootConfig = z.infer<typeof bootSchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
 /** The whole, resolved configuration. Secrets live in `secrets`, never in files. */

@@ -1,7 +1,7 @@
 import type { BenchSample, Cell, Variant } from "./bench.ts";
 import type { Status } from "./status.ts";
 
-export const STAGES = ["apply", "selftests", "bench"] as const;
+export const STAGES = ["apply", "build", "selftests", "bench"] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** What one runner stage returns (through the queue) to the report job. */
@@ -16,7 +16,7 @@ export interface StageResult<T = unknown> {
   data: T;
 }
 
-export type BaseRule = "base-commit trailer" | "tree tip" | "given";
+export type BaseRule = "base-commit trailer" | "tree tip" | "given" | "preimage blobs";
 
 export interface ApplyData {
   tree: string;
@@ -33,8 +33,85 @@ export interface ApplyData {
     subject: string;
     files: string[];
     gitMessage: string;
+    /** "file:line" of each hunk git could not place (from `git apply --check`). */
+    hunks?: string[];
   } | null;
   rejected: { patch: number; reason: string }[];
+  /** Patches skipped because the tree already has them (`git apply --check -R` succeeded). */
+  alreadyApplied?: { patch: number; subject: string }[];
+  /** Where the tip of the branch was read, when the tree-tip rule chose the base. */
+  tipSource?: "ingest" | "runner";
+  /** Check plug-ins (checkpatch, signed-off-by, fixes-tag) run on the series. */
+  checks?: CheckResult[];
+}
+
+export type FindingSeverity = "error" | "warning" | "check" | "note";
+
+/** One finding of a check, pinned to a patch and (when known) a file and line. */
+export interface CheckFinding {
+  patch: number;
+  severity: FindingSeverity;
+  /** The tool's own code, e.g. checkpatch's QUOTED_STRING_SPLIT. */
+  code: string | null;
+  file: string | null;
+  line: number | null;
+  message: string;
+}
+
+export interface CheckResult {
+  id: string;
+  status: Status;
+  summary: string;
+  findings: CheckFinding[];
+  durationMs: number;
+}
+
+/** A compiler diagnostic in a build log. */
+export interface BuildWarning {
+  file: string;
+  line: number;
+  message: string;
+  /** The -W flag, when gcc printed one. */
+  flag: string | null;
+}
+
+export interface KernelBuild {
+  commit: string;
+  ok: boolean;
+  durationMs: number;
+  warnings: BuildWarning[];
+  /** The last lines of the build log (size-limited). */
+  logTail: string;
+  /** Path of the full (size-limited) log on the runner. */
+  logPath: string;
+  /** Path of the built kernel image kept for the boot step, when built. */
+  image: string | null;
+  ccache: boolean;
+}
+
+export type BootOutcome = "ok" | "panic" | "oops" | "timeout" | "no-boot" | "error";
+
+/** One boot of one kernel on a boot target, with what the in-guest probe printed. */
+export interface BootRun {
+  target: "host" | "qemu" | "ssh";
+  kernel: "base" | "candidate" | "running";
+  outcome: BootOutcome;
+  reason: string;
+  durationMs: number;
+  /** Last lines of the serial console / remote log. */
+  consoleTail: string;
+  probes: SuiteTest[];
+}
+
+export interface BuildData {
+  config: { base: string; fragments: string[]; extras: string[] };
+  base: KernelBuild | null;
+  candidate: KernelBuild | null;
+  /** Warnings in the candidate build that the base build does not have. */
+  newWarnings: BuildWarning[];
+  boots: BootRun[];
+  /** Probe results that differ between base and candidate kernels. */
+  probeChanges: { name: string; base: Status | null; candidate: Status | null; note: string }[];
 }
 
 export interface SuiteTest {
@@ -47,6 +124,8 @@ export interface SuiteTest {
 
 export interface SelftestsData {
   tests: SuiteTest[];
+  /** Which kernel the suites ran on: the runner's own (host) or a booted one. */
+  kernel?: string;
 }
 
 export interface BenchData {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { benchSchema } from "../config/schema.ts";
+import { benchSchema, bootSchema, buildSchema } from "../config/schema.ts";
 import { STAGES } from "../domain/results.ts";
 
 /**
@@ -23,6 +23,11 @@ export const stageJobSchema = z.object({
   patches: z.array(z.object({ index: z.number().int(), subject: z.string(), rawBase64: z.string() })),
   suites: z.array(z.string()),
   bench: benchSchema,
+  /** The branch tip the orchestrator saw when it planned the flow (null: it has no mirror). */
+  treeTip: z.string().nullable().default(null),
+  checks: z.array(z.string()).default(["checkpatch", "signed-off-by", "fixes-tag"]),
+  build: buildSchema.default(buildSchema.parse({})),
+  boot: bootSchema.default(bootSchema.parse({})),
 });
 export type StageJob = z.infer<typeof stageJobSchema>;
 

@@ -31,6 +31,8 @@ export function planFlow(input: {
   installationId: string;
   /** Overrides of the tree's bench plan (e.g. from /bench or the CLI). */
   bench?: TreeConfig["bench"];
+  /** The tree's branch tip at ingest time, when the orchestrator has a mirror (the runner records its own otherwise). */
+  treeTip?: string | null;
 }): FlowPlan {
   const { series, tree } = input;
   const bench = input.bench ?? tree.bench;
@@ -57,6 +59,10 @@ export function planFlow(input: {
     patches,
     suites: tree.suites,
     bench,
+    treeTip: input.treeTip ?? null,
+    checks: tree.checks,
+    build: tree.build,
+    boot: tree.boot,
   };
   let chain: FlowJob | undefined;
   for (const stage of tree.stages) {

@@ -2,7 +2,7 @@ import type { Job } from "bullmq";
 import type { Stage, StageResult } from "../domain/results.ts";
 import { type StageChain, stageChainSchema } from "../queue/payloads.ts";
 
-const STAGE_OF_KEY = /-(apply|selftests|bench)$/;
+const STAGE_OF_KEY = /-(apply|build|selftests|bench)$/;
 
 /**
  * The results of the stages below a job in its chain: the child's return

@@ -1,0 +1,31 @@
+import type { CheckFinding, CheckResult } from "../domain/results.ts";
+import type { Exec } from "../lib/exec.ts";
+import type { Git } from "../lib/git.ts";
+
+/** A patch mail as the checks see it: raw bytes, never re-built from parsed text. */
+export interface CheckPatch {
+  index: number;
+  subject: string;
+  raw: Buffer;
+}
+
+export interface CheckContext {
+  /** The worktree at the base commit (the tree's own scripts live here). */
+  treeDir: string;
+  /** False for a tree imported without history (checkpatch cannot look up commit ids there). */
+  treeHasHistory: boolean;
+  patches: readonly CheckPatch[];
+  exec: Exec;
+  git: Git;
+  signal?: AbortSignal;
+}
+
+/** The plug-in shape of a check folder: `src/checks/<id>/index.ts`. */
+export interface Check {
+  id: string;
+  describe: string;
+  appliesTo(ctx: CheckContext): boolean;
+  run(ctx: CheckContext): Promise<Omit<CheckResult, "durationMs">>;
+}
+
+export type { CheckFinding, CheckResult };
