@@ -233,6 +233,46 @@ export const ingestSchema = z
   })
   .strict();
 
+/** The GitHub App (issue 6). Secrets come from env only: see src/bot/github-app-settings.ts. */
+export const githubSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Serve the GitHub App from `patchbench start`. Env: PATCHBENCH_GITHUB_APP_ID, PATCHBENCH_GITHUB_PRIVATE_KEY (or PATCHBENCH_GITHUB_PRIVATE_KEY_PATH), PATCHBENCH_GITHUB_WEBHOOK_SECRET.",
+      ),
+    host: z.string().default("127.0.0.1").describe("Address the webhook server listens on."),
+    port: z.number().int().min(0).max(65535).default(3000).describe("Port of the webhook server (0: any free port)."),
+    webhookPath: z.string().regex(/^\/[A-Za-z0-9/_-]*$/).default("/api/github/webhooks").describe("Path GitHub posts webhooks to."),
+    baseUrl: z
+      .string()
+      .default("https://api.github.com")
+      .describe("REST API root: https://HOST/api/v3 for GitHub Enterprise Server; a local fake in tests."),
+    checkName: z.string().min(1).max(100).default("patchbench").describe("Name of the check run on PR commits."),
+    tree: z.string().nullable().default(null).describe("Tree PRs are reviewed against (its stages and bench); default: defaultTree."),
+    detailsUrl: z.string().nullable().default(null).describe("Link shown on check runs and comments; {flow} is replaced by the flow id."),
+    maxCommits: z.number().int().min(1).max(1000).default(100).describe("PRs with more commits are refused with a comment."),
+    bench: z
+      .object({
+        maxCells: z.number().int().min(1).default(20).describe("Most cells (tests x sizes x topologies) a /bench may ask for."),
+        minRounds: z.number().int().min(2).default(2).describe("Fewest rounds per variant a /bench may ask for."),
+        maxRounds: z.number().int().min(2).default(16).describe("Most rounds per variant a /bench may ask for."),
+        maxRunnerMinutes: z.number().int().min(1).default(60).describe("Most estimated runner time of one /bench, minutes."),
+        pools: z.array(z.string()).default(["local"]).describe("Runner pools a /bench runner=POOL may name."),
+        allowlist: z.array(z.string()).default([]).describe("GitHub logins allowed to /bench besides owners, members and collaborators."),
+        maintainers: z.array(z.string()).default([]).describe("Mail addresses allowed to ask for benchmarks by mail (DKIM checked when present)."),
+        trustedAuthservIds: z
+          .array(z.string())
+          .default([])
+          .describe("authserv-ids whose Authentication-Results headers are trusted (empty: any)."),
+      })
+      .strict()
+      .default({ maxCells: 20, minRounds: 2, maxRounds: 16, maxRunnerMinutes: 60, pools: ["local"], allowlist: [], maintainers: [], trustedAuthservIds: [] })
+      .describe("Limits and authorisation of /bench."),
+  })
+  .strict();
+
 export const globalSchema = z
   .object({
     dataDir: z.string().default(".patchbench").describe("SQLite store, private Redis, worktrees, outbox, logs."),
@@ -305,6 +345,7 @@ export const globalSchema = z
     ingest: ingestSchema.default({ incompleteAfterSec: 3600 }).describe("How mail becomes series."),
     trees: z.array(z.string()).default(["bpf-next"]).describe("Tree files to load from <configDir>/trees/<name>.yaml."),
     defaultTree: z.string().default("bpf-next").describe("Tree for series whose subject names none."),
+    github: githubSchema.default(githubSchema.parse({})).describe("The GitHub App: PR check runs and /bench comments."),
   })
   .strict();
 
@@ -314,6 +355,7 @@ export type BenchConfig = z.infer<typeof benchSchema>;
 export type BuildConfig = z.infer<typeof buildSchema>;
 export type BootConfig = z.infer<typeof bootSchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;
+export type GithubConfig = z.infer<typeof githubSchema>;
 
 /** The whole, resolved configuration. Secrets live in `secrets`, never in files. */
 export interface Config {
