@@ -68,7 +68,7 @@ describe("analyzeCell", () => {
 
   it("no change when the 90% CI lies inside the floor", () => {
     const b = A6.map((v, i) => v * (1 + (i % 2 ? 0.001 : -0.001)));
-    const r = analyzeCell(cell(A6, b));
+    const r = analyzeCell(cell(A6, b), { noiseFrom: "rounds" });
     close(r.floor, 2 * Math.max(r.cvA, r.cvB), 1e-12);
     assert.ok(r.floor > 0.01);
     assert.equal(r.verdict, "no change");
@@ -77,9 +77,18 @@ describe("analyzeCell", () => {
 
   it("noisy: round CV over the limit, a failed quality gate, or the slow mode", () => {
     const wild = [1000, 1200, 900, 1150, 850, 1100];
-    const r = analyzeCell(cell(wild, wild.map((v) => v * 1.3)));
+    const r = analyzeCell(cell(wild, wild.map((v) => v * 1.3)), { noiseFrom: "rounds" });
     assert.equal(r.verdict, "noisy");
     assert.match(r.reason, /round CV 1\d\.\d% > limit 5\.0%/);
+    // The default takes the noise from within-pair differences: round-to-round swings shared
+    // by both halves of every pair (session drift) cancel, and the +30% is found.
+    const d = analyzeCell(cell(wild, wild.map((v, i) => v * 1.3 * (1 + (i % 2 ? 0.004 : -0.004)))));
+    assert.equal(d.verdict, "improvement");
+    assert.ok(d.noiseCv < 0.01, `within-pair CV ${d.noiseCv}`);
+    // …while pairs that disagree with each other are still noisy under the default.
+    const e = analyzeCell(cell(A6, A6.map((v, i) => v * (i % 2 ? 1.12 : 0.9))));
+    assert.equal(e.verdict, "noisy");
+    assert.match(e.reason, /within-pair CV/);
     const q = analyzeCell({ ...cell(A6, B6up), qualityProblem: "runner in slow mode" });
     assert.equal(q.verdict, "noisy");
     const input = cell(A6, B6up);
@@ -154,7 +163,7 @@ describe("analyzeMatrix", () => {
     const m = analyzeMatrix([
       { key: "big", input: cell(A6, B6up) },
       { key: "noisy", input: cell(wild, wild.map((v) => v * 1.5)) },
-    ]);
+    ], { noiseFrom: "rounds" });
     assert.equal(m.m, 2);
     assert.equal(m.cells[0]!.analysis.verdict, "improvement");
     assert.equal(m.cells[1]!.analysis.verdict, "noisy");

@@ -35,6 +35,8 @@ export interface NetperfCommand {
   netns?: string | null;
   /** Override the -k selectors (default: keysForTest). */
   keys?: readonly string[];
+  /** Validated test-specific options of the variant (e.g. -D, -s N,N), after `--`. */
+  testArgs?: readonly string[];
 }
 
 /** The argv of one netperf run: `-P 0` plus omni `-k` key=value output. */
@@ -47,6 +49,7 @@ export function buildNetperfArgv(c: NetperfCommand): string[] {
   argv.push("--");
   if (c.test === "TCP_STREAM") argv.push("-m", String(c.size));
   else argv.push("-r", `${c.size},${c.size}`);
+  argv.push(...(c.testArgs ?? []));
   argv.push("-k", keys.join(","));
   return argv;
 }

@@ -3,15 +3,33 @@ import { BENCH_TESTS, type BenchSample, type Cell, cellKey, TOPOLOGIES, type Top
 import { infraError, inputError } from "../../lib/errors.ts";
 import { type Exec, type ExecResult, exec as defaultExec } from "../../lib/exec.ts";
 import type { Logger } from "../../lib/logger.ts";
-import { applySettings, planSettings, restoreFromJournal } from "./host-settings.ts";
+import { existsSync } from "node:fs";
+import {
+  type AttachedSockops,
+  type AttachedTc,
+  attachSockops,
+  attachTcEgress,
+  type BenchCgroup,
+  cleanupStaleBpf,
+  createBenchCgroup,
+  detachSockops,
+  detachTcEgress,
+  inCgroupArgv,
+  moveToCgroup,
+  removeBenchCgroup,
+} from "./bpf-attach.ts";
+import { applySettings, restoreFromJournal } from "./host-settings.ts";
 import { collectMachineProfile, type MachineProfile } from "./machine-profile.ts";
 import { buildNetperfArgv, keysForTest } from "./netperf-command.ts";
 import { type NetserverDeps, type NetserverHandle, type NetserverOptions, startNetserver } from "./netserver.ts";
 import { checkNetperfRun } from "./parse-netperf.ts";
+import { readRetransSegs } from "./tcp-retransmits.ts";
 import { cleanupStale, DEFAULT_PREFIX, newRunId, setupTopology, type TopologyHandle, teardownTopology } from "./topology.ts";
+import { planVariant, type VariantPlan } from "./variant-plan.ts";
 
 /**
- * One A/B benchmark on one kernel: variants differ by sysctls. The design
+ * One A/B benchmark on one kernel: variants differ by sysctls, netperf socket
+ * options, a cgroup sock_ops program or a tc-BPF egress program. The design
  * follows ../shared/design/STATISTICS.md: rounds interleave A and B (ABBA or
  * ABAB), cell order is shuffled per round with one seed for both sides, each
  * side settles, runs one discarded warm-up per cell and then the measured runs.
@@ -33,6 +51,15 @@ export interface BenchPlan {
   pinning: { local: number; remote: number } | null;
   /** Cap for adaptive extension by `decide` (default: rounds, i.e. no extension). */
   maxRounds?: number;
+  /**
+   * "side" (default): a round's A slot runs every cell, then its B slot (needed when switching
+   * is a boot). "cell": each cell runs its A and B back to back, switching the variant per cell
+   * — for cheap switches (sysctl, BPF attach) this keeps the two halves of a pair seconds apart,
+   * so session drift cancels within the pair (STATISTICS.md; ABAB is only safe this way).
+   */
+  pairing?: "side" | "cell";
+  /** "all" (default): a discarded warm-up per cell in every round; "first": only in round 0. */
+  warmupRounds?: "all" | "first";
 }
 
 export type Decision = "stop" | "continue";
@@ -82,10 +109,13 @@ const MAX_SIZE = 1 << 20;
 /** Estimated wall time of a plan at its maximum number of rounds. */
 export function estimatePlanSeconds(plan: BenchPlan, options: { settleMs?: number; warmupSec?: number } = {}): number {
   const rounds = Math.max(plan.rounds, plan.maxRounds ?? plan.rounds);
-  const perCell = plan.runsPerRound * (plan.durationSec + RUN_OVERHEAD_SEC) + (plan.warmup ? (options.warmupSec ?? plan.durationSec) + RUN_OVERHEAD_SEC : 0);
-  const perSide = plan.cells.length * perCell + (options.settleMs ?? 2000) / 1000;
+  const warm = plan.warmup ? (options.warmupSec ?? plan.durationSec) + RUN_OVERHEAD_SEC : 0;
+  const warmRounds = plan.warmup ? (plan.warmupRounds === "first" ? 1 : rounds) : 0;
+  const measured = rounds * 2 * plan.cells.length * plan.runsPerRound * (plan.durationSec + RUN_OVERHEAD_SEC);
+  const warmups = warmRounds * 2 * plan.cells.length * warm;
+  const switches = plan.pairing === "cell" ? rounds * 2 * plan.cells.length : rounds * 2;
   const topologies = new Set(plan.cells.map((c) => c.topology)).size;
-  return Math.ceil(rounds * 2 * perSide + topologies * 1);
+  return Math.ceil(measured + warmups + (switches * (options.settleMs ?? 2000)) / 1000 + topologies * 1);
 }
 
 /** Every reason the plan cannot run, as one input error (nothing is touched before this). */
@@ -110,7 +140,10 @@ export function validatePlan(plan: BenchPlan, options: { budgetSec?: number; set
     if (!a.name || !b.name || a.name === b.name) errs.push("the two variants need distinct, non-empty names");
     for (const v of plan.variants) {
       try {
-        planSettings(v.settings);
+        const vp = planVariant(v);
+        if (vp.tcBpf.length > 0 && !(plan.cells ?? []).some((c) => c.topology !== "loopback")) {
+          errs.push(`variant ${v.name}: tc-bpf attaches to a veth, but every cell is loopback (add the container topology)`);
+        }
       } catch (err) {
         errs.push(`variant ${v.name}: ${(err as Error).message}`);
       }
@@ -125,6 +158,8 @@ export function validatePlan(plan: BenchPlan, options: { budgetSec?: number; set
     if (plan.maxRounds < plan.rounds) errs.push(`maxRounds (${plan.maxRounds}) is below rounds (${plan.rounds})`);
   }
   if (plan.design !== "ABBA" && plan.design !== "ABAB") errs.push(`design must be ABBA or ABAB, got ${String(plan.design)}`);
+  if (plan.pairing !== undefined && plan.pairing !== "side" && plan.pairing !== "cell") errs.push(`pairing must be side or cell, got ${String(plan.pairing)}`);
+  if (plan.warmupRounds !== undefined && plan.warmupRounds !== "all" && plan.warmupRounds !== "first") errs.push(`warmupRounds must be all or first, got ${String(plan.warmupRounds)}`);
   if (plan.pinning !== null) {
     const max = options.cpuCount !== undefined ? options.cpuCount - 1 : 4095;
     int(plan.pinning?.local, "pinning.local", 0, max);
@@ -204,7 +239,15 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
     ...(deps.budgetSec === undefined ? {} : { budgetSec: deps.budgetSec }),
     ...(deps.warmupSec === undefined ? {} : { warmupSec: deps.warmupSec }),
   });
-  const settings = plan.variants.map((v) => planSettings(v.settings));
+  const vplans: VariantPlan[] = plan.variants.map((v) => planVariant(v));
+  const missingObjects = vplans.flatMap((v) => [...(v.cgroupBpf ? [v.cgroupBpf.object] : []), ...v.tcBpf.map((t) => t.object)]).filter((o) => !existsSync(o));
+  if (missingObjects.length > 0) throw inputError(`BPF object(s) not found: ${missingObjects.join(", ")}`);
+  const needCgroup = vplans.some((v) => v.cgroupBpf !== null);
+  const bpfDeps = { exec: run, log };
+  if (needCgroup) {
+    const v = await run(["bpftool", "version"], { okCodes: "any", timeoutMs: 10_000 }).catch(() => null);
+    if (v?.code !== 0) throw infraError("bpftool is needed for bpf-cgroup variants and did not answer", "apt-get install bpftool");
+  }
 
   // Repair what a crashed run left behind.
   const repaired = await restoreFromJournal(deps.journalPath, hs);
@@ -218,6 +261,10 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
     const stale = await cleanupStale(prefix, { exec: run, log });
     if (stale.length > 0) problems.push(`removed ${stale.length} namespace(s) left by a dead run: ${stale.join(", ")}`);
   }
+  if (needCgroup) {
+    const stale = await cleanupStaleBpf(prefix, bpfDeps);
+    if (stale.length > 0) problems.push(`removed BPF leftovers of a dead run: ${stale.join(", ")}`);
+  }
 
   const profile = await (deps.collectProfile ?? (() => collectMachineProfile({ exec: run })))();
   if (profile.netperfVersion === null) throw infraError("netperf -V did not answer: is netperf installed?", "Debian ships it in non-free");
@@ -229,6 +276,7 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
   const topo = new Map<Topology, TopologyHandle>();
   const servers = new Map<Topology, NetserverHandle>();
   const restarts = new Map<Topology, number>();
+  let cgroup: BenchCgroup | null = null;
   let aborted = false;
   const checkAbort = () => {
     if (deps.signal?.aborted) throw new Aborted("aborted");
@@ -248,19 +296,33 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
       log.warn({ topology: t, reason }, "netserver died; restarting");
     }
     const s = await startNs({ addr: h.serverAddr, netns: h.serverNs }, { exec: run, log });
+    // Its per-test children are forked after this, so their sockets are born in the cgroup.
+    if (cgroup) moveToCgroup(cgroup, s.pid);
     servers.set(t, s);
     return s;
   };
 
-  const netperfOnce = async (cell: Cell, sec: number) => {
+  const netperfOnce = async (cell: Cell, sec: number, vp: VariantPlan) => {
     const h = topo.get(cell.topology)!;
     const server = await ensureNetserver(cell.topology);
     const keys = keysForTest(cell.test);
-    const argv = buildNetperfArgv({ test: cell.test, size: cell.size, host: h.serverAddr, port: server.port, durationSec: sec, pinning: plan.pinning, netns: h.clientNs, keys });
+    const argv = buildNetperfArgv({
+      test: cell.test,
+      size: cell.size,
+      host: h.serverAddr,
+      port: server.port,
+      durationSec: sec,
+      pinning: plan.pinning,
+      netns: h.clientNs,
+      keys,
+      testArgs: vp.netperfArgs,
+    });
+    const counters = [...new Set([h.clientNs, h.serverNs])];
+    const retransBefore = await Promise.all(counters.map((ns) => readRetransSegs(ns, { exec: run })));
     const startedAt = now().toISOString();
     let res: ExecResult;
     try {
-      res = await run(argv, { okCodes: "any", timeoutMs: (sec + 20) * 1000, ...(deps.signal ? { signal: deps.signal } : {}) });
+      res = await run(inCgroupArgv(cgroup, argv), { okCodes: "any", timeoutMs: (sec + 20) * 1000, ...(deps.signal ? { signal: deps.signal } : {}) });
     } catch (err) {
       const r = (err as { result?: ExecResult }).result;
       if (deps.signal?.aborted) throw new Aborted("aborted");
@@ -268,59 +330,107 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
       res = r;
     }
     const endedAt = now().toISOString();
+    const retransAfter = await Promise.all(counters.map((ns) => readRetransSegs(ns, { exec: run })));
     const check = checkNetperfRun({ code: res.code, signal: res.signal, timedOut: res.timedOut, stdout: res.stdout, stderr: res.stderr, requestedKeys: keys });
     let problem = check.problem;
+    let ok = check.ok;
     if (!check.ok && !server.alive()) problem = `${problem}; ${server.deathReason() ?? "netserver died"}`;
-    return { startedAt, endedAt, check, problem };
+    // Quality gate: loopback and our veths never drop, so any retransmit means the run timed out segments.
+    let retrans = 0;
+    retransBefore.forEach((b, i) => {
+      const a = retransAfter[i];
+      if (b !== null && b !== undefined && a !== null && a !== undefined) retrans += a - b;
+    });
+    if (ok && retrans > 0) {
+      ok = false;
+      problem = `${retrans} TCP retransmit(s) on ${cell.topology} during the run${cell.topology === "loopback" ? " (host counter; other loopback traffic counts too)" : ""}`;
+    }
+    return { startedAt, endedAt, check, ok, problem };
   };
 
-  const runSide = async (side: ScheduledSide) => {
-    const variant = plan.variants[side.variant]!;
+  /** Apply a variant: sysctls (journaled), then its BPF programs. Returns how to undo the BPF part. */
+  const applyVariant = async (vi: number): Promise<{ sockops: AttachedSockops | null; tc: AttachedTc[] }> => {
+    const vp = vplans[vi]!;
     const namespaces = [...topo.values()].flatMap((h) => h.namespaces);
-    let failure: { err: unknown } | null = null;
+    const undo: { sockops: AttachedSockops | null; tc: AttachedTc[] } = { sockops: null, tc: [] };
     try {
-      checkAbort();
-      await applySettings(settings[side.variant]!, { journalPath: deps.journalPath, namespaces }, hs);
-      log.info({ round: side.round, slot: side.slot, variant: variant.name }, "variant applied");
-      await sleep(settleMs, undefined, deps.signal ? { signal: deps.signal } : {}).catch(() => undefined);
-      for (const cell of side.cells) {
-        if (plan.warmup) {
-          checkAbort();
-          const w = await netperfOnce(cell, deps.warmupSec ?? plan.durationSec);
-          if (!w.check.ok) problems.push(`warm-up ${cellKey(cell)} ${variant.name} round ${side.round}: ${w.problem}`);
-        }
-        for (let r = 0; r < plan.runsPerRound; r++) {
-          checkAbort();
-          const o = await netperfOnce(cell, plan.durationSec);
-          const sample: BenchSample = {
-            cell,
-            variant: variant.name,
-            round: side.round,
-            run: r,
-            slot: side.slot,
-            startedAt: o.startedAt,
-            endedAt: o.endedAt,
-            values: o.check.output.values,
-            throughput: o.check.output.throughput,
-            ok: o.check.ok,
-            ...(o.problem === undefined ? {} : { problem: o.problem }),
-          };
-          samples.push(sample);
-          if (!sample.ok) log.warn({ cell: cellKey(cell), variant: variant.name, problem: sample.problem }, "netperf run failed");
-          deps.onSample?.(sample);
+      await applySettings(vp.sysctls, { journalPath: deps.journalPath, namespaces }, hs);
+      if (vp.cgroupBpf && cgroup) undo.sockops = await attachSockops(cgroup, vp.cgroupBpf.object, vp.cgroupBpf.program, bpfDeps);
+      for (const t of vp.tcBpf) {
+        for (const h of topo.values()) {
+          const ns = t.side === "client" ? h.clientNs : h.serverNs;
+          const dev = t.side === "client" ? h.clientIf : h.serverIf;
+          if (ns && dev) undo.tc.push(await attachTcEgress(ns, dev, t.object, t.section, bpfDeps));
         }
       }
     } catch (err) {
+      await undoVariant(undo).catch(() => undefined);
+      throw err;
+    }
+    return undo;
+  };
+
+  const undoVariant = async (undo: { sockops: AttachedSockops | null; tc: AttachedTc[] }): Promise<string[]> => {
+    const errs: string[] = [];
+    for (const t of undo.tc) await detachTcEgress(t, bpfDeps).catch((e: unknown) => errs.push((e as Error).message));
+    if (undo.sockops) await detachSockops(undo.sockops, bpfDeps).catch((e: unknown) => errs.push((e as Error).message));
+    const r = await restoreFromJournal(deps.journalPath, hs);
+    errs.push(...r.problems);
+    return errs;
+  };
+
+  const measureCell = async (cell: Cell, side: ScheduledSide) => {
+    const variant = plan.variants[side.variant]!;
+    const vp = vplans[side.variant]!;
+    if (plan.warmup && (plan.warmupRounds !== "first" || side.round === 0)) {
+      checkAbort();
+      const w = await netperfOnce(cell, deps.warmupSec ?? plan.durationSec, vp);
+      if (!w.ok) problems.push(`warm-up ${cellKey(cell)} ${variant.name} round ${side.round}: ${w.problem}`);
+    }
+    for (let r = 0; r < plan.runsPerRound; r++) {
+      checkAbort();
+      const o = await netperfOnce(cell, plan.durationSec, vp);
+      const sample: BenchSample = {
+        cell,
+        variant: variant.name,
+        round: side.round,
+        run: r,
+        slot: side.slot,
+        startedAt: o.startedAt,
+        endedAt: o.endedAt,
+        values: o.check.output.values,
+        throughput: o.check.output.throughput,
+        ok: o.ok,
+        ...(o.problem === undefined ? {} : { problem: o.problem }),
+      };
+      samples.push(sample);
+      if (!sample.ok) log.warn({ cell: cellKey(cell), variant: variant.name, problem: sample.problem }, "netperf run failed");
+      deps.onSample?.(sample);
+    }
+  };
+
+  /** Apply a side's variant, measure `cells`, then undo — undo runs even when measuring failed. */
+  const runSide = async (side: ScheduledSide, cells: readonly Cell[]) => {
+    const variant = plan.variants[side.variant]!;
+    let failure: { err: unknown } | null = null;
+    let undo: { sockops: AttachedSockops | null; tc: AttachedTc[] } = { sockops: null, tc: [] };
+    try {
+      checkAbort();
+      undo = await applyVariant(side.variant);
+      log.debug({ round: side.round, slot: side.slot, variant: variant.name }, "variant applied");
+      await sleep(settleMs, undefined, deps.signal ? { signal: deps.signal } : {}).catch(() => undefined);
+      for (const cell of cells) await measureCell(cell, side);
+    } catch (err) {
       failure = { err };
     }
-    // Restore even when the side failed or was aborted; the first error wins.
-    const r = await restoreFromJournal(deps.journalPath, hs);
-    problems.push(...r.problems);
+    const errs = await undoVariant(undo);
+    problems.push(...errs);
     if (failure) throw failure.err;
-    if (r.problems.length > 0) throw infraError(`restoring sysctls after ${variant.name} failed: ${r.problems.join("; ")}`);
+    if (errs.length > 0) throw infraError(`restoring the host after ${variant.name} failed: ${errs.join("; ")}`);
   };
 
   try {
+    if (needCgroup) cgroup = createBenchCgroup({ prefix, runId }, bpfDeps);
     for (const t of topologiesNeeded) {
       checkAbort();
       topo.set(t, await setupTopology(t, { prefix, runId }, { exec: run, log }));
@@ -329,7 +439,12 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
     const maxRounds = Math.max(plan.rounds, plan.maxRounds ?? plan.rounds);
     let target = plan.rounds;
     for (let round = 0; round < target; round++) {
-      for (const side of scheduleRound(plan, round)) await runSide(side);
+      const sides = scheduleRound(plan, round);
+      if (plan.pairing === "cell") {
+        for (const cell of sides[0]!.cells) for (const side of sides) await runSide(side, [cell]);
+      } else {
+        for (const side of sides) await runSide(side, side.cells);
+      }
       const done = round + 1;
       if (done === target && deps.decide && target < maxRounds && (done - plan.rounds) % 2 === 0) {
         const d = await deps.decide(samples);
@@ -349,6 +464,7 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
     for (const h of topo.values()) {
       await teardownTopology(h, { exec: run, log }).catch((e: unknown) => problems.push((e as Error).message));
     }
+    if (cgroup) await removeBenchCgroup(cgroup, bpfDeps).catch((e: unknown) => problems.push((e as Error).message));
   }
   return { samples, profile, problems, aborted };
 }

@@ -28,14 +28,14 @@ export interface TopologyHandle {
   serverAddr: string;
   /** Every namespace this topology owns (deleted on teardown). */
   namespaces: string[];
+  /** Interface that must be up with `serverAddr` in serverNs / `clientAddr` in clientNs (tc-BPF attaches here). */
+  serverIf: string | null;
+  clientIf: string | null;
 }
 
 export interface TopologyPlan extends TopologyHandle {
   /** `ip` argv lists, in order. */
   commands: string[][];
-  /** Interface that must be up with `serverAddr` in serverNs / `clientAddr` in clientNs. */
-  serverIf: string | null;
-  clientIf: string | null;
 }
 
 export interface TopologyDeps {
@@ -209,7 +209,7 @@ export async function setupTopology(
 ): Promise<TopologyHandle> {
   const run = deps.exec ?? defaultExec;
   const plan = planTopology(topology, options.prefix ?? DEFAULT_PREFIX, options.runId);
-  const { commands: _c, serverIf: _s, clientIf: _i, ...handle } = plan;
+  const { commands: _c, ...handle } = plan;
   if (plan.namespaces.length === 0) return handle;
   if (await isConfigured(plan, run)) {
     deps.log?.debug({ topology, namespaces: plan.namespaces }, "topology already set up");

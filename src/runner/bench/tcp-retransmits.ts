@@ -1,0 +1,35 @@
+import { readFileSync } from "node:fs";
+import { type Exec, exec as defaultExec } from "../../lib/exec.ts";
+
+/**
+ * TCP retransmitted segments of a network namespace (`Tcp: … RetransSegs` in
+ * /proc/net/snmp, the counter `nstat` shows as TcpRetransSegs). Loopback and
+ * our veth pairs never drop a packet, so a retransmit during a run means the
+ * run measured timers, not the stack: the run is flagged.
+ */
+
+/** Pure: RetransSegs from /proc/net/snmp text, or null when absent. */
+export function parseRetransSegs(snmp: string): number | null {
+  const lines = snmp.split("\n").filter((l) => l.startsWith("Tcp:"));
+  const head = lines[0]?.trim().split(/\s+/);
+  const vals = lines[1]?.trim().split(/\s+/);
+  if (!head || !vals) return null;
+  const i = head.indexOf("RetransSegs");
+  if (i < 0 || vals[i] === undefined) return null;
+  const n = Number(vals[i]);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Counter of the host (netns null) or one of our namespaces; null when unreadable. */
+export async function readRetransSegs(netns: string | null, deps: { exec?: Exec } = {}): Promise<number | null> {
+  if (netns === null) {
+    try {
+      return parseRetransSegs(readFileSync("/proc/net/snmp", "utf8"));
+    } catch {
+      return null;
+    }
+  }
+  const run = deps.exec ?? defaultExec;
+  const r = await run(["ip", "netns", "exec", netns, "cat", "/proc/net/snmp"], { okCodes: "any", timeoutMs: 10_000 });
+  return r.code === 0 ? parseRetransSegs(r.stdout) : null;
+}
