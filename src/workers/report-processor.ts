@@ -1,7 +1,9 @@
 import { type Job, UnrecoverableError } from "bullmq";
+import { z } from "zod";
 import type { Config } from "../config/schema.ts";
 import type { BenchData } from "../domain/results.ts";
-import { deliverMail } from "../deliver/deliver-mail.ts";
+import { deliverReportMail } from "../deliver/deliver-report-mail.ts";
+import type { MailDecision } from "../deliver/mail-policy.ts";
 import type { Logger } from "../lib/logger.ts";
 import { reportJobSchema } from "../queue/payloads.ts";
 import { buildReport } from "../report/build-report.ts";
@@ -22,20 +24,11 @@ export interface ReportOutcome {
   emlPath: string;
   messageId: string;
   text: string;
+  /** The mail policy's decision: sent (to whom) or held in the outbox, and why. */
+  mail: MailDecision;
 }
 
 export const TOOL = { name: "patchbench", version: "0.1.0" } as const;
-
-/** Resolve "author" / "list" recipients of the tree config. */
-function recipients(list: readonly string[], author: string, lists: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const r of list) {
-    if (r === "author") out.push(author);
-    else if (r === "list") out.push(...lists.slice(0, 1));
-    else out.push(r);
-  }
-  return [...new Set(out.filter(Boolean))];
-}
 
 /**
  * The report job (parent of a flow): runs once after every stage finished.
@@ -78,32 +71,15 @@ export function createReportProcessor(deps: { db: Db; config: Config; log: Logge
       verdicts: (analysis?.cells ?? []).map((c) => ({ cell: c.key, verdict: c.analysis.verdict, data: c.analysis })),
     });
 
-    const mail = deps.config.global.mail;
-    const delivered = await deliverMail(
+    // --- mail (deliver/): quiet-by-default policy, rate limits, exactly-once outbox ---
+    const request = z.object({ by: z.string().nullable().default(null) }).nullable().default(null).safeParse((job.data as { request?: unknown }).request ?? null);
+    const delivered = await deliverReportMail(
       { db: deps.db, log },
-      flowId,
-      {
-        from: mail.from,
-        to: recipients(tree?.recipients.to ?? ["author"], series.author, tree?.lists ?? []),
-        cc: recipients(tree?.recipients.cc ?? [], series.author, tree?.lists ?? []),
-        subject: report.thread.subject,
-        inReplyTo: report.thread.inReplyTo,
-        references: report.thread.references,
-        text,
-        headers: {
-          "X-Patchbench-Report": flowId,
-          "X-Patchbench-Series": seriesId,
-          "X-Patchbench-Status": report.status,
-        },
-      },
-      {
-        dryRun: mail.dryRun,
-        outboxDir: deps.config.paths.outboxDir,
-        smtp: { ...mail.smtp, password: deps.config.secrets.smtpPassword },
-      },
+      { flowId, series, report, text, tree, config: deps.config, request: request.success ? request.data : null },
     );
+    // --- end mail ---
     await setFlowStatus(deps.db, flowId, report.status, true);
-    log.info({ status: report.status, headline: report.headline, eml: delivered.path }, "report done");
-    return { flowId, status: report.status, headline: report.headline, emlPath: delivered.path, messageId: delivered.messageId, text };
+    log.info({ status: report.status, headline: report.headline, eml: delivered.path, mailed: delivered.sent, held: delivered.held }, "report done");
+    return { flowId, status: report.status, headline: report.headline, emlPath: delivered.path, messageId: delivered.messageId, text, mail: delivered.decision };
   };
 }
