@@ -1,97 +1,419 @@
 import { readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { FlowProducer } from "bullmq";
+import { type FlowProducer, Queue } from "bullmq";
 import { pickTree } from "../config/pick-tree.ts";
 import type { Config, SourceConfig } from "../config/schema.ts";
+import type { Series } from "../domain/series.ts";
 import { assembleMailbox } from "../ingest/mail/assemble-mailbox.ts";
 import { parseMessageHeaders } from "../ingest/mail/parse-message.ts";
 import { splitMbox } from "../ingest/mail/split-mbox.ts";
+import { HttpStatusError } from "../ingest/public-inbox/fetch-conditional.ts";
+import { pollGitInbox } from "../ingest/public-inbox/follow-git-epochs.ts";
+import type { CursorStore, Fetch, InboxBatch, InboxMail } from "../ingest/public-inbox/inbox-source.ts";
+import { nextPollDelayMs } from "../ingest/public-inbox/poll-backoff.ts";
+import { pollHttpInbox } from "../ingest/public-inbox/poll-http-inbox.ts";
+import type { Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
 import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
+import { ORCHESTRATOR_QUEUE } from "../queue/queue-names.ts";
+import { bullConnection } from "../queue/redis-connection.ts";
 import { getCursor, setCursor } from "../store/cursor-repository.ts";
+import { setFlowStatus } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { quarantineMessage } from "../store/quarantine-repository.ts";
-import { listRecentMails, saveIncomingMail, saveSeries } from "../store/series-repository.ts";
+import { saveIncomingMail, saveSeries } from "../store/series-repository.ts";
 
 /** Series are assembled from the mails of this window (patches arrive over hours). */
 const WINDOW_MS = 7 * 24 * 3600_000;
+/** Larger mails are quarantined unread (lore's own limit is lower). */
+const MAX_MAIL_BYTES = 16 * 1024 * 1024;
+const INGEST = "ingest";
 
-/** New raw mails of one source since its cursor (maildir: new/ → cur/ as MUAs do; mbox: byte offset). */
-async function collect(db: Db, source: SourceConfig, log: Logger): Promise<{ raw: Uint8Array; where: string }[]> {
-  if (source.kind === "maildir") {
-    const out: { raw: Uint8Array; where: string }[] = [];
-    const dir = join(source.path, "new");
-    for (const name of readdirSync(dir).sort()) {
-      const p = join(dir, name);
-      out.push({ raw: readFileSync(p), where: p });
-      // Marked seen only after the caller stored it (see below).
-    }
-    return out;
-  }
-  const key = `mbox:${source.path}`;
-  const offset = Number((await getCursor(db, key, "offset")) ?? "0");
-  const size = statSync(source.path).size;
-  if (size < offset) log.warn({ path: source.path }, "mbox shrank; reading it again from the start");
-  const start = size < offset ? 0 : offset;
-  if (size === start) return [];
-  const bytes = readFileSync(source.path).subarray(start);
-  const split = splitMbox(bytes, source.path);
-  await setCursor(db, key, "offset", String(size));
-  return split.messages.map((m) => ({ raw: m.raw, where: m.source }));
+/** One configured source, with whatever state it keeps between polls. */
+export interface SourcePoller {
+  readonly label: string;
+  readonly source: SourceConfig;
+  /** New mails since the source's cursor; `commit` advances it (after the mails are stored). */
+  collect(): Promise<InboxBatch>;
 }
 
+export interface SourceDeps {
+  db: Db;
+  /** Where git mirrors of public-inbox epochs live. */
+  dataDir: string;
+  fetch?: Fetch;
+  git?: Git;
+}
+
+function cursorStore(db: Db, source: string): CursorStore {
+  return { get: (k) => getCursor(db, source, k), set: (k, v) => setCursor(db, source, k, v) };
+}
+
+/** Stable name of a source (cursor scope and logs); no credentials. */
+export function sourceLabel(source: SourceConfig): string {
+  if (source.kind === "maildir" || source.kind === "mbox") return `${source.kind}:${source.path}`;
+  const u = new URL(source.url);
+  u.username = "";
+  u.password = "";
+  return `${source.kind}:${u.toString().replace(/\/+$/, "")}#${source.list}`;
+}
+
+export function createSourcePoller(source: SourceConfig, deps: SourceDeps): SourcePoller {
+  const label = sourceLabel(source);
+  const { db } = deps;
+  switch (source.kind) {
+    case "maildir":
+      return {
+        label,
+        source,
+        async collect() {
+          const dir = join(source.path, "new");
+          const mails: InboxMail[] = [];
+          for (const name of readdirSync(dir).sort()) {
+            const p = join(dir, name);
+            mails.push({ raw: readFileSync(p), where: p });
+          }
+          return {
+            mails,
+            note: `${mails.length} new files`,
+            // Marked seen (new/ → cur/, as MUAs do) only after they were stored.
+            async commit() {
+              for (const m of mails) {
+                const name = m.where.split("/").pop()!;
+                renameSync(m.where, join(source.path, "cur", name.includes(":2,") ? name : `${name}:2,S`));
+              }
+            },
+          };
+        },
+      };
+    case "mbox":
+      return {
+        label,
+        source,
+        async collect() {
+          const key = `mbox:${source.path}`;
+          const offset = Number((await getCursor(db, key, "offset")) ?? "0");
+          const size = statSync(source.path).size;
+          const start = size < offset ? 0 : offset;
+          const note = size < offset ? "mbox shrank; read again from the start" : "";
+          const none = { mails: [], note, commit: async () => {} };
+          if (size === start) return none;
+          const bytes = readFileSync(source.path).subarray(start);
+          const split = splitMbox(bytes, source.path);
+          // Own copies: a view would keep the whole file's buffer alive.
+          const mails = split.messages.map((m) => ({ raw: Buffer.from(m.raw), where: m.source }));
+          return { mails, note, commit: () => setCursor(db, key, "offset", String(size)) };
+        },
+      };
+    case "public-inbox-http":
+      return {
+        label,
+        source,
+        collect: () =>
+          pollHttpInbox(
+            { cursors: cursorStore(db, label), ...(deps.fetch ? { fetch: deps.fetch } : {}) },
+            { url: source.url, list: source.list },
+          ),
+      };
+    case "public-inbox-git": {
+      const host = new URL(source.url).host.replace(/[^A-Za-z0-9._-]/g, "_");
+      const mirrorDir = join(deps.dataDir, "public-inbox", host, source.list);
+      return {
+        label,
+        source,
+        collect: () =>
+          pollGitInbox(
+            {
+              cursors: cursorStore(db, label),
+              mirrorDir,
+              ...(deps.fetch ? { fetch: deps.fetch } : {}),
+              ...(deps.git ? { git: deps.git } : {}),
+            },
+            { url: source.url, list: source.list, epochs: source.epochs },
+          ),
+      };
+    }
+  }
+}
+
+/** What happens to a pending flow of a superseded series version. */
+export type CancelOutcome = "removed" | "running" | "absent";
+export type CancelFlow = (flowId: string) => Promise<CancelOutcome>;
+
 /**
- * One poll over every configured source: store new mails (quarantining the
- * unreadable), reassemble the recent window, and enqueue a flow for each
- * complete (or overdue incomplete) series. Flows are idempotent, so a series
- * seen again enqueues nothing.
+ * Production canceller: remove the flow's report job and its children
+ * (https://docs.bullmq.io/guide/flows#removing-jobs). BullMQ refuses while a
+ * job of the flow is active (locked): that one finishes, its report goes out.
  */
-export async function pollOnce(deps: {
+export function createFlowCanceller(queue: Queue): CancelFlow {
+  return async (flowId) => {
+    const id = `${flowId}-report`;
+    const job = await queue.getJob(id);
+    if (!job) return "absent";
+    const state = await job.getState();
+    if (state === "active" || state === "completed" || state === "failed") return "running";
+    return (await queue.remove(id, { removeChildren: true })) === 1 ? "removed" : "running";
+  };
+}
+
+interface RecentMail {
+  messageId: string;
+  raw: Uint8Array;
+  arrivedAt: number;
+}
+
+/** The window's mails with their arrival times (the incomplete deadline counts from arrival). */
+async function listWindow(db: Db, sinceIso: string): Promise<RecentMail[]> {
+  const rows = await db
+    .selectFrom("raw_mails")
+    .select(["message_id", "raw", "created_at"])
+    .where("created_at", ">=", sinceIso)
+    .orderBy("created_at")
+    .execute();
+  return rows.map((r) => ({ messageId: r.message_id, raw: r.raw, arrivedAt: Date.parse(r.created_at) }));
+}
+
+/** Queued flows (not yet reported) of a series. */
+async function queuedFlowsOf(db: Db, seriesId: string): Promise<string[]> {
+  const rows = await db.selectFrom("flows").select("id").where("series_id", "=", seriesId).where("status", "=", "queued").execute();
+  return rows.map((r) => r.id);
+}
+
+/** Pure: series ids that have a newer version in the same window (by previousVersion links). */
+export function supersededSeries(series: readonly Series[]): Map<string, string> {
+  const byRef = new Map<string, Series>();
+  for (const s of series) {
+    const ref = s.cover?.messageId ?? s.patches[0]?.messageId;
+    if (ref) byRef.set(ref, s);
+  }
+  const out = new Map<string, string>();
+  for (const s of series) {
+    let prev = s.previousVersion ? byRef.get(s.previousVersion) : undefined;
+    const seen = new Set<string>([s.id]);
+    while (prev && !seen.has(prev.id)) {
+      seen.add(prev.id);
+      // The newest version that replaces it wins the record.
+      const had = out.get(prev.id);
+      const hadVersion = had ? (series.find((x) => x.id === had)?.version ?? 0) : 0;
+      if (!had || s.version > hadVersion) out.set(prev.id, s.id);
+      prev = prev.previousVersion ? byRef.get(prev.previousVersion) : undefined;
+    }
+  }
+  return out;
+}
+
+export interface PollDeps {
   db: Db;
   config: Config;
   flows: FlowProducer;
   log: Logger;
   installationId: string;
   sources?: SourceConfig[];
-}): Promise<{ newMails: number; flows: string[] }> {
-  const { db, config, log } = deps;
-  let newMails = 0;
-  for (const source of deps.sources ?? config.global.sources) {
-    let items: { raw: Uint8Array; where: string }[];
-    try {
-      items = await collect(db, source, log);
-    } catch (e) {
-      log.error({ err: e, source }, "mail source unreadable; will retry next poll");
-      continue;
-    }
-    for (const it of items) {
+  /** Pollers that keep their state between calls (startMailPolling); default: made from `sources`. */
+  pollers?: SourcePoller[];
+  /** Removes a superseded version's pending jobs; without it they are only marked in the store. */
+  cancelFlow?: CancelFlow;
+  fetch?: Fetch;
+  git?: Git;
+  now?: () => number;
+}
+
+export interface PollResult {
+  newMails: number;
+  flows: string[];
+  superseded: string[];
+  quarantined: number;
+  notes: string[];
+  /** Sources that failed this poll (the others still ran); the loop backs these off. */
+  failures: { source: string; error: unknown }[];
+}
+
+async function storeMails(db: Db, mails: readonly InboxMail[]): Promise<{ stored: number; quarantined: number }> {
+  let stored = 0;
+  let quarantined = 0;
+  for (const it of mails) {
+    if (it.raw.length > MAX_MAIL_BYTES) {
       let messageId: string | null = null;
       try {
-        messageId = parseMessageHeaders(it.raw).messageId;
+        messageId = parseMessageHeaders(it.raw.subarray(0, 256 * 1024)).messageId;
       } catch {
         messageId = null;
       }
-      if (!messageId) await quarantineMessage(db, { messageId: null, reason: "no Message-ID", source: it.where, raw: it.raw });
-      else if (await saveIncomingMail(db, messageId, it.raw)) newMails++;
-      if (source.kind === "maildir") {
-        const name = it.where.split("/").pop()!;
-        renameSync(it.where, join(source.path, "cur", name.includes(":2,") ? name : `${name}:2,S`));
+      const reason = `message of ${it.raw.length} bytes exceeds the ${MAX_MAIL_BYTES}-byte limit`;
+      await quarantineMessage(db, { messageId, reason, source: it.where, raw: null });
+      quarantined++;
+      continue;
+    }
+    let messageId: string | null = null;
+    let problem = "no Message-ID";
+    try {
+      messageId = parseMessageHeaders(it.raw).messageId;
+    } catch (e) {
+      problem = `unparsable headers: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    if (!messageId) {
+      await quarantineMessage(db, { messageId: null, reason: problem, source: it.where, raw: it.raw });
+      quarantined++;
+    } else if (await saveIncomingMail(db, messageId, it.raw)) stored++;
+  }
+  return { stored, quarantined };
+}
+
+/**
+ * One poll over the given sources: store new mails (quarantining the
+ * unreadable), reassemble the recent window, and enqueue a flow for each
+ * complete (or overdue incomplete) series. A series with a newer version in
+ * the window is not enqueued, and its queued flows are removed and marked
+ * "superseded". Flows are idempotent, so a series seen again enqueues nothing.
+ * A source that fails is listed in `failures`; the others still ran.
+ */
+export async function pollOnce(deps: PollDeps): Promise<PollResult> {
+  const { db, config, log } = deps;
+  const now = deps.now ?? Date.now;
+  const pollers =
+    deps.pollers ??
+    (deps.sources ?? config.global.sources).map((s) =>
+      createSourcePoller(s, {
+        db,
+        dataDir: config.paths.dataDir,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        ...(deps.git ? { git: deps.git } : {}),
+      }),
+    );
+  const result: PollResult = { newMails: 0, flows: [], superseded: [], quarantined: 0, notes: [], failures: [] };
+  for (const poller of pollers) {
+    let batch: InboxBatch;
+    try {
+      batch = await poller.collect();
+    } catch (e) {
+      result.failures.push({ source: poller.label, error: e });
+      log.error({ err: e, source: poller.label }, "mail source failed; backing off");
+      continue;
+    }
+    const r = await storeMails(db, batch.mails);
+    await batch.commit();
+    result.newMails += r.stored;
+    result.quarantined += r.quarantined;
+    if (batch.note) result.notes.push(`${poller.label}: ${batch.note}`);
+  }
+  const deadline = Number((await getCursor(db, INGEST, "next-deadline")) ?? "0");
+  const due = deadline > 0 && now() >= deadline;
+  if (result.newMails > 0 || due) await assembleAndEnqueue(deps, now(), result);
+  return result;
+}
+
+async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollResult): Promise<void> {
+  const { db, config, log } = deps;
+  const window = await listWindow(db, new Date(nowMs - WINDOW_MS).toISOString());
+  const box = await assembleMailbox(
+    window.map((m) => m.raw),
+    {
+      now: nowMs,
+      incompleteAfterMs: config.global.ingest.incompleteAfterSec * 1000,
+      arrivedAt: new Map(window.map((m) => [m.messageId, m.arrivedAt])),
+    },
+  );
+  const replaced = supersededSeries(box.series.filter((s) => s.kind === "patch"));
+  for (const [oldId, newId] of replaced) {
+    for (const flowId of await queuedFlowsOf(db, oldId)) {
+      const outcome = deps.cancelFlow ? await deps.cancelFlow(flowId) : "absent";
+      if (outcome === "running") {
+        log.info({ flowId, seriesId: oldId, by: newId }, "superseded version already running; its report still goes out");
+        continue;
       }
+      await setFlowStatus(db, flowId, "superseded", true);
+      result.superseded.push(flowId);
+      log.info({ flowId, seriesId: oldId, by: newId, outcome }, "flow superseded by a newer version");
     }
   }
-  if (newMails === 0) return { newMails, flows: [] };
-  const box = await assembleMailbox(await listRecentMails(db, new Date(Date.now() - WINDOW_MS).toISOString()), {
-    incompleteAfterMs: 3600_000,
-  });
-  const flows: string[] = [];
+  let nextDeadline = 0;
   for (const s of box.series) {
-    if (s.kind !== "patch" || s.patches.length === 0 || box.states[s.id] === "waiting") continue;
+    if (s.kind !== "patch" || s.patches.length === 0 || replaced.has(s.id)) continue;
+    if (box.states[s.id] === "waiting") {
+      const d = box.deadlines[s.id] ?? 0;
+      if (d > 0 && (nextDeadline === 0 || d < nextDeadline)) nextDeadline = d;
+      continue;
+    }
     const tree = pickTree(s, config.trees, config.global.defaultTree);
     await saveSeries(db, s, box.raw);
     const plan = planFlow({ series: s, raw: box.raw, tree, installationId: deps.installationId });
     const r = await enqueueFlow({ db, flows: deps.flows, log }, plan);
-    if (r.created) flows.push(r.flowId);
+    if (r.created) result.flows.push(r.flowId);
   }
-  return { newMails, flows };
+  await setCursor(db, INGEST, "next-deadline", String(nextDeadline));
+}
+
+/**
+ * The poll loop of `patchbench start`: one timer per source, each at its own
+ * interval, backing off (interval × 2^failures, max 1 h, or the server's
+ * Retry-After) while it fails. Returns a handle that stops the loop and waits
+ * for a poll in progress.
+ */
+export function startMailPolling(deps: {
+  db: Db;
+  config: Config;
+  flows: FlowProducer;
+  log: Logger;
+  installationId: string;
+  /** Redis options, for the queue the canceller removes superseded flows from. */
+  redis: import("ioredis").RedisOptions;
+  fetch?: Fetch;
+  git?: Git;
+  onPoll?: (source: string, result: PollResult) => void;
+}): { close(): Promise<void> } {
+  const { config, log } = deps;
+  const queue = new Queue(ORCHESTRATOR_QUEUE, { connection: bullConnection(deps.redis), prefix: config.global.redis.prefix });
+  const cancelFlow = createFlowCanceller(queue);
+  let stopped = false;
+  const running = new Set<Promise<unknown>>();
+  const timers = new Set<NodeJS.Timeout>();
+  for (const source of config.global.sources) {
+    const poller = createSourcePoller(source, {
+      db: deps.db,
+      dataDir: config.paths.dataDir,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.git ? { git: deps.git } : {}),
+    });
+    let failures = 0;
+    const tick = (): void => {
+      if (stopped) return;
+      let retryAfterSec: number | null = null;
+      const p = pollOnce({ ...deps, pollers: [poller], cancelFlow })
+        .then((r) => {
+          const failed = r.failures[0]?.error;
+          if (failed !== undefined) {
+            failures++;
+            if (failed instanceof HttpStatusError) retryAfterSec = failed.retryAfterSec;
+          } else failures = 0;
+          if (r.newMails || r.flows.length || r.superseded.length || r.quarantined) log.info({ source: poller.label, ...r }, "poll");
+          deps.onPoll?.(poller.label, r);
+        })
+        .catch((e: unknown) => {
+          // The store or the queue failed, not the source: same backoff.
+          failures++;
+          log.error({ err: e, source: poller.label, failures }, "poll failed");
+        })
+        .finally(() => {
+          running.delete(p);
+          if (stopped) return;
+          const delay = nextPollDelayMs({ intervalSec: source.intervalSec, failures, retryAfterSec });
+          const t = setTimeout(() => {
+            timers.delete(t);
+            tick();
+          }, delay);
+          timers.add(t);
+        });
+      running.add(p);
+    };
+    tick();
+  }
+  return {
+    async close() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      await Promise.allSettled([...running]);
+      await queue.close();
+    },
+  };
 }

@@ -48,6 +48,7 @@ export async function assembleMailbox(raws: readonly Uint8Array[], options: Asse
       replies: [],
       quarantined: [...early, { messageId: null, reason: `grouping failed: ${err instanceof Error ? err.message : String(err)}` }],
       states: {},
+      deadlines: {},
       raw: new Map(),
     };
   }

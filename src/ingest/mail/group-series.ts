@@ -41,6 +41,8 @@ export interface GroupSeriesResult {
   quarantined: Quarantined[];
   /** Series id → state (kept out of Series, which is the shared JSON contract). */
   states: Record<string, SeriesState>;
+  /** Series id → when a waiting series turns final-incomplete (ms since the epoch); waiting series only. */
+  deadlines: Record<string, number>;
 }
 
 export interface GroupSeriesOptions {
@@ -48,6 +50,13 @@ export interface GroupSeriesOptions {
   incompleteAfterMs?: number;
   /** "Now" in ms since the epoch. Default Date.now(). */
   now?: number;
+  /**
+   * Message-ID → when we received it (ms). When given, the incomplete deadline
+   * counts from the newest arrival instead of the newest Date: header (a
+   * sender's clock, or a mail re-sent from an archive, says nothing about when
+   * the rest of the series can still come).
+   */
+  arrivedAt?: ReadonlyMap<string, number>;
   /** Unthreaded mails of one author join one series when at most this far apart. Default 6 h. */
   unthreadedWindowMs?: number;
 }
@@ -469,16 +478,20 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
   }
 
   const states: Record<string, SeriesState> = {};
+  const deadlines: Record<string, number> = {};
+  const arrival = options.arrivedAt;
   for (const b of built) {
     b.series.trailers.sort((x, y) => x.patch - y.patch);
-    const newest = Math.max(...b.group.members.map((m) => m.time));
-    states[b.series.id] = b.series.complete ? "complete" : newest > 0 && newest >= now - incompleteAfter ? "waiting" : "incomplete";
+    const newest = Math.max(...b.group.members.map((m) => (arrival ? (arrival.get(m.id) ?? m.time) : m.time)));
+    const waiting = !b.series.complete && newest > 0 && newest >= now - incompleteAfter;
+    states[b.series.id] = b.series.complete ? "complete" : waiting ? "waiting" : "incomplete";
+    if (waiting) deadlines[b.series.id] = newest + incompleteAfter;
   }
   const series = built
     .sort((a, b) => a.root.time - b.root.time || a.root.seq - b.root.seq)
     .map((b) => b.series);
   replies.sort((a, b) => ((a.date ?? "") < (b.date ?? "") ? -1 : (a.date ?? "") > (b.date ?? "") ? 1 : 0));
-  return { series, replies, quarantined, states };
+  return { series, replies, quarantined, states, deadlines };
 }
 
 function earliest(g: Group): number {
