@@ -4,6 +4,7 @@ import type { ApplyData, BenchData, SelftestsData, Stage, StageResult } from "..
 import type { Series } from "../domain/series.ts";
 import { combineStatus, type Status } from "../domain/status.ts";
 import type { MatrixAnalysis } from "../stats/analyze-matrix.ts";
+import { checkSeriesClaims, type SeriesClaimCheck } from "../stats/claims/check-series-claims.ts";
 import type { Report, ReportCell, SideSummary } from "./report.ts";
 
 function formatRatio(r: number): string {
@@ -73,7 +74,27 @@ export interface BuildReportInput {
   analysis: MatrixAnalysis | null;
   generatedAt: string;
   tool: { name: string; version: string };
+  /** Claim check computed by the caller; default: computed here from series.text and the bench cells. */
+  claims?: SeriesClaimCheck[];
 }
+
+// ---- claim check (issue 5) ----
+
+/** Pure: the series' claims against the measured cells (noisy cells and cells without a CI count as unmeasured). */
+export function claimChecksOf(series: Series, bench: Report["bench"]): SeriesClaimCheck[] {
+  if (!bench || !series.text) return [];
+  const [va, vb] = bench.variants;
+  const kernelRef = (v: Variant) => v.settings.find((s) => s.kind === "kernel")?.ref ?? null;
+  const kernels = kernelRef(va) === "base" && kernelRef(vb) === "candidate";
+  const measured = bench.cells.flatMap((c) =>
+    c.analysis.ci95 !== null && c.analysis.verdict !== "noisy"
+      ? [{ test: c.cell.test, topology: c.cell.topology, size: c.cell.size, ratio: c.analysis.ratio, ci95: c.analysis.ci95 }]
+      : [],
+  );
+  return checkSeriesClaims(series.text, measured, { a: va.name, b: vb.name, kernels });
+}
+
+// ---- end claim check ----
 
 /** Pure: stored results + their analysis → one Report value. */
 export function buildReport(input: BuildReportInput): Report {
@@ -133,6 +154,7 @@ export function buildReport(input: BuildReportInput): Report {
     selftests,
     bench,
     errors: input.errors,
+    claims: input.claims ?? claimChecksOf(series, bench),
     generatedAt: input.generatedAt,
     tool: input.tool,
   };

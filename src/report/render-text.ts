@@ -109,6 +109,30 @@ function bar(ratio: number, scale: number, half = 14): string {
   return `${left}|${right}`;
 }
 
+// ---- claim check (issue 5) ----
+
+/** The "Claims" section: each claim of the series, consistent / not reproduced / not measured (why). */
+export function renderClaims(checks: NonNullable<Report["claims"]>, a: string, b: string): string[] {
+  const L: string[] = [];
+  const counts = { consistent: 0, "not reproduced": 0, "not measured": 0 };
+  for (const c of checks) counts[c.verdict]++;
+  L.push(
+    ...wrap(
+      `Claims in the series: ${checks.length} (${counts.consistent} consistent, ${counts["not reproduced"]} not reproduced, ${counts["not measured"]} not measured); compared with B/A = ${b}/${a} only where the claim names the same variants.`,
+    ),
+  );
+  for (const c of checks) {
+    const cl = c.claim;
+    const where = `${cl.test} (${cl.topology ?? "?"}) ${cl.size === null ? "?" : formatSize(cl.size)}`;
+    const word = c.notMeasuredBecause === "variants differ" ? "not measured (variants differ)" : c.verdict;
+    L.push(...hang("  - ", `${word}: ${where} claimed ${formatRatio(cl.ratio)}`));
+    L.push(...wrap(toAscii(c.detail), "      "));
+  }
+  return L;
+}
+
+// ---- end claim check ----
+
 export function renderText(r: Report): string {
   const L: string[] = [];
   const push = (...lines: string[]) => L.push(...lines);
@@ -198,6 +222,7 @@ export function renderText(r: Report): string {
     const failed = b.cells.reduce((n, c) => n + c.a.failedRuns + c.b.failedRuns, 0);
     if (failed > 0) push(...wrap(`${failed} run(s) failed and were left out; their cells are marked noisy.`));
     push("");
+    if (r.claims?.length) push(...renderClaims(r.claims, b.variants[0].name, b.variants[1].name), "");
     const profile = Object.entries(d.profile);
     if (profile.length) push("Machine:");
     for (const [k, v] of profile) {

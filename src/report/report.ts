@@ -4,6 +4,7 @@ import type { Series } from "../domain/series.ts";
 import type { Status } from "../domain/status.ts";
 import type { Verdict } from "../domain/verdict.ts";
 import type { CellAnalysis } from "../stats/analyze-cell.ts";
+import type { SeriesClaimCheck } from "../stats/claims/check-series-claims.ts";
 
 /** Per-run spread of one side of a cell, for the LKP-style block. */
 export interface SideSummary {
@@ -43,6 +44,8 @@ export interface Report {
   } | null;
   /** Stages that died of infrastructure, with the reason. */
   errors: { stage: string; reason: string }[];
+  /** Claim check (issue 5): the series' performance claims against the measured cells; absent without a bench. */
+  claims?: SeriesClaimCheck[];
   generatedAt: string;
   tool: { name: string; version: string };
 }
