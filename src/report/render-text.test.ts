@@ -1,25 +1,7 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, test } from "node:test";
-import { PROJECT_ROOT } from "../../test/helpers/fixtures.ts";
-import { fixtureReports } from "../../test/integration/mail-fixture-results.ts";
+import { checkGolden, fixtureReports } from "../../test/integration/mail-fixture-results.ts";
 import { MAX_COLUMNS, renderText, wrapCommand } from "./render-text.ts";
-
-/**
- * Golden files of the mailing-list reply, rendered from real fixture results
- * (test/integration/mail-fixture-results.ts). Any rendering change fails here;
- * review the diff, then accept it with UPDATE_GOLDEN=1.
- */
-export function checkGolden(name: string, actual: string): void {
-  const path = join(PROJECT_ROOT, "test", "golden", name);
-  if (process.env.UPDATE_GOLDEN === "1") {
-    writeFileSync(path, actual);
-    return;
-  }
-  assert.ok(existsSync(path), `golden file ${path} is missing; create it with UPDATE_GOLDEN=1`);
-  assert.equal(actual, readFileSync(path, "utf8"), `${name} differs from the rendering; if intended, run with UPDATE_GOLDEN=1`);
-}
 
 function assertMailText(text: string): void {
   for (const line of text.split("\n")) {

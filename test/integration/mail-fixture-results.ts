@@ -1,3 +1,6 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { BenchSample, Cell } from "../../src/domain/bench.ts";
 import type { ApplyData, BenchData, Stage, StageResult } from "../../src/domain/results.ts";
 import type { Series } from "../../src/domain/series.ts";
@@ -8,7 +11,7 @@ import { parseAmFailure } from "../../src/runner/apply/parse-am-failure.ts";
 import { checkNetperfRun } from "../../src/runner/bench/parse-netperf.ts";
 import { analyzeMatrix } from "../../src/stats/analyze-matrix.ts";
 import { samplesToCells } from "../../src/stats/samples-to-cells.ts";
-import { readFixture } from "../helpers/fixtures.ts";
+import { PROJECT_ROOT, readFixture } from "../helpers/fixtures.ts";
 
 /**
  * Stage results built only from real recorded artefacts (../shared/fixtures):
@@ -182,3 +185,19 @@ export async function fixtureReports(): Promise<{ regression: Report; doesNotApp
   });
   return { regression, doesNotApply, infraError };
 }
+
+/**
+ * Golden files of the mailing-list reply, rendered from real fixture results
+ * (test/integration/mail-fixture-results.ts). Any rendering change fails here;
+ * review the diff, then accept it with UPDATE_GOLDEN=1.
+ */
+export function checkGolden(name: string, actual: string): void {
+  const path = join(PROJECT_ROOT, "test", "golden", name);
+  if (process.env.UPDATE_GOLDEN === "1") {
+    writeFileSync(path, actual);
+    return;
+  }
+  assert.ok(existsSync(path), `golden file ${path} is missing; create it with UPDATE_GOLDEN=1`);
+  assert.equal(actual, readFileSync(path, "utf8"), `${name} differs from the rendering; if intended, run with UPDATE_GOLDEN=1`);
+}
+
