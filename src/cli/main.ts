@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import { describeError, errorCode } from "../lib/errors.ts";
+import { benchCommand } from "./commands/bench-command.ts";
 import { configCheckCommand } from "./commands/config-check-command.ts";
 import { quarantineListCommand } from "./commands/quarantine-command.ts";
 import { reviewCommand } from "./commands/review-command.ts";
@@ -68,6 +69,26 @@ benchOptions(
     .option("--no-local-runner", "only enqueue; let runner agents on the shared Redis do the work")
     .option("--timeout <s>", "give up waiting after this many seconds"),
 ).action((input: string, opts: Record<string, unknown>) => run(() => reviewCommand(input, { ...globals(), ...opts }))());
+
+benchOptions(
+  program
+    .command("bench")
+    .description("A/B netperf matrix on this machine's kernel, run directly (no queue): per-cell estimate, 95% CI, MDE, verdict")
+    .option("--variant <spec>", "variant A then B: [name:]busy_read=50 | net.x.y=N | nodelay | local-buffer=N | remote-buffer=N | bpf-cgroup=/abs/obj.o[:prog] | tc-bpf=/abs/obj.o[:sec][@server] | none (comma-separated)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--matrix <name>", "default (TCP_RR 1 B..64 KB x loopback, container) or small")
+    .option("--tree <name>", "take the bench defaults of this configured tree")
+    .option("--adaptive", "extend inconclusive matrices by 2 rounds/side up to --max-rounds")
+    .option("--max-rounds <n>", "cap for --adaptive")
+    .option("--design <d>", "ABBA or ABAB")
+    .option("--pairing <p>", "cell (A and B back to back per cell, default) or side")
+    .option("--warmup <w>", "first (default), all or none: discarded warm-up run per cell")
+    .option("--settle-ms <ms>", "pause after switching variants")
+    .option("--seed <n>", "cell order seed")
+    .option("--budget <s>", "refuse plans estimated to take longer")
+    .option("--no-pin", "do not pin netperf with -T")
+    .option("--claims <file>", "check the performance claims in this text (cover letter) against the measured cells")
+    .option("--json", "machine-readable result with every sample"),
+).action((opts: Record<string, unknown>) => run(() => benchCommand({ ...globals(), ...opts }))());
 
 program
   .command("series")
