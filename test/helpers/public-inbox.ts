@@ -22,6 +22,13 @@ export interface TestInbox {
   inboxDir: string;
   /** Deliver one raw mail with public-inbox-mda (as the list's MTA would). */
   inject(raw: Uint8Array | string): Promise<void>;
+  /** Delete a mail (`public-inbox-learn rm`): the epoch gets a commit holding `d`, not `m`. */
+  remove(raw: Uint8Array | string): Promise<void>;
+  /**
+   * Start epoch N the way a v2 inbox rolls over at ~1 GB (public-inbox's own
+   * PublicInbox::MultiGit->add_epoch); later mail goes into it.
+   */
+  addEpoch(n: number): Promise<void>;
   /** Stop serving (the inbox stays); `startHttpd` serves it again on the same port. */
   stopHttpd(): Promise<void>;
   startHttpd(): Promise<void>;
@@ -107,6 +114,19 @@ export async function startTestInbox(options: { list?: string } = {}): Promise<T
         env: { ...env, ORIGINAL_RECIPIENT: address },
         input: typeof raw === "string" ? raw : Buffer.from(raw),
         timeoutMs: 60_000,
+      });
+    },
+    async remove(raw) {
+      await exec(["public-inbox-learn", "rm"], {
+        env: { ...env, ORIGINAL_RECIPIENT: address },
+        input: typeof raw === "string" ? raw : Buffer.from(raw),
+        timeoutMs: 60_000,
+      });
+    },
+    async addEpoch(epoch) {
+      await exec(["perl", "-MPublicInbox::MultiGit", "-e", 'PublicInbox::MultiGit->new($ARGV[0], "all.git", "git")->add_epoch($ARGV[1])', inboxDir, String(epoch)], {
+        env,
+        timeoutMs: 30_000,
       });
     },
     stopHttpd,
