@@ -31,7 +31,7 @@ export interface ReportMailInput {
   tree: TreeConfig | undefined;
   config: Pick<Config, "global" | "paths" | "secrets">;
   request: ReportRequest | null;
-  /** Claims in the series text the measurements did not reproduce. */
+  /** Claims the measurements did not reproduce; default: counted from report.claims. */
   unreproducedClaims?: number;
 }
 
@@ -57,7 +57,8 @@ export async function deliverReportMail(
       report: input.report,
       requested: input.request !== null,
       requestedBy: input.request?.by ?? null,
-      unreproducedClaims: input.unreproducedClaims ?? 0,
+      unreproducedClaims:
+        input.unreproducedClaims ?? (input.report.claims ?? []).filter((c) => c.verdict === "not reproduced").length,
       to,
       cc,
       author: input.series.author,
