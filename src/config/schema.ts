@@ -135,6 +135,10 @@ export const bootSchema = z
         rebootCommand: z.array(z.string()).default(["systemctl", "kexec"]).describe("argv that reboots into it; the connection drops."),
         restoreCommand: z.array(z.string()).default(["systemctl", "reboot"]).describe("argv that switches back to the runner's own kernel."),
         bootDeadlineSec: z.number().int().min(5).default(600).describe("How long to wait for SSH after the switch."),
+        bootIdCommand: z
+          .array(z.string())
+          .default(["cat", "/proc/sys/kernel/random/boot_id"])
+          .describe("argv whose output changes on every boot: proves the switch happened."),
       })
       .strict()
       .default({
@@ -149,6 +153,7 @@ export const bootSchema = z
         rebootCommand: ["systemctl", "kexec"],
         restoreCommand: ["systemctl", "reboot"],
         bootDeadlineSec: 600,
+        bootIdCommand: ["cat", "/proc/sys/kernel/random/boot_id"],
       }),
   })
   .strict();

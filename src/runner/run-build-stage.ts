@@ -1,0 +1,146 @@
+import { join } from "node:path";
+import type { ApplyData, BootRun, BuildData, KernelBuild, StageResult } from "../domain/results.ts";
+import { combineStatus, type Status } from "../domain/status.ts";
+import type { Exec } from "../lib/exec.ts";
+import type { Git } from "../lib/git.ts";
+import type { Logger } from "../lib/logger.ts";
+import type { StageJob } from "../queue/payloads.ts";
+import { amSeries } from "./apply/am-series.ts";
+import { flowRef, rawPatches } from "./apply/apply-series.ts";
+import type { BootTarget } from "./boot/boot-target.ts";
+import { buildGuestProbe } from "./boot/build-guest-probe.ts";
+import { createBootTarget } from "./boot/create-boot-target.ts";
+import { BuildFailure, buildKernel } from "./build/build-kernel.ts";
+import { compareProbes } from "./build/compare-probes.ts";
+import { newWarnings } from "./build/parse-build-warnings.ts";
+import { ensureMirror } from "./workspace/ensure-mirror.ts";
+import { withJobWorktree } from "./workspace/job-worktree.ts";
+
+export interface BuildStageDeps {
+  git: Git;
+  log: Logger;
+  workDir: string;
+  runner: string;
+  /** The apply stage's result (base and head commits). */
+  apply: ApplyData | null;
+  /** ccache's cache dir shared by jobs (null: ccache's default). */
+  ccacheDir?: string | null;
+  exec?: Exec;
+  /** Override the configured boot target (tests). */
+  bootTarget?: BootTarget;
+  signal?: AbortSignal;
+}
+
+/**
+ * The build stage: build the base and the candidate kernel in one
+ * throwaway worktree (the candidate incrementally), report warnings the
+ * series adds, then boot both on the configured target and run the
+ * in-guest probe on each. A hung or failed-for-infrastructure build, a
+ * kernel that never boots or a target that never comes back is an `error`
+ * result with the reason and log tail — never a thrown job — and the
+ * worktree is removed in every case.
+ */
+export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promise<StageResult<BuildData>> {
+  const startedAt = new Date().toISOString();
+  const { git } = deps;
+  const cfg = job.build;
+  const data: BuildData = {
+    config: { base: cfg.baseConfig, fragments: [], extras: cfg.extras },
+    base: null,
+    candidate: null,
+    newWarnings: [],
+    boots: [],
+    probeChanges: [],
+  };
+  const done = (status: Status, summary: string): StageResult<BuildData> => ({
+    stage: "build",
+    status,
+    summary,
+    startedAt,
+    endedAt: new Date().toISOString(),
+    runner: deps.runner,
+    data,
+  });
+  const apply = deps.apply;
+  if (!apply?.baseCommit || !apply.head) return done("skip", "skipped: nothing applied to build");
+  const sig = deps.signal ? { signal: deps.signal } : {};
+  const exec = deps.exec ? { exec: deps.exec } : {};
+  const artifactsDir = join(deps.workDir, "artifacts", job.flowId);
+  const mirror = await ensureMirror(job.tree, { git, workDir: deps.workDir, fetchIntervalMs: 600_000, ...sig });
+  const target = deps.bootTarget ?? createBootTarget(job.boot, deps.exec ? { exec: deps.exec } : {});
+
+  return withJobWorktree({ git, repo: mirror.repo, workDir: deps.workDir, key: `${job.flowId}-build`, commit: apply.baseCommit, ...sig }, async (wt) => {
+    // The applied head is kept as a ref by the apply stage; on another runner, apply again.
+    let head = apply.head!;
+    const known = await git(["rev-parse", "--verify", "--quiet", `${flowRef(job.flowId)}^{commit}`], { repo: mirror.repo, okCodes: "any" });
+    if (known.code !== 0) {
+      const am = await amSeries(git, wt.dir, rawPatches(job), deps.signal);
+      if (!am.head || am.failure) return done("error", "the series applied in the apply stage but not again on this runner");
+      head = am.head;
+      await git(["checkout", "--quiet", "--detach", apply.baseCommit!], { repo: wt.dir });
+    }
+
+    const common = { treeDir: wt.dir, config: cfg, artifactsDir, ccacheDir: deps.ccacheDir ?? null, ...exec, ...sig };
+    const attempt = async (label: "base" | "candidate", commit: string, reuseConfig: boolean): Promise<KernelBuild | BuildFailure> => {
+      try {
+        return await buildKernel({ ...common, label, commit, reuseConfig });
+      } catch (e) {
+        if (e instanceof BuildFailure) return e;
+        throw e;
+      }
+    };
+    if (cfg.compareBase) {
+      const b = await attempt("base", apply.baseCommit!, false);
+      if (b instanceof BuildFailure) {
+        data.base = b.build;
+        return done("error", `${b.message} (the base itself does not build: not the series' fault)\n${b.build.logTail.split("\n").slice(-5).join("\n")}`);
+      }
+      data.base = b;
+      data.config.fragments = [];
+    }
+    await git(["checkout", "--quiet", "--detach", head], { repo: wt.dir });
+    const c = await attempt("candidate", head, cfg.compareBase);
+    if (c instanceof BuildFailure) {
+      data.candidate = c.build;
+      const status: Status = c.kind === "failed" ? "fail" : "error";
+      return done(status, `${c.message}\n${c.build.logTail.split("\n").slice(-5).join("\n")}`);
+    }
+    data.candidate = c;
+    data.newWarnings = data.base ? newWarnings(data.base.warnings, c.warnings) : [];
+
+    const probe = await buildGuestProbe(join(deps.workDir, "cache"), deps.exec);
+    const timeoutMs = job.boot.timeoutSec * 1000;
+    if (target.kind === "host") {
+      data.boots.push(await target.run({ kernel: null, probe, timeoutMs, artifactsDir, ...sig }));
+    } else {
+      for (const [label, build] of [["base", data.base], ["candidate", data.candidate]] as const) {
+        if (!build?.image) continue;
+        data.boots.push(await target.run({ kernel: { label, image: build.image }, probe, timeoutMs, artifactsDir, ...sig }));
+      }
+    }
+    const bootOf = (k: BootRun["kernel"]) => data.boots.find((b) => b.kernel === k);
+    data.probeChanges = compareProbes(bootOf("base"), bootOf("candidate"));
+
+    const statuses: Status[] = [];
+    const notes: string[] = [`built ${data.base ? "base and candidate" : "candidate"} (${cfg.baseConfig})`];
+    if (data.newWarnings.length > 0) {
+      statuses.push("warn");
+      notes.push(`${data.newWarnings.length} new warning(s): ${data.newWarnings[0]!.file}:${data.newWarnings[0]!.line}`);
+    } else notes.push("no new warnings");
+    for (const b of data.boots) {
+      if (b.outcome === "ok") {
+        const failed = b.probes.filter((p) => p.status === "fail" || p.status === "error");
+        // A probe that fails on both kernels is the tree's state, not the series'.
+        const alsoOnBase = (n: string) => b.kernel === "candidate" && bootOf("base")?.probes.find((p) => p.name === n)?.status === "fail";
+        statuses.push(failed.some((p) => !alsoOnBase(p.name)) ? (b.kernel === "base" ? "warn" : "fail") : "pass");
+        notes.push(`${b.kernel} kernel on ${b.target}: ${b.probes.filter((p) => p.status === "pass").length}/${b.probes.length} probes passed`);
+      } else {
+        const mine = b.kernel === "candidate" && bootOf("base")?.outcome === "ok" && (b.outcome === "panic" || b.outcome === "oops");
+        statuses.push(mine ? "fail" : "error");
+        notes.push(`${b.kernel} kernel on ${b.target}: ${b.outcome} (${b.reason})`);
+      }
+    }
+    for (const ch of data.probeChanges) notes.push(`${ch.name}: ${ch.note}`);
+    return done(combineStatus(statuses.length ? statuses : ["pass"]), notes.join("; "));
+  });
+}

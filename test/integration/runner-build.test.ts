@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { buildSchema } from "../../src/config/schema.ts";
+import { git } from "../../src/lib/git.ts";
+import { silentLogger } from "../../src/lib/logger.ts";
+import { stageJobSchema } from "../../src/queue/payloads.ts";
+import { applySeries } from "../../src/runner/apply/apply-series.ts";
+import { createHostTarget } from "../../src/runner/boot/host-target.ts";
+import { runBuildStage } from "../../src/runner/run-build-stage.ts";
+
+/**
+ * The build stage on a small tree with a real Makefile and real gcc (the
+ * kernel tier is runner-kernel-e2e): new warnings against the base build,
+ * a compile error, a hung build, a full disk (a real tmpfs) — each a result
+ * with its reason and log tail, and the worktree removed every time. The
+ * host boot target runs the real probe on the runner's own kernel.
+ */
+describe("build stage (real make, gcc, tmpfs)", () => {
+  let dir: string;
+  let up: string;
+  const MAKEFILE = "tinyconfig olddefconfig defconfig:\n\techo CONFIG_X=y > .config\nbzImage:\n\tgcc -c -Wall -o net.o net.c\n\tmkdir -p arch/x86/boot && cp net.o arch/x86/boot/bzImage\n";
+  const patchMail = async (file: string, content: string, subject: string) => {
+    const work = join(dir, `p-${Math.random().toString(36).slice(2)}`);
+    await git(["clone", "-q", up, work]);
+    writeFileSync(join(work, file), content);
+    await git(["commit", "-q", "-am", `${subject}\n\nSigned-off-by: patchbench <patchbench@localhost>`], { repo: work });
+    const mail = (await git(["format-patch", "--stdout", "-1", "HEAD"], { repo: work })).stdout;
+    rmSync(work, { recursive: true, force: true });
+    return mail;
+  };
+  const run = async (name: string, mail: string, workDir: string, build: Record<string, unknown> = {}) => {
+    const data = {
+      flowId: `flow-${name}`,
+      seriesId: name,
+      stage: "apply",
+      tree: { name: "mini", url: "unused", path: up, branch: "master", allowBinary: false, allowSymlinks: false },
+      baseCommit: null,
+      patches: [{ index: 1, subject: name, rawBase64: Buffer.from(mail).toString("base64") }],
+      suites: [],
+      bench: {},
+      checks: [],
+      build: buildSchema.parse({ ccache: false, selftestsConfig: false, ...build }),
+    };
+    const deps = { git, log: silentLogger(), workDir, runner: "t" };
+    const applied = await applySeries(stageJobSchema.parse(data), deps);
+    assert.ok(applied.data.head, applied.summary);
+    const r = await runBuildStage(stageJobSchema.parse({ ...data, stage: "build" }), { ...deps, apply: applied.data, bootTarget: createHostTarget() });
+    assert.deepEqual(readdirSync(join(workDir, "worktrees")), [], "worktree removed");
+    return r;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "pb-build-"));
+    up = join(dir, "up");
+    mkdirSync(up);
+    writeFileSync(join(up, "Makefile"), MAKEFILE);
+    writeFileSync(join(up, "net.c"), "int net(int a)\n{\n\treturn a + 1;\n}\n");
+    await git(["init", "-q", "-b", "master", up]);
+    await git(["add", "."], { repo: up });
+    await git(["commit", "-q", "-m", "base"], { repo: up });
+  });
+  after(() => {
+    try {
+      execFileSync("umount", [join(dir, "full")], { stdio: "ignore" });
+    } catch {
+      /* not mounted */
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a warning the series adds is new; the base's own are not; the host target runs the probe", async () => {
+    const mail = await patchMail("net.c", "int net(int a)\n{\n\tint unused;\n\treturn a + 1;\n}\n", "net: add a variable");
+    const r = await run("warn", mail, join(dir, "w1"));
+    assert.equal(r.status, "warn", r.summary);
+    assert.deepEqual(r.data.newWarnings, [{ file: "net.c", line: 3, message: "unused variable 'unused'", flag: "-Wunused-variable" }]);
+    assert.deepEqual(r.data.base?.warnings, []);
+    assert.match(readFileSync(r.data.candidate!.logPath, "utf8"), /\$ make -j\d+ bzImage/);
+    assert.deepEqual(r.data.boots.map((b) => [b.target, b.kernel, b.outcome]), [["host", "running", "ok"]]);
+    assert.deepEqual(r.data.boots[0]?.probes.map((p) => p.status), ["pass", "pass"]);
+  });
+
+  test("a compile error is the series' failure, with the log tail", async () => {
+    const r = await run("broken", await patchMail("net.c", "int net(int a)\n{\n\treturn a +;\n}\n", "net: break"), join(dir, "w2"));
+    assert.equal(r.status, "fail");
+    assert.match(r.summary, /candidate build \(make -j\d+\) failed/);
+    assert.match(r.data.candidate?.logTail ?? "", /error: expected expression/);
+  });
+
+  test("a hung build is killed at its deadline: error, not fail", async () => {
+    const mail = await patchMail("Makefile", MAKEFILE.replace("\tgcc -c", "\tsleep 600\n\tgcc -c"), "build: hang");
+    const t0 = Date.now();
+    const r = await run("hang", mail, join(dir, "w3"), { timeoutSec: 10 });
+    assert.equal(r.status, "error", r.summary);
+    assert.match(r.summary, /timed out after 10 s/);
+    assert.ok(Date.now() - t0 < 120_000);
+  });
+
+  test("a full disk is an error with the reason", async () => {
+    const full = join(dir, "full");
+    mkdirSync(full);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", full]);
+    const mail = await patchMail("Makefile", MAKEFILE.replace("\tgcc -c", "\tdd if=/dev/zero of=big bs=1M count=64\n\tgcc -c"), "build: fill");
+    const r = await run("full", mail, full, { compareBase: false });
+    assert.equal(r.status, "error", r.summary);
+    assert.match(r.summary, /ran out of disk space/);
+    assert.match(r.data.candidate?.logTail ?? "", /No space left on device/);
+  });
+});
