@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Config } from "../config/schema.ts";
 import type { BenchData } from "../domain/results.ts";
 import { deliverReportMail } from "../deliver/deliver-report-mail.ts";
+import { deliverGithub } from "../deliver/github/deliver-github.ts";
 import type { MailDecision } from "../deliver/mail-policy.ts";
 import type { Logger } from "../lib/logger.ts";
 import { reportJobSchema } from "../queue/payloads.ts";
@@ -35,7 +36,7 @@ export const TOOL = { name: "patchbench", version: "0.1.0" } as const;
  * Stores results, decides verdicts, renders, delivers through the outbox.
  * Safe to repeat: results are replaced, the mail goes out once.
  */
-export function createReportProcessor(deps: { db: Db; config: Config; log: Logger }) {
+export function createReportProcessor(deps: { db: Db; config: Config; log: Logger; deliverGithub?: typeof deliverGithub }) {
   return async (job: Job): Promise<ReportOutcome> => {
     const parsed = reportJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid report job data: ${parsed.error.message}`);
@@ -78,6 +79,9 @@ export function createReportProcessor(deps: { db: Db; config: Config; log: Logge
       { flowId, series, report, text, tree, config: deps.config, request: request.success ? request.data : null },
     );
     // --- end mail ---
+    // --- GitHub (deliver/github): the PR's check run or /bench comment, updated in place ---
+    if (series.source === "github") await (deps.deliverGithub ?? deliverGithub)({ db: deps.db, config: deps.config, log }, { flowId, report });
+    // --- end GitHub ---
     await setFlowStatus(deps.db, flowId, report.status, true);
     log.info({ status: report.status, headline: report.headline, eml: delivered.path, mailed: delivered.sent, held: delivered.held }, "report done");
     return { flowId, status: report.status, headline: report.headline, emlPath: delivered.path, messageId: delivered.messageId, text, mail: delivered.decision };

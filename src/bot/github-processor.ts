@@ -1,0 +1,352 @@
+import { join } from "node:path";
+import { type FlowProducer, type Job, type Queue, UnrecoverableError } from "bullmq";
+import { authorizeGithub } from "../commands/authorize-bench.ts";
+import { BENCH_HELP, parseBenchCommand } from "../commands/parse-bench-command.ts";
+import { planBenchRequest } from "../commands/plan-bench-request.ts";
+import type { BenchConfig, Config, TreeConfig } from "../config/schema.ts";
+import { cancelCheckRun, upsertCheckRun } from "../deliver/github/check-runs.ts";
+import { detailsUrlOf } from "../deliver/github/deliver-github.ts";
+import type { GithubOctokit, OctokitFor } from "../deliver/github/github-client.ts";
+import { type GithubTarget, getPullState, getTarget, prKey, setPullState, setTarget } from "../deliver/github/github-target.ts";
+import { fetchPullRequest } from "../ingest/github/fetch-pull-request.ts";
+import { pullRequestToSeries } from "../ingest/github/pull-request-to-series.ts";
+import { describeError, errorCode } from "../lib/errors.ts";
+import type { Git } from "../lib/git.ts";
+import type { Logger } from "../lib/logger.ts";
+import { enqueueFlow } from "../queue/enqueue-flow.ts";
+import { planFlow } from "../queue/plan-flow.ts";
+import { estimatePlanSeconds } from "../runner/bench/run-matrix.ts";
+import { cellsOf } from "../runner/run-bench-stage.ts";
+import { getFlow } from "../store/flow-repository.ts";
+import type { Db } from "../store/open-store.ts";
+import { getRawMails, getSeries, saveSeries } from "../store/series-repository.ts";
+import { type GithubEvent, githubEventSchema } from "./github-event.ts";
+
+export interface GithubProcessorDeps {
+  db: Db;
+  config: Config;
+  flows: FlowProducer;
+  log: Logger;
+  git: Git;
+  octokitFor: OctokitFor;
+  installationId: string;
+  /** The orchestrator queue (to withdraw a closed PR's flows). */
+  orchestrator: Queue;
+  /** Pool queues by name (queue position and estimates). */
+  poolQueue: (pool: string) => Queue;
+  now?: () => Date;
+}
+
+/** The runner's own estimate of a bench config (seconds at maxRounds). */
+export function estimateBenchSeconds(b: BenchConfig): number {
+  return estimatePlanSeconds({
+    cells: cellsOf(b),
+    variants: b.variants as never,
+    rounds: b.rounds,
+    maxRounds: b.maxRounds,
+    runsPerRound: b.runsPerRound,
+    durationSec: b.durationSec,
+    warmup: b.warmup,
+    design: b.design,
+    seed: b.seed,
+    pinning: b.pinning,
+  });
+}
+
+function treeOf(config: Config): TreeConfig {
+  const name = config.global.github.tree ?? config.global.defaultTree;
+  const tree = config.trees.find((t) => t.name === name);
+  if (!tree) throw new UnrecoverableError(`github.tree "${name}" is not a configured tree`);
+  return tree;
+}
+
+interface PullDetails {
+  number: number;
+  title: string;
+  body: string;
+  headSha: string;
+  baseSha: string;
+  cloneUrl: string;
+  authorLogin: string;
+  createdAt: string | null;
+}
+
+/**
+ * The work behind webhooks (a BullMQ processor, one job per delivery):
+ * PR → series → flow + check run; /bench → authorise, acknowledge, flow;
+ * closed → withdraw; rerequested → a new flow of the same series.
+ */
+export function createGithubProcessor(deps: GithubProcessorDeps) {
+  const { db, config } = deps;
+  const gh = config.global.github;
+  const now = deps.now ?? (() => new Date());
+
+  /** PR → series (real format-patch on the merge-base) → planned flow. */
+  async function planPull(event: { installationId: number; owner: string; repo: string }, pr: PullDetails, octokit: GithubOctokit, bench?: BenchConfig, pool?: string, salt?: string) {
+    const commits = await octokit.request("GET /repos/{owner}/{repo}/pulls/{pull_number}/commits", {
+      owner: event.owner,
+      repo: event.repo,
+      pull_number: pr.number,
+      per_page: 100,
+    });
+    if (commits.data.length >= gh.maxCommits + 1) throw new UnrecoverableError(`PR #${pr.number} has more than ${gh.maxCommits} commits`);
+    const compare = await octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
+      owner: event.owner,
+      repo: event.repo,
+      basehead: `${pr.baseSha}...${pr.headSha}`,
+      per_page: 1,
+    });
+    const mergeBase = compare.data.merge_base_commit.sha;
+    const token = (await octokit.auth({ type: "installation" }).catch(() => null)) as { token?: string } | null;
+    const fetched = await fetchPullRequest(deps.git, {
+      mirrorDir: join(config.paths.workDir, "github-mirrors", `${event.owner}__${event.repo}.git`),
+      cloneUrl: pr.cloneUrl,
+      number: pr.number,
+      headSha: pr.headSha,
+      mergeBase,
+      token: pr.cloneUrl.startsWith("https://") ? (token?.token ?? null) : null,
+      maxCommits: gh.maxCommits,
+    });
+    if (fetched.patches.length !== commits.data.filter((c) => (c.parents?.length ?? 1) <= 1).length) {
+      deps.log.warn({ pr: pr.number, api: commits.data.length, git: fetched.patches.length }, "GitHub and git disagree on the PR's commits; using git's");
+    }
+    const tree0 = treeOf(config);
+    const tree = pool ? { ...tree0, pool } : tree0;
+    const { series, raw } = pullRequestToSeries(
+      { owner: event.owner, repo: event.repo, number: pr.number, title: pr.title, body: pr.body, headSha: pr.headSha, mergeBase, authorLogin: pr.authorLogin, createdAt: pr.createdAt, tree: tree.name },
+      fetched.patches,
+    );
+    await saveSeries(db, series, raw);
+    const plan = planFlow({ series, raw, tree, installationId: salt ? `${deps.installationId}-${salt}` : deps.installationId, ...(bench ? { bench } : {}) });
+    return { series, plan, tree, mergeBase, changedFiles: fetched.changedFiles };
+  }
+
+  async function startCheck(
+    event: { installationId: number; owner: string; repo: string },
+    pr: PullDetails,
+    octokit: GithubOctokit,
+    planned: Awaited<ReturnType<typeof planPull>>,
+  ): Promise<void> {
+    const { plan } = planned;
+    const existing = await getTarget(db, plan.flowId);
+    const checkRunId = await upsertCheckRun(
+      octokit,
+      { owner: event.owner, repo: event.repo, headSha: pr.headSha, name: gh.checkName, externalId: plan.flowId, detailsUrl: detailsUrlOf(config, plan.flowId) },
+      existing?.checkRunId ?? null,
+      {
+        status: "queued",
+        title: "queued",
+        summary: `Queued for runner pool \`${planned.tree.pool}\`: ${planned.series.total} commit(s) on merge-base \`${planned.mergeBase.slice(0, 12)}\` (tree ${planned.tree.name}; stages ${planned.tree.stages.join(" → ")}).`,
+      },
+    );
+    const target: GithubTarget = existing ?? {
+      installationId: event.installationId,
+      owner: event.owner,
+      repo: event.repo,
+      number: pr.number,
+      headSha: pr.headSha,
+      kind: "check",
+      checkRunId,
+      commentId: null,
+      request: null,
+      changedFiles: planned.changedFiles,
+      state: "queued",
+    };
+    await setTarget(db, plan.flowId, { ...target, checkRunId });
+    await enqueueFlow({ db, flows: deps.flows, log: deps.log }, plan);
+    const key = prKey(event.owner, event.repo, pr.number);
+    const st = await getPullState(db, key);
+    if (!st.flows.includes(plan.flowId)) await setPullState(db, key, { ...st, flows: [...st.flows, plan.flowId] });
+  }
+
+  async function comment(octokit: GithubOctokit, e: { owner: string; repo: string; number: number }, body: string): Promise<number> {
+    const r = await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+      owner: e.owner,
+      repo: e.repo,
+      issue_number: e.number,
+      body,
+    });
+    return Number(r.data.id);
+  }
+
+  /** Flows waiting or running on a pool, oldest first, with their estimated runner time. */
+  async function queueAhead(pool: string): Promise<{ flows: number; seconds: number }> {
+    const q = deps.poolQueue(pool);
+    const jobs = await q.getJobs(["active", "waiting", "prioritized", "delayed", "waiting-children"]);
+    const byFlow = new Map<string, number>();
+    for (const j of jobs) {
+      const d = j?.data as { flowId?: string; stage?: string; bench?: BenchConfig } | undefined;
+      if (!d?.flowId) continue;
+      const est = d.stage === "bench" && d.bench ? estimateBenchSeconds(d.bench) : 0;
+      byFlow.set(d.flowId, (byFlow.get(d.flowId) ?? 0) + est);
+    }
+    return { flows: byFlow.size, seconds: [...byFlow.values()].reduce((a, b) => a + b, 0) };
+  }
+
+  async function pullDetails(octokit: GithubOctokit, owner: string, repo: string, number: number): Promise<PullDetails & { state: string }> {
+    const r = await octokit.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { owner, repo, pull_number: number });
+    const p = r.data;
+    return {
+      number,
+      title: p.title,
+      body: p.body ?? "",
+      headSha: p.head.sha,
+      baseSha: p.base.sha,
+      cloneUrl: p.base.repo.clone_url,
+      authorLogin: p.user.login,
+      createdAt: p.created_at,
+      state: p.state,
+    };
+  }
+
+  async function onPull(e: Extract<GithubEvent, { kind: "pull" }>, octokit: GithubOctokit) {
+    if (e.action === "closed") return onClosed(e, octokit);
+    const pr: PullDetails = e;
+    const planned = await planPull(e, pr, octokit);
+    await startCheck(e, pr, octokit, planned);
+    return { flowId: planned.plan.flowId };
+  }
+
+  async function onClosed(e: Extract<GithubEvent, { kind: "pull" }>, octokit: GithubOctokit) {
+    const key = prKey(e.owner, e.repo, e.number);
+    const st = await getPullState(db, key);
+    const cancelled: string[] = [];
+    for (const flowId of st.flows) {
+      const t = await getTarget(db, flowId);
+      if (!t || t.state === "completed" || t.state === "cancelled") continue;
+      // Running stages finish (their job is locked); the report then sees "cancelled" and stays quiet.
+      await deps.orchestrator.remove(`${flowId}-report`, { removeChildren: true }).catch(() => 0);
+      await setTarget(db, flowId, { ...t, state: "cancelled" });
+      if (t.kind === "check" && t.checkRunId !== null) {
+        await cancelCheckRun(octokit, { owner: e.owner, repo: e.repo, checkRunId: t.checkRunId }, "The pull request was closed; pending work was withdrawn.");
+      } else if (t.kind === "bench" && t.commentId !== null) {
+        await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+          owner: e.owner,
+          repo: e.repo,
+          comment_id: t.commentId,
+          body: `<!-- patchbench:${flowId} -->\n**patchbench:** cancelled — the pull request was closed before the benchmark ran.\n`,
+        });
+      }
+      cancelled.push(flowId);
+    }
+    await setPullState(db, key, { flows: st.flows, pendingBench: null });
+    deps.log.info({ pr: key, cancelled }, "PR closed; pending flows withdrawn");
+    return { cancelled };
+  }
+
+  async function onComment(e: Extract<GithubEvent, { kind: "comment" }>, octokit: GithubOctokit) {
+    const where = { owner: e.owner, repo: e.repo, number: e.number };
+    const auth = authorizeGithub({ login: e.login, association: e.association, type: e.userType }, { allowlist: gh.bench.allowlist });
+    if (!auth.allowed) {
+      await comment(
+        octokit,
+        where,
+        `@${e.login} thank you for your interest — benchmarks run on shared machines, so \`/bench\` is open to the repository's owners, members and collaborators (and an allowlist). A maintainer can ask on your behalf.\n`,
+      );
+      return { refused: auth.reason };
+    }
+    const parsed = parseBenchCommand(e.command);
+    if (parsed.kind === "none") return { ignored: true };
+    if (parsed.kind === "help") {
+      await comment(octokit, where, `\`\`\`\n${BENCH_HELP}\n\`\`\`\n`);
+      return { help: true };
+    }
+    if (parsed.kind === "error") {
+      await comment(octokit, where, `**patchbench:** I could not read that \`/bench\`: ${parsed.message.replace(/[`@<>]/g, "'")}\n\n\`\`\`\n${BENCH_HELP}\n\`\`\`\n`);
+      return { error: parsed.message };
+    }
+    const key = prKey(e.owner, e.repo, e.number);
+    const st = await getPullState(db, key);
+    if (st.pendingBench) {
+      const t = await getTarget(db, st.pendingBench);
+      if (t && (t.state === "queued" || t.state === "in_progress")) {
+        await comment(octokit, where, `**patchbench:** a \`/bench\` for this pull request is already pending (${t.request ?? "/bench"}); one at a time — its results will appear in that comment.\n`);
+        return { duplicate: st.pendingBench };
+      }
+    }
+    const tree = treeOf(config);
+    const planned = planBenchRequest(tree.bench, parsed.request, gh.bench, tree.pool, estimateBenchSeconds);
+    if (!planned.ok) {
+      await comment(octokit, where, `**patchbench:** I cannot run that \`/bench\`: ${planned.message}\n`);
+      return { error: planned.message };
+    }
+    // Seen: a reaction within seconds, before any slow work.
+    await octokit.request("POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", {
+      owner: e.owner,
+      repo: e.repo,
+      comment_id: e.commentId,
+      content: "eyes",
+    });
+    const pr = await pullDetails(octokit, e.owner, e.repo, e.number);
+    if (pr.state !== "open") {
+      await comment(octokit, where, "**patchbench:** this pull request is closed; nothing to benchmark.\n");
+      return { closed: true };
+    }
+    const p = await planPull(e, pr, octokit, planned.bench, planned.pool, `bench-${e.commentId}`);
+    const created = await enqueueFlow({ db, flows: deps.flows, log: deps.log }, p.plan);
+    const ahead = await queueAhead(planned.pool);
+    const start = new Date(now().getTime() + Math.max(0, ahead.seconds - planned.estimateSec) * 1000);
+    const ackId = await comment(
+      octokit,
+      where,
+      `<!-- patchbench:${p.plan.flowId} -->\n**patchbench:** queued, position ${ahead.flows} on runner pool \`${planned.pool}\`, estimated start ${start.toISOString().slice(0, 16).replace("T", " ")} UTC (this run ≈ ${Math.ceil(planned.estimateSec / 60)} min of runner time). Results will replace this comment.\n\nRequested: \`${e.command.replace(/`/g, "'")}\`\n`,
+    );
+    await setTarget(db, p.plan.flowId, {
+      installationId: e.installationId,
+      owner: e.owner,
+      repo: e.repo,
+      number: e.number,
+      headSha: pr.headSha,
+      kind: "bench",
+      checkRunId: null,
+      commentId: ackId,
+      request: e.command,
+      changedFiles: p.changedFiles,
+      state: "queued",
+    });
+    await setPullState(db, key, { flows: [...st.flows, p.plan.flowId], pendingBench: p.plan.flowId });
+    return { flowId: p.plan.flowId, created: created.created, position: ahead.flows };
+  }
+
+  async function onRerun(e: Extract<GithubEvent, { kind: "rerun" }>, octokit: GithubOctokit) {
+    const old = await getTarget(db, e.externalId);
+    const flow = await getFlow(db, e.externalId);
+    if (!old || !flow) return { unknown: e.externalId };
+    const series = await getSeries(db, flow.seriesId);
+    if (!series) return { unknown: e.externalId };
+    const raw = await getRawMails(db, series.id);
+    const tree = treeOf(config);
+    const bench = (JSON.parse(flow.plan) as { bench?: BenchConfig }).bench;
+    const plan = planFlow({ series, raw, tree, installationId: `${deps.installationId}-rerun-${e.deliveryId}`, ...(bench ? { bench } : {}) });
+    const checkRunId = await upsertCheckRun(
+      octokit,
+      { owner: e.owner, repo: e.repo, headSha: old.headSha, name: gh.checkName, externalId: plan.flowId, detailsUrl: detailsUrlOf(config, plan.flowId) },
+      null,
+      { status: "queued", title: "queued (re-run)", summary: `Re-run requested; queued for runner pool \`${tree.pool}\`.` },
+    );
+    await setTarget(db, plan.flowId, { ...old, kind: "check", checkRunId, commentId: null, state: "queued" });
+    await enqueueFlow({ db, flows: deps.flows, log: deps.log }, plan);
+    const key = prKey(e.owner, e.repo, old.number);
+    const st = await getPullState(db, key);
+    await setPullState(db, key, { ...st, flows: [...st.flows, plan.flowId] });
+    return { flowId: plan.flowId };
+  }
+
+  return async (job: Job): Promise<unknown> => {
+    const parsed = githubEventSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid github job: ${parsed.error.message}`);
+    const e = parsed.data;
+    const log = deps.log.child({ deliveryId: e.deliveryId, kind: e.kind });
+    try {
+      const octokit = await deps.octokitFor(e.installationId);
+      const out = e.kind === "pull" ? await onPull(e, octokit) : e.kind === "comment" ? await onComment(e, octokit) : await onRerun(e, octokit);
+      log.info({ out }, "github event handled");
+      return out;
+    } catch (err) {
+      const code = errorCode(err);
+      log.error({ err: describeError(err), code }, "github event failed");
+      if (code === "input" || code === "config") throw new UnrecoverableError(describeError(err));
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,158 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type FlowProducer, Queue, QueueEvents, Worker } from "bullmq";
+import type { RedisOptions } from "ioredis";
+import { createNodeMiddleware } from "probot";
+import type { Config } from "../config/schema.ts";
+import { upsertCheckRun } from "../deliver/github/check-runs.ts";
+import { detailsUrlOf } from "../deliver/github/deliver-github.ts";
+import type { GithubAppSettings } from "../deliver/github/github-app-settings.ts";
+import { createGithubProbot, octokitForProbot } from "../deliver/github/github-client.ts";
+import { getTarget, setTarget } from "../deliver/github/github-target.ts";
+import { git as defaultGit, type Git } from "../lib/git.ts";
+import type { Logger } from "../lib/logger.ts";
+import { ORCHESTRATOR_QUEUE, poolQueue } from "../queue/queue-names.ts";
+import { bullConnection, newRedis } from "../queue/redis-connection.ts";
+import type { Db } from "../store/open-store.ts";
+import { createGithubApp } from "./create-github-app.ts";
+import { GITHUB_QUEUE, type GithubEvent } from "./github-event.ts";
+import { createGithubProcessor } from "./github-processor.ts";
+
+export interface GithubAppService {
+  /** http://host:port of the webhook server. */
+  url: string;
+  webhookUrl: string;
+  close(): Promise<void>;
+}
+
+/** Delivery ids are remembered this long (GitHub redelivers on request, days later). */
+const DELIVERY_TTL_SEC = 30 * 24 * 3600;
+
+/**
+ * Serve the GitHub App: a node:http server with Probot's middleware
+ * (signature check, 400 on a bad one), a "github" queue the handlers
+ * enqueue into, its worker, and a watcher that marks check runs
+ * in_progress when a runner picks their flow up.
+ */
+export async function serveGithubApp(deps: {
+  config: Config;
+  settings: GithubAppSettings;
+  db: Db;
+  flows: FlowProducer;
+  redis: RedisOptions;
+  log: Logger;
+  installationId: string;
+  git?: Git;
+}): Promise<GithubAppService> {
+  const { config, log } = deps;
+  const gh = config.global.github;
+  const prefix = config.global.redis.prefix;
+  const connection = bullConnection(deps.redis);
+  const probot = createGithubProbot(deps.settings, log);
+  const octokitFor = octokitForProbot(probot);
+  const redis = newRedis({ ...deps.redis, maxRetriesPerRequest: null });
+  const queue = new Queue(GITHUB_QUEUE, { connection, prefix });
+  const orchestrator = new Queue(ORCHESTRATOR_QUEUE, { connection, prefix });
+  const pools = new Map<string, Queue>();
+  const poolQ = (pool: string) => {
+    let q = pools.get(pool);
+    if (!q) {
+      q = new Queue(poolQueue(pool), { connection, prefix });
+      pools.set(pool, q);
+    }
+    return q;
+  };
+
+  const enqueue = async (event: GithubEvent): Promise<boolean> => {
+    // X-GitHub-Delivery is stable across redeliveries: claim it once.
+    const claimed = await redis.set(`${prefix}:github:delivery:${event.deliveryId}`, "1", "EX", DELIVERY_TTL_SEC, "NX");
+    if (claimed !== "OK") return false;
+    try {
+      await queue.add(event.kind, event, {
+        jobId: `gh-${event.deliveryId.replace(/[^A-Za-z0-9_-]/g, "_")}`,
+        attempts: 5,
+        backoff: { type: "exponential", delay: 2000 },
+        removeOnComplete: { age: 7 * 24 * 3600 },
+        removeOnFail: { age: 30 * 24 * 3600 },
+      });
+    } catch (e) {
+      await redis.del(`${prefix}:github:delivery:${event.deliveryId}`);
+      throw e;
+    }
+    return true;
+  };
+
+  const processor = createGithubProcessor({
+    db: deps.db,
+    config,
+    flows: deps.flows,
+    log,
+    git: deps.git ?? defaultGit,
+    octokitFor,
+    installationId: deps.installationId,
+    orchestrator,
+    poolQueue: poolQ,
+  });
+  // One at a time: per-PR state (the one pending /bench) is read-modify-write.
+  const worker = new Worker(GITHUB_QUEUE, processor, { connection, prefix, concurrency: 1 });
+  worker.on("failed", (job, err) => log.warn({ jobId: job?.id, err: err.message }, "github job failed"));
+  worker.on("error", (err) => log.error({ err }, "github worker error"));
+
+  // queued → in_progress when a runner takes the first stage of a flow.
+  const watchers: QueueEvents[] = [];
+  for (const pool of new Set([...config.trees.map((t) => t.pool), ...gh.bench.pools])) {
+    const qe = new QueueEvents(poolQueue(pool), { connection, prefix });
+    qe.on("active", ({ jobId }) => {
+      const flowId = jobId.replace(/-(apply|build|boot|selftests|bench)$/, "");
+      void (async () => {
+        const t = await getTarget(deps.db, flowId);
+        if (!t || t.state !== "queued") return;
+        await setTarget(deps.db, flowId, { ...t, state: "in_progress" });
+        if (t.kind !== "check" || t.checkRunId === null) return;
+        const octokit = await octokitFor(t.installationId);
+        await upsertCheckRun(
+          octokit,
+          { owner: t.owner, repo: t.repo, headSha: t.headSha, name: gh.checkName, externalId: flowId, detailsUrl: detailsUrlOf(config, flowId) },
+          t.checkRunId,
+          { status: "in_progress", title: "running", summary: `A runner of pool \`${pool}\` started this flow.` },
+        );
+      })().catch((e: unknown) => log.warn({ err: e, flowId }, "could not mark the check run in progress"));
+    });
+    watchers.push(qe);
+  }
+
+  const middleware = await createNodeMiddleware(createGithubApp({ enqueue, log }), { probot, webhooksPath: gh.webhookPath });
+  const server: Server = createServer((req, res) => {
+    Promise.resolve(
+      middleware(req, res, () => {
+        res.writeHead(404, { "content-type": "text/plain" });
+        res.end("not found\n");
+      }),
+    ).catch((e: unknown) => {
+      log.error({ err: e }, "webhook handling failed");
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(gh.port, gh.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.address.includes(":") ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  log.info({ url, webhookPath: gh.webhookPath, baseUrl: gh.baseUrl }, "GitHub app listening");
+  return {
+    url,
+    webhookUrl: `${url}${gh.webhookPath}`,
+    async close() {
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections?.();
+      await worker.close();
+      await Promise.all(watchers.map((w) => w.close()));
+      await queue.close();
+      await orchestrator.close();
+      await Promise.all([...pools.values()].map((q) => q.close()));
+      redis.disconnect();
+    },
+  };
+}
