@@ -1,3 +1,5 @@
+import { serveGithubApp } from "../../bot/serve-github-app.ts";
+import { readGithubAppSettings } from "../../deliver/github/github-app-settings.ts";
 import { pollOnce } from "../../workers/mail-poller.ts";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { type GlobalFlags, loadConfigFromFlags, loggerFor, openServices } from "../context.ts";
@@ -20,6 +22,18 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
     orchestrator: true,
     pool: flags.runner === false ? null : config.global.runner.pool,
   });
+  // The GitHub App (issue 6), when github.enabled: webhooks in, check runs and /bench out.
+  const githubApp = config.global.github.enabled
+    ? await serveGithubApp({
+        config,
+        settings: readGithubAppSettings(config.global.github),
+        db: services.db,
+        flows: services.flows,
+        redis: services.redis.options,
+        log,
+        installationId: services.installationId,
+      })
+    : null;
   let stopped = false;
   let polling: Promise<unknown> = Promise.resolve();
   const timers = config.global.sources.map((source) => {
@@ -39,6 +53,7 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
   stopped = true;
   for (const t of timers) clearInterval(t);
   await polling;
+  await githubApp?.close();
   await workers.close();
   await services.close();
   log.info("patchbench stopped");
