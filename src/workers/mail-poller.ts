@@ -6,6 +6,7 @@ import type { Config, SourceConfig } from "../config/schema.ts";
 import type { Series } from "../domain/series.ts";
 import { assembleMailbox } from "../ingest/mail/assemble-mailbox.ts";
 import { parseMessageHeaders } from "../ingest/mail/parse-message.ts";
+import { normalizeTitle } from "../ingest/mail/parse-subject.ts";
 import { splitMbox } from "../ingest/mail/split-mbox.ts";
 import { HttpStatusError } from "../ingest/public-inbox/fetch-conditional.ts";
 import { pollGitInbox } from "../ingest/public-inbox/follow-git-epochs.ts";
@@ -180,7 +181,12 @@ async function queuedFlowsOf(db: Db, seriesId: string): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-/** Pure: series ids that have a newer version in the same window (by previousVersion links). */
+/**
+ * Pure: series id → the id of a newer version of it in the same window. Newer
+ * means linked through previousVersion (b4 change-id, threading, title), or the
+ * same author and title at a higher version (a resent copy of v1 is not linked
+ * but is just as obsolete once v2 exists).
+ */
 export function supersededSeries(series: readonly Series[]): Map<string, string> {
   const byRef = new Map<string, Series>();
   for (const s of series) {
@@ -199,6 +205,16 @@ export function supersededSeries(series: readonly Series[]): Map<string, string>
       if (!had || s.version > hadVersion) out.set(prev.id, s.id);
       prev = prev.previousVersion ? byRef.get(prev.previousVersion) : undefined;
     }
+  }
+  const newest = new Map<string, Series>();
+  const key = (s: Series): string => `${s.author}\0${normalizeTitle(s.title)}`;
+  for (const s of series) {
+    const have = newest.get(key(s));
+    if (!have || s.version > have.version) newest.set(key(s), s);
+  }
+  for (const s of series) {
+    const top = newest.get(key(s));
+    if (top && top.version > s.version && !out.has(s.id)) out.set(s.id, top.id);
   }
   return out;
 }
