@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { git as defaultGit, type Git } from "../lib/git.ts";
 
@@ -118,8 +118,13 @@ export async function createScratchSeries(
   );
   await git(["checkout", "-q", "master"], { repo: treeDir });
   if (options.conflicting) {
+    // A tree the series cannot apply to by any rule: its base commit and the
+    // patches' preimage blobs are gone, and the tip changed the same lines.
+    rmSync(join(treeDir, ".git"), { recursive: true, force: true });
     writeFileSync(filter, readFileSync(filter, "utf8").replace("\tcase SO_TXREHASH:\n", "\tcase SO_TXREHASH:\n\tcase SO_INCOMING_CPU:\n"));
-    await git(["commit", "-q", "-a", "-m", "net: accept SO_INCOMING_CPU in bpf_setsockopt()"], { ...env, repo: treeDir });
+    await git(["init", "-q", "-b", "master", treeDir], env);
+    await git(["add", "-A"], { ...env, repo: treeDir });
+    await git(["commit", "-q", "-m", "Import with SO_INCOMING_CPU accepted in bpf_setsockopt()"], { ...env, repo: treeDir });
   }
   const mbox = Buffer.concat(patches.map((f) => readFileSync(join(outDir, f))));
   const mboxPath = join(dir, "series.mbox");

@@ -153,7 +153,13 @@ export function buildReport(input: BuildReportInput): Report {
     apply,
     selftests,
     bench,
-    errors: input.errors,
+    // Stages that ended in an infrastructure error carry no data, only the reason.
+    errors: [
+      ...input.errors,
+      ...input.results
+        .filter((r) => r.status === "error" && (r.data === null || r.data === undefined))
+        .map((r) => ({ stage: r.stage, reason: r.summary })),
+    ],
     claims: input.claims ?? claimChecksOf(series, bench),
     generatedAt: input.generatedAt,
     tool: input.tool,

@@ -38,8 +38,29 @@ function hang(head: string, text: string, indent = " ".repeat(head.length)): str
 }
 
 /** Replace anything outside printable ASCII (names, subjects from mail). */
+const ASCII_FOR: Record<string, string> = {
+  "\u00d7": "x",
+  "\u2248": "~",
+  "\u2192": "->",
+  "\u2190": "<-",
+  "\u2264": "<=",
+  "\u2265": ">=",
+  "\u00b1": "+/-",
+  "\u00b5": "u",
+  "\u03bc": "u",
+  "\u2013": "-",
+  "\u2014": "-",
+  "\u2212": "-",
+  "\u2018": "'",
+  "\u2019": "'",
+  "\u201c": '"',
+  "\u201d": '"',
+  "\u2026": "...",
+};
+
 export function toAscii(s: string): string {
   return s
+    .replace(/[\u00d7\u2248\u2192\u2190\u2264\u2265\u00b1\u00b5\u03bc\u2013\u2014\u2212\u2018\u2019\u201c\u201d\u2026]/g, (c) => ASCII_FOR[c] ?? "?")
     .normalize("NFKD")
     .replace(/[\u0300-\u036f]/g, "")
     .replace(/[^\x20-\x7e]/g, "?");

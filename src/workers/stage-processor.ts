@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { StageResult } from "../domain/results.ts";
-import { errorCode } from "../lib/errors.ts";
+import { describeError, errorCode } from "../lib/errors.ts";
 import { acquireHostLock } from "../lib/host-lock.ts";
 import type { Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -81,9 +81,16 @@ export function createStageProcessor(deps: StageProcessorDeps) {
         throw new DelayedError();
       }
       const code = errorCode(e);
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (code !== "config" && code !== "input" && !lastAttempt) {
+        log.warn({ err: e, code, attempt: job.attemptsMade + 1 }, "stage failed; retrying with backoff");
+        throw e;
+      }
+      // Final: the stage becomes an `error` result in the chain, so the
+      // report keeps the earlier stages' results and says what broke.
       log.error({ err: e, code }, "stage failed");
-      if (code === "config" || code === "input") throw new UnrecoverableError((e as Error).message);
-      throw e;
+      const now = new Date().toISOString();
+      result = { stage: data.stage, status: "error", summary: describeError(e), startedAt: now, endedAt: now, runner, data: null };
     }
     if (signal?.aborted && deps.isShuttingDown()) {
       log.warn("stage interrupted by shutdown; it will run again on restart");

@@ -78,6 +78,15 @@ describe("patchbench review (real Redis, git, netperf)", () => {
     const second = await runCli(args);
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stderr, /flow already exists/);
+    // By Message-ID: the series is found in the store (no path needed).
+    const coverId = /^In-Reply-To: <([^>]+)>$/m.exec(eml)![1]!;
+    const byId = await runCli([...args.slice(0, 4), "review", `<${coverId}>`, ...args.slice(6)]);
+    assert.equal(byId.code, 0, byId.stderr);
+    assert.match(byId.stderr, /flow already exists/);
+    const unknown = await runCli([...args.slice(0, 4), "review", "nobody@example.org"]);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /no stored series contains <nobody@example\.org>/);
+
     const db2 = await openStore(join(dataDir, "patchbench.sqlite"));
     try {
       const flows = await db2.selectFrom("flows").selectAll().execute();
@@ -90,13 +99,10 @@ describe("patchbench review (real Redis, git, netperf)", () => {
 
   test("a series that does not apply: a result, not a crash; later stages skipped", async () => {
     const s = await createScratchSeries(join(dir, "conflict"), { conflicting: true });
-    // Without the base-commit trailer the tip is used: drop it from the mbox.
-    const { readFileSync: rf, writeFileSync } = await import("node:fs");
-    writeFileSync(s.mboxPath, rf(s.mboxPath, "utf8").replace(/^base-commit: .*\n/m, ""));
     const r = await runCli(["--data-dir", join(dir, "c-data"), "--redis-url", redis.url, "review", s.mboxPath, "--tree-path", s.treeDir]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^patchbench: does not apply to bpf-next at [0-9a-f]{12} \(patch 1\)/);
-    assert.match(r.stdout, /no base-commit trailer/);
+    assert.match(r.stdout, /base-commit [0-9a-f]{12} is not in bpf-next/);
     assert.match(r.stdout, /files: net\/core\/filter\.c/);
     assert.match(r.stdout, /Benchmark: not run \(the series does not apply\)/);
     assert.doesNotMatch(r.stdout, /Selftests:/);

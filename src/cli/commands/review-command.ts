@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import type { Series } from "../../domain/series.ts";
 import { Job, Queue, QueueEvents } from "bullmq";
 import { benchSchema, type TreeConfig } from "../../config/schema.ts";
 import { describeError, inputError } from "../../lib/errors.ts";
@@ -10,10 +12,11 @@ import { quarantineMessage } from "../../store/quarantine-repository.ts";
 import { saveSeries } from "../../store/series-repository.ts";
 import type { ReportOutcome } from "../../workers/report-processor.ts";
 import { startWorkers } from "../../workers/start-workers.ts";
-import { applyBenchFlags, type BenchFlags } from "../bench-overrides.ts";
+import { applyBenchFlags, assertBenchPlanValid, type BenchFlags } from "../bench-overrides.ts";
 import { pickTree } from "../../config/pick-tree.ts";
 import { type GlobalFlags, loadConfigFromFlags, loggerFor, openServices } from "../context.ts";
 import { createProgress } from "../progress.ts";
+import { looksLikeMessageId, readSeriesById } from "../read-series-by-id.ts";
 import { readSeriesInput } from "../read-series-input.ts";
 
 export interface ReviewFlags extends GlobalFlags, BenchFlags {
@@ -23,6 +26,14 @@ export interface ReviewFlags extends GlobalFlags, BenchFlags {
   stages?: string;
   localRunner?: boolean;
   timeout?: string;
+}
+
+/** Patch series worth reviewing: the newest version of each thread. */
+function pickSeries(all: readonly Series[], input: string): Series[] {
+  const candidates = all.filter((s) => s.kind === "patch" && s.patches.length > 0);
+  if (candidates.length === 0) throw inputError(`${input}: no patch series found (${all.length} series)`);
+  const superseded = new Set(candidates.map((s) => s.previousVersion).filter(Boolean));
+  return candidates.filter((s) => !superseded.has(s.cover?.messageId ?? s.patches[0]!.messageId));
 }
 
 /**
@@ -35,18 +46,22 @@ export async function reviewCommand(input: string, flags: ReviewFlags): Promise<
   const log = loggerFor(config);
   const progress = createProgress(process.stderr);
   progress.step(`reading ${input}`);
-  const box = await readSeriesInput(resolve(input));
-  const candidates = box.series.filter((s) => s.kind === "patch" && s.patches.length > 0);
-  if (candidates.length === 0) {
-    progress.done();
-    throw inputError(`${input}: no patch series found (${box.series.length} series, ${box.quarantined.length} quarantined)`);
-  }
-  // The newest version of each thread: superseded versions are not reviewed.
-  const superseded = new Set(candidates.map((s) => s.previousVersion).filter(Boolean));
-  const series = candidates.filter((s) => !superseded.has(s.cover?.messageId ?? s.patches[0]!.messageId));
-  progress.step(`${series.length} series: ${series.map((s) => `"${s.title}" v${s.version}`).join(", ")}`);
-
+  const byId = !existsSync(input) && looksLikeMessageId(input);
+  // Read a path before connecting anywhere: bad input fails fast and leaves nothing behind.
+  const fromPath = byId ? null : await readSeriesInput(resolve(input));
+  const fromPathSeries = fromPath ? pickSeries(fromPath.series, input) : null;
   const services = await openServices(config, log);
+  let box: Awaited<ReturnType<typeof readSeriesInput>> | Awaited<ReturnType<typeof readSeriesById>>;
+  let series: Series[];
+  try {
+    box = fromPath ?? (await readSeriesById(services.db, input));
+    series = fromPathSeries ?? pickSeries(box.series, input);
+  } catch (e) {
+    progress.done();
+    await services.close();
+    throw e;
+  }
+  progress.step(`${series.length} series: ${series.map((s) => `"${s.title}" v${s.version}`).join(", ")}`);
   let workers: Awaited<ReturnType<typeof startWorkers>> | undefined;
   const queueEvents = new QueueEvents(ORCHESTRATOR_QUEUE, {
     connection: bullConnection(services.redis.options),
@@ -77,6 +92,7 @@ export async function reviewCommand(input: string, flags: ReviewFlags): Promise<
       if (flags.treePath) tree = { ...tree, path: resolve(flags.treePath) };
       if (flags.stages) tree = { ...tree, stages: flags.stages.split(",") as TreeConfig["stages"] };
       const bench = benchSchema.parse(applyBenchFlags(tree.bench, flags));
+      if (tree.stages.includes("bench")) assertBenchPlanValid(bench);
       return { s, tree, plan: planFlow({ series: s, raw: box.raw, tree, installationId: services.installationId, bench }) };
     });
     await queueEvents.waitUntilReady();

@@ -41,9 +41,9 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
       if (stopped) return;
       polling = pollOnce({ ...services, sources: [source] })
         .then((r) => {
-          if (r.newMails || r.flows.length) log.info({ source: source.path, ...r }, "poll");
+          if (r.newMails || r.flows.length) log.info({ source: "path" in source ? source.path : source.url, ...r }, "poll");
         })
-        .catch((e: unknown) => log.error({ err: e, source: source.path }, "poll failed"));
+        .catch((e: unknown) => log.error({ err: e, source: "path" in source ? source.path : source.url }, "poll failed"));
     };
     tick();
     return setInterval(tick, source.intervalSec * 1000);
