@@ -19,7 +19,7 @@ export function planKernelConfig(cfg: BuildConfig, opts: { hasSelftestsConfig: b
   const fragments = cfg.selftestsConfig && opts.hasSelftestsConfig ? [SELFTESTS_BPF_CONFIG] : [];
   const merge = [...fragments, ...(cfg.extras.length > 0 ? [opts.extrasFile] : [])];
   const steps: string[][] = [["make", cfg.baseConfig]];
-  if (merge.length > 0) steps.push(["sh", "scripts/kconfig/merge_config.sh", "-m", "-Q", ".config", ...merge]);
+  if (merge.length > 0) steps.push(["sh", "scripts/kconfig/merge_config.sh", "-m", ".config", ...merge]);
   steps.push(["make", "olddefconfig"]);
   return { base: cfg.baseConfig, fragments, extras: cfg.extras, steps };
 }
