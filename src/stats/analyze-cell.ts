@@ -100,6 +100,12 @@ export interface CellAnalysis {
   mannWhitneyP: number | null;
   noisy: boolean;
   noisyReasons: string[];
+  /**
+   * The noise CV is over cvLimit but the whole 95% CI lies beyond the floor (which is already
+   * 2 × that CV), with no quality gate or slow-mode problem: the effect is far larger than the
+   * noise, so the cell is judged instead of being set aside as noisy (the reason says so).
+   */
+  cvOverLimitButBeyondFloor: boolean;
   /** BH-adjusted p across the matrix (= pValue when analysed alone). */
   q: number;
   verdict: Verdict;
@@ -220,6 +226,7 @@ interface VerdictParts {
 function decide(a: Base, q: number, perRoundVar: number, opts: Resolved): VerdictParts {
   const none = { roundsNeeded: null, roundsNeededCapped: false };
   if (a.noisy) return { verdict: "noisy", reason: a.noisyReasons.join("; "), ...none };
+  const loud = a.cvOverLimitButBeyondFloor ? `; noise ${(a.noiseCv * 100).toFixed(1)}% is over the limit, but the whole 95% CI lies beyond the floor` : "";
   const floorText = `±${(a.floor * 100).toFixed(1)}%`;
   if (a.ci95 === null || a.ci90 === null) {
     return {
@@ -239,7 +246,7 @@ function decide(a: Base, q: number, perRoundVar: number, opts: Resolved): Verdic
     const good = a.direction === "higher-is-better" ? a.ratio > 1 : a.ratio < 1;
     return {
       verdict: good ? "improvement" : "regression",
-      reason: `${est} (${ci}), ${qText} ≤ ${opts.alpha}, beyond floor ${floorText}`,
+      reason: `${est} (${ci}), ${qText} ≤ ${opts.alpha}, beyond floor ${floorText}${loud}`,
       ...none,
     };
   }
@@ -300,7 +307,11 @@ export function cellEvidence(input: CellInput, options: AnalysisOptions = {}): C
   const floor = Math.max(opts.floorMin, opts.floorCvMultiplier * noiseCv);
 
   const noisyReasons: string[] = [];
-  if (input.qualityProblem !== undefined) noisyReasons.push(`quality gate: ${input.qualityProblem}`);
+  let hardNoise = false;
+  if (input.qualityProblem !== undefined) {
+    noisyReasons.push(`quality gate: ${input.qualityProblem}`);
+    hardNoise = true;
+  }
   if (noiseCv > opts.cvLimit) {
     const what = opts.noiseFrom === "pairs" && paired ? "within-pair CV" : "round CV";
     noisyReasons.push(`${what} ${(noiseCv * 100).toFixed(1)}% > limit ${(opts.cvLimit * 100).toFixed(1)}%`);
@@ -315,10 +326,13 @@ export function cellEvidence(input: CellInput, options: AnalysisOptions = {}): C
       const slow = runs.filter((x) => x < opts.slowModeRatio * med).length;
       if (slow > 0) {
         noisyReasons.push(`slow mode: ${slow} run(s) of ${name} below ${Math.round(opts.slowModeRatio * 100)}% of its median`);
+        hardNoise = true;
       }
     }
   }
 
+  const cvOverLimitButBeyondFloor =
+    !hardNoise && noisyReasons.length > 0 && ci95 !== null && (ci95[0] > 1 + floor || ci95[1] < 1 - floor);
   const perRoundVar = paired ? ti.se * ti.se * diffs.length : ti.se * ti.se * Math.min(la.length, lb.length);
   const mw = mannWhitney(valuesA, valuesB);
   const base: Base = {
@@ -355,8 +369,9 @@ export function cellEvidence(input: CellInput, options: AnalysisOptions = {}): C
           )
         : null,
     mannWhitneyP: mw === null ? null : mw.pValue,
-    noisy: noisyReasons.length > 0,
+    noisy: noisyReasons.length > 0 && !cvOverLimitButBeyondFloor,
     noisyReasons,
+    cvOverLimitButBeyondFloor,
     dropped,
   };
   return { base, perRoundVar };
