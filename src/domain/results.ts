@@ -135,6 +135,8 @@ export interface BenchData {
   rounds: number;
   runsPerRound: number;
   durationSec: number;
+  /** One discarded warm-up run per cell and round. */
+  warmup?: boolean;
   pinning: { local: number; remote: number } | null;
   samples: BenchSample[];
   profile: Record<string, string>;

@@ -104,6 +104,10 @@ export function wrapCommand(cmd: string): string[] {
   return out;
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 function cellLabel(c: ReportCell): string {
   return `${c.cell.test} (${c.cell.topology}) ${formatSize(c.cell.size)}`;
 }
@@ -199,7 +203,7 @@ export function renderText(r: Report): string {
     const pin = d.pinning ? `pinned -T ${d.pinning.local},${d.pinning.remote}` : "unpinned";
     push(
       ...wrap(
-        `${d.design} interleaving, ${d.rounds} rounds per variant x ${d.runsPerRound} runs x ${d.durationSec} s, ${pin}, one warm-up run per cell and round discarded`,
+        `${d.design} interleaving, ${plural(d.rounds, "round")} per variant x ${plural(d.runsPerRound, "run")} x ${d.durationSec} s, ${pin}${d.warmup ? ", one warm-up run per cell and round discarded" : ", no warm-up runs"}`,
         "  ",
       ),
     );
@@ -237,7 +241,7 @@ export function renderText(r: Report): string {
     }
     push(
       ...wrap(
-        `Verdicts: improvement/regression need BH-adjusted q <= 0.05 across all ${b.cells.length} cells, a 95% CI excluding zero and a change beyond the cell's noise floor; "no change" needs the 90% CI inside the floor.`,
+        `Verdicts: improvement/regression need BH-adjusted q <= 0.05 across ${b.cells.length === 1 ? "the 1 cell" : `all ${b.cells.length} cells`}, a 95% CI excluding zero and a change beyond the cell's noise floor; "no change" needs the 90% CI inside the floor.`,
       ),
     );
     const failed = b.cells.reduce((n, c) => n + c.a.failedRuns + c.b.failedRuns, 0);

@@ -120,6 +120,7 @@ export async function runBenchStage(
       rounds: Math.max(0, ...out.samples.map((s) => s.round + 1)),
       runsPerRound: b.runsPerRound,
       durationSec: b.durationSec,
+      warmup: b.warmup,
       pinning: b.pinning,
       samples: out.samples,
       profile,
