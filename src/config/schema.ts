@@ -102,6 +102,11 @@ export const buildSchema = z
     compareBase: z.boolean().default(true).describe("Also build the base commit to find warnings the series adds."),
     timeoutSec: z.number().int().min(10).default(3600).describe("Deadline of one kernel build (process group killed)."),
     logMaxBytes: z.number().int().min(4096).default(8 * 1024 * 1024).describe("Build log kept per job (the tail)."),
+    testProgs: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe("test_progs binary on the runner (tools/testing/selftests/bpf); null: test_progs from PATH."),
   })
   .strict();
 

@@ -1,20 +1,80 @@
-import type { SelftestsData, StageResult } from "../domain/results.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { SelftestsData, StageResult, SuiteTest } from "../domain/results.ts";
+import type { Series } from "../domain/series.ts";
 import { combineStatus } from "../domain/status.ts";
+import { type Exec, ExecError, exec as defaultExec } from "../lib/exec.ts";
 import type { StageJob } from "../queue/payloads.ts";
 import { runHostProbes } from "./probes/run-host-probes.ts";
+import { runSockopsProbe } from "./probes/run-sockops-probe.ts";
+import { SUITES, type TestProgsSuite } from "./suites/registry.ts";
+import type { TestProgsRun } from "./suites/test-progs/classify-run.ts";
 
-/** The selftests stage: each configured suite, results combined. */
-export async function runSelftestsStage(
-  job: StageJob,
-  deps: { runner: string; signal?: AbortSignal },
-): Promise<StageResult<SelftestsData>> {
+export interface SelftestsDeps {
+  runner: string;
+  /** Cache for compiled probes (default <tmp>/patchbench-cache). */
+  cacheDir?: string;
+  exec?: Exec;
+  signal?: AbortSignal;
+}
+
+/** Run one test_progs suite: a missing binary or a test the tree lacks is said so, never a fail. */
+export async function runTestProgsSuite(suite: TestProgsSuite, testProgs: string, deps: { exec: Exec; signal?: AbortSignal }): Promise<SuiteTest> {
+  const started = Date.now();
+  let run: TestProgsRun;
+  if (testProgs.includes("/") && !existsSync(testProgs)) {
+    run = { spawnError: { code: "ENOENT", message: testProgs }, exitCode: null, signal: null, output: null };
+  } else {
+    try {
+      const r = await deps.exec(suite.command({ testProgs }), {
+        okCodes: "any",
+        timeoutMs: 1800_000,
+        maxOutput: 16 * 1024 * 1024,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      });
+      run = { spawnError: null, exitCode: r.code, signal: r.signal, output: suite.parse(r.stdout) };
+    } catch (e) {
+      if (!(e instanceof ExecError)) throw e;
+      const notFound = /command not found/.test(e.message);
+      run = e.result.timedOut
+        ? { spawnError: null, exitCode: null, signal: "SIGKILL", output: suite.parse(e.result.stdout) }
+        : { spawnError: { code: notFound ? "ENOENT" : "EIO", message: e.message }, exitCode: null, signal: null, output: null };
+    }
+  }
+  const outcome = suite.classify(run);
+  return { suite: suite.id, name: suite.id, status: outcome.status, detail: outcome.reason, durationMs: Date.now() - started };
+}
+
+/**
+ * The selftests stage on the runner's own kernel: the host probes (TCP
+ * round trip, user-space and BPF SO_BUSY_POLL) and the named test_progs
+ * suites of the registry (tcp_splice, so_busy_poll) that apply to the series.
+ */
+export async function runSelftestsStage(job: StageJob, deps: SelftestsDeps): Promise<StageResult<SelftestsData>> {
   const startedAt = new Date().toISOString();
-  const tests: SelftestsData["tests"] = [];
-  for (const suite of job.suites) {
-    if (suite === "host-probes") {
-      tests.push(...(await runHostProbes(deps.signal ? { signal: deps.signal } : {})));
+  const exec = deps.exec ?? defaultExec;
+  const sig = deps.signal ? { signal: deps.signal } : {};
+  const tests: SuiteTest[] = [];
+  const target = {
+    tree: job.tree.name,
+    series: {
+      title: job.patches[0]?.subject ?? "",
+      patches: job.patches.map((p) => ({ subject: p.subject })) as unknown as Series["patches"],
+    },
+  };
+  for (const id of job.suites) {
+    if (id === "host-probes") {
+      tests.push(...(await runHostProbes({ exec, ...sig })));
+      tests.push(await runSockopsProbe({ cacheDir: deps.cacheDir ?? join("/tmp", "patchbench-cache"), exec, ...sig }));
+      continue;
+    }
+    const suite = SUITES.get(id);
+    if (!suite) {
+      tests.push({ suite: id, name: id, status: "error", detail: `unknown suite "${id}" on this runner`, durationMs: 0 });
+    } else if (!suite.appliesTo(target)) {
+      tests.push({ suite: id, name: id, status: "skip", detail: `does not apply to this series (${suite.describe})`, durationMs: 0 });
     } else {
-      tests.push({ suite, name: suite, status: "error", detail: `unknown suite "${suite}" on this runner`, durationMs: 0 });
+      tests.push(await runTestProgsSuite(suite, job.build.testProgs ?? "test_progs", { exec, ...sig }));
     }
   }
   const status = combineStatus(tests.map((t) => t.status));
@@ -26,6 +86,6 @@ export async function runSelftestsStage(
     startedAt,
     endedAt: new Date().toISOString(),
     runner: deps.runner,
-    data: { tests },
+    data: { tests, kernel: "runner's own (host)" },
   };
 }

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
-import type { StageResult } from "../domain/results.ts";
+import type { ApplyData, StageResult } from "../domain/results.ts";
 import { describeError, errorCode } from "../lib/errors.ts";
 import { acquireHostLock } from "../lib/host-lock.ts";
 import type { Git } from "../lib/git.ts";
@@ -8,6 +8,7 @@ import type { Logger } from "../lib/logger.ts";
 import { stageJobSchema } from "../queue/payloads.ts";
 import { applySeries } from "../runner/apply/apply-series.ts";
 import { runBenchStage } from "../runner/run-bench-stage.ts";
+import { runBuildStage } from "../runner/run-build-stage.ts";
 import { runSelftestsStage } from "../runner/run-selftests-stage.ts";
 import { previousResults } from "./previous-results.ts";
 import type { BenchSample } from "../domain/bench.ts";
@@ -35,7 +36,9 @@ export function createStageProcessor(deps: StageProcessorDeps) {
     const log = deps.log.child({ flowId: data.flowId, stage: data.stage, jobId: job.id });
     const prev = await previousResults(job);
     const apply = prev.results.find((r) => r.stage === "apply");
-    const applyBroken = (apply && apply.status !== "pass") || prev.errors.some((e) => e.stage === "apply");
+    // Broken = nothing applied (checks may fail or warn on a series that applied: later stages still run).
+    const applyData = apply?.data as ApplyData | null | undefined;
+    const applyBroken = (apply && !applyData?.head) || prev.errors.some((e) => e.stage === "apply");
     let result: StageResult;
     try {
       if (data.stage !== "apply" && applyBroken) {
@@ -51,8 +54,18 @@ export function createStageProcessor(deps: StageProcessorDeps) {
         };
       } else if (data.stage === "apply") {
         result = await applySeries(data, { git: deps.git, log, workDir: deps.workDir, runner, ...(signal ? { signal } : {}) });
+      } else if (data.stage === "build") {
+        result = await runBuildStage(data, {
+          git: deps.git,
+          log,
+          workDir: deps.workDir,
+          runner,
+          apply: applyData ?? null,
+          ccacheDir: process.env.CCACHE_DIR ?? null,
+          ...(signal ? { signal } : {}),
+        });
       } else if (data.stage === "selftests") {
-        result = await runSelftestsStage(data, { runner, ...(signal ? { signal } : {}) });
+        result = await runSelftestsStage(data, { runner, cacheDir: `${deps.workDir}/cache`, ...(signal ? { signal } : {}) });
       } else {
         // One benchmark at a time per machine: they change host sysctls and need the CPUs.
         const lock = await acquireHostLock("bench", {

@@ -8,6 +8,8 @@ import { ORCHESTRATOR_QUEUE, poolQueue } from "../queue/queue-names.ts";
 import { bullConnection } from "../queue/redis-connection.ts";
 import { restoreFromJournal } from "../runner/bench/host-settings.ts";
 import { cleanupStale } from "../runner/bench/topology.ts";
+import { pruneStaleWorktrees } from "../runner/workspace/job-worktree.ts";
+import { startMirrorSchedule } from "../runner/workspace/mirror-schedule.ts";
 import type { Db } from "../store/open-store.ts";
 import { createReportProcessor } from "./report-processor.ts";
 import { createStageProcessor } from "./stage-processor.ts";
@@ -34,6 +36,7 @@ export async function startWorkers(opts: {
   const prefix = config.global.redis.prefix;
   const workers: Worker[] = [];
   let shuttingDown = false;
+  const stops: (() => void)[] = [];
 
   if (opts.pool) {
     const journalPath = join(config.paths.workDir, "host-settings.journal");
@@ -41,6 +44,14 @@ export async function startWorkers(opts: {
     if (restored.restored.length) log.warn({ restored: restored.restored }, "restored host settings left by a crash");
     for (const p of restored.problems) log.error({ problem: p }, "could not restore a host setting");
     await cleanupStale().catch((e: unknown) => log.warn({ err: e }, "stale namespace cleanup failed"));
+    // Worktrees of a runner killed mid-job, then the scheduled mirror fetch.
+    const pruned = await pruneStaleWorktrees({ git, workDir: config.paths.workDir }).catch((e: unknown) => {
+      log.warn({ err: e }, "stale worktree pruning failed");
+      return [];
+    });
+    if (pruned.length) log.warn({ pruned }, "removed worktrees left by a killed runner");
+    const mirrors = startMirrorSchedule({ git, workDir: config.paths.workDir, intervalMs: 600_000, log });
+    stops.push(() => mirrors.stop());
     const processor = createStageProcessor({
       log,
       git,
@@ -69,6 +80,7 @@ export async function startWorkers(opts: {
   return {
     async close() {
       shuttingDown = true;
+      for (const stop of stops) stop();
       for (const w of workers) w.cancelAllJobs("shutdown");
       await Promise.all(workers.map((w) => w.close()));
     },
