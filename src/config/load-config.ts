@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { configError } from "../lib/errors.ts";
-import type { Config } from "./schema.ts";
+import { parse } from "yaml";
+import { type Config, globalSchema } from "./schema.ts";
 import { formatIssue, type ConfigFileText, type ValidatedConfig, validateConfig } from "./validate-config.ts";
 
 /** The config/ folder shipped with patchbench: the embedded defaults. */
@@ -25,6 +26,17 @@ export function resolveConfigDir(opts: LoadOptions): string {
   return EMBEDDED_CONFIG_DIR;
 }
 
+function treeNamesFromText(text: string | undefined): string[] | undefined {
+  if (!text) return undefined;
+  try {
+    const raw = parse(text) as { trees?: unknown } | null;
+    const t = raw?.trees;
+    return Array.isArray(t) && t.every((x) => typeof x === "string" && /^[A-Za-z0-9._-]+$/.test(x)) ? (t as string[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Read the files (I/O) and validate (pure). Returns issues rather than throwing. */
 export function readConfig(opts: LoadOptions = {}): ValidatedConfig & { configDir: string } {
   const env = opts.env ?? process.env;
@@ -44,7 +56,9 @@ export function readConfig(opts: LoadOptions = {}): ValidatedConfig & { configDi
     : null;
   // Tree names come from the global file (or the default list).
   const pre = validateConfig({ global, trees: [] });
-  const names = pre.global?.trees ?? [];
+  // When the global file itself is invalid, still check the tree files it
+  // names (or the default one), so every error is reported in one pass.
+  const names = pre.global?.trees ?? treeNamesFromText(global?.text) ?? globalSchema.parse({}).trees;
   const trees: ConfigFileText[] = [];
   for (const name of names) {
     const p = join(configDir, "trees", `${name}.yaml`);
