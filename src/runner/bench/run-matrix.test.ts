@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { BenchSample, Cell } from "../../domain/bench.ts";
+import { type BenchSample, type Cell, cellKey } from "../../domain/bench.ts";
 import type { Exec, ExecResult } from "../../lib/exec.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import type { MachineProfile } from "./machine-profile.ts";
@@ -97,6 +97,8 @@ interface Fake {
   calls: string[][];
   deps: (over?: Partial<BenchDeps>) => BenchDeps;
   servers: FakeServer[];
+  /** The fake RetransSegs counter the runner reads around each run. */
+  retrans: { value: number | null };
 }
 interface FakeServer extends NetserverHandle {
   kill(reason: string): void;
@@ -141,7 +143,9 @@ function makeFake(opts: { failSize?: number } = {}): Fake {
     return s;
   };
   const journalPath = join(root, "journal.json");
+  const retrans = { value: 0 as number | null };
   return {
+    retrans,
     root,
     journalPath,
     calls,
@@ -154,6 +158,7 @@ function makeFake(opts: { failSize?: number } = {}): Fake {
       settleMs: 0,
       collectProfile: async () => profile,
       startNetserver,
+      readRetransmits: async () => retrans.value,
       ...over,
     }),
   };
@@ -289,4 +294,60 @@ test("runBenchPlan: a journal left by a crashed run is restored first; bad plans
   } finally {
     rmSync(f.root, { recursive: true, force: true });
   }
+});
+
+test("runBenchPlan: pairing per cell runs A and B of each cell back to back, switching the variant per cell", async () => {
+  const f = makeFake();
+  try {
+    const r = await runBenchPlan(basePlan({ pairing: "cell", warmupRounds: "first", runsPerRound: 1 }), f.deps());
+    const order = r.samples.map((s) => `${s.round}:${s.cell.test}/${s.cell.size}:${s.variant}`);
+    // Each cell's two halves are adjacent; ABBA flips which goes first in round 1; cell order shuffles per round.
+    for (let i = 0; i < order.length; i += 2) {
+      const [a, b] = [r.samples[i]!, r.samples[i + 1]!];
+      assert.equal(cellKey(a.cell), cellKey(b.cell), `pair ${i}: ${order[i]} / ${order[i + 1]}`);
+      assert.deepEqual([a.variant, b.variant], a.round === 0 ? ["busy_read=0", "busy_read=50"] : ["busy_read=50", "busy_read=0"]);
+    }
+    for (const s of r.samples) assert.equal(s.throughput, s.variant === "busy_read=50" ? 1050 : 1000);
+    // Warm-up only in round 0: 3 cells x 2 variants, then 12 measured runs.
+    assert.equal(f.calls.filter((c) => c[0] === "netperf").length, 6 + 12);
+    assert.equal(existsSync(f.journalPath), false);
+  } finally {
+    rmSync(f.root, { recursive: true, force: true });
+  }
+});
+
+test("runBenchPlan: a TCP retransmit during a run flags that run (quality gate)", async () => {
+  const f = makeFake();
+  try {
+    let n = 0;
+    const r = await runBenchPlan(
+      basePlan({ cells: [cells[0]!], rounds: 2, runsPerRound: 2, warmup: false }),
+      f.deps({
+        // The counter moves by 3 during the third run only.
+        readRetransmits: async () => {
+          n++;
+          return n <= 5 ? 10 : 13;
+        },
+      }),
+    );
+    const bad = r.samples.filter((s) => !s.ok);
+    assert.equal(bad.length, 1);
+    assert.match(bad[0]!.problem ?? "", /^3 TCP retransmit\(s\) on loopback during the run/);
+    assert.equal(r.samples.indexOf(bad[0]!), 2);
+  } finally {
+    rmSync(f.root, { recursive: true, force: true });
+  }
+});
+
+test("validatePlan: tc-bpf needs a namespace topology; estimate counts per-cell switches and first-round warm-ups", () => {
+  const tc = basePlan({
+    variants: [
+      { name: "a", settings: [] },
+      { name: "b", settings: [{ kind: "tc-bpf", object: "/x/d.o", section: "tc", side: "client" }] },
+    ],
+  });
+  assert.throws(() => validatePlan(tc), /tc-bpf attaches to a veth, but every cell is loopback/);
+  const p = basePlan({ rounds: 6, runsPerRound: 1, durationSec: 3, pairing: "cell", warmupRounds: "first" });
+  // 6 rounds x 2 x 3 cells x 3.3 s + 1 round x 2 x 3 cells x 3.3 s + 36 switches x 0.2 s + 1 topology
+  assert.equal(estimatePlanSeconds(p, { settleMs: 200 }), Math.ceil(6 * 2 * 3 * 3.3 + 2 * 3 * 3.3 + 36 * 0.2 + 1));
 });

@@ -89,6 +89,8 @@ export interface BenchDeps {
   /** Substitutes for tests. */
   collectProfile?: () => Promise<MachineProfile>;
   startNetserver?: (options: NetserverOptions, deps: NetserverDeps) => Promise<NetserverHandle>;
+  /** TCP RetransSegs of a namespace (null = host). Default: /proc/net/snmp. */
+  readRetransmits?: (netns: string | null) => Promise<number | null>;
   now?: () => Date;
 }
 
@@ -230,6 +232,7 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
   const now = deps.now ?? (() => new Date());
   const hs = { exec: run, log, ...(deps.procSys === undefined ? {} : { procSys: deps.procSys }) };
   const startNs = deps.startNetserver ?? startNetserver;
+  const readRetrans = deps.readRetransmits ?? ((ns: string | null) => readRetransSegs(ns, { exec: run }));
   const problems: string[] = [];
   const samples: BenchSample[] = [];
 
@@ -318,7 +321,7 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
       testArgs: vp.netperfArgs,
     });
     const counters = [...new Set([h.clientNs, h.serverNs])];
-    const retransBefore = await Promise.all(counters.map((ns) => readRetransSegs(ns, { exec: run })));
+    const retransBefore = await Promise.all(counters.map((ns) => readRetrans(ns)));
     const startedAt = now().toISOString();
     let res: ExecResult;
     try {
@@ -330,7 +333,7 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
       res = r;
     }
     const endedAt = now().toISOString();
-    const retransAfter = await Promise.all(counters.map((ns) => readRetransSegs(ns, { exec: run })));
+    const retransAfter = await Promise.all(counters.map((ns) => readRetrans(ns)));
     const check = checkNetperfRun({ code: res.code, signal: res.signal, timedOut: res.timedOut, stdout: res.stdout, stderr: res.stderr, requestedKeys: keys });
     let problem = check.problem;
     let ok = check.ok;
