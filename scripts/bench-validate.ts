@@ -212,12 +212,77 @@ export function runnerEfficiency(
   return { text, ratio };
 }
 
+/**
+ * Issue 5: which protocol changes could reach "≤ 50% of the seed's runner-seconds for the same
+ * precision"? Same machine noise model; run noise scales as 1/√(run length) (white noise within a
+ * run); every run pays `overhead` seconds (netperf start + control connection, measured ≈ 0.3 s);
+ * the seed pays it too. Candidates vary granularity (per slot = boots, per cell = back-to-back
+ * pairs), warm-up (every round or the first only), runs per round, run length and rounds.
+ */
+export function candidateEfficiency(
+  noise: NoiseModel,
+  sigma3: number,
+  iterations: number,
+  seed: number,
+  overhead: number,
+): { name: string; ratio: number; line: string }[] {
+  const scaled = (sec: number): NoiseModel => ({ ...noise, runCv: sigma3 * Math.sqrt(3 / sec) });
+  const analysis: AnalysisOptions = {};
+  const seedRun = simulateEffect(
+    {
+      design: { order: "ABAB", rounds: 1, granularity: "cell", runsPerRound: 3, runSeconds: 10, warmupSeconds: 0, runOverheadSeconds: overhead },
+      noise: scaled(10),
+      cells: 10,
+      iterations,
+      seed,
+      analysis,
+    },
+    0,
+    0,
+  );
+  const candidates: { name: string; design: SessionDesign; runSec: number }[] = [
+    { name: "ABBA slots 6..16, 3x3 s, warm-up every round", runSec: 3, design: { order: "ABBA", rounds: 6, adaptive: { step: 4, maxRounds: 16 }, runsPerRound: 3, runSeconds: 3, warmupSeconds: 3 } },
+    { name: "ABBA per cell 6..16, 3x3 s, warm-up every round", runSec: 3, design: { order: "ABBA", rounds: 6, adaptive: { step: 4, maxRounds: 16 }, granularity: "cell", runsPerRound: 3, runSeconds: 3, warmupSeconds: 3 } },
+    { name: "ABBA per cell 6..16, 3x3 s, warm-up round 1", runSec: 3, design: { order: "ABBA", rounds: 6, adaptive: { step: 4, maxRounds: 16 }, granularity: "cell", runsPerRound: 3, runSeconds: 3, warmupSeconds: 3, warmupFirstRoundOnly: true } },
+    { name: "ABBA per cell 6 fixed, 1x3 s, warm-up round 1", runSec: 3, design: { order: "ABBA", rounds: 6, granularity: "cell", runsPerRound: 1, runSeconds: 3, warmupSeconds: 3, warmupFirstRoundOnly: true } },
+    { name: "ABBA per cell 12 fixed, 1x3 s, warm-up round 1", runSec: 3, design: { order: "ABBA", rounds: 12, granularity: "cell", runsPerRound: 1, runSeconds: 3, warmupSeconds: 3, warmupFirstRoundOnly: true } },
+    { name: "ABBA per cell 12 fixed, 1x1 s, warm-up round 1", runSec: 1, design: { order: "ABBA", rounds: 12, granularity: "cell", runsPerRound: 1, runSeconds: 1, warmupSeconds: 1, warmupFirstRoundOnly: true } },
+    { name: "ABBA per cell 6..16, 1x2 s, warm-up round 1", runSec: 2, design: { order: "ABBA", rounds: 6, adaptive: { step: 4, maxRounds: 16 }, granularity: "cell", runsPerRound: 1, runSeconds: 2, warmupSeconds: 2, warmupFirstRoundOnly: true } },
+  ];
+  return candidates.map((c, i) => {
+    const r = simulateEffect(
+      { design: { ...c.design, runOverheadSeconds: overhead }, noise: scaled(c.runSec), cells: 10, iterations, seed: seed + 1 + i, analysis },
+      0,
+      0,
+    );
+    const equal = r.runnerSecondsPerCell * (r.rmseLog / seedRun.rmseLog) ** 2;
+    const ratio = equal / seedRun.runnerSecondsPerCell;
+    return {
+      name: c.name,
+      ratio,
+      line: `    ${pad(c.name, 48)} s/cell ${lpad(r.runnerSecondsPerCell.toFixed(0), 4)}, RMSE ${lpad(pct(r.rmseLog, 2), 6)}, rounds ${r.meanRoundsPerSide.toFixed(1)} -> ${lpad((ratio * 100).toFixed(0), 3)}% of the seed's seconds`,
+    };
+  }).concat([
+    {
+      name: "seed",
+      ratio: 1,
+      line: `    ${pad("seed: A 3x10 s then B 3x10 s per cell", 48)} s/cell ${lpad(seedRun.runnerSecondsPerCell.toFixed(0), 4)}, RMSE ${lpad(pct(seedRun.rmseLog, 2), 6)} (reference)`,
+    },
+  ]);
+}
+
 function fixturesDir(): string {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
   return process.env.PATCHBENCH_FIXTURES ?? join(root, "..", "shared", "fixtures");
 }
 
-function main(): void {
+async function main(): Promise<void> {
+  if (process.argv.includes("--real")) {
+    // The measurements on this machine (long): scripts/bench-real.ts.
+    const { main: real } = await import("./bench-real.ts");
+    await real();
+    return;
+  }
   const quick = process.argv.includes("--quick");
   const nullIt = quick ? 200 : 1000;
   const effIt = quick ? 60 : 300;
@@ -259,7 +324,7 @@ function main(): void {
     { name: "ABBA 6..16 (boots)", session: { order: "ABBA", rounds: 6, adaptive: { step: 4, maxRounds: 16 }, ...base } },
   ];
   const analyses: { name: string; options: AnalysisOptions }[] = [
-    { name: "rounds", options: {} },
+    { name: "rounds", options: { noiseFrom: "rounds" } },
     { name: "pairs", options: { noiseFrom: "pairs" } },
   ];
   const rows: ValidationRow[] = [];
@@ -290,10 +355,12 @@ function main(): void {
     for (const a of analyses) {
       console.log(runnerEfficiency(model, sigma10, effIters, 77, a.options, a.name).text);
     }
+    console.log("\n  Protocol candidates (issue 5), noise CV from pairs, 0.3 s overhead per netperf run, run sd x sqrt(3 s / length):");
+    for (const c of candidateEfficiency(model, machine.sigmaPinned3s, effIters, 91, 0.3)) console.log(c.line);
     console.log("  note: the seed protocol's precision is computed here, not what it reports — with one round per side it");
     console.log("  has no round-level replication, so it cannot estimate its own CI or notice drift between its two blocks.");
   }
   console.log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

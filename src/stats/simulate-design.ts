@@ -40,6 +40,10 @@ export interface SessionDesign {
   runSeconds: number;
   /** One discarded warm-up run per cell per slot: its length in seconds. Default 0. */
   warmupSeconds?: number;
+  /** Warm up only in round 0 (the first slot of each variant per cell). Default false. */
+  warmupFirstRoundOnly?: boolean;
+  /** Fixed cost of every run, warm-ups included (process start, control connection). Default 0. */
+  runOverheadSeconds?: number;
 }
 
 export interface SimulationConfig {
@@ -119,16 +123,17 @@ function runRounds(
   sessionSeed: number,
 ): void {
   const { design, noise } = cfg;
-  const warm = design.warmupSeconds ?? 0;
-  const perSlot = warm + design.runsPerRound * design.runSeconds;
+  const over = design.runOverheadSeconds ?? 0;
   const measure = (cell: CellState, round: number, variant: Side): void => {
+    const warm = (design.warmupSeconds ?? 0) > 0 && (!design.warmupFirstRoundOnly || round === 0) ? design.warmupSeconds! + over : 0;
+    const perSlot = warm + design.runsPerRound * (design.runSeconds + over);
     clock.t += warm;
     const slot = (noise.slotCv ?? 0) > 0 ? Math.exp(noise.slotCv! * rng.normal()) : 1;
     const base = 1000 * slot * (variant === "B" ? 1 + cell.truth : 1);
     const runs: number[] = [];
     for (let k = 0; k < design.runsPerRound; k++) {
       runs.push(runValue(noise, rng, base, clock.t + design.runSeconds / 2));
-      clock.t += design.runSeconds;
+      clock.t += design.runSeconds + over;
     }
     cell.rounds.push({ round, variant, runs });
     cell.seconds += perSlot;
