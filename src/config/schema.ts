@@ -71,6 +71,16 @@ export const benchSchema = z
     durationSec: z.number().int().min(1).max(300).default(10).describe("netperf -l per run, seconds."),
     warmup: z.boolean().default(true).describe("One discarded warm-up run per cell and round."),
     design: z.enum(["ABBA", "ABAB"]).default("ABBA").describe("Interleaving of variants across rounds."),
+    pairing: z
+      .enum(["auto", "side", "cell"])
+      .default("auto")
+      .describe(
+        "side: all cells of A, then all of B per round (needed when switching is a boot); cell: A and B back to back per cell (drift cancels within the pair); auto: cell unless a variant is a kernel.",
+      ),
+    warmupRounds: z
+      .enum(["all", "first"])
+      .default("all")
+      .describe("Discarded warm-up run per cell in every round (all) or in the first round only (first)."),
     pinning: z
       .object({ local: z.number().int().min(0), remote: z.number().int().min(0) })
       .nullable()

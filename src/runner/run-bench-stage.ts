@@ -92,11 +92,15 @@ export async function runBenchStage(
       design: b.design,
       seed: b.seed,
       pinning: b.pinning,
+      pairing: b.pairing === "auto" ? (variants.some((v) => v.settings.some((x) => x.kind === "kernel")) ? "side" : "cell") : b.pairing,
+      warmupRounds: b.warmupRounds,
     },
     {
       log: deps.log,
       journalPath: deps.journalPath,
       budgetSec: b.budgetSec,
+      // A sysctl or BPF attach takes effect for the next socket: per-cell switching needs no 2 s settle.
+      ...(b.pairing !== "side" && !variants.some((v) => v.settings.some((x) => x.kind === "kernel")) ? { settleMs: 200 } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(deps.decide ? { decide: deps.decide } : {}),
     },
