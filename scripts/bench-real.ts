@@ -91,7 +91,7 @@ async function partAA(ctx: Ctx, n: number): Promise<void> {
     if (flagged) flaggedComparisons++;
     failedRuns += o.result.samples.filter((s) => !s.ok).length;
     runs += o.result.samples.length;
-    console.log(`  #${String(i + 1).padStart(2)} ${line.join("; ")}`);
+    console.log(`  #${String(i + 1).padStart(2)} ${line.join("; ")} (load ${o.load.before} -> ${o.load.after})`);
   }
   const cellsTotal = n * cells.length;
   console.log(
@@ -115,7 +115,7 @@ async function partInject(ctx: Ctx, delayUs: number, reps: number): Promise<void
   console.log("  bench (ABBA paired per cell, 6 rounds/side x 1 x 2 s, warm-up first round):");
   for (const l of formatBenchTable(bench).split("\n")) console.log(`    ${l}`);
   for (const c of bench.analysis.cells) console.log(`    ${c.key}: ${c.analysis.reason}`);
-  console.log(`    wall ${bench.wallSec.toFixed(0)} s; problems: ${bench.result.problems.join("; ") || "none"}`);
+  console.log(`    wall ${bench.wallSec.toFixed(0)} s, load average ${bench.load.before} -> ${bench.load.after}; problems: ${bench.result.problems.join("; ") || "none"}`);
 
   console.log(`  long separate run for the true effect: ${reps} interleaved pairs x 5 s per container cell`);
   const long = await go(ctx, ppPlan(cells.slice(0, 2), [plain, delayed], { rounds: reps, durationSec: 5, seed: 11 }));
@@ -160,7 +160,7 @@ async function partEfficiency(ctx: Ctx, reps: number): Promise<void> {
       stats.estimates.push(Math.log(a.ratio));
       stats.seconds.push(o.wallSec);
       if (a.ci95) stats.halfWidths.push((Math.log(a.ci95[1]) - Math.log(a.ci95[0])) / 2);
-      console.log(`  rep ${i + 1} ${stats === seed ? "seed      " : "patchbench"} log ratio ${pct(Math.log(a.ratio), 2)}, wall ${o.wallSec.toFixed(1)} s${o.incomplete.length ? ` (${o.incomplete.join("; ")})` : ""}`);
+      console.log(`  rep ${i + 1} ${stats === seed ? "seed      " : "patchbench"} log ratio ${pct(Math.log(a.ratio), 2)}, wall ${o.wallSec.toFixed(1)} s, load ${o.load.before}${o.incomplete.length ? ` (${o.incomplete.join("; ")})` : ""}`);
     }
   }
   const rmse = (xs: number[]) => Math.sqrt(mean(xs.map((x) => x * x)));

@@ -136,6 +136,17 @@ export interface BenchOutcome {
   /** Reasons the table is not the complete planned table (empty when it is). */
   incomplete: string[];
   claims: SeriesClaimCheck[];
+  /** 1-minute load average before and after: other work on the box is the usual cause of "noisy". */
+  load: { before: number | null; after: number | null };
+}
+
+function loadAverage(): number | null {
+  try {
+    const v = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+    return Number.isFinite(v) ? v : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Run a plan and analyse it (shared with scripts/bench-real.ts). */
@@ -144,6 +155,7 @@ export async function runAndAnalyze(
   deps: { log: Logger; journalPath: string; prefix?: string; signal?: AbortSignal; onSample?: (s: BenchSample) => void; claimsText?: string },
 ): Promise<BenchOutcome> {
   const t0 = Date.now();
+  const loadBefore = loadAverage();
   const names: [string, string] = [run.plan.variants[0].name, run.plan.variants[1].name];
   const result = await runBenchPlan(run.plan, {
     log: deps.log,
@@ -193,6 +205,7 @@ export async function runAndAnalyze(
     runnerSec,
     incomplete,
     claims,
+    load: { before: loadBefore, after: loadAverage() },
   };
 }
 
@@ -257,6 +270,7 @@ export function formatBenchReport(o: BenchOutcome): string {
   const profile = describeProfile(o.result.profile);
   L.push("");
   L.push(`machine: ${profile.cpu}; kernel ${profile.kernel}; ${profile.netperf}`);
+  L.push(`  load average (1 min): ${o.load.before ?? "?"} before, ${o.load.after ?? "?"} after, on ${o.result.profile.cpuCount} CPUs`);
   for (const w of tuningWarnings(o.result.profile)) L.push(`  not tuned: ${w}`);
   for (const pr of o.result.problems) L.push(`  problem: ${pr}`);
   if (o.incomplete.length > 0) {
@@ -312,6 +326,7 @@ export async function benchCommand(flags: BenchCommandFlags): Promise<number> {
           wallSec: outcome.wallSec,
           measuredSec: outcome.runnerSec,
           counts: outcome.analysis.counts,
+          load: outcome.load,
           cells: outcome.analysis.cells,
           claims: outcome.claims,
           problems: outcome.result.problems,
