@@ -7,8 +7,63 @@ export interface AssembleMailboxOptions extends GroupSeriesOptions {
 }
 
 export interface AssembledMailbox extends GroupSeriesResult {
-  /** Message-ID → the original bytes (first copy), for `git am`. */
+  /**
+   * Message-ID → the original bytes (first copy), for `git am`. With RawRef
+   * inputs the bytes are loaded on each `get` (nothing is held in memory).
+   */
   raw: Map<string, Uint8Array>;
+}
+
+/** A message kept outside memory (e.g. by offset in an mbox file, see indexMboxFile). */
+export interface RawRef {
+  size: number;
+  load(): Uint8Array;
+}
+
+/**
+ * A Map whose values load on demand. Every read path of Map goes through
+ * `get`/iteration here, so callers that take a Map<string, Uint8Array> work.
+ */
+class LoadingMap extends Map<string, Uint8Array> {
+  readonly #loaders = new Map<string, () => Uint8Array>();
+  setLoader(key: string, load: () => Uint8Array): void {
+    this.#loaders.set(key, load);
+  }
+  override get(key: string): Uint8Array | undefined {
+    return super.get(key) ?? this.#loaders.get(key)?.();
+  }
+  override has(key: string): boolean {
+    return super.has(key) || this.#loaders.has(key);
+  }
+  override get size(): number {
+    let n = this.#loaders.size;
+    for (const k of super.keys()) if (!this.#loaders.has(k)) n++;
+    return n;
+  }
+  override delete(key: string): boolean {
+    const a = this.#loaders.delete(key);
+    return super.delete(key) || a;
+  }
+  override clear(): void {
+    this.#loaders.clear();
+    super.clear();
+  }
+  override *keys(): MapIterator<string> {
+    for (const k of super.keys()) if (!this.#loaders.has(k)) yield k;
+    yield* this.#loaders.keys();
+  }
+  override *entries(): MapIterator<[string, Uint8Array]> {
+    for (const k of this.keys()) yield [k, this.get(k)!];
+  }
+  override *values(): MapIterator<Uint8Array> {
+    for (const k of this.keys()) yield this.get(k)!;
+  }
+  override [Symbol.iterator](): MapIterator<[string, Uint8Array]> {
+    return this.entries();
+  }
+  override forEach(cb: (value: Uint8Array, key: string, map: Map<string, Uint8Array>) => void, thisArg?: unknown): void {
+    for (const [k, v] of this.entries()) cb.call(thisArg, v, k, this);
+  }
 }
 
 const HEADER_PEEK = 256 * 1024;
@@ -17,11 +72,21 @@ const HEADER_PEEK = 256 * 1024;
  * Raw mails → series, replies, quarantine and the raw bytes by Message-ID: what
  * `patchbench series <path> --json` prints. Never throws for bad mail data.
  */
-export async function assembleMailbox(raws: readonly Uint8Array[], options: AssembleMailboxOptions = {}): Promise<AssembledMailbox> {
+export async function assembleMailbox(
+  raws: readonly (Uint8Array | RawRef)[],
+  options: AssembleMailboxOptions = {},
+): Promise<AssembledMailbox> {
   const max = options.maxMessageBytes ?? 16 * 1024 * 1024;
   const parsed: ParsedMessage[] = [];
+  const loaders = new Map<ParsedMessage, () => Uint8Array>();
   const early: { messageId: string | null; reason: string }[] = [];
-  for (const raw of raws) {
+  for (const input of raws) {
+    const ref = input instanceof Uint8Array ? null : input;
+    if (ref && ref.size > max) {
+      early.push({ messageId: null, reason: `message of ${ref.size} bytes exceeds the ${max}-byte limit` });
+      continue;
+    }
+    const raw = ref ? ref.load() : (input as Uint8Array);
     if (raw.length > max) {
       let messageId: string | null = null;
       try {
@@ -33,7 +98,12 @@ export async function assembleMailbox(raws: readonly Uint8Array[], options: Asse
       continue;
     }
     try {
-      parsed.push(await parseMessage(raw));
+      if (ref) {
+        const load = (): Uint8Array => ref.load();
+        const m = await parseMessage(raw, { loadRaw: load });
+        loaders.set(m, load);
+        parsed.push(m);
+      } else parsed.push(await parseMessage(raw));
     } catch (err) {
       early.push({ messageId: null, reason: `unparsable: ${err instanceof Error ? err.message : String(err)}` });
     }
@@ -58,9 +128,12 @@ export async function assembleMailbox(raws: readonly Uint8Array[], options: Asse
     for (const p of s.patches) wanted.add(p.messageId);
   }
   for (const r of result.replies) wanted.add(r.messageId);
-  const raw = new Map<string, Uint8Array>();
+  const raw = new LoadingMap();
   for (const m of parsed) {
-    if (m.messageId !== null && wanted.has(m.messageId) && !raw.has(m.messageId)) raw.set(m.messageId, m.raw);
+    if (m.messageId === null || !wanted.has(m.messageId) || raw.has(m.messageId)) continue;
+    const load = loaders.get(m);
+    if (load) raw.setLoader(m.messageId, load);
+    else raw.set(m.messageId, m.raw);
   }
   return { ...result, quarantined: [...early, ...result.quarantined], raw };
 }

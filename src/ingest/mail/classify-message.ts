@@ -48,20 +48,22 @@ function hasCommandLine(body: string): boolean {
  * diff and a patch-like subject; a command is a reply with a `/bench` line.
  */
 export function classifyMessage(msg: ParsedMessage, subject: ParsedSubject = parseSubject(msg.subject)): Classification {
-  const diff = hasDiff(msg.body);
+  // Once: a lazily decoded body is decoded (or loaded from its file) on every read.
+  const body = msg.body;
+  const diff = hasDiff(body);
   const bot = detectBot(msg, subject);
   const threaded = msg.inReplyToAll.length > 0 || msg.references.length > 0;
   const result = (kind: MessageClass): Classification => ({ kind, subject, hasDiff: diff, bot });
   if (bot !== null) return result("bot");
   if (subject.isReply) {
-    if (hasCommandLine(msg.body)) return result("command");
+    if (hasCommandLine(body)) return result("command");
     return result(threaded ? "reply" : "other");
   }
-  if (subject.kind === "pull" || (isPullRequestBody(msg.body) && !diff && subject.index === null)) return result("pull");
+  if (subject.kind === "pull" || (isPullRequestBody(body) && !diff && subject.index === null)) return result("pull");
   if (subject.kind === "patch") {
     if (subject.index === 0) return result("cover");
     if (diff) return result("patch");
   }
-  if (threaded) return result(hasCommandLine(msg.body) ? "command" : "reply");
+  if (threaded) return result(hasCommandLine(body) ? "command" : "reply");
   return result("other");
 }

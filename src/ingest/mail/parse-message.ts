@@ -76,6 +76,11 @@ export interface ParsedMessage {
 export interface ParseMessageOptions {
   /** Skip body decoding (headers only). */
   headersOnly?: boolean;
+  /**
+   * Load the raw bytes again when needed (e.g. by offset from the mbox file)
+   * instead of keeping them: the message then holds only what was parsed.
+   */
+  loadRaw?: () => Uint8Array;
 }
 
 interface HeaderScan {
@@ -461,12 +466,12 @@ class LazyBodyMessage implements ParsedMessage {
   readonly listId: string | null;
   readonly headers: ClassificationHeaders;
   readonly problems: string[];
-  readonly raw: Uint8Array;
   readonly htmlOnly: boolean;
+  readonly #raw: Uint8Array | (() => Uint8Array);
   readonly #bodyStart: number;
   readonly #decoded: string | null;
 
-  constructor(head: Head, bodyStart: number, decoded: string | null, htmlOnly: boolean) {
+  constructor(head: Head, bodyStart: number, decoded: string | null, htmlOnly: boolean, loadRaw?: () => Uint8Array) {
     this.messageId = head.messageId;
     this.inReplyTo = head.inReplyTo;
     this.inReplyToAll = head.inReplyToAll;
@@ -478,10 +483,15 @@ class LazyBodyMessage implements ParsedMessage {
     this.listId = head.listId;
     this.headers = head.headers;
     this.problems = head.problems;
-    this.raw = head.raw;
+    this.#raw = loadRaw ?? head.raw;
     this.htmlOnly = htmlOnly;
     this.#bodyStart = bodyStart;
     this.#decoded = decoded;
+  }
+
+  get raw(): Uint8Array {
+    const r = this.#raw;
+    return typeof r === "function" ? r() : r;
   }
 
   get body(): string {
@@ -498,21 +508,22 @@ class LazyBodyMessage implements ParsedMessage {
 /** Raw bytes → ParsedMessage. Never throws for bad data: problems are listed instead. */
 export async function parseMessage(raw: Uint8Array, options: ParseMessageOptions = {}): Promise<ParsedMessage> {
   const { bodyStart, ...head } = parseMessageHeaders(raw);
-  if (options.headersOnly) return new LazyBodyMessage(head, raw.length, "", false);
+  const load = options.loadRaw;
+  if (options.headersOnly) return new LazyBodyMessage(head, raw.length, "", false, load);
   const ct = head.headers.contentType;
   if (isMime(ct)) {
     const mime = await decodeMime(raw, head.problems);
-    return new LazyBodyMessage(head, bodyStart, mime.text, mime.htmlOnly);
+    return new LazyBodyMessage(head, bodyStart, mime.text, mime.htmlOnly, load);
   }
-  if (ct.mimeType === "text/html") return new LazyBodyMessage(head, bodyStart, "", true);
+  if (ct.mimeType === "text/html") return new LazyBodyMessage(head, bodyStart, "", true, load);
   if (!ct.mimeType.startsWith("text/") && ct.mimeType !== "application/octet-stream") {
-    return new LazyBodyMessage(head, bodyStart, "", false);
+    return new LazyBodyMessage(head, bodyStart, "", false, load);
   }
   const cte = (head.headers.contentTransferEncoding ?? "").trim().toLowerCase();
   const plain = cte === "" || cte === "7bit" || cte === "8bit" || cte === "binary";
   if (plain && UTF8_LABELS.has((ct.charset ?? "").trim())) {
-    return new LazyBodyMessage(head, bodyStart, null, false);
+    return new LazyBodyMessage(head, bodyStart, null, false, load);
   }
   const body = decodeSinglePart(toBuffer(raw).subarray(bodyStart), ct, head.headers.contentTransferEncoding, head.problems);
-  return new LazyBodyMessage(head, bodyStart, body, false);
+  return new LazyBodyMessage(head, bodyStart, body, false, load);
 }

@@ -14,6 +14,8 @@ export interface MboxEntry {
   raw: Uint8Array;
   /** Where it came from, e.g. `file.mbox#3` (1-based). */
   source: string;
+  /** Its bytes in the input, before mboxrd unquoting (so a reader can load it again by offset). */
+  span?: { start: number; end: number; unquote: boolean };
 }
 
 export interface SplitMboxResult {
@@ -24,7 +26,7 @@ export interface SplitMboxResult {
 
 // Like git's is_from_line(): `From <sender> <date with a hh:mm time>`, so prose
 // starting with "From " in an mboxo body is not taken for a separator.
-const FROM_LINE = /^From \S+ +.*\b\d{1,2}:\d{2}(:\d{2})?\b/;
+export const FROM_LINE = /^From \S+ +.*\b\d{1,2}:\d{2}(:\d{2})?\b/;
 
 function lineAt(buf: Buffer, start: number): { line: string; next: number } {
   let end = buf.indexOf(10, start);
@@ -38,7 +40,7 @@ function looksLikeHeader(line: string): boolean {
   return /^[\x21-\x39\x3b-\x7e]+:/.test(line);
 }
 
-function unquoteMboxrd(chunk: Buffer): Buffer {
+export function unquoteMboxrd(chunk: Buffer): Buffer {
   // Only lines matching ^>+From  lose one '>'.
   if (chunk.indexOf(">From ") < 0) return chunk;
   const parts: Buffer[] = [];
@@ -104,13 +106,13 @@ export function splitMbox(bytes: Uint8Array, name = "mbox", format: MboxFormat =
     let end = to;
     if (end - from >= 2 && buf[end - 1] === 10 && buf[end - 2] === 10) end -= 1;
     else if (end - from >= 4 && buf[end - 1] === 10 && buf[end - 2] === 13 && buf[end - 3] === 10) end -= 2;
-    let chunk = buf.subarray(from, end);
-    if (fmt === "mboxrd") chunk = unquoteMboxrd(chunk);
+    const quoted = buf.subarray(from, end);
+    const chunk = fmt === "mboxrd" ? unquoteMboxrd(quoted) : quoted;
     if (chunk.length === 0 || chunk.toString("latin1", 0, Math.min(chunk.length, 64)).trim() === "") {
       quarantined.push({ messageId: null, reason: `${name}#${n}: empty message` });
       return;
     }
-    messages.push({ raw: chunk, source: `${name}#${n}` });
+    messages.push({ raw: chunk, source: `${name}#${n}`, span: { start: from, end, unquote: chunk !== quoted } });
   };
 
   const head = starts[0] ?? buf.length;
