@@ -26,7 +26,9 @@ describe("indexMboxFile", () => {
       try {
         assert.equal(idx.refs.length, whole.messages.length);
         assert.equal(idx.format, "mboxrd");
-        idx.refs.forEach((r, i) => assert.deepEqual(Buffer.from(r.load()), Buffer.from(whole.messages[i]!.raw), `message ${i} at chunk ${chunkBytes}`));
+        idx.refs.forEach((r, i) => {
+          assert.deepEqual(Buffer.from(r.load()), Buffer.from(whole.messages[i]!.raw), `message ${i} at chunk ${chunkBytes}`);
+        });
         assert.deepEqual(idx.quarantined, whole.quarantined);
       } finally {
         idx.close();
