@@ -1,5 +1,7 @@
 import { serveGithubApp } from "../../bot/serve-github-app.ts";
 import { readGithubAppSettings } from "../../deliver/github/github-app-settings.ts";
+import { drainOutbox } from "../../deliver/deliver-mail.ts";
+import { listUnsentMail } from "../../deliver/mail-outbox.ts";
 import { pollOnce } from "../../workers/mail-poller.ts";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { type GlobalFlags, loadConfigFromFlags, loggerFor, openServices } from "../context.ts";
@@ -48,11 +50,35 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
     tick();
     return setInterval(tick, source.intervalSec * 1000);
   });
+  // The outbox drain: mail whose sending failed (SMTP down) or was cut by a crash is retried here.
+  const drainState = new Map<string, number>();
+  let draining: Promise<unknown> = Promise.resolve();
+  const mail = config.global.mail;
+  const drainTimer = mail.dryRun
+    ? null
+    : setInterval(() => {
+        if (stopped) return;
+        draining = listUnsentMail(services.db)
+          .then((rows) =>
+            rows.length === 0
+              ? undefined
+              : drainOutbox(
+                  { db: services.db, log },
+                  { dryRun: false, outboxDir: config.paths.outboxDir, smtp: { ...mail.smtp, password: config.secrets.smtpPassword } },
+                  mail.from,
+                  rows,
+                  drainState,
+                ),
+          )
+          .catch((e: unknown) => log.error({ err: e }, "outbox drain failed"));
+      }, 30_000);
   log.info("patchbench running; SIGINT/SIGTERM to stop");
   await waitForShutdown(log);
   stopped = true;
   for (const t of timers) clearInterval(t);
+  if (drainTimer) clearInterval(drainTimer);
   await polling;
+  await draining;
   await githubApp?.close();
   await workers.close();
   await services.close();
