@@ -63,6 +63,7 @@ const ppPlan = (cells: Cell[], variants: [Variant, Variant], over: Partial<Bench
   warmupRounds: "first",
   design: "ABBA",
   pairing: "cell",
+  repairPairs: Number(arg("repair", "2")),
   seed: 1,
   pinning: { local: 0, remote: 1 },
   ...over,

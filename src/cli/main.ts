@@ -83,6 +83,7 @@ benchOptions(
     .option("--pairing <p>", "cell (A and B back to back per cell, default) or side")
     .option("--warmup <w>", "first (default), all or none: discarded warm-up run per cell")
     .option("--settle-ms <ms>", "pause after switching variants")
+    .option("--repair <n>", "with --pairing cell: measure a pair again when a run is in the slow mode or failed a gate, up to n times (default 2; 0 disables)")
     .option("--seed <n>", "cell order seed")
     .option("--budget <s>", "refuse plans estimated to take longer")
     .option("--no-pin", "do not pin netperf with -T")

@@ -58,6 +58,8 @@ export interface BenchSample {
   throughput: number;
   ok: boolean;
   problem?: string;
+  /** Set when the run's pair was measured again (slow mode or a failed gate): kept for the record, left out of the analysis. */
+  superseded?: string;
 }
 
 export function cellKey(c: Cell): string {

@@ -27,6 +27,8 @@ export function samplesToCells(
     let failed = 0;
     const problems = new Set<string>();
     for (const s of ss) {
+      // A superseded run was replaced by a re-run of its pair: the re-run counts, this one does not.
+      if (s.superseded !== undefined) continue;
       const side = s.variant === variants[0] ? "A" : s.variant === variants[1] ? "B" : null;
       if (!side) continue;
       const rk = `${side}/${s.round}`;

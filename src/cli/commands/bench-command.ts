@@ -33,6 +33,7 @@ export interface BenchCommandFlags extends GlobalFlags, BenchFlags {
   pairing?: string;
   warmup?: string;
   settleMs?: string;
+  repair?: string;
   seed?: string;
   budget?: string;
   pin?: boolean;
@@ -101,6 +102,7 @@ export function planFromFlags(base: BenchConfig, flags: BenchCommandFlags): Benc
     warmupRounds: warm === "all" ? "all" : "first",
     design,
     pairing,
+    ...(pairing === "cell" ? { repairPairs: intOpt("repair", flags.repair, 0) ?? 2 } : {}),
     seed: intOpt("seed", flags.seed, 0) ?? cfg.seed,
     pinning: flags.pin === false ? null : cfg.pinning,
   };
@@ -179,7 +181,7 @@ export async function runAndAnalyze(
   if (result.aborted) incomplete.push("the run was aborted before the plan finished");
   const missing = run.plan.cells.filter((c) => !byKey.has(cellKey(c)));
   if (missing.length > 0) incomplete.push(`${missing.length} cell(s) never measured: ${missing.map(cellKey).join(", ")}`);
-  const failed = result.samples.filter((s) => !s.ok);
+  const failed = result.samples.filter((s) => !s.ok && s.superseded === undefined);
   if (failed.length > 0) incomplete.push(`${failed.length} of ${result.samples.length} runs failed a quality gate (their cells are noisy): ${[...new Set(failed.map((s) => s.problem))].slice(0, 3).join("; ")}`);
   const runnerSec = result.samples.reduce((a, s) => a + (Date.parse(s.endedAt) - Date.parse(s.startedAt)) / 1000, 0);
   const kernelRef = (v: Variant) => v.settings.find((s) => s.kind === "kernel")?.ref ?? null;
@@ -245,7 +247,7 @@ export function formatBenchReport(o: BenchOutcome): string {
   L.push(`A = ${va.name} (${describeVariant(va)})`);
   L.push(`B = ${vb.name} (${describeVariant(vb)})`);
   L.push(
-    `${p.design} ${p.pairing === "cell" ? "paired per cell (A and B back to back)" : "per side (all cells of A, then of B)"}, ${o.rounds} rounds/side x ${p.runsPerRound} runs x ${p.durationSec} s, warm-up ${p.warmup ? (p.warmupRounds === "first" ? "first round only" : "every round") : "none"}, ${p.pinning ? `pinned -T ${p.pinning.local},${p.pinning.remote}` : "unpinned"}`,
+    `${p.design} ${p.pairing === "cell" ? `paired per cell (A and B back to back${p.repairPairs ? `, a pair with a slow-mode or failed run measured again up to ${p.repairPairs}x` : ""})` : "per side (all cells of A, then of B)"}, ${o.rounds} rounds/side x ${p.runsPerRound} runs x ${p.durationSec} s, warm-up ${p.warmup ? (p.warmupRounds === "first" ? "first round only" : "every round") : "none"}, ${p.pinning ? `pinned -T ${p.pinning.local},${p.pinning.remote}` : "unpinned"}`,
   );
   L.push("");
   L.push(formatBenchTable(o));

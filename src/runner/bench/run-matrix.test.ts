@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { type BenchSample, type Cell, cellKey } from "../../domain/bench.ts";
 import type { Exec, ExecResult } from "../../lib/exec.ts";
 import { silentLogger } from "../../lib/logger.ts";
+import { samplesToCells } from "../../stats/samples-to-cells.ts";
 import type { MachineProfile } from "./machine-profile.ts";
 import type { NetserverHandle } from "./netserver.ts";
 import { type BenchDeps, type BenchPlan, estimatePlanSeconds, runBenchPlan, scheduleRound, shuffleCells, validatePlan, variantOrder } from "./run-matrix.ts";
@@ -350,4 +351,35 @@ test("validatePlan: tc-bpf needs a namespace topology; estimate counts per-cell 
   const p = basePlan({ rounds: 6, runsPerRound: 1, durationSec: 3, pairing: "cell", warmupRounds: "first" });
   // 6 rounds x 2 x 3 cells x 3.3 s + 1 round x 2 x 3 cells x 3.3 s + 36 switches x 0.2 s + 1 topology
   assert.equal(estimatePlanSeconds(p, { settleMs: 200 }), Math.ceil(6 * 2 * 3 * 3.3 + 2 * 3 * 3.3 + 36 * 0.2 + 1));
+});
+
+test("runBenchPlan: repairPairs measures a pair again when a run is in the slow mode; the replaced runs are kept, superseded", async () => {
+  const f = makeFake();
+  try {
+    // The 5th netperf call (cell 0, round 2, first half) runs in the "slow mode": 300 instead of ~1000.
+    const exec = f.deps().exec!;
+    let n = 0;
+    const slowExec: Exec = async (argv, o) => {
+      const r = await exec(argv, o);
+      if (argv[0] !== "netperf") return r;
+      n++;
+      return n === 5 ? { ...r, stdout: r.stdout.replace(/THROUGHPUT=\d+/, "THROUGHPUT=300") } : r;
+    };
+    const r = await runBenchPlan(
+      basePlan({ cells: [cells[0]!], rounds: 4, runsPerRound: 1, warmup: false, pairing: "cell", repairPairs: 2 }),
+      f.deps({ exec: slowExec }),
+    );
+    const superseded = r.samples.filter((s) => s.superseded !== undefined);
+    assert.equal(superseded.length, 2, "both halves of the pair");
+    assert.match(superseded[0]!.superseded ?? "", /slow mode \(300 < 60% of median 10\d\d\)/);
+    assert.equal(r.samples.length, 4 * 2 + 2);
+    assert.ok(r.problems.some((p) => /round 2: pair measured again/.test(p)));
+    // The analysis sees 4 good pairs.
+    const { inputs } = samplesToCells(r.samples, ["busy_read=0", "busy_read=50"]);
+    assert.equal(inputs[0]!.input.rounds.length, 8);
+    assert.ok(inputs[0]!.input.rounds.every((x) => x.runs.length === 1 && x.runs[0]! >= 1000));
+    assert.throws(() => validatePlan(basePlan({ repairPairs: 1 })), /repairPairs needs pairing cell/);
+  } finally {
+    rmSync(f.root, { recursive: true, force: true });
+  }
 });

@@ -60,7 +60,17 @@ export interface BenchPlan {
   pairing?: "side" | "cell";
   /** "all" (default): a discarded warm-up per cell in every round; "first": only in round 0. */
   warmupRounds?: "all" | "first";
+  /**
+   * Pairing "cell" only: when a run of a pair failed a quality gate or fell into the slow mode
+   * (below 60% of the median of that cell and variant so far), measure the whole pair again, up
+   * to this many times per cell and round; the replaced runs stay in the samples, marked
+   * `superseded`. The check is the same for A and B, so it does not favour either. Default 0.
+   */
+  repairPairs?: number;
 }
+
+/** A run below this fraction of its cell and variant's median so far is in the slow mode (as in the analysis). */
+const SLOW_MODE_RATIO = 0.6;
 
 export type Decision = "stop" | "continue";
 
@@ -116,8 +126,9 @@ export function estimatePlanSeconds(plan: BenchPlan, options: { settleMs?: numbe
   const measured = rounds * 2 * plan.cells.length * plan.runsPerRound * (plan.durationSec + RUN_OVERHEAD_SEC);
   const warmups = warmRounds * 2 * plan.cells.length * warm;
   const switches = plan.pairing === "cell" ? rounds * 2 * plan.cells.length : rounds * 2;
+  const repairs = (plan.repairPairs ?? 0) > 0 ? Math.ceil((plan.cells.length * rounds) / 4) * 2 * (plan.runsPerRound * (plan.durationSec + RUN_OVERHEAD_SEC) + (options.settleMs ?? 2000) / 1000) : 0;
   const topologies = new Set(plan.cells.map((c) => c.topology)).size;
-  return Math.ceil(measured + warmups + (switches * (options.settleMs ?? 2000)) / 1000 + topologies * 1);
+  return Math.ceil(measured + warmups + repairs + (switches * (options.settleMs ?? 2000)) / 1000 + topologies * 1);
 }
 
 /** Every reason the plan cannot run, as one input error (nothing is touched before this). */
@@ -162,6 +173,10 @@ export function validatePlan(plan: BenchPlan, options: { budgetSec?: number; set
   if (plan.design !== "ABBA" && plan.design !== "ABAB") errs.push(`design must be ABBA or ABAB, got ${String(plan.design)}`);
   if (plan.pairing !== undefined && plan.pairing !== "side" && plan.pairing !== "cell") errs.push(`pairing must be side or cell, got ${String(plan.pairing)}`);
   if (plan.warmupRounds !== undefined && plan.warmupRounds !== "all" && plan.warmupRounds !== "first") errs.push(`warmupRounds must be all or first, got ${String(plan.warmupRounds)}`);
+  if (plan.repairPairs !== undefined) {
+    int(plan.repairPairs, "repairPairs", 0, 10);
+    if (plan.repairPairs > 0 && plan.pairing !== "cell") errs.push("repairPairs needs pairing cell (a pair is re-measured back to back)");
+  }
   if (plan.pinning !== null) {
     const max = options.cpuCount !== undefined ? options.cpuCount - 1 : 4095;
     int(plan.pinning?.local, "pinning.local", 0, max);
@@ -412,6 +427,22 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
     }
   };
 
+  /** Why a freshly measured pair should be measured again, or null. History: good runs so far. */
+  const pairProblem = (fresh: readonly BenchSample[]): string | null => {
+    for (const s of fresh) {
+      if (!s.ok) return `${s.variant}: ${s.problem ?? "failed"}`;
+      const prior = samples.filter(
+        (x) => x.ok && x.superseded === undefined && x.variant === s.variant && cellKey(x.cell) === cellKey(s.cell) && !fresh.includes(x),
+      );
+      if (prior.length >= 2) {
+        const sorted = prior.map((x) => x.throughput).sort((a, b) => a - b);
+        const med = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+        if (s.throughput < SLOW_MODE_RATIO * med) return `${s.variant}: slow mode (${s.throughput.toFixed(0)} < ${Math.round(SLOW_MODE_RATIO * 100)}% of median ${med.toFixed(0)})`;
+      }
+    }
+    return null;
+  };
+
   /** Apply a side's variant, measure `cells`, then undo — undo runs even when measuring failed. */
   const runSide = async (side: ScheduledSide, cells: readonly Cell[]) => {
     const variant = plan.variants[side.variant]!;
@@ -440,11 +471,29 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
       await ensureNetserver(t);
     }
     const maxRounds = Math.max(plan.rounds, plan.maxRounds ?? plan.rounds);
+    // Re-measured pairs are capped at a quarter of all pairs (the budget estimate adds as much).
+    let repairsLeft = Math.ceil((plan.cells.length * maxRounds) / 4);
     let target = plan.rounds;
     for (let round = 0; round < target; round++) {
       const sides = scheduleRound(plan, round);
       if (plan.pairing === "cell") {
-        for (const cell of sides[0]!.cells) for (const side of sides) await runSide(side, [cell]);
+        for (const cell of sides[0]!.cells) {
+          for (let attempt = 0; ; attempt++) {
+            const first = samples.length;
+            for (const side of sides) await runSide(side, [cell]);
+            const fresh = samples.slice(first);
+            const why = pairProblem(fresh);
+            if (why === null || attempt >= (plan.repairPairs ?? 0)) break;
+            if (repairsLeft <= 0) {
+              problems.push(`${cellKey(cell)} round ${round}: not measured again (${why}): repair budget spent`);
+              break;
+            }
+            repairsLeft--;
+            for (const s of fresh) s.superseded = why;
+            problems.push(`${cellKey(cell)} round ${round}: pair measured again (${why})`);
+            log.info({ cell: cellKey(cell), round, why }, "pair measured again");
+          }
+        }
       } else {
         for (const side of sides) await runSide(side, side.cells);
       }
