@@ -36,7 +36,7 @@ test("bad input is refused before anything runs, each with its reason", async ()
     [base("--variant", "none"), /--variant is needed exactly twice/],
     [base("--variant", "none", "--variant", "x:tc-bpf=/nonexistent/d.o"), /BPF object\(s\) not found: \/nonexistent\/d\.o/],
     [
-      base("--variant", "none", "--variant", "busy_read=50", "--matrix", "default", "--budget", "600"),
+      base("--variant", "none", "--variant", "busy_read=50", "--matrix", "default", "--runs", "3", "--duration", "10", "--budget", "600"),
       /matrix too large: 10 cells × 2 variants × 6 rounds × 3 runs × 10 s ≈ \d+ s, over the budget of 600 s/,
     ],
   ];
