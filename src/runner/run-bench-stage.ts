@@ -5,6 +5,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { StageJob } from "../queue/payloads.ts";
 import { buildNetperfArgv } from "./bench/netperf-command.ts";
 import { runBenchPlan } from "./bench/run-matrix.ts";
+import { describeVariant } from "./bench/variant-plan.ts";
 import { type MachineProfile, tuningWarnings } from "./bench/machine-profile.ts";
 
 /** Cells of a bench config: tests × sizes × topologies. */
@@ -38,6 +39,8 @@ export function reproduceCommands(bench: StageJob["bench"], cells: readonly Cell
   for (const v of variants) {
     const s = v.settings.flatMap((x) => (x.kind === "sysctl" ? [`${x.key}=${x.value}`] : []));
     if (s.length) out.push(`# ${v.name}: sysctl -w ${s.join(" ")}`);
+    const other = v.settings.filter((x) => x.kind !== "sysctl" && x.kind !== "kernel");
+    if (other.length) out.push(`# ${v.name}: ${describeVariant({ name: v.name, settings: other })}`);
   }
   const servers = new Set<string>();
   for (const c of cells) {
