@@ -15,4 +15,4 @@ if [ ${#files[@]} -eq 0 ]; then
   exit 1
 fi
 echo "test.sh: ${#files[@]} test files"
-exec node --import tsx --test --test-concurrency="${PATCHBENCH_TEST_CONCURRENCY:-2}" --test-timeout=600000 "${files[@]}"
+exec node --import tsx --test --test-concurrency="${PATCHBENCH_TEST_CONCURRENCY:-2}" --test-timeout=2400000 "${files[@]}"
