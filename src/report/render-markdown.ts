@@ -114,7 +114,8 @@ export function stageLines(r: Report): string[] {
   const ap = r.apply;
   if (ap) {
     const d = ap.data;
-    const base = d.baseCommit ? ` at \`${d.baseCommit.slice(0, 12)}\` (${escapeMarkdown(d.baseRule ?? "?")})` : "";
+    const short = d.baseCommit?.slice(0, 12);
+    const base = short && !ap.summary.includes(short) ? ` at \`${short}\` (${escapeMarkdown(d.baseRule ?? "?")})` : "";
     L.push(`- **Apply** ${statusMark(ap.status)}: ${escapeMarkdown(ap.summary)}${base}`);
     if (d.failure) {
       L.push(`  - patch ${d.failure.patch}: ${escapeMarkdown(d.failure.subject)}${d.failure.files.length ? ` (${d.failure.files.map((f) => `\`${fenceSafe(f).replace(/`/g, "'")}\``).join(", ")})` : ""}`);
