@@ -258,6 +258,11 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
     ...(deps.warmupSec === undefined ? {} : { warmupSec: deps.warmupSec }),
   });
   const vplans: VariantPlan[] = plan.variants.map((v) => planVariant(v));
+  if (plan.design === "ABAB" && plan.pairing !== "cell" && plan.rounds > 1) {
+    // STATISTICS.md / bench-validate: ABAB per side puts every B after its A by a whole side, so
+    // session drift biases every pair the same way; only back-to-back pairs per cell are safe.
+    problems.push("ABAB with per-side pairing: drift between the A and B sides biases every pair the same way (use ABBA or pairing cell)");
+  }
   const missingObjects = vplans.flatMap((v) => [...(v.cgroupBpf ? [v.cgroupBpf.object] : []), ...v.tcBpf.map((t) => t.object)]).filter((o) => !existsSync(o));
   if (missingObjects.length > 0) throw inputError(`BPF object(s) not found: ${missingObjects.join(", ")}`);
   const needCgroup = vplans.some((v) => v.cgroupBpf !== null);
