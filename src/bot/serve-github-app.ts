@@ -106,7 +106,7 @@ export async function serveGithubApp(deps: {
       const flowId = jobId.replace(/-(apply|build|boot|selftests|bench)$/, "");
       void (async () => {
         const t = await getTarget(deps.db, flowId);
-        if (!t || t.state !== "queued") return;
+        if (t?.state !== "queued") return;
         await setTarget(deps.db, flowId, { ...t, state: "in_progress" });
         if (t.kind !== "check" || t.checkRunId === null) return;
         const octokit = await octokitFor(t.installationId);
