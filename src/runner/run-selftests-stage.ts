@@ -10,6 +10,10 @@ import { runSockopsProbe } from "./probes/run-sockops-probe.ts";
 import { SUITES, type TestProgsSuite } from "./suites/registry.ts";
 import type { TestProgsRun } from "./suites/test-progs/classify-run.ts";
 
+function onPath(name: string): boolean {
+  return (process.env.PATH ?? "").split(":").some((d) => d !== "" && existsSync(join(d, name)));
+}
+
 export interface SelftestsDeps {
   runner: string;
   /** Cache for compiled probes (default <tmp>/patchbench-cache). */
@@ -73,6 +77,9 @@ export async function runSelftestsStage(job: StageJob, deps: SelftestsDeps): Pro
       tests.push({ suite: id, name: id, status: "error", detail: `unknown suite "${id}" on this runner`, durationMs: 0 });
     } else if (!suite.appliesTo(target)) {
       tests.push({ suite: id, name: id, status: "skip", detail: `does not apply to this series (${suite.describe})`, durationMs: 0 });
+    } else if (job.build.testProgs === null && !onPath("test_progs")) {
+      // Not configured and not installed: this runner has no test_progs (a fact, not a failure).
+      tests.push({ suite: id, name: id, status: "skip", detail: "test_progs is not installed on this runner (set build.testProgs)", durationMs: 0 });
     } else {
       tests.push(await runTestProgsSuite(suite, job.build.testProgs ?? "test_progs", { exec, ...sig }));
     }

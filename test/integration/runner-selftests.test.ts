@@ -51,6 +51,8 @@ describe("selftests stage (host probes, test_progs suites)", () => {
     assert.match(splice?.detail ?? "", /test_progs binary not found/);
     assert.equal(r.data.tests.find((t) => t.suite === "so_busy_poll")?.status, "skip");
     assert.match(r.data.tests.find((t) => t.suite === "so_busy_poll")?.detail ?? "", /does not apply/);
+    const unset = await runSelftestsStage(job(["tcp_splice"], ["bpf: tcp_splice"], null), { runner: "t" });
+    assert.deepEqual(unset.data.tests.map((t) => [t.status, t.detail]), [["skip", "test_progs is not installed on this runner (set build.testProgs)"]]);
   });
 
   test("test_progs is run with the suite's filter and its real output is classified", async () => {
