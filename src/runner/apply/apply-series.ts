@@ -24,6 +24,11 @@ export interface ApplyDeps {
   signal?: AbortSignal;
 }
 
+/** The combined status of the checks of an apply result (skip when none ran). */
+export function checksStatus(data: ApplyData): StageResult["status"] {
+  return combineStatus((data.checks ?? []).map((c) => c.status));
+}
+
 /** The ref that keeps a flow's applied series in the mirror for later stages. */
 export function flowRef(flowId: string): string {
   return `refs/patchbench/flows/${flowId}`;
@@ -112,20 +117,16 @@ export async function applySeries(job: StageJob, deps: ApplyDeps): Promise<Stage
         data.applied = am.applied;
         data.alreadyApplied = am.alreadyApplied;
         data.failure = am.failure;
-        const checks = combineStatus(data.checks.map((c) => c.status));
-        const checkNote = data.checks.some((c) => c.status === "fail" || c.status === "warn")
-          ? `; checks: ${data.checks.filter((c) => c.status === "fail" || c.status === "warn").map((c) => `${c.id} ${c.status}`).join(", ")}`
-          : "";
         if (am.failure) {
-          return done("fail", `patch ${am.failure.patch}/${mails.length} does not apply to ${at}${checkNote}`);
+          return done("fail", `patch ${am.failure.patch}/${mails.length} does not apply to ${at}`);
         }
         data.head = am.head;
         if (am.head) await git(["update-ref", flowRef(job.flowId), am.head], { repo: mirror.repo });
         const skipped = am.alreadyApplied.map((a) => a.patch);
-        const applyStatus = skipped.length > 0 ? "warn" : "pass";
-        const status = combineStatus([applyStatus, checks === "error" ? "warn" : checks]);
+        // The stage's status is the apply's own; each check carries its status in data.checks
+        // (checksStatus combines them) so a style finding never reads as "does not apply".
         const skippedNote = skipped.length > 0 ? `; patch ${skipped.join(", ")} already applied upstream, skipped` : "";
-        return done(status, `applied ${am.applied}/${mails.length} patches to ${at}${skippedNote}${checkNote}`);
+        return done(skipped.length > 0 ? "warn" : "pass", `applied ${am.applied}/${mails.length} patches to ${at}${skippedNote}`);
       },
     );
   } catch (e) {
