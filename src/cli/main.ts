@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { describeError, errorCode } from "../lib/errors.ts";
 import { benchCommand } from "./commands/bench-command.ts";
+import { b4CheckCommand } from "./commands/b4-check-command.ts";
 import { configCheckCommand } from "./commands/config-check-command.ts";
 import { quarantineListCommand } from "./commands/quarantine-command.ts";
 import { reviewCommand } from "./commands/review-command.ts";
@@ -104,6 +105,12 @@ config
   .description("validate the configuration: print it normalized, or every error with file, path and expectation")
   .option("--json", "print the normalized config as JSON")
   .action((opts: { json?: boolean }) => run(() => configCheckCommand(globals(), opts))());
+
+program
+  .command("b4-check")
+  .description("b4 external check: read a mail on stdin, print this series' latest results as b4 check JSON")
+  .option("--url <template>", "link for the check; {flow} is replaced by the report id")
+  .action((opts: { url?: string }) => run(() => b4CheckCommand(globals(), opts))());
 
 const quarantine = program.command("quarantine").description("mail that could not be used, with the reason");
 quarantine

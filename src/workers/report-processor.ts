@@ -7,15 +7,13 @@ import { deliverGithub } from "../deliver/github/deliver-github.ts";
 import type { MailDecision } from "../deliver/mail-policy.ts";
 import type { Logger } from "../lib/logger.ts";
 import { reportJobSchema } from "../queue/payloads.ts";
-import { buildReport } from "../report/build-report.ts";
 import type { Report } from "../report/report.ts";
 import { renderText } from "../report/render-text.ts";
-import { analyzeMatrix } from "../stats/analyze-matrix.ts";
-import { samplesToCells } from "../stats/samples-to-cells.ts";
 import { setFlowStatus } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { saveFlowResults } from "../store/result-repository.ts";
 import { getSeries } from "../store/series-repository.ts";
+import { buildFlowReport } from "./build-flow-report.ts";
 import { previousResults } from "./previous-results.ts";
 
 export interface ReportOutcome {
@@ -29,7 +27,6 @@ export interface ReportOutcome {
   mail: MailDecision;
 }
 
-export const TOOL = { name: "patchbench", version: "0.1.0" } as const;
 
 /**
  * The report job (parent of a flow): runs once after every stage finished.
@@ -47,23 +44,8 @@ export function createReportProcessor(deps: { db: Db; config: Config; log: Logge
     const tree = deps.config.trees.find((t) => t.name === treeName);
     const { results, errors } = await previousResults(job);
 
-    const bench = results.find((r) => r.stage === "bench" && r.status !== "skip");
-    const benchData = bench?.data as BenchData | undefined;
-    let analysis = null;
-    if (benchData && benchData.variants.length === 2) {
-      const names: [string, string] = [benchData.variants[0]!.name, benchData.variants[1]!.name];
-      const { inputs } = samplesToCells(benchData.samples, names);
-      analysis = analyzeMatrix(inputs, { seed: 1, noiseFrom: "pairs" });
-    }
-    const report = buildReport({
-      id: flowId,
-      series,
-      results,
-      errors,
-      analysis,
-      generatedAt: new Date().toISOString(),
-      tool: TOOL,
-    });
+    const { report, analysis } = buildFlowReport({ flowId, series, results, errors, generatedAt: new Date().toISOString() });
+    const benchData = (results.find((r) => r.stage === "bench" && r.data)?.data ?? undefined) as BenchData | undefined;
     const text = renderText(report);
 
     await saveFlowResults(deps.db, flowId, {

@@ -11,19 +11,20 @@ export interface CliResult {
 export const CLI = join(PROJECT_ROOT, "bin", "patchbench.js");
 
 /** Run the real CLI as a user would (a separate process). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, onSpawn?: (pid: number) => void): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, onSpawn?: (pid: number) => void, input?: Uint8Array): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { ...process.env, PATCHBENCH_LOG_LEVEL: "warn", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [input ? "pipe" : "ignore", "pipe", "pipe"],
     });
     if (child.pid && onSpawn) onSpawn(child.pid);
+    if (input) child.stdin?.end(input);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
+    child.stdout?.on("data", (d: Buffer) => {
       stdout += d.toString();
     });
-    child.stderr.on("data", (d: Buffer) => {
+    child.stderr?.on("data", (d: Buffer) => {
       stderr += d.toString();
     });
     child.on("close", (code) => resolve({ code, stdout, stderr }));

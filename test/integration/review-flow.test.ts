@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createScratchSeries } from "../../src/demo/scratch-series.ts";
+import { splitMbox } from "../../src/ingest/mail/split-mbox.ts";
 import { formatQuantity } from "../../src/report/format-number.ts";
 import { listDeliveries } from "../../src/store/delivery-repository.ts";
 import { openStore } from "../../src/store/open-store.ts";
@@ -86,6 +87,15 @@ describe("patchbench review (real Redis, git, netperf)", () => {
     const unknown = await runCli([...args.slice(0, 4), "review", "nobody@example.org"]);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /no stored series contains <nobody@example\.org>/);
+
+    // b4's external check: a patch mail on stdin → this series' results.
+    const patchMail = splitMbox(readFileSync(s.mboxPath)).messages[1]!.raw;
+    const b4 = await runCli([...args.slice(0, 4), "b4-check"], {}, undefined, patchMail);
+    assert.equal(b4.code, 0, b4.stderr);
+    const check = JSON.parse(b4.stdout);
+    assert.equal(check.tool, "patchbench");
+    assert.ok(["pass", "warn", "fail"].includes(check.status));
+    assert.match(JSON.parse(check.details)[0].description, /^apply: applied 2\/2 patches/);
 
     const db2 = await openStore(join(dataDir, "patchbench.sqlite"));
     try {

@@ -1,0 +1,73 @@
+import type { BenchSample, Cell } from "../domain/bench.ts";
+import type { BenchData, Stage, StageResult } from "../domain/results.ts";
+import type { Series } from "../domain/series.ts";
+import { buildReport } from "../report/build-report.ts";
+import type { Report } from "../report/report.ts";
+import { analyzeMatrix } from "../stats/analyze-matrix.ts";
+import { samplesToCells } from "../stats/samples-to-cells.ts";
+import { listRuns, listSamples } from "../store/result-repository.ts";
+import type { Db } from "../store/open-store.ts";
+import { getFlow } from "../store/flow-repository.ts";
+import { getSeries } from "../store/series-repository.ts";
+
+export const TOOL = { name: "patchbench", version: "0.1.0" } as const;
+
+/** Stage results → statistics → Report: the one place a flow's report is decided. */
+export function buildFlowReport(input: {
+  flowId: string;
+  series: Series;
+  results: StageResult[];
+  errors: { stage: Stage; reason: string }[];
+  generatedAt: string;
+}): { report: Report; analysis: ReturnType<typeof analyzeMatrix> | null } {
+  const bench = input.results.find((r) => r.stage === "bench" && r.status !== "skip" && r.data);
+  const benchData = bench?.data as BenchData | undefined;
+  let analysis = null;
+  if (benchData && benchData.variants.length === 2) {
+    const names: [string, string] = [benchData.variants[0]!.name, benchData.variants[1]!.name];
+    const { inputs } = samplesToCells(benchData.samples, names);
+    analysis = analyzeMatrix(inputs, { seed: 1, noiseFrom: "pairs" });
+  }
+  const report = buildReport({
+    id: input.flowId,
+    series: input.series,
+    results: input.results,
+    errors: input.errors,
+    analysis,
+    generatedAt: input.generatedAt,
+    tool: TOOL,
+  });
+  return { report, analysis };
+}
+
+function cellFromKey(key: string): Cell {
+  const [test, topology, size] = key.split("/");
+  return { test: test as Cell["test"], topology: topology as Cell["topology"], size: Number(size) };
+}
+
+/** Rebuild a finished flow's report from the store (runs and raw samples), e.g. for b4 or a dashboard. */
+export async function loadFlowReport(db: Db, flowId: string): Promise<Report | undefined> {
+  const flow = await getFlow(db, flowId);
+  if (!flow) return undefined;
+  const series = await getSeries(db, flow.seriesId);
+  if (!series) return undefined;
+  const samples: BenchSample[] = (await listSamples(db, flowId)).map((s) => ({
+    cell: cellFromKey(s.cell),
+    variant: s.variant,
+    round: s.round,
+    run: s.run,
+    slot: s.slot,
+    startedAt: s.started_at,
+    endedAt: s.ended_at,
+    values: JSON.parse(s.values_json) as Record<string, string>,
+    throughput: s.throughput ?? Number.NaN,
+    ok: s.ok === 1,
+    ...(s.problem ? { problem: s.problem } : {}),
+  }));
+  const results = (await listRuns(db, flowId)).map((r) => {
+    const res = JSON.parse(r.data) as StageResult;
+    if (res.stage === "bench" && res.data) (res.data as BenchData).samples = samples;
+    return res;
+  });
+  return buildFlowReport({ flowId, series, results, errors: [], generatedAt: flow.finishedAt ?? flow.createdAt }).report;
+}
