@@ -7,6 +7,8 @@ import { type BootRequest, type BootTarget, GUEST_PROBES } from "./boot-target.t
 import { makeInitramfs } from "./make-initramfs.ts";
 import { consoleTail, parseConsole } from "./parse-console.ts";
 
+const KVM_SIGN_OF_LIFE_MS = 20_000;
+
 function kvmUsable(): boolean {
   try {
     closeSync(openSync("/dev/kvm", "r+"));
@@ -30,12 +32,14 @@ export function qemuArgv(cfg: BootConfig["qemu"], kernel: string, initrd: string
 
 /**
  * QEMU boot target: the built kernel with a busybox initramfs whose /init
- * runs the probe on the serial console. KVM when /dev/kvm really works,
- * TCG otherwise (and as a fallback when KVM refuses). The console is kept
+ * runs the probe on the serial console. KVM when /dev/kvm really works
+ * (a guest printed within 20 s), TCG otherwise. The console is kept
  * in the job's artifacts folder; the deadline kills QEMU's process group.
  */
 export function createQemuTarget(cfg: BootConfig["qemu"], deps: { exec?: Exec } = {}): BootTarget {
   const exec = deps.exec ?? defaultExec;
+  // Learned on the first boot of this target (null: not tried yet).
+  let kvmVerdict: boolean | null = null;
   return {
     kind: "qemu",
     async run(req: BootRequest): Promise<BootRun> {
@@ -47,10 +51,10 @@ export function createQemuTarget(cfg: BootConfig["qemu"], deps: { exec?: Exec } 
       }
       mkdirSync(req.artifactsDir, { recursive: true });
       const initrd = await makeInitramfs({ probe: req.probe, out: join(req.artifactsDir, `initramfs-${label}.cpio`), exec });
-      const boot = async (accel: "kvm" | "tcg") => {
+      const boot = async (accel: "kvm" | "tcg", timeoutMs: number) => {
         try {
           const r = await exec(qemuArgv(cfg, req.kernel!.image, initrd, accel), {
-            timeoutMs: req.timeoutMs,
+            timeoutMs,
             okCodes: "any",
             maxOutput: 1024 * 1024,
             ...(req.signal ? { signal: req.signal } : {}),
@@ -62,14 +66,22 @@ export function createQemuTarget(cfg: BootConfig["qemu"], deps: { exec?: Exec } 
           return { text: `${e.result.stdout}${e.result.stderr}`, timedOut: e.result.timedOut, code: e.result.code };
         }
       };
-      const wantKvm = cfg.kvm === "on" || (cfg.kvm === "auto" && kvmUsable());
-      let accel: "kvm" | "tcg" = wantKvm ? "kvm" : "tcg";
-      let r = await boot(accel);
       const notes: string[] = [];
-      if (accel === "kvm" && cfg.kvm === "auto" && /kvm/i.test(r.text) && !/PATCHBENCH-INIT/.test(r.text)) {
-        notes.push("KVM refused; fell back to TCG");
-        accel = "tcg";
-        r = await boot(accel);
+      let accel: "kvm" | "tcg" = cfg.kvm === "on" || (cfg.kvm === "auto" && kvmVerdict !== false && kvmUsable()) ? "kvm" : "tcg";
+      // auto: /dev/kvm can open and still not run a guest (it hangs silently here, FACTS.md).
+      // Trust KVM only after a guest printed something within KVM_SIGN_OF_LIFE_MS; else use TCG.
+      const firstTry = accel === "kvm" && cfg.kvm === "auto" && kvmVerdict === null ? Math.min(req.timeoutMs, KVM_SIGN_OF_LIFE_MS) : req.timeoutMs;
+      let r = await boot(accel, firstTry);
+      if (accel === "kvm" && cfg.kvm === "auto" && kvmVerdict === null) {
+        const alive = /PATCHBENCH-INIT|Linux version/.test(r.text);
+        kvmVerdict = alive;
+        if (!alive) {
+          notes.push(`KVM gave no sign of life in ${firstTry / 1000} s; fell back to TCG`);
+          accel = "tcg";
+          r = await boot(accel, req.timeoutMs);
+        } else if (r.timedOut && firstTry < req.timeoutMs) {
+          r = await boot(accel, req.timeoutMs);
+        }
       }
       writeFileSync(join(req.artifactsDir, `console-${label}.log`), r.text);
       const c = parseConsole(r.text, { suite: "guest-probe", timedOut: r.timedOut, expected: GUEST_PROBES });
