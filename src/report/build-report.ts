@@ -1,6 +1,6 @@
 import type { Variant } from "../domain/bench.ts";
 import { cellKey } from "../domain/bench.ts";
-import type { ApplyData, BenchData, SelftestsData, Stage, StageResult } from "../domain/results.ts";
+import type { ApplyData, BenchData, BuildData, SelftestsData, Stage, StageResult } from "../domain/results.ts";
 import type { Series } from "../domain/series.ts";
 import { combineStatus, type Status } from "../domain/status.ts";
 import type { MatrixAnalysis } from "../stats/analyze-matrix.ts";
@@ -43,6 +43,10 @@ export function headlineOf(r: Omit<Report, "headline">): string {
   }
   const failedTests = r.selftests?.data.tests.filter((t) => t.status === "fail") ?? [];
   const parts: string[] = [];
+  if (r.build?.status === "fail") parts.push(r.build.summary);
+  else if (r.build && r.build.data.newWarnings.length > 0) parts.push(`${r.build.data.newWarnings.length} new build warning(s)`);
+  const checkErrors = (apply?.data.checks ?? []).filter((c) => c.status === "fail").map((c) => c.id);
+  if (checkErrors.length > 0) parts.push(`${checkErrors.join(", ")} failed`);
   if (failedTests.length > 0) parts.push(`${failedTests.length} selftest(s) failed`);
   if (r.bench) {
     const c = r.bench.counts;
@@ -105,6 +109,7 @@ export function buildReport(input: BuildReportInput): Report {
     null;
   const apply = find<ApplyData>("apply");
   const selftests = find<SelftestsData>("selftests");
+  const build = find<BuildData>("build");
   const benchStage = find<BenchData>("bench");
   let bench: Report["bench"] = null;
   if (benchStage && benchStage.status !== "skip" && input.analysis && benchStage.data.variants.length === 2) {
@@ -152,6 +157,7 @@ export function buildReport(input: BuildReportInput): Report {
     status: combineStatus(statuses),
     apply,
     selftests,
+    build,
     bench,
     // Stages that ended in an infrastructure error carry no data, only the reason.
     errors: [

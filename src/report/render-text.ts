@@ -178,13 +178,56 @@ export function renderText(r: Report): string {
     if (d.failure) {
       push(...wrap(`Patch ${d.failure.patch}: ${toAscii(d.failure.subject)}`, "  "));
       if (d.failure.files.length) push(...wrap(`files: ${d.failure.files.join(", ")}`, "  "));
+      if (d.failure.hunks?.length) push(...wrap(`hunks: ${d.failure.hunks.join(", ")}`, "  "));
       push("  git said:");
       for (const l of d.failure.gitMessage.split("\n").slice(0, 12)) push(...wrap(toAscii(l), "    "));
     }
     for (const rej of d.rejected) push(...wrap(`patch ${rej.patch} refused: ${rej.reason}`, "  "));
+    for (const a of d.alreadyApplied ?? []) {
+      push(...hang("  ", `patch ${a.patch} is already in the tree, skipped: ${toAscii(a.subject)}`, "    "));
+    }
     if (d.head) push(`Head:   ${d.head.slice(0, 12)} (series applied)`);
+    for (const c of d.checks ?? []) {
+      push(...hang(`Check:  `, `${c.status.toUpperCase()} ${c.id} - ${toAscii(c.summary)}`));
+      for (const f of c.findings.slice(0, 10)) {
+        const where = f.file ? `${f.file}${f.line ? `:${f.line}` : ""}: ` : "";
+        push(...hang("          ", `patch ${f.patch}: ${where}${f.severity}${f.code ? ` ${f.code}` : ""}: ${toAscii(f.message)}`, "            "));
+      }
+      if (c.findings.length > 10) push(`          ... and ${c.findings.length - 10} more`);
+    }
   }
   push("");
+
+  if (r.build) {
+    const b = r.build.data;
+    push(...hang("Build:  ", `${r.build.status.toUpperCase()} - ${toAscii(r.build.summary)}`));
+    const cfg = [b.config.base, ...b.config.fragments, ...b.config.extras].join(" + ");
+    push(...hang("  config: ", toAscii(cfg), "    "));
+    for (const [label, k] of [["base", b.base], ["candidate", b.candidate]] as const) {
+      if (!k) continue;
+      push(
+        ...hang(
+          `  ${label}: `,
+          `${k.commit.slice(0, 12)} ${k.ok ? "built" : "FAILED"} in ${Math.round(k.durationMs / 1000)} s, ${k.warnings.length} warning(s)${k.ccache ? ", ccache" : ""}`,
+          "    ",
+        ),
+      );
+      if (!k.ok) for (const l of k.logTail.split("\n").slice(-8)) push(...wrap(toAscii(l), "    "));
+    }
+    if (b.newWarnings.length) {
+      push(`  new warnings (${b.newWarnings.length}):`);
+      for (const w of b.newWarnings.slice(0, 10)) push(...hang("    ", `${w.file}:${w.line}: ${toAscii(w.message)}${w.flag ? ` [${w.flag}]` : ""}`, "      "));
+    }
+    for (const boot of b.boots) {
+      push(...hang(`  boot ${boot.kernel} (${boot.target}): `, `${boot.outcome} - ${toAscii(boot.reason)}`, "    "));
+      if (boot.outcome !== "ok") for (const l of boot.consoleTail.split("\n").slice(-6)) push(...wrap(toAscii(l), "    "));
+      for (const t of boot.probes) push(...hang(`    ${t.status.toUpperCase().padEnd(5)} `, `${t.name}: ${toAscii(t.detail)}`, "          "));
+    }
+    for (const c of b.probeChanges) {
+      push(...hang("  changed: ", `${c.name}: base ${c.base ?? "-"} -> candidate ${c.candidate ?? "-"} (${toAscii(c.note)})`, "    "));
+    }
+    push("");
+  }
 
   if (r.selftests) {
     push(`Selftests: ${r.selftests.summary}`);

@@ -1,5 +1,5 @@
 import type { Cell, Variant } from "../domain/bench.ts";
-import type { ApplyData, BenchData, SelftestsData, StageResult } from "../domain/results.ts";
+import type { ApplyData, BenchData, BuildData, SelftestsData, StageResult } from "../domain/results.ts";
 import type { Series } from "../domain/series.ts";
 import type { Status } from "../domain/status.ts";
 import type { Verdict } from "../domain/verdict.ts";
@@ -36,6 +36,7 @@ export interface Report {
   headline: string;
   apply: StageResult<ApplyData> | null;
   selftests: StageResult<SelftestsData> | null;
+  build: StageResult<BuildData> | null;
   bench: {
     stage: StageResult<BenchData>;
     variants: [Variant, Variant];
