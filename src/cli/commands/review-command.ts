@@ -6,6 +6,7 @@ import { benchSchema, type TreeConfig } from "../../config/schema.ts";
 import { describeError, inputError } from "../../lib/errors.ts";
 import { enqueueFlow } from "../../queue/enqueue-flow.ts";
 import { planFlow } from "../../queue/plan-flow.ts";
+import { readTreeTip } from "../../runner/workspace/read-tree-tip.ts";
 import { ORCHESTRATOR_QUEUE } from "../../queue/queue-names.ts";
 import { bullConnection } from "../../queue/redis-connection.ts";
 import { quarantineMessage } from "../../store/quarantine-repository.ts";
@@ -87,14 +88,20 @@ export async function reviewCommand(input: string, flags: ReviewFlags): Promise<
     for (const q of box.quarantined) {
       await quarantineMessage(services.db, { messageId: q.messageId, reason: q.reason, source: input, raw: null });
     }
-    const planned = series.map((s) => {
+    const prepared = series.map((s) => {
       let tree = pickTree(s, config.trees, config.global.defaultTree, flags.tree);
       if (flags.treePath) tree = { ...tree, path: resolve(flags.treePath) };
       if (flags.stages) tree = { ...tree, stages: flags.stages.split(",") as TreeConfig["stages"] };
       const bench = benchSchema.parse(applyBenchFlags(tree.bench, flags));
       if (tree.stages.includes("bench")) assertBenchPlanValid(bench);
-      return { s, tree, plan: planFlow({ series: s, raw: box.raw, tree, installationId: services.installationId, bench }) };
+      return { s, tree, bench };
     });
+    const planned = await Promise.all(
+      prepared.map(async ({ s, tree, bench }) => {
+        const treeTip = await readTreeTip(tree);
+        return { s, tree, plan: planFlow({ series: s, raw: box.raw, tree, installationId: services.installationId, bench, treeTip }) };
+      }),
+    );
     await queueEvents.waitUntilReady();
     if (flags.localRunner !== false) {
       const pools = [...new Set(planned.map((p) => p.tree.pool))];
