@@ -60,7 +60,7 @@ service.on("exit", (code) => {
 
 // 4. Deliver the series into the watched maildir, one file per mail, as an MDA would.
 const { messages } = splitMbox(readFileSync(scratch.mboxPath), scratch.mboxPath);
-messages.forEach((m, i) => writeFileSync(join(maildir, "new", `${Date.now()}.${i}.demo`), m.raw));
+for (const [i, m] of messages.entries()) writeFileSync(join(maildir, "new", `${Date.now()}.${i}.demo`), m.raw);
 say(`delivered ${messages.length} mails (cover + ${messages.length - 1} patches) into ${maildir}/new`);
 
 // 5. Wait for the report in the outbox.
