@@ -219,7 +219,7 @@ export async function runAndAnalyze(
   };
 }
 
-const fmtQ = (x: number): string => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e4 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0));
+const fmtQ = (x: number): string => (!Number.isFinite(x) ? "-" : x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e4 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0));
 const pct1 = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : "-");
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + " ".repeat(n - s.length));
 const lpad = (s: string, n: number): string => (s.length >= n ? s : " ".repeat(n - s.length) + s);
@@ -236,7 +236,7 @@ export function formatBenchTable(o: Pick<BenchOutcome, "analysis" | "cells">): s
         pad(c.key, 24),
         lpad(fmtQ(a.meanA), 8),
         lpad(fmtQ(a.meanB), 8),
-        lpad(formatPercent(a.change), 8),
+        lpad(Number.isFinite(a.change) ? formatPercent(a.change) : "-", 8),
         pad(ci, 20),
         lpad(pct1(a.mde), 6),
         lpad(pct1(a.floor), 6),
