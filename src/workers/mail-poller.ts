@@ -20,7 +20,7 @@ import { planFlow } from "../queue/plan-flow.ts";
 import { ORCHESTRATOR_QUEUE } from "../queue/queue-names.ts";
 import { bullConnection } from "../queue/redis-connection.ts";
 import { getCursor, setCursor } from "../store/cursor-repository.ts";
-import { setFlowStatus } from "../store/flow-repository.ts";
+import { countFlowsForSeries, setFlowStatus } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { quarantineMessage } from "../store/quarantine-repository.ts";
 import { saveIncomingMail, saveSeries } from "../store/series-repository.ts";
@@ -351,6 +351,9 @@ async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollRes
       if (d > 0 && (nextDeadline === 0 || d < nextDeadline)) nextDeadline = d;
       continue;
     }
+    // Already enqueued once (any status): nothing to store or plan again. Keeps a
+    // poll's cost at reassembling the window, however many series it holds.
+    if ((await countFlowsForSeries(db, s.id)) > 0) continue;
     const tree = pickTree(s, config.trees, config.global.defaultTree);
     await saveSeries(db, s, box.raw);
     const plan = planFlow({ series: s, raw: box.raw, tree, installationId: deps.installationId });
@@ -376,7 +379,8 @@ export function startMailPolling(deps: {
   redis: import("ioredis").RedisOptions;
   fetch?: Fetch;
   git?: Git;
-  onPoll?: (source: string, result: PollResult) => void;
+  /** Called after each poll of a source, with when that poll started (ms). */
+  onPoll?: (source: string, result: PollResult, startedAtMs: number) => void;
 }): { close(): Promise<void> } {
   const { config, log } = deps;
   const queue = new Queue(ORCHESTRATOR_QUEUE, { connection: bullConnection(deps.redis), prefix: config.global.redis.prefix });
@@ -395,6 +399,7 @@ export function startMailPolling(deps: {
     const tick = (): void => {
       if (stopped) return;
       let retryAfterSec: number | null = null;
+      const startedAt = Date.now();
       const p = pollOnce({ ...deps, pollers: [poller], cancelFlow })
         .then((r) => {
           const failed = r.failures[0]?.error;
@@ -403,7 +408,7 @@ export function startMailPolling(deps: {
             if (failed instanceof HttpStatusError) retryAfterSec = failed.retryAfterSec;
           } else failures = 0;
           if (r.newMails || r.flows.length || r.superseded.length || r.quarantined) log.info({ source: poller.label, ...r }, "poll");
-          deps.onPoll?.(poller.label, r);
+          deps.onPoll?.(poller.label, r, startedAt);
         })
         .catch((e: unknown) => {
           // The store or the queue failed, not the source: same backoff.
