@@ -2,7 +2,7 @@ import { serveGithubApp } from "../../bot/serve-github-app.ts";
 import { readGithubAppSettings } from "../../deliver/github/github-app-settings.ts";
 import { drainOutbox } from "../../deliver/deliver-mail.ts";
 import { listUnsentMail } from "../../deliver/mail-outbox.ts";
-import { pollOnce } from "../../workers/mail-poller.ts";
+import { startMailPolling } from "../../workers/mail-poller.ts";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { type GlobalFlags, loadConfigFromFlags, loggerFor, openServices } from "../context.ts";
 import { waitForShutdown } from "../wait-for-shutdown.ts";
@@ -37,19 +37,8 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
       })
     : null;
   let stopped = false;
-  let polling: Promise<unknown> = Promise.resolve();
-  const timers = config.global.sources.map((source) => {
-    const tick = () => {
-      if (stopped) return;
-      polling = pollOnce({ ...services, sources: [source] })
-        .then((r) => {
-          if (r.newMails || r.flows.length) log.info({ source: "path" in source ? source.path : source.url, ...r }, "poll");
-        })
-        .catch((e: unknown) => log.error({ err: e, source: "path" in source ? source.path : source.url }, "poll failed"));
-    };
-    tick();
-    return setInterval(tick, source.intervalSec * 1000);
-  });
+  // Mail sources: one timer each, backoff on failure, superseded versions' queued flows removed.
+  const polling = startMailPolling({ ...services, redis: services.redis.options });
   // The outbox drain: mail whose sending failed (SMTP down) or was cut by a crash is retried here.
   const drainState = new Map<string, number>();
   let draining: Promise<unknown> = Promise.resolve();
@@ -75,9 +64,8 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
   log.info("patchbench running; SIGINT/SIGTERM to stop");
   await waitForShutdown(log);
   stopped = true;
-  for (const t of timers) clearInterval(t);
   if (drainTimer) clearInterval(drainTimer);
-  await polling;
+  await polling.close();
   await draining;
   await githubApp?.close();
   await workers.close();
