@@ -1,5 +1,6 @@
 import { type GroupSeriesOptions, type GroupSeriesResult, groupSeries } from "./group-series.ts";
-import { type ParsedMessage, parseMessage, parseMessageHeaders } from "./parse-message.ts";
+import { classifyMessage } from "./classify-message.ts";
+import { type ParsedMessage, parseMessage, parseMessageHeaders, releaseRaw } from "./parse-message.ts";
 
 export interface AssembleMailboxOptions extends GroupSeriesOptions {
   /** Messages larger than this are quarantined unparsed. Default 16 MiB. */
@@ -101,6 +102,9 @@ export async function assembleMailbox(
       if (ref) {
         const load = (): Uint8Array => ref.load();
         const m = await parseMessage(raw, { loadRaw: load });
+        // Classify while the bytes are in hand (memoized), then let them go.
+        classifyMessage(m);
+        releaseRaw(m);
         loaders.set(m, load);
         parsed.push(m);
       } else parsed.push(await parseMessage(raw));

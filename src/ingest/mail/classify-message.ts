@@ -47,8 +47,19 @@ function hasCommandLine(body: string): boolean {
  * patch | cover | reply | pull | bot | command | other. A patch needs both a
  * diff and a patch-like subject; a command is a reply with a `/bench` line.
  */
-export function classifyMessage(msg: ParsedMessage, subject: ParsedSubject = parseSubject(msg.subject)): Classification {
-  // Once: a lazily decoded body is decoded (or loaded from its file) on every read.
+export function classifyMessage(msg: ParsedMessage, subject?: ParsedSubject): Classification {
+  // Once per message: a lazy body is decoded (or loaded from its file) on every read.
+  const known = memo.get(msg);
+  if (known) return known;
+  const result = classifyUncached(msg, subject ?? parseSubject(msg.subject));
+  memo.set(msg, result);
+  return result;
+}
+
+/** Classification is a function of the message; ParsedMessage is immutable. */
+const memo = new WeakMap<ParsedMessage, Classification>();
+
+function classifyUncached(msg: ParsedMessage, subject: ParsedSubject): Classification {
   const body = msg.body;
   const diff = hasDiff(body);
   const bot = detectBot(msg, subject);

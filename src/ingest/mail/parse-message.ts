@@ -78,7 +78,8 @@ export interface ParseMessageOptions {
   headersOnly?: boolean;
   /**
    * Load the raw bytes again when needed (e.g. by offset from the mbox file)
-   * instead of keeping them: the message then holds only what was parsed.
+   * instead of keeping them: after releaseRaw() the message holds only what
+   * was parsed.
    */
   loadRaw?: () => Uint8Array;
 }
@@ -467,7 +468,8 @@ class LazyBodyMessage implements ParsedMessage {
   readonly headers: ClassificationHeaders;
   readonly problems: string[];
   readonly htmlOnly: boolean;
-  readonly #raw: Uint8Array | (() => Uint8Array);
+  #raw: Uint8Array | (() => Uint8Array);
+  readonly #load: (() => Uint8Array) | undefined;
   readonly #bodyStart: number;
   readonly #decoded: string | null;
 
@@ -483,10 +485,17 @@ class LazyBodyMessage implements ParsedMessage {
     this.listId = head.listId;
     this.headers = head.headers;
     this.problems = head.problems;
-    this.#raw = loadRaw ?? head.raw;
+    // With a loader the bytes in hand are kept until releaseRaw(): classification reads them once for free.
+    this.#raw = head.raw;
+    this.#load = loadRaw;
     this.htmlOnly = htmlOnly;
     this.#bodyStart = bodyStart;
     this.#decoded = decoded;
+  }
+
+  /** Drop the bytes in hand; later reads go through the loader. */
+  release(): void {
+    if (this.#load) this.#raw = this.#load;
   }
 
   get raw(): Uint8Array {
@@ -503,6 +512,11 @@ class LazyBodyMessage implements ParsedMessage {
     const { raw: _raw, ...rest } = { ...this, body: this.body };
     return { ...rest, rawBytes: this.raw.length };
   }
+}
+
+/** For messages parsed with `loadRaw`: stop holding the bytes (reads load them again). */
+export function releaseRaw(msg: ParsedMessage): void {
+  if (msg instanceof LazyBodyMessage) msg.release();
 }
 
 /** Raw bytes → ParsedMessage. Never throws for bad data: problems are listed instead. */
