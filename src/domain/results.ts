@@ -137,6 +137,8 @@ export interface BenchData {
   durationSec: number;
   /** One discarded warm-up run per cell and round. */
   warmup?: boolean;
+  /** Warm-up in every round, or only in the first. */
+  warmupRounds?: "all" | "first";
   pinning: { local: number; remote: number } | null;
   samples: BenchSample[];
   profile: Record<string, string>;

@@ -12,7 +12,8 @@ function formatRatio(r: number): string {
 }
 
 function side(bench: BenchData, key: string, variant: string): SideSummary {
-  const ss = bench.samples.filter((s) => cellKey(s.cell) === key && s.variant === variant);
+  // Runs replaced by a re-measured pair do not count (as in the analysis).
+  const ss = bench.samples.filter((s) => cellKey(s.cell) === key && s.variant === variant && s.superseded === undefined);
   const rounds = new Map<number, number[]>();
   let failed = 0;
   for (const s of ss) {

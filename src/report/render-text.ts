@@ -246,7 +246,7 @@ export function renderText(r: Report): string {
     const pin = d.pinning ? `pinned -T ${d.pinning.local},${d.pinning.remote}` : "unpinned";
     push(
       ...wrap(
-        `${d.design} interleaving, ${plural(d.rounds, "round")} per variant x ${plural(d.runsPerRound, "run")} x ${d.durationSec} s, ${pin}${d.warmup ? ", one warm-up run per cell and round discarded" : ", no warm-up runs"}`,
+        `${d.design} interleaving, ${plural(d.rounds, "round")} per variant x ${plural(d.runsPerRound, "run")} x ${d.durationSec} s, ${pin}${d.warmup ? (d.warmupRounds === "first" ? ", one warm-up run per cell discarded in the first round" : ", one warm-up run per cell and round discarded") : ", no warm-up runs"}`,
         "  ",
       ),
     );

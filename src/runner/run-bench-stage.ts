@@ -128,6 +128,7 @@ export async function runBenchStage(
       runsPerRound: b.runsPerRound,
       durationSec: b.durationSec,
       warmup: b.warmup,
+      warmupRounds: b.warmupRounds,
       pinning: b.pinning,
       samples: out.samples,
       profile,
