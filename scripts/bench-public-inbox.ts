@@ -63,6 +63,15 @@ function stats(xs: number[]): string {
 async function runSource(kind: "public-inbox-http" | "public-inbox-git"): Promise<{ total: number[]; afterPoll: number[] }> {
   const [inbox, redis] = await Promise.all([startTestInbox({ list: "bpf" }), startTestRedis()]);
   const dir = mkdtempSync(join(tmpdir(), "pb-bench-pi-"));
+  // Interrupted (Ctrl-C, timeout): stop the servers this run started, by their handles.
+  const onSignal = (): void => {
+    void Promise.allSettled([inbox.stop(), redis.stop()]).then(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   const db = await openStore(join(dir, "store.sqlite"));
   const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
   const flows = new FlowProducer({ connection, prefix: "bench" });
@@ -121,6 +130,8 @@ async function runSource(kind: "public-inbox-http" | "public-inbox-git"): Promis
       afterPoll.push(got.at - Math.max(got.startedAt, injected));
     }
   } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
     await loop.close();
     await flows.close();
     await db.destroy();
