@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type FlowProducer, Queue } from "bullmq";
 import { pickTree } from "../config/pick-tree.ts";
+import { handleMailBenchCommands } from "./mail-bench.ts";
 import type { Config, SourceConfig } from "../config/schema.ts";
 import type { Series } from "../domain/series.ts";
 import { assembleMailbox } from "../ingest/mail/assemble-mailbox.ts";
@@ -363,6 +364,8 @@ async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollRes
     if (r.created) result.flows.push(r.flowId);
   }
   await setCursor(db, INGEST, "next-deadline", String(nextDeadline));
+  // `/bench` requests by mail from maintainers (replies in a series' thread).
+  result.flows.push(...(await handleMailBenchCommands(deps, box)));
 }
 
 /**

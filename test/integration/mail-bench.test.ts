@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { FlowProducer, Queue } from "bullmq";
+import { loadConfig } from "../../src/config/load-config.ts";
+import { createScratchSeries } from "../../src/demo/scratch-series.ts";
+import { silentLogger } from "../../src/lib/logger.ts";
+import { ORCHESTRATOR_QUEUE } from "../../src/queue/queue-names.ts";
+import { bullConnection } from "../../src/queue/redis-connection.ts";
+import { openStore } from "../../src/store/open-store.ts";
+import { pollOnce } from "../../src/workers/mail-poller.ts";
+import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
+
+let redis: TestRedis;
+let dir: string;
+before(async () => {
+  redis = await startTestRedis();
+  dir = mkdtempSync(join(tmpdir(), "pb-mailbench-"));
+});
+after(async () => {
+  await redis.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function reply(opts: { from: string; id: string; to: string; subject: string; body: string; auth?: string }): string {
+  return [
+    "From mboxrd@z Thu Jan  1 00:00:00 1970",
+    `From: ${opts.from}`,
+    "To: bpf@vger.kernel.org",
+    `Subject: Re: ${opts.subject}`,
+    "Date: Fri, 12 Jun 2026 09:00:00 +0000",
+    `Message-ID: <${opts.id}>`,
+    `In-Reply-To: <${opts.to}>`,
+    `References: <${opts.to}>`,
+    ...(opts.auth ? [`Authentication-Results: mx.example.org; ${opts.auth}`] : []),
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    opts.body,
+    "",
+    "",
+  ].join("\n");
+}
+
+test("/bench by mail: a maintainer's request runs once and is answered; strangers and failed DKIM are ignored", async () => {
+  const s = await createScratchSeries(join(dir, "s"));
+  const mbox = join(dir, "list.mbox");
+  appendFileSync(mbox, readFileSync(s.mboxPath));
+  const cover = /^Message-Id: <(cover[^>]+)>/m.exec(readFileSync(s.mboxPath, "utf8"))![1]!;
+  const subject = "[PATCH bpf-next 0/2] bpf: SO_BUSY_POLL from sockops programs";
+  const dataDir = join(dir, "data");
+  const config = loadConfig({ flags: { dataDir, redisUrl: redis.url } });
+  config.global.github.bench.maintainers = ["maint@kernel.example"];
+  const db = await openStore(config.paths.storePath);
+  const connection = bullConnection({ host: "127.0.0.1", port: redis.port });
+  const flows = new FlowProducer({ connection, prefix: "patchbench" });
+  const reports = new Queue(ORCHESTRATOR_QUEUE, { connection, prefix: "patchbench" });
+  const pool = new Queue("pool-local", { connection, prefix: "patchbench" });
+  const deps = { db, config, flows, log: silentLogger(), installationId: "mailbench", sources: [{ kind: "mbox" as const, path: mbox, intervalSec: 1 }] };
+  try {
+    const first = await pollOnce(deps);
+    assert.equal(first.flows.length, 1, "the series itself");
+
+    appendFileSync(mbox, reply({ from: "Stranger <x@elsewhere.example>", id: "r1@x", to: cover, subject, body: "/bench rounds=2" }));
+    appendFileSync(
+      mbox,
+      reply({ from: "Maint <maint@kernel.example>", id: "r2@x", to: cover, subject, body: "/bench sizes=1 rounds=2", auth: "dkim=fail header.d=kernel.example" }),
+    );
+    appendFileSync(
+      mbox,
+      reply({ from: "Maint <maint@kernel.example>", id: "r3@x", to: cover, subject, body: "Thanks.\n\n/bench sizes=1,64 topology=loopback rounds=2", auth: "dkim=pass header.d=kernel.example" }),
+    );
+    appendFileSync(mbox, reply({ from: "Maint <maint@kernel.example>", id: "r4@x", to: cover, subject, body: "/bench colour=blue" }));
+    const second = await pollOnce(deps);
+    assert.equal(second.flows.length, 1, "only the maintainer's DKIM-passing request runs");
+    const report = await reports.getJob(`${second.flows[0]}-report`);
+    assert.deepEqual((report?.data as { request?: unknown }).request, { by: "Maint <maint@kernel.example>" });
+    const bench = (await pool.getJob(`${second.flows[0]}-bench`))?.data as {
+      bench: { sizes: number[]; topologies: string[]; rounds: number };
+    };
+    assert.deepEqual(bench.bench.sizes, [1, 64]);
+    assert.deepEqual(bench.bench.topologies, ["loopback"]);
+    assert.equal(bench.bench.rounds, 2);
+    // The unknown key got an error reply naming the problem.
+    const outbox = readdirSync(config.paths.outboxDir).map((f) => readFileSync(join(config.paths.outboxDir, f), "utf8"));
+    assert.ok(outbox.some((m) => /^To: Maint <maint@kernel\.example>$/m.test(m) && /colour/.test(m) && /^In-Reply-To: <r4@x>$/m.test(m)));
+    // Handled once: polling again (new unrelated mail) queues nothing more.
+    appendFileSync(mbox, reply({ from: "Other <o@x.example>", id: "r5@x", to: cover, subject, body: "Looks good." }));
+    const third = await pollOnce(deps);
+    assert.deepEqual(third.flows, []);
+  } finally {
+    await flows.close();
+    await reports.close();
+    await pool.close();
+    await db.destroy();
+  }
+});
