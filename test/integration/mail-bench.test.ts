@@ -75,7 +75,8 @@ test("/bench by mail: a maintainer's request runs once and is answered; stranger
     const second = await pollOnce(deps);
     assert.equal(second.flows.length, 1, "only the maintainer's DKIM-passing request runs");
     const report = await reports.getJob(`${second.flows[0]}-report`);
-    assert.deepEqual((report?.data as { request?: unknown }).request, { by: "Maint <maint@kernel.example>" });
+    assert.ok(report, "the report job exists");
+    assert.deepEqual((report.data as { request?: unknown }).request, { by: "Maint <maint@kernel.example>" });
     const bench = (await pool.getJob(`${second.flows[0]}-bench`))?.data as {
       bench: { sizes: number[]; topologies: string[]; rounds: number };
     };
