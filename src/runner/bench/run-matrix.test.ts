@@ -324,16 +324,17 @@ test("runBenchPlan: a TCP retransmit during a run flags that run (quality gate)"
     const r = await runBenchPlan(
       basePlan({ cells: [cells[0]!], rounds: 2, runsPerRound: 2, warmup: false }),
       f.deps({
-        // The counter moves by 3 during the third run only.
+        // The counter moves by 50 during the third run only (far over 0.1% of its segments).
         readRetransmits: async () => {
           n++;
-          return n <= 5 ? 10 : 13;
+          return n <= 5 ? 10 : 60;
         },
       }),
     );
     const bad = r.samples.filter((s) => !s.ok);
     assert.equal(bad.length, 1);
-    assert.match(bad[0]!.problem ?? "", /^3 TCP retransmit\(s\) on loopback during the run/);
+    assert.match(bad[0]!.problem ?? "", /^50 TCP retransmits on loopback during the run \(over \d+, 0\.1% of/);
+    assert.equal(bad[0]!.values.RETRANSMITS, "50");
     assert.equal(r.samples.indexOf(bad[0]!), 2);
   } finally {
     rmSync(f.root, { recursive: true, force: true });

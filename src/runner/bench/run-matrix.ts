@@ -23,7 +23,7 @@ import { collectMachineProfile, type MachineProfile } from "./machine-profile.ts
 import { buildNetperfArgv, keysForTest } from "./netperf-command.ts";
 import { type NetserverDeps, type NetserverHandle, type NetserverOptions, startNetserver } from "./netserver.ts";
 import { checkNetperfRun } from "./parse-netperf.ts";
-import { readRetransSegs } from "./tcp-retransmits.ts";
+import { readRetransSegs, retransmitProblem } from "./tcp-retransmits.ts";
 import { cleanupStale, DEFAULT_PREFIX, newRunId, setupTopology, type TopologyHandle, teardownTopology } from "./topology.ts";
 import { planVariant, type VariantPlan } from "./variant-plan.ts";
 
@@ -358,15 +358,19 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
     let problem = check.problem;
     let ok = check.ok;
     if (!check.ok && !server.alive()) problem = `${problem}; ${server.deathReason() ?? "netserver died"}`;
-    // Quality gate: loopback and our veths never drop, so any retransmit means the run timed out segments.
+    // Quality gate: loopback and our veths never drop; more than a few retransmits mean the run measured timers.
     let retrans = 0;
     retransBefore.forEach((b, i) => {
       const a = retransAfter[i];
       if (b !== null && b !== undefined && a !== null && a !== undefined) retrans += a - b;
     });
-    if (ok && retrans > 0) {
+    if (retrans > 0) check.output.values.RETRANSMITS = String(retrans);
+    const retransProblem = ok
+      ? retransmitProblem(retrans, { test: cell.test, throughput: check.output.throughput, seconds: sec, topology: cell.topology })
+      : null;
+    if (retransProblem) {
       ok = false;
-      problem = `${retrans} TCP retransmit(s) on ${cell.topology} during the run${cell.topology === "loopback" ? " (host counter; other loopback traffic counts too)" : ""}`;
+      problem = retransProblem;
     }
     return { startedAt, endedAt, check, ok, problem };
   };

@@ -33,3 +33,25 @@ export async function readRetransSegs(netns: string | null, deps: { exec?: Exec 
   const r = await run(["ip", "netns", "exec", netns, "cat", "/proc/net/snmp"], { okCodes: "any", timeoutMs: 10_000 });
   return r.code === 0 ? parseRetransSegs(r.stdout) : null;
 }
+
+/**
+ * Pure: does a run's retransmit count disqualify it? A few retransmits (tail
+ * loss probes under CPU contention, or other traffic on the host counter for
+ * loopback) do not change a result; a run where more than 0.1% of its
+ * segments were retransmitted measured timers, not the stack. Segments are
+ * estimated from the run itself: transactions for request/response tests,
+ * MSS-sized segments for TCP_STREAM.
+ */
+export function retransmitProblem(
+  retrans: number,
+  run: { test: string; throughput: number; seconds: number; topology: string },
+): string | null {
+  if (retrans <= 0) return null;
+  const segments =
+    run.test === "TCP_STREAM"
+      ? (run.throughput * 1e6 * run.seconds) / 8 / 1448
+      : run.throughput * run.seconds * 2;
+  const limit = Math.max(3, Number.isFinite(segments) ? segments * 0.001 : 3);
+  if (retrans <= limit) return null;
+  return `${retrans} TCP retransmits on ${run.topology} during the run (over ${Math.floor(limit)}, 0.1% of ~${Math.round(segments)} segments)${run.topology === "loopback" ? " (host counter; other loopback traffic counts too)" : ""}`;
+}
