@@ -1,4 +1,4 @@
-import { type GroupSeriesOptions, type GroupSeriesResult, groupSeries } from "./group-series.ts";
+import { type GroupSeriesOptions, type GroupSeriesResult, groupSeries, noteBodyFacts } from "./group-series.ts";
 import { classifyMessage } from "./classify-message.ts";
 import { type ParsedMessage, parseMessage, parseMessageHeaders, releaseRaw } from "./parse-message.ts";
 
@@ -100,10 +100,14 @@ export async function assembleMailbox(
     }
     try {
       if (ref) {
-        const load = (): Uint8Array => ref.load();
+        // A bound method, not an arrow: the tsx/esbuild build names every arrow
+        // function (defineProperty "name"), which gives each a ~250-byte property store.
+        const load: () => Uint8Array = ref.load.bind(ref);
         const m = await parseMessage(raw, { loadRaw: load });
-        // Classify while the bytes are in hand (memoized), then let them go.
+        // Classify and note what grouping reads from the body while the bytes
+        // are in hand (both memoized), then let them go.
         classifyMessage(m);
+        noteBodyFacts(m);
         releaseRaw(m);
         loaders.set(m, load);
         parsed.push(m);

@@ -1,7 +1,13 @@
 import type { Series, SeriesPatch, SeriesTrailer } from "../../domain/series.ts";
 import { stableId } from "../../domain/ids.ts";
 import { type Classification, classifyMessage, isPullRequestBody } from "./classify-message.ts";
-import { extractCommandLines, extractSeriesMarkers, extractTrailers } from "./extract-trailers.ts";
+import {
+  type SeriesMarkers,
+  type Trailer,
+  extractCommandLines,
+  extractSeriesMarkers,
+  extractTrailers,
+} from "./extract-trailers.ts";
 import type { ParsedMessage } from "./parse-message.ts";
 import { normalizeTitle, parseSubject } from "./parse-subject.ts";
 
@@ -130,6 +136,82 @@ function commitMessage(body: string): string {
 function withoutSignature(body: string): string {
   const i = body.search(/^-- \r?$/m);
   return (i >= 0 ? body.slice(0, i) : body).trim();
+}
+
+/**
+ * What grouping reads from a body, by message. A body read on a message whose
+ * bytes live in a file loads and decodes them again, so a caller that has the
+ * bytes in hand (assembleMailbox) notes these facts once with noteBodyFacts and
+ * then lets the bytes go. A fact not noted is computed from the body on demand,
+ * with the same function, so the result never depends on noting.
+ */
+interface BodyFacts {
+  markers?: SeriesMarkers;
+  isPull?: boolean;
+  /** Cover text for the series: the body without its signature. */
+  coverText?: string;
+  commitMessage?: string;
+  commands?: string[];
+  trailers?: Trailer[];
+}
+
+const bodyFacts = new WeakMap<ParsedMessage, BodyFacts>();
+
+function fact<K extends keyof BodyFacts>(msg: ParsedMessage, key: K, compute: (body: string) => NonNullable<BodyFacts[K]>): NonNullable<BodyFacts[K]> {
+  let f = bodyFacts.get(msg);
+  if (!f) {
+    f = {};
+    bodyFacts.set(msg, f);
+  }
+  const known = f[key];
+  if (known !== undefined) return known as NonNullable<BodyFacts[K]>;
+  const value = compute(msg.body);
+  f[key] = value;
+  return value;
+}
+
+const markersOf = (msg: ParsedMessage): SeriesMarkers => fact(msg, "markers", extractSeriesMarkers);
+const isPullOf = (msg: ParsedMessage): boolean => fact(msg, "isPull", isPullRequestBody);
+const coverTextOf = (msg: ParsedMessage): string => fact(msg, "coverText", withoutSignature);
+const commitMessageOf = (msg: ParsedMessage): string => fact(msg, "commitMessage", commitMessage);
+const commandsOf = (msg: ParsedMessage): string[] => fact(msg, "commands", extractCommandLines);
+const trailersOf = (msg: ParsedMessage): Trailer[] => fact(msg, "trailers", (b) => extractTrailers(b));
+
+/**
+ * A copy of `s` that does not keep a larger string alive: V8 returns a
+ * substring of 13+ characters (regex groups, split lines) as a view that pins
+ * its parent, here the whole decoded body. Flattening a fresh concatenation
+ * copies just these characters.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (s + " ").slice(0, -1);
+}
+
+function ownMarkers(m: SeriesMarkers): SeriesMarkers {
+  return { baseCommit: m.baseCommit === null ? null : own(m.baseCommit), changeId: m.changeId === null ? null : own(m.changeId) };
+}
+
+/**
+ * Note, from `body` (the message's decoded body), the facts groupSeries will
+ * read for this message given its classification, so that grouping does not
+ * read the body again. Optional: groupSeries computes any missing fact itself.
+ */
+export function noteBodyFacts(msg: ParsedMessage, body: string = msg.body): void {
+  if (msg.messageId === null || msg.htmlOnly) return;
+  const cls = classifyMessage(msg);
+  const f: BodyFacts = bodyFacts.get(msg) ?? {};
+  if (cls.kind === "patch" || cls.kind === "cover" || cls.kind === "pull") {
+    f.markers ??= ownMarkers(extractSeriesMarkers(body));
+    const index = cls.subject.index ?? (cls.kind === "patch" ? 1 : 0);
+    if ((cls.kind === "pull" && cls.subject.index === null) || index === 0) {
+      f.isPull ??= isPullRequestBody(body);
+      f.coverText ??= withoutSignature(body);
+    } else f.commitMessage ??= commitMessage(body);
+  } else if (cls.kind === "command" || cls.kind === "reply") {
+    if (cls.kind === "command") f.commands ??= extractCommandLines(body).map(own);
+    f.trailers ??= extractTrailers(body).map((t) => ({ name: own(t.name), value: own(t.value), line: own(t.line) }));
+  }
+  bodyFacts.set(msg, f);
 }
 
 /**
@@ -318,17 +400,17 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
     for (let i = 1; i <= g.total; i++) if (!present.has(i)) missing.push(i);
     const subj = head.cls.subject;
     const tree = subj.tree ?? patches.find((p) => p.cls.subject.tree !== null)?.cls.subject.tree ?? null;
-    let markers = coverNode ? extractSeriesMarkers(coverNode.msg.body) : { baseCommit: null, changeId: null };
+    let markers = coverNode ? markersOf(coverNode.msg) : { baseCommit: null, changeId: null };
     for (const p of patches) {
       if (markers.baseCommit !== null && markers.changeId !== null) break;
-      const m = extractSeriesMarkers(p.msg.body);
+      const m = markersOf(p.msg);
       markers = { baseCommit: markers.baseCommit ?? m.baseCommit, changeId: markers.changeId ?? m.changeId };
     }
-    const isPull = coverNode !== null && (coverNode.cls.kind === "pull" || isPullRequestBody(coverNode.msg.body));
+    const isPull = coverNode !== null && (coverNode.cls.kind === "pull" || isPullOf(coverNode.msg));
     const rootId = g.loose ? head.id : g.rootId;
     const text = [
-      ...(coverNode ? [withoutSignature(coverNode.msg.body)] : []),
-      ...patches.map((p) => commitMessage(p.msg.body)),
+      ...(coverNode ? [coverTextOf(coverNode.msg)] : []),
+      ...patches.map((p) => commitMessageOf(p.msg)),
     ]
       .filter((t) => t !== "")
       .join("\n\n");
@@ -455,7 +537,7 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
       patch: target?.patch ?? null,
     };
     if (kind === "command") {
-      const commands = extractCommandLines(node.msg.body);
+      const commands = commandsOf(node.msg);
       if (commands[0] !== undefined) reply.command = commands[0];
       reply.commands = commands;
     }
@@ -467,7 +549,7 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
         keys = new Set();
         trailerKeys.set(target.series, keys);
       }
-      for (const t of extractTrailers(node.msg.body)) {
+      for (const t of trailersOf(node.msg)) {
         const k = `${target.patch}\0${t.line}`;
         if (keys.has(k)) continue;
         keys.add(k);

@@ -472,6 +472,8 @@ class LazyBodyMessage implements ParsedMessage {
   readonly #load: (() => Uint8Array) | undefined;
   readonly #bodyStart: number;
   readonly #decoded: string | null;
+  /** The body decoded while the bytes are in hand (loader messages only, until release). */
+  #held: string | null = null;
 
   constructor(head: Head, bodyStart: number, decoded: string | null, htmlOnly: boolean, loadRaw?: () => Uint8Array) {
     this.messageId = head.messageId;
@@ -496,6 +498,7 @@ class LazyBodyMessage implements ParsedMessage {
   /** Drop the bytes in hand; later reads go through the loader. */
   release(): void {
     if (this.#load) this.#raw = this.#load;
+    this.#held = null;
   }
 
   get raw(): Uint8Array {
@@ -505,7 +508,13 @@ class LazyBodyMessage implements ParsedMessage {
 
   get body(): string {
     if (this.#decoded !== null) return this.#decoded;
-    return toBuffer(this.raw).toString("utf8", this.#bodyStart);
+    if (this.#held !== null) return this.#held;
+    const r = this.#raw;
+    if (typeof r === "function") return toBuffer(r()).toString("utf8", this.#bodyStart);
+    const body = toBuffer(r).toString("utf8", this.#bodyStart);
+    // Classification and the grouping facts read it in turn before release().
+    if (this.#load) this.#held = body;
+    return body;
   }
 
   toJSON(): Omit<ParsedMessage, "raw"> & { rawBytes: number } {
