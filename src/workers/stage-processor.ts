@@ -2,7 +2,6 @@ import { hostname } from "node:os";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { ApplyData, StageResult } from "../domain/results.ts";
 import { describeError, errorCode } from "../lib/errors.ts";
-import { acquireHostLock } from "../lib/host-lock.ts";
 import type { Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
 import { stageJobSchema } from "../queue/payloads.ts";
@@ -67,13 +66,7 @@ export function createStageProcessor(deps: StageProcessorDeps) {
       } else if (data.stage === "selftests") {
         result = await runSelftestsStage(data, { runner, cacheDir: `${deps.workDir}/cache`, ...(signal ? { signal } : {}) });
       } else {
-        // One benchmark at a time per machine: they change host sysctls and need the CPUs.
-        const lock = await acquireHostLock("bench", {
-          ...(signal ? { signal } : {}),
-          onWait: (pid) => log.info({ ownerPid: pid }, "waiting for another benchmark on this machine"),
-        });
-        try {
-          result = await runBenchStage(data, {
+        result = await runBenchStage(data, {
           log,
           runner,
           journalPath: deps.journalPath,
@@ -81,10 +74,7 @@ export function createStageProcessor(deps: StageProcessorDeps) {
           ...(data.bench.maxRounds > data.bench.rounds
             ? { decide: adaptiveDecider([data.bench.variants[0]!.name, data.bench.variants[1]!.name], data.bench.maxRounds) }
             : {}),
-          });
-        } finally {
-          lock.release();
-        }
+        });
       }
     } catch (e) {
       if (signal?.aborted && deps.isShuttingDown()) {

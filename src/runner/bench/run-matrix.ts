@@ -24,6 +24,7 @@ import { buildNetperfArgv, keysForTest } from "./netperf-command.ts";
 import { type NetserverDeps, type NetserverHandle, type NetserverOptions, startNetserver } from "./netserver.ts";
 import { checkNetperfRun } from "./parse-netperf.ts";
 import { readRetransSegs, retransmitProblem } from "./tcp-retransmits.ts";
+import { acquireHostLock } from "../../lib/host-lock.ts";
 import { cleanupStale, DEFAULT_PREFIX, newRunId, setupTopology, type TopologyHandle, teardownTopology } from "./topology.ts";
 import { planVariant, type VariantPlan } from "./variant-plan.ts";
 
@@ -239,7 +240,24 @@ export function scheduleRound(plan: BenchPlan, round: number): ScheduledSide[] {
 
 class Aborted extends Error {}
 
+/**
+ * Run a plan with the machine to itself: one benchmark per machine at a time
+ * (they change host sysctls and need the CPUs), whoever starts it — a runner
+ * stage, `patchbench bench` or a test.
+ */
 export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<BenchResult> {
+  const lock = await acquireHostLock("bench", {
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    onWait: (pid) => deps.log.info({ ownerPid: pid }, "waiting for another benchmark on this machine"),
+  });
+  try {
+    return await runBenchPlanAlone(plan, deps);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runBenchPlanAlone(plan: BenchPlan, deps: BenchDeps): Promise<BenchResult> {
   const run = deps.exec ?? defaultExec;
   const log = deps.log;
   const prefix = deps.prefix ?? DEFAULT_PREFIX;
