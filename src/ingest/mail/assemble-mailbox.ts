@@ -1,6 +1,6 @@
 import { type GroupSeriesOptions, type GroupSeriesResult, groupSeries, noteBodyFacts } from "./group-series.ts";
 import { classifyMessage } from "./classify-message.ts";
-import { type ParsedMessage, parseMessage, parseMessageHeaders, releaseRaw } from "./parse-message.ts";
+import { type ParsedMessage, SharePool, parseMessage, parseMessageHeaders, releaseRaw } from "./parse-message.ts";
 
 export interface AssembleMailboxOptions extends GroupSeriesOptions {
   /** Messages larger than this are quarantined unparsed. Default 16 MiB. */
@@ -81,6 +81,8 @@ export async function assembleMailbox(
   const parsed: ParsedMessage[] = [];
   const loaders = new Map<ParsedMessage, () => Uint8Array>();
   const early: { messageId: string | null; reason: string }[] = [];
+  // Messages kept by offset are held until grouping ends: store repeated parts once.
+  const pool = new SharePool();
   for (const input of raws) {
     const ref = input instanceof Uint8Array ? null : input;
     if (ref && ref.size > max) {
@@ -103,7 +105,7 @@ export async function assembleMailbox(
         // A bound method, not an arrow: the tsx/esbuild build names every arrow
         // function (defineProperty "name"), which gives each a ~250-byte property store.
         const load: () => Uint8Array = ref.load.bind(ref);
-        const m = await parseMessage(raw, { loadRaw: load });
+        const m = await parseMessage(raw, { loadRaw: load, pool });
         // Classify and note what grouping reads from the body while the bytes
         // are in hand (both memoized), then let them go.
         classifyMessage(m);

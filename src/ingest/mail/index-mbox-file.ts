@@ -77,15 +77,39 @@ export function indexMboxFile(path: string, options: { format?: MboxFormat; chun
   const refs: RawRef[] = [];
   const quarantined: Quarantined[] = [];
   let format: "mboxrd" | "mboxo" | null = options.format === "auto" || options.format === undefined ? null : options.format;
-  const load = (start: number, end: number, unquote: boolean): Uint8Array => {
-    const b = Buffer.allocUnsafe(end - start);
+  const readAt = (b: Buffer, start: number): number => {
     let got = 0;
     while (got < b.length) {
       const n = readSync(fd, b, got, b.length - got, start + got);
       if (n === 0) break;
       got += n;
     }
-    const raw = got === b.length ? b : b.subarray(0, got);
+    return got;
+  };
+  // Read-ahead: messages are mostly loaded in file order, a few KB each; one
+  // read per window instead of one per message. Loads get their own copy, so
+  // nothing a caller keeps pins the window.
+  const windowBytes = Math.min(chunkBytes, 1024 * 1024);
+  let window: Buffer | null = null;
+  let windowAt = 0;
+  let windowLen = 0;
+  const load = (start: number, end: number, unquote: boolean): Uint8Array => {
+    let raw: Buffer;
+    if (end - start > windowBytes / 4) {
+      const b = Buffer.allocUnsafe(end - start);
+      const got = readAt(b, start);
+      raw = got === b.length ? b : b.subarray(0, got);
+    } else {
+      if (window === null || start < windowAt || end > windowAt + windowLen) {
+        window ??= Buffer.allocUnsafe(windowBytes);
+        windowAt = start;
+        windowLen = readAt(window, start);
+      }
+      const from = start - windowAt;
+      const to = Math.min(end - windowAt, windowLen);
+      raw = Buffer.allocUnsafeSlow(Math.max(0, to - from));
+      window.copy(raw, 0, from, to);
+    }
     return unquote ? unquoteMboxrd(raw) : raw;
   };
   let carry = Buffer.alloc(0);

@@ -82,6 +82,67 @@ export interface ParseMessageOptions {
    * was parsed.
    */
   loadRaw?: () => Uint8Array;
+  /**
+   * Share equal strings and equal header objects with the other messages
+   * parsed with the same pool (a caller holding many messages at once, e.g.
+   * assembleMailbox: a thread repeats its ids in every References header).
+   * The shared parts must not be mutated (ParsedMessage is read-only anyway).
+   */
+  pool?: SharePool;
+}
+
+/** Equal values parsed from many mails, stored once. */
+export class SharePool {
+  readonly #strings = new Map<string, string>();
+  readonly #objects = new Map<string, unknown>();
+  str(s: string): string {
+    const known = this.#strings.get(s);
+    if (known !== undefined) return known;
+    this.#strings.set(s, s);
+    return s;
+  }
+  strOrNull(s: string | null): string | null {
+    return s === null ? null : this.str(s);
+  }
+  /** The first object seen under `key` (a serialization of `value`). */
+  obj<T>(key: string, value: T): T {
+    const known = this.#objects.get(key);
+    if (known !== undefined) return known as T;
+    this.#objects.set(key, value);
+    return value;
+  }
+  list(values: string[]): string[] {
+    if (values.length === 0) return this.obj("[]", values);
+    for (let i = 0; i < values.length; i++) values[i] = this.str(values[i] as string);
+    return values;
+  }
+}
+
+function share(head: Head, pool: SharePool): Head {
+  const h = head.headers;
+  const headers: ClassificationHeaders = {
+    patchbench: h.patchbench,
+    authenticationResults: pool.list(h.authenticationResults),
+    mailingList: pool.strOrNull(h.mailingList),
+    contentType: h.contentType,
+    contentTransferEncoding: pool.strOrNull(h.contentTransferEncoding),
+    originalMessageId: pool.strOrNull(h.originalMessageId),
+  };
+  const inReplyToAll = pool.list(head.inReplyToAll);
+  return {
+    messageId: pool.strOrNull(head.messageId),
+    inReplyTo: inReplyToAll[0] ?? null,
+    inReplyToAll,
+    references: pool.list(head.references),
+    subject: pool.str(head.subject),
+    from: pool.obj(`${head.from.name}\0${head.from.email}`, head.from),
+    date: head.date,
+    time: head.time,
+    listId: pool.strOrNull(head.listId),
+    headers: pool.obj(JSON.stringify(headers), headers),
+    problems: head.problems.length === 0 ? pool.obj("problems:[]", head.problems) : head.problems,
+    raw: head.raw,
+  };
 }
 
 interface HeaderScan {
@@ -532,21 +593,25 @@ export function releaseRaw(msg: ParsedMessage): void {
 export async function parseMessage(raw: Uint8Array, options: ParseMessageOptions = {}): Promise<ParsedMessage> {
   const { bodyStart, ...head } = parseMessageHeaders(raw);
   const load = options.loadRaw;
-  if (options.headersOnly) return new LazyBodyMessage(head, raw.length, "", false, load);
+  const pool = options.pool;
+  // Problems are all added before the message is built, so sharing happens there.
+  const build = (start: number, decoded: string | null, htmlOnly: boolean): ParsedMessage =>
+    new LazyBodyMessage(pool ? share(head, pool) : head, start, decoded, htmlOnly, load);
+  if (options.headersOnly) return build(raw.length, "", false);
   const ct = head.headers.contentType;
   if (isMime(ct)) {
     const mime = await decodeMime(raw, head.problems);
-    return new LazyBodyMessage(head, bodyStart, mime.text, mime.htmlOnly, load);
+    return build(bodyStart, mime.text, mime.htmlOnly);
   }
-  if (ct.mimeType === "text/html") return new LazyBodyMessage(head, bodyStart, "", true, load);
+  if (ct.mimeType === "text/html") return build(bodyStart, "", true);
   if (!ct.mimeType.startsWith("text/") && ct.mimeType !== "application/octet-stream") {
-    return new LazyBodyMessage(head, bodyStart, "", false, load);
+    return build(bodyStart, "", false);
   }
   const cte = (head.headers.contentTransferEncoding ?? "").trim().toLowerCase();
   const plain = cte === "" || cte === "7bit" || cte === "8bit" || cte === "binary";
   if (plain && UTF8_LABELS.has((ct.charset ?? "").trim())) {
-    return new LazyBodyMessage(head, bodyStart, null, false, load);
+    return build(bodyStart, null, false);
   }
   const body = decodeSinglePart(toBuffer(raw).subarray(bodyStart), ct, head.headers.contentTransferEncoding, head.problems);
-  return new LazyBodyMessage(head, bodyStart, body, false, load);
+  return build(bodyStart, body, false);
 }
