@@ -118,7 +118,8 @@ function ancestorsOf(msg: ParsedMessage): string[] {
   };
   for (const id of msg.inReplyToAll) add(id);
   for (let i = msg.references.length - 1; i >= 0; i--) add(msg.references[i] ?? "");
-  return out.filter((id) => id !== "");
+  // Held per mail while grouping: an exact-length copy (a pushed-to array keeps room for 17).
+  return out.filter((id) => id !== "").slice();
 }
 
 /** Commit message of a patch body: everything before the `---` line (or the diff). */

@@ -112,13 +112,15 @@ export function indexMboxFile(path: string, options: { format?: MboxFormat; chun
     }
     return unquote ? unquoteMboxrd(raw) : raw;
   };
-  let carry = Buffer.alloc(0);
-  let carryAt = 0; // file offset of carry[0]
+  // One buffer holds the carried tail of the previous window followed by the
+  // next chunk read straight after it (no concatenated copy per chunk).
+  let buf = Buffer.allocUnsafe(chunkBytes * 2);
+  let carryLen = 0;
+  let carryAt = 0; // file offset of buf[0]
   let pos = 0;
   let n = 0;
-  const scratch = Buffer.allocUnsafe(chunkBytes);
   const emit = (window: Buffer, windowAt: number): void => {
-    const split = splitMbox(window, name, format ?? "auto");
+    const split = splitMbox(window, name, format ?? "auto", { spansOnly: true });
     format ??= split.format;
     quarantined.push(...split.quarantined);
     for (const m of split.messages) {
@@ -126,19 +128,25 @@ export function indexMboxFile(path: string, options: { format?: MboxFormat; chun
     }
   };
   for (;;) {
-    const got = readSync(fd, scratch, 0, chunkBytes, pos);
+    if (buf.length - carryLen < chunkBytes) {
+      const bigger = Buffer.allocUnsafe(carryLen + chunkBytes * 2);
+      buf.copy(bigger, 0, 0, carryLen);
+      buf = bigger;
+    }
+    const got = readSync(fd, buf, carryLen, chunkBytes, pos);
     if (got === 0) break;
     pos += got;
-    const buf = carry.length > 0 ? Buffer.concat([carry, scratch.subarray(0, got)]) : scratch.subarray(0, got);
-    const cut = lastBoundary(buf);
+    const filled = buf.subarray(0, carryLen + got);
+    const cut = lastBoundary(filled);
     if (cut < 0) {
-      carry = Buffer.from(buf);
+      carryLen += got;
       continue;
     }
-    emit(buf.subarray(0, cut), carryAt);
-    carry = Buffer.from(buf.subarray(cut));
+    emit(filled.subarray(0, cut), carryAt);
+    buf.copy(buf, 0, cut, carryLen + got);
+    carryLen = carryLen + got - cut;
     carryAt += cut;
   }
-  if (carry.length > 0) emit(carry, carryAt);
+  if (carryLen > 0) emit(buf.subarray(0, carryLen), carryAt);
   return { refs, quarantined, format: format ?? "mboxo", close: () => closeSync(fd) };
 }

@@ -111,10 +111,10 @@ export class SharePool {
     this.#objects.set(key, value);
     return value;
   }
+  /** An exact-length copy (a pushed-to array keeps room for 17) of shared strings. */
   list(values: string[]): string[] {
     if (values.length === 0) return this.obj("[]", values);
-    for (let i = 0; i < values.length; i++) values[i] = this.str(values[i] as string);
-    return values;
+    return values.map((v) => this.str(v));
   }
 }
 

@@ -154,7 +154,8 @@ export function parseSubject(subject: string): ParsedSubject {
   return {
     isReply,
     forwarded,
-    tags,
+    // Exact length: a pushed-to array keeps room for 17 (held per mail by classification).
+    tags: tags.slice(),
     tree,
     version,
     explicitVersion,

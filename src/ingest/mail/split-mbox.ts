@@ -63,7 +63,16 @@ export function unquoteMboxrd(chunk: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
-export function splitMbox(bytes: Uint8Array, name = "mbox", format: MboxFormat = "auto"): SplitMboxResult {
+/**
+ * `spansOnly` (for indexMboxFile): entries' `raw` are the quoted bytes (views
+ * into `bytes`, no unquoted copies); `span` says whether loading must unquote.
+ */
+export function splitMbox(
+  bytes: Uint8Array,
+  name = "mbox",
+  format: MboxFormat = "auto",
+  options: { spansOnly?: boolean } = {},
+): SplitMboxResult {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const messages: MboxEntry[] = [];
   const quarantined: Quarantined[] = [];
@@ -107,11 +116,19 @@ export function splitMbox(bytes: Uint8Array, name = "mbox", format: MboxFormat =
     if (end - from >= 2 && buf[end - 1] === 10 && buf[end - 2] === 10) end -= 1;
     else if (end - from >= 4 && buf[end - 1] === 10 && buf[end - 2] === 13 && buf[end - 3] === 10) end -= 2;
     const quoted = buf.subarray(from, end);
-    const chunk = fmt === "mboxrd" ? unquoteMboxrd(quoted) : quoted;
-    if (chunk.length === 0 || chunk.toString("latin1", 0, Math.min(chunk.length, 64)).trim() === "") {
+    // Unquoting only drops a '>' before "From ", so a quoted message is empty
+    // (or blank in its first 64 bytes) exactly when its unquoted form is.
+    if (quoted.length === 0 || quoted.toString("latin1", 0, Math.min(quoted.length, 64)).trim() === "") {
       quarantined.push({ messageId: null, reason: `${name}#${n}: empty message` });
       return;
     }
+    if (options.spansOnly) {
+      // unquoteMboxrd copies exactly when the bytes hold ">From ".
+      const unquote = fmt === "mboxrd" && quoted.indexOf(">From ") >= 0;
+      messages.push({ raw: quoted, source: "", span: { start: from, end, unquote } });
+      return;
+    }
+    const chunk = fmt === "mboxrd" ? unquoteMboxrd(quoted) : quoted;
     messages.push({ raw: chunk, source: `${name}#${n}`, span: { start: from, end, unquote: chunk !== quoted } });
   };
 
