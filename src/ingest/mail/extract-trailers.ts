@@ -91,8 +91,9 @@ export interface SeriesMarkers {
 
 /** `base-commit:` and `change-id:` lines that git format-patch and b4 write. */
 export function extractSeriesMarkers(body: string): SeriesMarkers {
-  const base = /^base-commit:[ \t]*([0-9a-f]{7,64})[ \t]*\r?$/m.exec(body);
-  const change = /^change-id:[ \t]*(\S+)[ \t]*\r?$/m.exec(body);
+  // Most bodies have neither: skip the multiline scans then.
+  const base = body.includes("base-commit:") ? /^base-commit:[ \t]*([0-9a-f]{7,64})[ \t]*\r?$/m.exec(body) : null;
+  const change = body.includes("change-id:") ? /^change-id:[ \t]*(\S+)[ \t]*\r?$/m.exec(body) : null;
   return { baseCommit: base?.[1] ?? null, changeId: change?.[1] ?? null };
 }
 

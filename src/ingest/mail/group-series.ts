@@ -124,12 +124,17 @@ function ancestorsOf(msg: ParsedMessage): string[] {
 
 /** Commit message of a patch body: everything before the `---` line (or the diff). */
 function commitMessage(body: string): string {
-  const lines = body.split("\n");
+  // Line by line up to the end of the message, not a split of the whole diff.
   const out: string[] = [];
-  for (const line of lines) {
-    const l = line.replace(/\r$/, "");
+  let pos = 0;
+  for (;;) {
+    let nl = body.indexOf("\n", pos);
+    if (nl < 0) nl = body.length;
+    const l = body.charCodeAt(nl - 1) === 13 && nl > pos ? body.slice(pos, nl - 1) : body.slice(pos, nl);
     if (l === "---" || l.startsWith("diff --git ") || l === "-- ") break;
     out.push(l);
+    if (nl >= body.length) break;
+    pos = nl + 1;
   }
   return out.join("\n").trim();
 }

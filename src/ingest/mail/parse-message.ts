@@ -118,6 +118,15 @@ export class SharePool {
   }
 }
 
+/** Equal keys ⇔ equal values: every part is length-prefixed, null spelled apart. */
+function headersKey(h: ClassificationHeaders): string {
+  const f = (v: string | null): string => (v === null ? "-" : `${v.length}:${v}`);
+  const ct = h.contentType;
+  const pb = Object.keys(h.patchbench).length === 0 ? "" : JSON.stringify(h.patchbench);
+  const ar = h.authenticationResults.length === 0 ? "" : JSON.stringify(h.authenticationResults);
+  return `${f(ct.mimeType)}${f(ct.charset)}${ct.flowed}${ct.delsp}${f(ct.boundary)}${f(h.contentTransferEncoding)}${f(h.mailingList)}${f(h.originalMessageId)}${f(pb)}${f(ar)}`;
+}
+
 function share(head: Head, pool: SharePool): Head {
   const h = head.headers;
   const headers: ClassificationHeaders = {
@@ -139,7 +148,7 @@ function share(head: Head, pool: SharePool): Head {
     date: head.date,
     time: head.time,
     listId: pool.strOrNull(head.listId),
-    headers: pool.obj(JSON.stringify(headers), headers),
+    headers: pool.obj(headersKey(headers), headers),
     problems: head.problems.length === 0 ? pool.obj("problems:[]", head.problems) : head.problems,
     raw: head.raw,
   };
