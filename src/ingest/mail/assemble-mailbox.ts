@@ -79,7 +79,8 @@ export async function assembleMailbox(
 ): Promise<AssembledMailbox> {
   const max = options.maxMessageBytes ?? 16 * 1024 * 1024;
   const parsed: ParsedMessage[] = [];
-  const loaders = new Map<ParsedMessage, () => Uint8Array>();
+  // loaders[i] loads parsed[i] again (null: its bytes are held); an array, not a 50,000-entry Map.
+  const loaders: ((() => Uint8Array) | null)[] = [];
   const early: { messageId: string | null; reason: string }[] = [];
   // Messages kept by offset are held until grouping ends: store repeated parts once.
   const pool = new SharePool();
@@ -111,9 +112,12 @@ export async function assembleMailbox(
         classifyMessage(m);
         noteBodyFacts(m);
         releaseRaw(m);
-        loaders.set(m, load);
+        loaders.push(load);
         parsed.push(m);
-      } else parsed.push(await parseMessage(raw));
+      } else {
+        parsed.push(await parseMessage(raw));
+        loaders.push(null);
+      }
     } catch (err) {
       early.push({ messageId: null, reason: `unparsable: ${err instanceof Error ? err.message : String(err)}` });
     }
@@ -139,9 +143,10 @@ export async function assembleMailbox(
   }
   for (const r of result.replies) wanted.add(r.messageId);
   const raw = new LoadingMap();
-  for (const m of parsed) {
+  for (let i = 0; i < parsed.length; i++) {
+    const m = parsed[i] as ParsedMessage;
     if (m.messageId === null || !wanted.has(m.messageId) || raw.has(m.messageId)) continue;
-    const load = loaders.get(m);
+    const load = loaders[i];
     if (load) raw.setLoader(m.messageId, load);
     else raw.set(m.messageId, m.raw);
   }

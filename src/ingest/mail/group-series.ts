@@ -155,8 +155,8 @@ interface BodyFacts {
   markers?: SeriesMarkers;
   isPull?: boolean;
   /** Cover text for the series: the body without its signature. */
-  coverText?: string;
-  commitMessage?: string;
+  coverText?: string | undefined;
+  commitMessage?: string | undefined;
   commands?: string[];
   trailers?: Trailer[];
 }
@@ -176,10 +176,20 @@ function fact<K extends keyof BodyFacts>(msg: ParsedMessage, key: K, compute: (b
   return value;
 }
 
+/** A fact read once per grouping (the series text): handed over and no longer held here. */
+function takeFact(msg: ParsedMessage, key: "coverText" | "commitMessage", compute: (body: string) => string): string {
+  const f = bodyFacts.get(msg);
+  const known = f?.[key];
+  if (f === undefined || known === undefined) return compute(msg.body);
+  f[key] = undefined;
+  return known;
+}
+
 const markersOf = (msg: ParsedMessage): SeriesMarkers => fact(msg, "markers", extractSeriesMarkers);
 const isPullOf = (msg: ParsedMessage): boolean => fact(msg, "isPull", isPullRequestBody);
-const coverTextOf = (msg: ParsedMessage): string => fact(msg, "coverText", withoutSignature);
-const commitMessageOf = (msg: ParsedMessage): string => fact(msg, "commitMessage", commitMessage);
+// The series text joins these into a new string: stop holding the pieces.
+const coverTextOf = (msg: ParsedMessage): string => takeFact(msg, "coverText", withoutSignature);
+const commitMessageOf = (msg: ParsedMessage): string => takeFact(msg, "commitMessage", commitMessage);
 const commandsOf = (msg: ParsedMessage): string[] => fact(msg, "commands", extractCommandLines);
 const trailersOf = (msg: ParsedMessage): Trailer[] => fact(msg, "trailers", (b) => extractTrailers(b));
 

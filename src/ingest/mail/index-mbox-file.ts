@@ -107,7 +107,7 @@ export function indexMboxFile(path: string, options: { format?: MboxFormat; chun
       }
       const from = start - windowAt;
       const to = Math.min(end - windowAt, windowLen);
-      raw = Buffer.allocUnsafeSlow(Math.max(0, to - from));
+      raw = Buffer.allocUnsafe(Math.max(0, to - from));
       window.copy(raw, 0, from, to);
     }
     return unquote ? unquoteMboxrd(raw) : raw;
