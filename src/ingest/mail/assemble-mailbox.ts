@@ -19,6 +19,12 @@ export interface AssembledMailbox extends GroupSeriesResult {
 export interface RawRef {
   size: number;
   load(): Uint8Array;
+  /**
+   * Optional: the bytes as a view of `into` (a scratch buffer the caller
+   * reuses), or a new buffer when they do not fit. Saves one allocation per
+   * message in the parse pass, where the bytes are dropped right after.
+   */
+  loadInto?(into: Buffer): Uint8Array;
 }
 
 /**
@@ -68,6 +74,7 @@ class LoadingMap extends Map<string, Uint8Array> {
 }
 
 const HEADER_PEEK = 256 * 1024;
+const SCRATCH_BYTES = 1024 * 1024;
 
 /**
  * Raw mails → series, replies, quarantine and the raw bytes by Message-ID: what
@@ -84,13 +91,15 @@ export async function assembleMailbox(
   const early: { messageId: string | null; reason: string }[] = [];
   // Messages kept by offset are held until grouping ends: store repeated parts once.
   const pool = new SharePool();
+  let scratch: Buffer | null = null;
   for (const input of raws) {
     const ref = input instanceof Uint8Array ? null : input;
     if (ref && ref.size > max) {
       early.push({ messageId: null, reason: `message of ${ref.size} bytes exceeds the ${max}-byte limit` });
       continue;
     }
-    const raw = ref ? ref.load() : (input as Uint8Array);
+    // The scratch view lives only until releaseRaw below: everything kept is decoded (copied) out of it.
+    const raw = ref ? (ref.loadInto ? ref.loadInto((scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES))) : ref.load()) : (input as Uint8Array);
     if (raw.length > max) {
       let messageId: string | null = null;
       try {

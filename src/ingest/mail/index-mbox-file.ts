@@ -16,6 +16,8 @@ export interface RawRef {
   size: number;
   source: string;
   load(): Uint8Array;
+  /** The bytes as a view of `into` (the caller's scratch, reused), or a new buffer when they do not fit or need unquoting. */
+  loadInto(into: Buffer): Uint8Array;
 }
 
 export interface IndexedMbox {
@@ -45,13 +47,13 @@ function lastBoundary(buf: Buffer): number {
 
 /** Compact: 50,000 of these cost a few MB, where one closure per message cost ~25 MB. */
 class FileRef implements RawRef {
-  readonly #reader: (start: number, end: number, unquote: boolean) => Uint8Array;
+  readonly #reader: (start: number, end: number, unquote: boolean, into?: Buffer) => Uint8Array;
   readonly #name: string;
   readonly #n: number;
   readonly #start: number;
   readonly #end: number;
   readonly #unquote: boolean;
-  constructor(reader: (start: number, end: number, unquote: boolean) => Uint8Array, name: string, n: number, start: number, end: number, unquote: boolean) {
+  constructor(reader: (start: number, end: number, unquote: boolean, into?: Buffer) => Uint8Array, name: string, n: number, start: number, end: number, unquote: boolean) {
     this.#reader = reader;
     this.#name = name;
     this.#n = n;
@@ -67,6 +69,9 @@ class FileRef implements RawRef {
   }
   load(): Uint8Array {
     return this.#reader(this.#start, this.#end, this.#unquote);
+  }
+  loadInto(into: Buffer): Uint8Array {
+    return this.#reader(this.#start, this.#end, this.#unquote, into);
   }
 }
 
@@ -93,10 +98,11 @@ export function indexMboxFile(path: string, options: { format?: MboxFormat; chun
   let window: Buffer | null = null;
   let windowAt = 0;
   let windowLen = 0;
-  const load = (start: number, end: number, unquote: boolean): Uint8Array => {
+  const load = (start: number, end: number, unquote: boolean, into?: Buffer): Uint8Array => {
     let raw: Buffer;
+    const fits = into !== undefined && into.length >= end - start;
     if (end - start > windowBytes / 4) {
-      const b = Buffer.allocUnsafe(end - start);
+      const b = fits ? into.subarray(0, end - start) : Buffer.allocUnsafe(end - start);
       const got = readAt(b, start);
       raw = got === b.length ? b : b.subarray(0, got);
     } else {
@@ -107,7 +113,7 @@ export function indexMboxFile(path: string, options: { format?: MboxFormat; chun
       }
       const from = start - windowAt;
       const to = Math.min(end - windowAt, windowLen);
-      raw = Buffer.allocUnsafe(Math.max(0, to - from));
+      raw = fits ? into.subarray(0, Math.max(0, to - from)) : Buffer.allocUnsafe(Math.max(0, to - from));
       window.copy(raw, 0, from, to);
     }
     return unquote ? unquoteMboxrd(raw) : raw;
