@@ -99,7 +99,8 @@ export async function assembleMailbox(
       continue;
     }
     // The scratch view lives only until releaseRaw below: everything kept is decoded (copied) out of it.
-    const raw = ref ? (ref.loadInto ? ref.loadInto((scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES))) : ref.load()) : (input as Uint8Array);
+    if (ref?.loadInto && scratch === null) scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+    const raw = ref ? (ref.loadInto && scratch ? ref.loadInto(scratch) : ref.load()) : (input as Uint8Array);
     if (raw.length > max) {
       let messageId: string | null = null;
       try {
