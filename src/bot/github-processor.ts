@@ -16,7 +16,7 @@ import type { Logger } from "../lib/logger.ts";
 import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
 import { estimatePlanSeconds } from "../runner/bench/run-matrix.ts";
-import { cellsOf } from "../runner/run-bench-stage.ts";
+import { benchPlanOf } from "../runner/run-bench-stage.ts";
 import { getFlow } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { getRawMails, getSeries, saveSeries } from "../store/series-repository.ts";
@@ -39,18 +39,7 @@ export interface GithubProcessorDeps {
 
 /** The runner's own estimate of a bench config (seconds at maxRounds). */
 export function estimateBenchSeconds(b: BenchConfig): number {
-  return estimatePlanSeconds({
-    cells: cellsOf(b),
-    variants: b.variants as never,
-    rounds: b.rounds,
-    maxRounds: b.maxRounds,
-    runsPerRound: b.runsPerRound,
-    durationSec: b.durationSec,
-    warmup: b.warmup,
-    design: b.design,
-    seed: b.seed,
-    pinning: b.pinning,
-  });
+  return estimatePlanSeconds(benchPlanOf(b));
 }
 
 function treeOf(config: Config): TreeConfig {

@@ -1,6 +1,6 @@
 import type { BenchConfig } from "../config/schema.ts";
-import type { Cell, Variant } from "../domain/bench.ts";
 import { validatePlan } from "../runner/bench/run-matrix.ts";
+import { benchPlanOf } from "../runner/run-bench-stage.ts";
 import { inputError } from "../lib/errors.ts";
 
 export interface BenchFlags {
@@ -56,25 +56,8 @@ export function applyBenchFlags(base: BenchConfig, f: BenchFlags): BenchConfig {
  * unknown tests or sizes, bad variants, or more runner time than the budget.
  */
 export function assertBenchPlanValid(bench: BenchConfig): void {
-  const cells: Cell[] = [];
-  for (const test of bench.tests)
-    for (const topology of bench.topologies) for (const size of bench.sizes) cells.push({ test, size, topology });
   try {
-    validatePlan(
-      {
-        cells,
-        variants: bench.variants as [Variant, Variant],
-        rounds: bench.rounds,
-        maxRounds: bench.maxRounds,
-        runsPerRound: bench.runsPerRound,
-        durationSec: bench.durationSec,
-        warmup: bench.warmup,
-        design: bench.design,
-        seed: bench.seed,
-        pinning: bench.pinning,
-      },
-      { budgetSec: bench.budgetSec },
-    );
+    validatePlan(benchPlanOf(bench), { budgetSec: bench.budgetSec });
   } catch (e) {
     throw inputError((e as Error).message, "use a smaller matrix (--quick, --sizes, --rounds) or raise bench.budgetSec");
   }

@@ -4,7 +4,7 @@ import { combineStatus } from "../domain/status.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { StageJob } from "../queue/payloads.ts";
 import { buildNetperfArgv } from "./bench/netperf-command.ts";
-import { runBenchPlan } from "./bench/run-matrix.ts";
+import { type BenchPlan, runBenchPlan } from "./bench/run-matrix.ts";
 import { describeVariant } from "./bench/variant-plan.ts";
 import { type MachineProfile, tuningWarnings } from "./bench/machine-profile.ts";
 
@@ -67,6 +67,29 @@ export function reproduceCommands(bench: StageJob["bench"], cells: readonly Cell
   return out;
 }
 
+/**
+ * The runner's plan for a bench config: the one translation used by the
+ * bench stage, plan validation before queueing and time estimates.
+ * Without `adaptive`, the plan stops at `rounds`.
+ */
+export function benchPlanOf(b: StageJob["bench"], opts: { adaptive: boolean } = { adaptive: true }): BenchPlan {
+  const variants = b.variants as [Variant, Variant];
+  return {
+    cells: cellsOf(b),
+    variants,
+    rounds: b.rounds,
+    maxRounds: opts.adaptive ? b.maxRounds : b.rounds,
+    runsPerRound: b.runsPerRound,
+    durationSec: b.durationSec,
+    warmup: b.warmup,
+    design: b.design,
+    seed: b.seed,
+    pinning: b.pinning,
+    pairing: b.pairing === "auto" ? (variants.some((v) => v.settings.some((x) => x.kind === "kernel")) ? "side" : "cell") : b.pairing,
+    warmupRounds: b.warmupRounds,
+  };
+}
+
 /** The bench stage: the tree's netperf matrix, A vs B variants, on this host's kernel. */
 export async function runBenchStage(
   job: StageJob,
@@ -84,20 +107,7 @@ export async function runBenchStage(
   const cells = cellsOf(b);
   const variants = b.variants as [Variant, Variant];
   const out = await runBenchPlan(
-    {
-      cells,
-      variants,
-      rounds: b.rounds,
-      maxRounds: deps.decide ? b.maxRounds : b.rounds,
-      runsPerRound: b.runsPerRound,
-      durationSec: b.durationSec,
-      warmup: b.warmup,
-      design: b.design,
-      seed: b.seed,
-      pinning: b.pinning,
-      pairing: b.pairing === "auto" ? (variants.some((v) => v.settings.some((x) => x.kind === "kernel")) ? "side" : "cell") : b.pairing,
-      warmupRounds: b.warmupRounds,
-    },
+    benchPlanOf(b, { adaptive: deps.decide !== undefined }),
     {
       log: deps.log,
       journalPath: deps.journalPath,
