@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type FlowProducer, Queue } from "bullmq";
 import { pickTree } from "../config/pick-tree.ts";
 import { handleMailBenchCommands } from "./mail-bench.ts";
+import { readTreeTip } from "../runner/workspace/read-tree-tip.ts";
 import type { Config, SourceConfig } from "../config/schema.ts";
 import type { Series } from "../domain/series.ts";
 import { assembleMailbox } from "../ingest/mail/assemble-mailbox.ts";
@@ -359,7 +360,7 @@ async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollRes
     if ((await countFlowsForSeries(db, s.id)) > 0) continue;
     const tree = pickTree(s, config.trees, config.global.defaultTree);
     await saveSeries(db, s, box.raw);
-    const plan = planFlow({ series: s, raw: box.raw, tree, installationId: deps.installationId });
+    const plan = planFlow({ series: s, raw: box.raw, tree, installationId: deps.installationId, treeTip: await readTreeTip(tree) });
     const r = await enqueueFlow({ db, flows: deps.flows, log }, plan);
     if (r.created) result.flows.push(r.flowId);
   }
