@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { isPidAlive } from "./is-pid-alive.ts";
 
 /**
  * A machine-wide lock for work that must not share the box (benchmarks,
@@ -9,14 +10,6 @@ import { dirname, join } from "node:path";
  */
 export const DEFAULT_LOCK_DIR = process.env.PATCHBENCH_LOCK_DIR ?? "/tmp/patchbench-locks";
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 export interface HostLock {
   release(): void;
@@ -47,7 +40,7 @@ export async function acquireHostLock(
     } catch {
       /* being created or removed right now */
     }
-    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
+    if (Number.isInteger(owner) && owner > 0 && !isPidAlive(owner)) {
       rmSync(path, { recursive: true, force: true });
       continue;
     }

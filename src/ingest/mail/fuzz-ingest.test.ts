@@ -6,17 +6,12 @@ import { assembleMailbox } from "./assemble-mailbox.ts";
 import { parseSubject } from "./parse-subject.ts";
 import { readMailbox } from "./read-mailbox.ts";
 import { splitMbox } from "./split-mbox.ts";
+import { createRng } from "../../stats/create-rng.ts";
 
-/** mulberry32: a small seeded PRNG so failures reproduce. */
+/** The project's seeded PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = createRng(seed);
+  return () => r.next();
 }
 
 function mutate(src: Uint8Array, rand: () => number): Buffer {

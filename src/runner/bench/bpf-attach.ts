@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { infraError, inputError } from "../../lib/errors.ts";
 import { type Exec, exec as defaultExec } from "../../lib/exec.ts";
 import type { Logger } from "../../lib/logger.ts";
-import { isPidAlive, ownerPidOf, validatePrefix } from "./topology.ts";
+import { isPidAlive } from "../../lib/is-pid-alive.ts";
+import { ownerPidOf, validatePrefix } from "./topology.ts";
 
 /**
  * BPF variants on one kernel: a sock_ops program attached to a child cgroup v2

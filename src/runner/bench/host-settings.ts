@@ -4,7 +4,8 @@ import type { VariantSetting } from "../../domain/bench.ts";
 import { infraError, inputError } from "../../lib/errors.ts";
 import { type Exec, exec as defaultExec } from "../../lib/exec.ts";
 import type { Logger } from "../../lib/logger.ts";
-import { isPidAlive, listNetns } from "./topology.ts";
+import { isPidAlive } from "../../lib/is-pid-alive.ts";
+import { listNetns } from "./topology.ts";
 
 /**
  * Variant settings on the host: sysctls written straight to /proc/sys (no

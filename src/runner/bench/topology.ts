@@ -3,6 +3,7 @@ import type { Topology } from "../../domain/bench.ts";
 import { infraError, inputError } from "../../lib/errors.ts";
 import { type Exec, exec as defaultExec } from "../../lib/exec.ts";
 import type { Logger } from "../../lib/logger.ts";
+import { isPidAlive } from "../../lib/is-pid-alive.ts";
 
 /**
  * Network topologies for netperf, built from namespaces only patchbench uses.
@@ -242,15 +243,6 @@ export async function teardownTopology(handle: TopologyHandle, deps: TopologyDep
   if (errors.length > 0) throw infraError(`teardown of ${handle.topology} incomplete: ${errors.join("; ")}`);
 }
 
-/** True when `pid` names a live process (EPERM still means it exists). */
-export function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Delete namespaces with our prefix whose owner process is dead (a crashed or

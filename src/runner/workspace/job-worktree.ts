@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from "node:path";
 import type { Git } from "../../lib/git.ts";
 import { listMirrors } from "./ensure-mirror.ts";
+import { isPidAlive } from "../../lib/is-pid-alive.ts";
 
 const OWNER = ".patchbench-owner";
 
@@ -10,14 +11,6 @@ export interface JobWorktree {
   repo: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 async function removeWorktree(git: Git, repo: string, dir: string): Promise<void> {
   await git(["worktree", "remove", "--force", "--force", "--", dir], { repo, okCodes: "any", timeoutMs: 600_000 });
@@ -72,7 +65,7 @@ export async function pruneStaleWorktrees(opts: { git: Git; workDir: string }): 
       } catch {
         /* no owner record: left by an older runner, stale by definition */
       }
-      if (owner.pid !== undefined && owner.pid !== process.pid && alive(owner.pid)) continue;
+      if (owner.pid !== undefined && owner.pid !== process.pid && isPidAlive(owner.pid)) continue;
       if (owner.pid === process.pid) continue;
       if (owner.repo && existsSync(owner.repo)) await removeWorktree(opts.git, owner.repo, dir);
       else rmSync(dir, { recursive: true, force: true });
