@@ -14,5 +14,16 @@ if [ ${#files[@]} -eq 0 ]; then
   echo "test.sh: no test files found" >&2
   exit 1
 fi
-echo "test.sh: ${#files[@]} test files"
-exec node --import tsx --test --test-concurrency="${PATCHBENCH_TEST_CONCURRENCY:-2}" --test-timeout=2400000 "${files[@]}"
+# Files that assert on measured performance (marked "patchbench:measure-alone") run after the
+# rest, one at a time, so a kernel build or a QEMU boot in a neighbouring test does not land in
+# their numbers.
+shared=() alone=()
+for f in "${files[@]}"; do
+  if grep -q 'patchbench:measure-alone' "$f"; then alone+=("$f"); else shared+=("$f"); fi
+done
+echo "test.sh: ${#files[@]} test files (${#alone[@]} measured alone, after the rest)"
+run() { node --import tsx --test --test-concurrency="$1" --test-timeout=2400000 "${@:2}"; }
+status=0
+if [ ${#shared[@]} -gt 0 ]; then run "${PATCHBENCH_TEST_CONCURRENCY:-2}" "${shared[@]}" || status=$?; fi
+if [ ${#alone[@]} -gt 0 ]; then run 1 "${alone[@]}" || status=$?; fi
+exit "$status"

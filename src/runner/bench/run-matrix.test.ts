@@ -354,6 +354,42 @@ test("validatePlan: tc-bpf needs a namespace topology; estimate counts per-cell 
   assert.equal(estimatePlanSeconds(p, { settleMs: 200 }), Math.ceil(6 * 2 * 3 * 3.3 + 2 * 3 * 3.3 + 36 * 0.2 + 1));
 });
 
+test("runBenchPlan: a slow-mode run in the first round, which has no history yet, is measured again once four rounds exist", async () => {
+  const f = makeFake();
+  try {
+    // The 1st netperf call (cell 0, round 0, first half) is slow: nothing to compare it with yet.
+    const exec = f.deps().exec!;
+    let n = 0;
+    const slowExec: Exec = async (argv, o) => {
+      const r = await exec(argv, o);
+      if (argv[0] !== "netperf") return r;
+      n++;
+      return n === 1 ? { ...r, stdout: r.stdout.replace(/THROUGHPUT=\d+/, "THROUGHPUT=300") } : r;
+    };
+    const r = await runBenchPlan(
+      basePlan({ cells: [cells[0]!], rounds: 4, runsPerRound: 1, warmup: false, pairing: "cell", repairPairs: 2 }),
+      f.deps({ exec: slowExec }),
+    );
+    const superseded = r.samples.filter((s) => s.superseded !== undefined);
+    assert.deepEqual(
+      superseded.map((s) => s.round),
+      [0, 0],
+      "both halves of round 0",
+    );
+    assert.match(superseded[0]!.superseded ?? "", /slow mode \(300 < 60% of median 10\d\d\)/);
+    assert.ok(r.problems.some((p) => /round 0: pair measured again after round 3/.test(p)));
+    const { inputs } = samplesToCells(r.samples, ["busy_read=0", "busy_read=50"]);
+    assert.equal(inputs[0]!.input.rounds.length, 8);
+    assert.ok(inputs[0]!.input.rounds.every((x) => x.runs.length === 1 && x.runs[0]! >= 1000));
+    // Without repairPairs nothing is re-measured: the analysis sees the slow run and calls the cell noisy.
+    n = 0;
+    const plain = await runBenchPlan(basePlan({ cells: [cells[0]!], rounds: 4, runsPerRound: 1, warmup: false, pairing: "cell" }), f.deps({ exec: slowExec }));
+    assert.equal(plain.samples.filter((s) => s.superseded !== undefined).length, 0);
+  } finally {
+    rmSync(f.root, { recursive: true, force: true });
+  }
+});
+
 test("runBenchPlan: repairPairs measures a pair again when a run is in the slow mode; the replaced runs are kept, superseded", async () => {
   const f = makeFake();
   try {

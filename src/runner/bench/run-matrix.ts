@@ -455,9 +455,9 @@ async function runBenchPlanAlone(plan: BenchPlan, deps: BenchDeps): Promise<Benc
   };
 
   /** Why a freshly measured pair should be measured again, or null. History: good runs so far. */
-  const pairProblem = (fresh: readonly BenchSample[]): string | null => {
+  const pairProblem = (fresh: readonly BenchSample[], lookingBack = false): string | null => {
     for (const s of fresh) {
-      if (!s.ok) return `${s.variant}: ${s.problem ?? "failed"}`;
+      if (!s.ok) return lookingBack ? null : `${s.variant}: ${s.problem ?? "failed"}`;
       const prior = samples.filter(
         (x) => x.ok && x.superseded === undefined && x.variant === s.variant && cellKey(x.cell) === cellKey(s.cell) && !fresh.includes(x),
       );
@@ -501,25 +501,65 @@ async function runBenchPlanAlone(plan: BenchPlan, deps: BenchDeps): Promise<Benc
     // Re-measured pairs are capped at a quarter of all pairs (the budget estimate adds as much).
     let repairsLeft = Math.ceil((plan.cells.length * maxRounds) / 4);
     let target = plan.rounds;
+    /**
+     * Measure one cell's pair of a round; while the fresh pair has a problem (`why` for the first
+     * attempt when it is a hindsight repair), supersede it and measure again, within the budget.
+     */
+    const measurePair = async (sides: readonly ScheduledSide[], cell: Cell, round: number, firstWhy: string | null = null) => {
+      let previous: BenchSample[] | null = null;
+      let why = firstWhy;
+      for (let attempt = 0; ; attempt++) {
+        if (previous !== null) {
+          if (why === null || attempt > (plan.repairPairs ?? 0)) break;
+          if (repairsLeft <= 0) {
+            problems.push(`${cellKey(cell)} round ${round}: not measured again (${why}): repair budget spent`);
+            break;
+          }
+          repairsLeft--;
+          for (const s of previous) s.superseded = why;
+          problems.push(`${cellKey(cell)} round ${round}: pair measured again (${why})`);
+          log.info({ cell: cellKey(cell), round, why }, "pair measured again");
+        }
+        const first = samples.length;
+        for (const side of sides) await runSide(side, [cell]);
+        previous = samples.slice(first);
+        why = pairProblem(previous);
+      }
+    };
+    /**
+     * The first two rounds have no history to judge the slow mode by; once two more exist, look
+     * back at them with the same rule against the median of all good runs, and measure a slow
+     * pair again (at most once here; the re-run is judged like any other pair).
+     */
+    let lookedBack = false;
+    const lookBack = async (round: number) => {
+      if ((plan.repairPairs ?? 0) === 0) return;
+      for (const r of [0, 1].filter((x) => x < round)) {
+        const sides = scheduleRound(plan, r);
+        for (const cell of sides[0]!.cells) {
+          const pair = samples.filter((x) => x.round === r && x.superseded === undefined && cellKey(x.cell) === cellKey(cell));
+          const why = pairProblem(pair, true);
+          if (why === null) continue;
+          for (const s of pair) s.superseded = why;
+          if (repairsLeft <= 0) {
+            for (const s of pair) delete s.superseded;
+            problems.push(`${cellKey(cell)} round ${r}: not measured again (${why}): repair budget spent`);
+            continue;
+          }
+          repairsLeft--;
+          problems.push(`${cellKey(cell)} round ${r}: pair measured again after round ${round - 1} (${why})`);
+          log.info({ cell: cellKey(cell), round: r, why }, "early pair measured again");
+          await measurePair(sides, cell, r);
+        }
+      }
+    };
     for (let round = 0; round < target; round++) {
       const sides = scheduleRound(plan, round);
       if (plan.pairing === "cell") {
-        for (const cell of sides[0]!.cells) {
-          for (let attempt = 0; ; attempt++) {
-            const first = samples.length;
-            for (const side of sides) await runSide(side, [cell]);
-            const fresh = samples.slice(first);
-            const why = pairProblem(fresh);
-            if (why === null || attempt >= (plan.repairPairs ?? 0)) break;
-            if (repairsLeft <= 0) {
-              problems.push(`${cellKey(cell)} round ${round}: not measured again (${why}): repair budget spent`);
-              break;
-            }
-            repairsLeft--;
-            for (const s of fresh) s.superseded = why;
-            problems.push(`${cellKey(cell)} round ${round}: pair measured again (${why})`);
-            log.info({ cell: cellKey(cell), round, why }, "pair measured again");
-          }
+        for (const cell of sides[0]!.cells) await measurePair(sides, cell, round);
+        if (!lookedBack && round >= 2 && round + 1 === Math.min(4, target)) {
+          lookedBack = true;
+          await lookBack(round + 1);
         }
       } else {
         for (const side of sides) await runSide(side, side.cells);
