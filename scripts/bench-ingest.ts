@@ -36,6 +36,8 @@ interface Measured {
   perSecond: number;
   maxRssMB: number;
   splitSeconds?: number;
+  /** Peak RSS when assembly returned, before the patches' bytes are loaded again. */
+  assembledRssMB?: number;
   series?: number;
   replies?: number;
   quarantined?: number;
@@ -115,6 +117,7 @@ async function measureNode(path: string): Promise<Measured> {
   const raws = index.refs;
   const result = await assembleMailbox(raws, { now: Date.parse("2030-01-01T00:00:00Z") });
   const t2 = performance.now();
+  const assembledRssMB = peakRssMB();
   // Touch every kept raw once, as git am would (they load from the file now).
   let keptBytes = 0;
   for (const s of result.series) for (const p of s.patches) keptBytes += result.raw.get(p.messageId)?.length ?? 0;
@@ -126,6 +129,7 @@ async function measureNode(path: string): Promise<Measured> {
     seconds,
     perSecond: raws.length / seconds,
     maxRssMB: peakRssMB(),
+    assembledRssMB,
     splitSeconds: (t1 - t0) / 1000,
     series: result.series.length,
     replies: result.replies.length,

@@ -203,6 +203,18 @@ function own(s: string): string {
   return s.length < 13 ? s : (s + " ").slice(0, -1);
 }
 
+/**
+ * Cover and commit texts up to this many characters are noted while the bytes are in hand; a
+ * longer one (a pull request's shortlog and diffstat, a pasted log: a few percent of mails, most
+ * of the bytes) is read again from the message when its series is built, so a mailbox's worth of
+ * them is not held at once.
+ */
+const HELD_TEXT_MAX = 4096;
+
+function heldText(s: string): string | undefined {
+  return s.length > HELD_TEXT_MAX ? undefined : own(s);
+}
+
 function ownMarkers(m: SeriesMarkers): SeriesMarkers {
   return { baseCommit: m.baseCommit === null ? null : own(m.baseCommit), changeId: m.changeId === null ? null : own(m.changeId) };
 }
@@ -221,8 +233,8 @@ export function noteBodyFacts(msg: ParsedMessage, body: string = msg.body): void
     const index = cls.subject.index ?? (cls.kind === "patch" ? 1 : 0);
     if ((cls.kind === "pull" && cls.subject.index === null) || index === 0) {
       f.isPull ??= isPullRequestBody(body);
-      f.coverText ??= withoutSignature(body);
-    } else f.commitMessage ??= commitMessage(body);
+      f.coverText ??= heldText(withoutSignature(body));
+    } else f.commitMessage ??= heldText(commitMessage(body));
   } else if (cls.kind === "command" || cls.kind === "reply") {
     if (cls.kind === "command") f.commands ??= extractCommandLines(body).map(own);
     f.trailers ??= extractTrailers(body).map((t) => ({ name: own(t.name), value: own(t.value), line: own(t.line) }));
