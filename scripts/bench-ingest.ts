@@ -5,43 +5,31 @@
  *    of the fixture set gets fresh Message-IDs, and In-Reply-To/References are
  *    rewritten to match, so threads stay threads; bodies are untouched. Written
  *    as one mboxrd file in a temp dir.
- * 2. In a fresh child process (so corpus building does not pollute peak RSS):
- *    index the mbox by offsets (read in chunks, never whole), then
- *    parse+classify+assemble (assembleMailbox over the offsets, each message
- *    loaded from the file when parsed) on one core; reports messages/s and
- *    process.resourceUsage().maxRSS.
+ * 2. In a fresh child process (so corpus building does not pollute peak RSS),
+ *    scripts/bench-ingest-measure.ts bundled as bin/patchbench.js runs the
+ *    product (scripts/build.mjs): index the mbox by offsets (read in chunks,
+ *    never whole), then parse+classify+assemble (assembleMailbox over the
+ *    offsets, each message loaded from the file when parsed) on one core;
+ *    reports messages/s and the peak RSS (VmHWM).
  * 3. Python's standard `email` parser over the same mails, policy=compat32 and
  *    policy=default (parse + subject/Message-ID + text body), in its own process.
  * Prints only measured numbers.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { assembleMailbox } from "../src/ingest/mail/assemble-mailbox.ts";
 import { readMailbox } from "../src/ingest/mail/read-mailbox.ts";
-import { indexMboxFile } from "../src/ingest/mail/index-mbox-file.ts";
-import { splitMbox } from "../src/ingest/mail/split-mbox.ts";
 import { writeMboxrd } from "../src/ingest/mail/write-mboxrd.ts";
 import { FIXTURES } from "../test/helpers/fixtures.ts";
+import { bundle } from "./build.mjs";
+import type { Measured } from "./bench-ingest-measure.ts";
 
 const run = promisify(execFile);
 const TARGET = Number(process.env.BENCH_MESSAGES ?? 50_000);
 
-interface Measured {
-  messages: number;
-  seconds: number;
-  perSecond: number;
-  maxRssMB: number;
-  splitSeconds?: number;
-  /** Peak RSS when assembly returned, before the patches' bytes are loaded again. */
-  assembledRssMB?: number;
-  series?: number;
-  replies?: number;
-  quarantined?: number;
-}
 
 /** Rewrite `<id>` tokens in the threading headers of one mail (header block only). */
 function rewriteIds(raw: Uint8Array, prefix: string): Buffer {
@@ -68,73 +56,6 @@ function buildCorpus(path: string): { messages: number; bytes: number; fixtureMa
   const box = writeMboxrd(raws);
   writeFileSync(path, box);
   return { messages: raws.length, bytes: box.length, fixtureMails: base.length };
-}
-
-/**
- * Peak RSS of this process image. Not getrusage's ru_maxrss: on Linux that
- * survives fork+exec, so a child spawned while the parent held the corpus
- * reported the parent's size (the first version of this script did). VmHWM
- * belongs to the exec'd image alone.
- */
-function peakRssMB(): number {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
-    if (m) return Number(m[1]) / 1024;
-  } catch {
-    /* not Linux */
-  }
-  return process.resourceUsage().maxRSS / 1024;
-}
-
-/** The previous way, for comparison: the whole mbox in one buffer, messages as views into it. */
-async function measureNodeInMemory(path: string): Promise<Measured> {
-  const t0 = performance.now();
-  const split = splitMbox(readFileSync(path), "corpus");
-  const t1 = performance.now();
-  const raws = split.messages.map((m) => m.raw);
-  const result = await assembleMailbox(raws, { now: Date.parse("2030-01-01T00:00:00Z") });
-  const t2 = performance.now();
-  const seconds = (t2 - t1) / 1000;
-  return {
-    messages: raws.length,
-    seconds,
-    perSecond: raws.length / seconds,
-    maxRssMB: peakRssMB(),
-    splitSeconds: (t1 - t0) / 1000,
-    series: result.series.length,
-    replies: result.replies.length,
-    quarantined: result.quarantined.length,
-  };
-}
-
-async function measureNode(path: string): Promise<Measured> {
-  const t0 = performance.now();
-  // Offsets only: the 200 MB file is read in 8 MiB chunks, each message loaded
-  // again by offset when parsed (and for the series' patches when asked), so
-  // peak memory does not hold the whole mbox.
-  const index = indexMboxFile(path);
-  const t1 = performance.now();
-  const raws = index.refs;
-  const result = await assembleMailbox(raws, { now: Date.parse("2030-01-01T00:00:00Z") });
-  const t2 = performance.now();
-  const assembledRssMB = peakRssMB();
-  // Touch every kept raw once, as git am would (they load from the file now).
-  let keptBytes = 0;
-  for (const s of result.series) for (const p of s.patches) keptBytes += result.raw.get(p.messageId)?.length ?? 0;
-  index.close();
-  if (keptBytes === 0) throw new Error("no patch bytes loaded");
-  const seconds = (t2 - t1) / 1000;
-  return {
-    messages: raws.length,
-    seconds,
-    perSecond: raws.length / seconds,
-    maxRssMB: peakRssMB(),
-    assembledRssMB,
-    splitSeconds: (t1 - t0) / 1000,
-    series: result.series.length,
-    replies: result.replies.length,
-    quarantined: result.quarantined.length,
-  };
 }
 
 const PYTHON = String.raw`
@@ -183,11 +104,6 @@ function fmt(n: number, digits = 0): string {
 }
 
 async function main(): Promise<void> {
-  if (process.argv[2] === "--measure") {
-    const path = process.argv[3] ?? "";
-    process.stdout.write(JSON.stringify(process.argv[4] === "buffer" ? await measureNodeInMemory(path) : await measureNode(path)));
-    return;
-  }
   const dir = mkdtempSync(join(tmpdir(), "pb-bench-ingest-"));
   try {
     // BENCH_CORPUS=<file>: build the corpus there once and keep it (for profiling).
@@ -196,27 +112,31 @@ async function main(): Promise<void> {
     console.log(
       `corpus: ${fmt(corpus.messages)} mails (${fmt(corpus.fixtureMails)} fixture mails × ${fmt(corpus.messages / corpus.fixtureMails)}), ${fmt(corpus.bytes / 1048576, 1)} MB mboxrd`,
     );
-    const self = fileURLToPath(import.meta.url);
-    const measure = async (v8Flags: string[], mode: "offsets" | "buffer"): Promise<Measured> => {
-      const { stdout } = await run(process.execPath, [...v8Flags, "--import", "tsx", self, "--measure", path, mode], {
-        maxBuffer: 1 << 20,
-        cwd: join(dirname(self), ".."),
-      });
+    const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+    // The measured code as patchbench runs it: bundled by esbuild like bin/patchbench.js's
+    // dist/patchbench.mjs (scripts/build.mjs), in plain node; and, for comparison, the sources
+    // through the tsx loader (development), whose loader thread adds its own heap.
+    const bundled = await bundle("scripts/bench-ingest-measure.ts", join(root, "dist", "bench-ingest-measure.mjs"));
+    const measure = async (v8Flags: string[], mode: "offsets" | "buffer", how: "bundle" | "tsx" = "bundle"): Promise<Measured> => {
+      const entry = how === "bundle" ? [bundled] : ["--import", "tsx", join(root, "scripts", "bench-ingest-measure.ts")];
+      const { stdout } = await run(process.execPath, [...v8Flags, ...entry, path, mode], { maxBuffer: 1 << 20, cwd: root });
       return JSON.parse(stdout) as Measured;
     };
     const node = await measure([], "offsets");
     // V8's young generation (default 16 MiB semi-spaces) is most of the slack above the live heap.
     const smallYoung = await measure(["--max-semi-space-size=2"], "offsets");
     const inMemory = await measure([], "buffer");
+    const throughTsx = await measure([], "offsets", "tsx");
     const compat = await measurePython(path, "compat32");
     const dflt = await measurePython(path, "default");
     console.log(
-      `patchbench: index ${fmt(node.splitSeconds ?? 0, 2)} s (not in the rate); ${fmt(node.series ?? 0)} series, ${fmt(node.replies ?? 0)} replies, ${fmt(node.quarantined ?? 0)} quarantined`,
+      `patchbench: index ${fmt(node.splitSeconds ?? 0, 2)} s (not in the rate); ${fmt(node.series ?? 0)} series, ${fmt(node.replies ?? 0)} replies, ${fmt(node.quarantined ?? 0)} quarantined; peak RSS ${fmt(node.assembledRssMB ?? 0)} MB when assembly returned, ${fmt(node.maxRssMB)} MB after loading every patch's bytes again`,
     );
     const rows: [string, string, Measured][] = [
       ["patchbench parse+classify+assemble (mbox by offsets)", "node", node],
       ["  same, node --max-semi-space-size=2", "node", smallYoung],
       ["  same, whole mbox in one buffer (the previous way)", "node", inMemory],
+      ["  same as the first row, sources through tsx (development)", "node", throughTsx],
       ["python email, policy=compat32 (parse + subject/id/body)", "python3", compat],
       ["python email, policy=default  (parse + subject/id/body)", "python3", dflt],
     ];

@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { isAbsolute, join, resolve } from "node:path";
 import { configError } from "../lib/errors.ts";
 import { parse } from "yaml";
 import { type Config, globalSchema } from "./schema.ts";
 import { formatIssue, type ConfigFileText, type ValidatedConfig, validateConfig } from "./validate-config.ts";
+import { projectFile } from "../lib/project-root.ts";
 
 /** The config/ folder shipped with patchbench: the embedded defaults. */
-export const EMBEDDED_CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../config");
+export const EMBEDDED_CONFIG_DIR = projectFile("config");
 
 export interface LoadOptions {
   /** Folder holding patchbench.yaml and trees/ (flag --config, env PATCHBENCH_CONFIG). */

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type Exec, exec as defaultExec } from "../../lib/exec.ts";
+import { projectFile } from "../../lib/project-root.ts";
 
-const SOURCE = join(dirname(fileURLToPath(import.meta.url)), "guest-probe.c");
+const SOURCE = projectFile("src/runner/boot/guest-probe.c");
 
 /** Compile guest-probe.c statically (gcc -static), cached by source hash. Returns the binary path. */
 export async function buildGuestProbe(cacheDir: string, exec: Exec = defaultExec): Promise<string> {

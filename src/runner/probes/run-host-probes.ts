@@ -1,11 +1,11 @@
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+
 import type { SuiteTest } from "../../domain/results.ts";
 import { type Exec, exec as defaultExec } from "../../lib/exec.ts";
 import { parseProbeOutput } from "./parse-probe-output.ts";
+import { projectFile } from "../../lib/project-root.ts";
 
 export const HOST_PROBES = ["tcp-loopback-round-trip", "so-busy-poll-setsockopt"] as const;
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "host-probe.py");
+const SCRIPT = projectFile("src/runner/probes/host-probe.py");
 
 /** Run the host-kernel probes on the runner's own kernel. */
 export async function runHostProbes(opts: { exec?: Exec; signal?: AbortSignal } = {}): Promise<SuiteTest[]> {

@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { z } from "zod";
 import type { SuiteTest } from "../../domain/results.ts";
 import { type Exec, exec as defaultExec } from "../../lib/exec.ts";
 import { findCgroup2Mount } from "./find-cgroup2-mount.ts";
+import { projectFile } from "../../lib/project-root.ts";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
+const HERE = projectFile("src/runner/probes");
 const BPF_SOURCE = join(HERE, "sockops-busy-poll.bpf.c");
 const LOADER_SOURCE = join(HERE, "sockops-loader.c");
 export const SOCKOPS_PROBE = "bpf-setsockopt-so-busy-poll";
