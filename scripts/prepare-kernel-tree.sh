@@ -4,7 +4,8 @@
 # base commit id is reproducible (d297c3ede9e7..., see
 # ../shared/fixtures/mail/apply-6.1/README.md). Idempotent and cached under
 # $PATCHBENCH_CACHE (default /var/cache/patchbench); prints the repo path.
-# Installs the Debian packages the tier needs when run as root.
+# Installs the Debian packages the tier needs when run as root
+# (`--packages-only`: only that).
 set -euo pipefail
 CACHE="${PATCHBENCH_CACHE:-/var/cache/patchbench}"
 REPO="$CACHE/linux-source-6.1"
@@ -25,6 +26,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   trap '[ $created -eq 1 ] && rm -f "$POLICY"' EXIT
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
+# --packages-only: scripts/test.sh installs the tier's packages before any test starts, so no
+# test sees a package half-installed by another (sshd unpacked but its user not yet created).
+[ "${1:-}" = "--packages-only" ] && exit 0
 
 mkdir -p "$CACHE"
 if [ -d "$REPO/.git" ] && [ "$(git -C "$REPO" rev-parse -q --verify base 2>/dev/null)" = "$BASE" ]; then

@@ -5,7 +5,7 @@
 # install does not enable; we add it in a separate source file.
 set -euo pipefail
 
-PACKAGES=(redis-server git iproute2 netperf public-inbox python3 clang llvm libbpf-dev bpftool ca-certificates)
+PACKAGES=(redis-server git iproute2 netperf public-inbox python3 clang llvm libbpf-dev bpftool openssh-client ca-certificates)
 if [ "${PATCHBENCH_SETUP_EXTRA:-}" != "" ]; then
   # shellcheck disable=SC2206
   PACKAGES+=(${PATCHBENCH_SETUP_EXTRA})

@@ -5,7 +5,12 @@
 # PATCHBENCH_TEST_FILTER=regex narrows the list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-deps.sh
+# The test-only packages (sshd for the SSH boot target) and the kernel tier's go in before any
+# test starts: a package installed by one test while another uses it is a race.
+PATCHBENCH_SETUP_EXTRA="openssh-server ${PATCHBENCH_SETUP_EXTRA:-}" bash scripts/ensure-deps.sh
+if [ "${PATCHBENCH_SKIP_KERNEL_E2E:-}" != "1" ] && [ "$(id -u)" -eq 0 ]; then
+  bash scripts/prepare-kernel-tree.sh --packages-only >/dev/null
+fi
 mapfile -t files < <(find src test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 if [ -n "${PATCHBENCH_TEST_FILTER:-}" ]; then
   mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -E "$PATCHBENCH_TEST_FILTER")
