@@ -1,5 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import PostalMime, { decodeWords } from "postal-mime";
+import { decodeSimpleMultipart } from "./decode-simple-multipart.ts";
 
 /**
  * Raw mail bytes → the fields patchbench needs. Headers are scanned by hand;
@@ -449,7 +450,17 @@ function decodeSinglePart(body: Buffer, ct: ContentType, cte: string | null, pro
   return decodeCharset(bytes, ct.charset, problems);
 }
 
-async function decodeMime(raw: Uint8Array, problems: string[]): Promise<{ text: string; htmlOnly: boolean }> {
+/** A multipart body: the direct decoder for plain shapes, postal-mime for everything else. */
+async function decodeMime(raw: Uint8Array, bodyStart: number, ct: ContentType, problems: string[]): Promise<{ text: string; htmlOnly: boolean }> {
+  if (ct.mimeType === "multipart/mixed" || ct.mimeType === "multipart/alternative") {
+    const simple = decodeSimpleMultipart(raw, bodyStart);
+    if (simple !== null) return simple;
+  }
+  return await decodeMimeByPostalMime(raw, problems);
+}
+
+/** postal-mime's reading of a MIME body (exported for the equivalence test of decodeSimpleMultipart). */
+export async function decodeMimeByPostalMime(raw: Uint8Array, problems: string[]): Promise<{ text: string; htmlOnly: boolean }> {
   try {
     const email = await PostalMime.parse(raw, { attachmentEncoding: "arraybuffer", maxNestingDepth: 32 });
     let text = email.text ?? "";
@@ -609,7 +620,7 @@ export async function parseMessage(raw: Uint8Array, options: ParseMessageOptions
   if (options.headersOnly) return build(raw.length, "", false);
   const ct = head.headers.contentType;
   if (isMime(ct)) {
-    const mime = await decodeMime(raw, head.problems);
+    const mime = await decodeMime(raw, bodyStart, ct, head.problems);
     return build(bodyStart, mime.text, mime.htmlOnly);
   }
   if (ct.mimeType === "text/html") return build(bodyStart, "", true);
