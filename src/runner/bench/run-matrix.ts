@@ -501,13 +501,10 @@ async function runBenchPlanAlone(plan: BenchPlan, deps: BenchDeps): Promise<Benc
     // Re-measured pairs are capped at a quarter of all pairs (the budget estimate adds as much).
     let repairsLeft = Math.ceil((plan.cells.length * maxRounds) / 4);
     let target = plan.rounds;
-    /**
-     * Measure one cell's pair of a round; while the fresh pair has a problem (`why` for the first
-     * attempt when it is a hindsight repair), supersede it and measure again, within the budget.
-     */
-    const measurePair = async (sides: readonly ScheduledSide[], cell: Cell, round: number, firstWhy: string | null = null) => {
+    /** Measure one cell's pair of a round; while the fresh pair has a problem, supersede it and measure again, within the budget. */
+    const measurePair = async (sides: readonly ScheduledSide[], cell: Cell, round: number) => {
       let previous: BenchSample[] | null = null;
-      let why = firstWhy;
+      let why: string | null = null;
       for (let attempt = 0; ; attempt++) {
         if (previous !== null) {
           if (why === null || attempt > (plan.repairPairs ?? 0)) break;
