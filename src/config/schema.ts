@@ -319,9 +319,21 @@ export const globalSchema = z
         pool: z.string().default("local").describe("Pool the local runner agent joins."),
         workDir: z.string().nullable().default(null).describe("Worktrees and logs; default <dataDir>/work."),
         jobTimeoutSec: z.number().int().min(10).default(7200).describe("Hard deadline per runner job."),
+        artifactsKeepDays: z
+          .number()
+          .int()
+          .min(1)
+          .default(14)
+          .describe("Per-flow artifact folders (build logs, kernel images, consoles) untouched this long are removed."),
+        artifactsMaxMB: z
+          .number()
+          .int()
+          .min(1)
+          .default(10240)
+          .describe("Then the oldest artifact folders go until the rest fits in this many MB; a job's own folder is never removed."),
       })
       .strict()
-      .default({ pool: "local", workDir: null, jobTimeoutSec: 7200 }),
+      .default({ pool: "local", workDir: null, jobTimeoutSec: 7200, artifactsKeepDays: 14, artifactsMaxMB: 10240 }),
     mail: z
       .object({
         from: z.string().default("patchbench <patchbench@localhost>").describe("From: of report mails."),

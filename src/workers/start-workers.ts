@@ -13,6 +13,7 @@ import { startMirrorSchedule } from "../runner/workspace/mirror-schedule.ts";
 import type { Db } from "../store/open-store.ts";
 import { createReportProcessor } from "./report-processor.ts";
 import { createStageProcessor } from "./stage-processor.ts";
+import { pruneArtifacts } from "../runner/workspace/prune-artifacts.ts";
 
 export interface Workers {
   close(): Promise<void>;
@@ -52,6 +53,25 @@ export async function startWorkers(opts: {
     if (pruned.length) log.warn({ pruned }, "removed worktrees left by a killed runner");
     const mirrors = startMirrorSchedule({ git, workDir: config.paths.workDir, intervalMs: 600_000, log });
     stops.push(() => mirrors.stop());
+    // Artifact retention: at start, then hourly.
+    const runnerCfg = config.global.runner;
+    const prune = () => {
+      try {
+        const r = pruneArtifacts({
+          dir: join(config.paths.workDir, "artifacts"),
+          keepDays: runnerCfg.artifactsKeepDays,
+          maxBytes: runnerCfg.artifactsMaxMB * 1024 * 1024,
+          busyMs: runnerCfg.jobTimeoutSec * 1000,
+        });
+        if (r.removed.length) log.info({ removed: r.removed, keptBytes: r.keptBytes }, "old artifacts removed");
+      } catch (e) {
+        log.warn({ err: e }, "artifact pruning failed");
+      }
+    };
+    prune();
+    const pruneTimer = setInterval(prune, 3600_000);
+    pruneTimer.unref();
+    stops.push(() => clearInterval(pruneTimer));
     const processor = createStageProcessor({
       log,
       git,
