@@ -279,7 +279,7 @@ export function formatBenchReport(o: BenchOutcome): string {
   }
   const profile = describeProfile(o.result.profile);
   L.push("");
-  L.push(`machine: ${profile.cpu}; kernel ${profile.kernel}; ${profile.netperf}`);
+  L.push(`machine: ${profile.cpu}; kernel ${profile.kernel}; netperf ${profile.netperf}`);
   L.push(`  load average (1 min): ${o.load.before ?? "?"} before, ${o.load.after ?? "?"} after, on ${o.result.profile.cpuCount} CPUs`);
   for (const w of tuningWarnings(o.result.profile)) L.push(`  not tuned: ${w}`);
   for (const pr of o.result.problems) L.push(`  problem: ${pr}`);

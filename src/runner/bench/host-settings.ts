@@ -240,6 +240,6 @@ export async function restoreFromJournal(journalPath: string, deps: HostSettings
   }
   if (left.length === 0) rmSync(journalPath, { force: true });
   else writeJournal(journalPath, { ...journal, ownerPid: process.pid, entries: left });
-  if (result.restored.length > 0) deps.log?.info({ restored: result.restored.length, journalPath }, "sysctls restored from journal");
+  if (result.restored.length > 0) deps.log?.debug({ restored: result.restored.length, journalPath }, "sysctls restored from journal");
   return result;
 }
