@@ -7,7 +7,8 @@
  *    (TCP_RR 1 B on loopback and container), N comparisons: every improvement
  *    or regression verdict is a false positive (goal: zero).
  * 2. Injected regression: a tc-BPF egress program on the container's client veth
- *    busy-waits `delay` µs per packet (compiled here with clang). The bench must
+ *    busy-waits `delay` µs per packet (compiled here with clang). The bench
+ *    (adaptive: 6 rounds per side, extended by 2 up to 16 while a cell is open) must
  *    call every container cell a regression and leave the loopback cell (not on
  *    the veth) alone; a long separate run of interleaved pairs measures the effect,
  *    and the bench's 95% CI should cover it. The A/A part, run after it, is the
@@ -53,7 +54,8 @@ interface Ctx {
 }
 
 async function go(ctx: Ctx, plan: BenchPlan, settleMs = 200): Promise<BenchOutcome> {
-  return await runAndAnalyze({ plan, budgetSec: 7200, settleMs, adaptive: false }, { log, journalPath: ctx.journalPath, prefix: PREFIX });
+  const adaptive = (plan.maxRounds ?? plan.rounds) > plan.rounds;
+  return await runAndAnalyze({ plan, budgetSec: 7200, settleMs, adaptive }, { log, journalPath: ctx.journalPath, prefix: PREFIX });
 }
 
 const ppPlan = (cells: Cell[], variants: [Variant, Variant], over: Partial<BenchPlan> = {}): BenchPlan => ({
@@ -115,8 +117,8 @@ async function partInject(ctx: Ctx, delayUs: number, reps: number): Promise<void
     { test: "TCP_RR", size: 1024, topology: "container" },
     { test: "TCP_RR", size: 1, topology: "loopback" },
   ];
-  const bench = await go(ctx, ppPlan(cells, [plain, delayed], { rounds: 6, durationSec: 2, seed: 7 }));
-  console.log("  bench (ABBA paired per cell, 6 rounds/side x 1 x 2 s, warm-up first round):");
+  const bench = await go(ctx, ppPlan(cells, [plain, delayed], { rounds: 6, maxRounds: 16, durationSec: 2, seed: 7 }));
+  console.log(`  bench (ABBA paired per cell, adaptive 6..16 rounds/side x 1 x 2 s, warm-up first round): ${bench.rounds} rounds/side used`);
   for (const l of formatBenchTable(bench).split("\n")) console.log(`    ${l}`);
   for (const c of bench.analysis.cells) console.log(`    ${c.key}: ${c.analysis.reason}`);
   console.log(`    wall ${bench.wallSec.toFixed(0)} s, load average ${bench.load.before} -> ${bench.load.after}; problems: ${bench.result.problems.join("; ") || "none"}`);

@@ -78,7 +78,7 @@ benchOptions(
     .option("--variant <spec>", "variant A then B: [name:]busy_read=50 | net.x.y=N | nodelay | local-buffer=N | remote-buffer=N | bpf-cgroup=/abs/obj.o[:prog] | tc-bpf=/abs/obj.o[:sec][@server] | none (comma-separated)", (v: string, prev: string[] = []) => [...prev, v])
     .option("--matrix <name>", "default (TCP_RR 1 B..64 KB x loopback, container) or small")
     .option("--tree <name>", "take the bench defaults of this configured tree")
-    .option("--adaptive", "extend inconclusive matrices by 2 rounds/side up to --max-rounds")
+    .option("--adaptive", "extend by 2 rounds/side while a cell is undecided, up to --max-rounds")
     .option("--max-rounds <n>", "cap for --adaptive")
     .option("--design <d>", "ABBA or ABAB")
     .option("--pairing <p>", "cell (A and B back to back per cell, default) or side")

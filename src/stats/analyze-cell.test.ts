@@ -209,6 +209,25 @@ describe("nextRoundsDecision", () => {
     const d = nextRoundsDecision([decided], { roundsSoFar: 6, maxRounds: 16, step: 4 });
     assert.deepEqual([d.continue, d.extend], [false, []]);
   });
+  it("extends a cell noisy only by CV whose estimate lies beyond its floor; not one in the slow mode or inside the floor", () => {
+    // -25% with pairs scattered by ~11%: over the 5% limit, CI not yet wholly beyond the 2 x CV floor.
+    const a = [1000, 1000, 1000, 1000, 1000, 1000];
+    const b = [905, 638, 779, 607, 861, 741];
+    const big = { key: "big", analysis: analyzeCell(cell(a, b)) };
+    assert.equal(big.analysis.verdict, "noisy", big.analysis.reason);
+    assert.equal(big.analysis.noisyByCvOnly, true);
+    assert.ok(Math.abs(big.analysis.change) > big.analysis.floor, `change ${big.analysis.change} floor ${big.analysis.floor}`);
+    assert.deepEqual(nextRoundsDecision([decided, big], { roundsSoFar: 6, maxRounds: 16, step: 4 }).extend, ["big"]);
+    // Same scatter around no change: the estimate is inside the floor, more rounds will not decide it.
+    const flat = { key: "flat", analysis: analyzeCell(cell(a, [1090, 920, 1060, 910, 1080, 940])) };
+    assert.equal(flat.analysis.verdict, "noisy", flat.analysis.reason);
+    assert.deepEqual(nextRoundsDecision([flat], { roundsSoFar: 6, maxRounds: 16, step: 4 }).extend, []);
+    // The slow mode is settled whatever the estimate.
+    const slow = { key: "slow", analysis: analyzeCell(cell(a, [800, 790, 810, 300, 805, 795])) };
+    assert.equal(slow.analysis.verdict, "noisy");
+    assert.equal(slow.analysis.noisyByCvOnly, false);
+    assert.deepEqual(nextRoundsDecision([slow], { roundsSoFar: 6, maxRounds: 16, step: 4 }).extend, []);
+  });
 });
 
 describe("roundOrder and shuffleCells", () => {

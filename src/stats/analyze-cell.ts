@@ -106,6 +106,11 @@ export interface CellAnalysis {
    * noise, so the cell is judged instead of being set aside as noisy (the reason says so).
    */
   cvOverLimitButBeyondFloor: boolean;
+  /**
+   * Noisy only because the noise CV is over the limit (no quality gate, no slow mode): such a
+   * cell is decided once its whole CI lies beyond the floor, so more rounds can settle it.
+   */
+  noisyByCvOnly: boolean;
   /** BH-adjusted p across the matrix (= pValue when analysed alone). */
   q: number;
   verdict: Verdict;
@@ -372,6 +377,7 @@ export function cellEvidence(input: CellInput, options: AnalysisOptions = {}): C
     noisy: noisyReasons.length > 0 && !cvOverLimitButBeyondFloor,
     noisyReasons,
     cvOverLimitButBeyondFloor,
+    noisyByCvOnly: !hardNoise && noisyReasons.length > 0 && !cvOverLimitButBeyondFloor,
     dropped,
   };
   return { base, perRoundVar };

@@ -9,7 +9,7 @@ export interface RoundsPolicy {
 
 export interface NextRoundsDecision {
   continue: boolean;
-  /** Keys of the cells to extend (the inconclusive ones) — empty when stopping. */
+  /** Keys of the cells to extend (see nextRoundsDecision) — empty when stopping. */
   extend: string[];
   /** Rounds per side after the extension (= roundsSoFar when stopping). */
   nextRounds: number;
@@ -17,12 +17,17 @@ export interface NextRoundsDecision {
 }
 
 /**
- * Adaptive rounds: extend the inconclusive cells by `step` rounds per side, up to `maxRounds`.
- * Stop as soon as every cell is decided (improvement, regression, no change — or noisy,
- * which more rounds of the same noise do not fix) or the cap is reached.
+ * Adaptive rounds: extend the open cells by `step` rounds per side, up to `maxRounds`. Open are
+ * the inconclusive cells, and the cells noisy only by CV whose estimate already lies beyond
+ * their floor: more rounds narrow the CI, and one wholly beyond the floor is judged despite the
+ * noise. Other noisy cells (slow mode, a failed gate, or an estimate inside the floor) are
+ * settled: more rounds of the same noise do not change them. Stop as soon as no cell is open or
+ * the cap is reached.
  */
 export function nextRoundsDecision(analyses: readonly MatrixCellAnalysis[], policy: RoundsPolicy): NextRoundsDecision {
-  const open = analyses.filter((c) => c.analysis.verdict === "inconclusive").map((c) => c.key);
+  const isOpen = (a: MatrixCellAnalysis["analysis"]): boolean =>
+    a.verdict === "inconclusive" || (a.verdict === "noisy" && a.noisyByCvOnly && Math.abs(Math.log(a.ratio)) > Math.log(1 + a.floor));
+  const open = analyses.filter((c) => isOpen(c.analysis)).map((c) => c.key);
   if (open.length === 0) {
     return { continue: false, extend: [], nextRounds: policy.roundsSoFar, reason: "every cell decided" };
   }
@@ -31,7 +36,7 @@ export function nextRoundsDecision(analyses: readonly MatrixCellAnalysis[], poli
       continue: false,
       extend: [],
       nextRounds: policy.roundsSoFar,
-      reason: `cap of ${policy.maxRounds} rounds/side reached with ${open.length} cell(s) inconclusive`,
+      reason: `cap of ${policy.maxRounds} rounds/side reached with ${open.length} cell(s) undecided`,
     };
   }
   const nextRounds = Math.min(policy.maxRounds, policy.roundsSoFar + Math.max(1, policy.step));
@@ -39,6 +44,6 @@ export function nextRoundsDecision(analyses: readonly MatrixCellAnalysis[], poli
     continue: true,
     extend: open,
     nextRounds,
-    reason: `${open.length} cell(s) inconclusive: extend to ${nextRounds} rounds/side`,
+    reason: `${open.length} cell(s) undecided: extend to ${nextRounds} rounds/side`,
   };
 }

@@ -123,7 +123,7 @@ export function planFromFlags(base: BenchConfig, flags: BenchCommandFlags): Benc
   };
 }
 
-/** The adaptive hook: extend by 2 rounds/side while a cell is inconclusive (up to maxRounds). */
+/** The adaptive hook: extend by 2 rounds/side while a cell is undecided (nextRoundsDecision; up to maxRounds). */
 export function benchDecider(variants: [string, string], maxRounds: number) {
   return (samples: readonly BenchSample[]): "stop" | "continue" => {
     const { inputs } = samplesToCells(samples, variants);
