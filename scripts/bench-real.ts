@@ -11,8 +11,9 @@
  *    (adaptive: 6 rounds per side, extended by 2 up to 16 while a cell is open) must
  *    call every container cell a regression and leave the loopback cell (not on
  *    the veth) alone; a long separate run of interleaved pairs measures the effect,
- *    and the bench's 95% CI should cover it. The A/A part, run after it, is the
- *    "detached → no change" check.
+ *    and the bench's 95% CI should cover it. Then (part "detached", also run
+ *    with "inject") plain vs plain on the same cells with the same protocol:
+ *    the "detached → no change" check.
  * 3. Runner-time efficiency: the seed's fixed protocol (per cell A 3 × 10 s then
  *    B 3 × 10 s) against patchbench's protocol (ABBA pairs back to back per cell,
  *    1 run × 3 s per slot, warm-up in the first round only), both A/A on TCP_RR 1 B
@@ -140,6 +141,24 @@ async function partInject(ctx: Ctx, delayUs: number, reps: number): Promise<void
   console.log(`  injected result: ${affected.filter((c) => c.analysis.verdict === "regression").length} of ${affected.length} affected cells called regression (${ok ? "all" : "NOT all"}); loopback control cell: ${control}`);
 }
 
+/**
+ * "Detaching it returns to no change": after the injected run (its program detached by the
+ * runner), plain against plain on the injected run's cells with the same adaptive protocol.
+ */
+async function partDetached(ctx: Ctx): Promise<void> {
+  const cells: Cell[] = [
+    { test: "TCP_RR", size: 1, topology: "container" },
+    { test: "TCP_RR", size: 1024, topology: "container" },
+    { test: "TCP_RR", size: 1, topology: "loopback" },
+  ];
+  console.log("\n== 2b. Detached: plain vs plain on the same cells, adaptive 6..16 rounds/side x 1 x 2 s");
+  const o = await go(ctx, ppPlan(cells, [{ name: "plain", settings: [] }, { name: "plain-again", settings: [] }], { rounds: 6, maxRounds: 16, durationSec: 2, seed: 8 }));
+  for (const l of formatBenchTable(o).split("\n")) console.log(`    ${l}`);
+  for (const c of o.analysis.cells) console.log(`    ${c.key}: ${c.analysis.reason}`);
+  const v = o.analysis.cells.map((c) => c.analysis.verdict);
+  console.log(`  detached result: ${v.filter((x) => x === "no change").length} of ${v.length} cells "no change", ${v.filter((x) => x === "improvement" || x === "regression").length} flagged; ${o.rounds} rounds/side, wall ${o.wallSec.toFixed(0)} s`);
+}
+
 interface ProtocolStats {
   name: string;
   estimates: number[];
@@ -208,6 +227,7 @@ export async function main(): Promise<void> {
   console.log(`bench-real: ${new Date().toISOString()}, parts ${parts.join(", ")}`);
   try {
     if (parts.includes("inject")) await partInject(ctx, Number(arg("delay-us", "20")), Number(arg("long-reps", "20")));
+    if (parts.includes("inject") || parts.includes("detached")) await partDetached(ctx);
     if (parts.includes("aa")) await partAA(ctx, Number(arg("aa", "20")));
     if (parts.includes("efficiency")) await partEfficiency(ctx, Number(arg("reps", "8")));
   } finally {
