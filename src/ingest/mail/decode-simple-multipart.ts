@@ -175,6 +175,7 @@ function headerLines(raw: Uint8Array, bodyStart: number): string[] | null {
  */
 export function decodeSimpleMultipart(raw: Uint8Array, bodyStart: number): SimpleMultipartText | null {
   // The header block must end in a plain empty line, as postal-mime's line reader sees it.
+  if (bodyStart > MAX_HEADER_BYTES) return null; // postal-mime has its own header size limit: its call
   if (bodyStart < 2 || raw[bodyStart - 1] !== 10 || !(raw[bodyStart - 2] === 10 || (raw[bodyStart - 2] === 13 && raw[bodyStart - 3] === 10))) return null;
   const topLines = headerLines(raw, bodyStart);
   if (topLines === null) return null;
@@ -230,8 +231,7 @@ export function decodeSimpleMultipart(raw: Uint8Array, bodyStart: number): Simpl
 
   let pos = bodyStart;
   const n = raw.length;
-  while (pos <= n && !failed) {
-    if (pos === n) break;
+  while (pos < n && !failed) {
     let lf = raw.indexOf(10, pos);
     const next = lf < 0 ? n : lf + 1;
     if (lf < 0) lf = n;
