@@ -98,5 +98,17 @@ const text = readFileSync(emlPath, "utf8");
 const body = text.slice(text.indexOf("\n\n") + 2);
 process.stdout.write(`\n${body}\n`);
 process.stdout.write(`Report (the mail patchbench would send, dry run): ${emlPath}\n`);
-const rows = body.split("\n").filter((l) => /^ {2}TCP_RR \(/.test(l) || /^ {6}(improvement|regression|no change|inconclusive|noisy):/.test(l));
+// Each cell's line, its verdict line and the verdict line's continuation (the mail wraps at 72).
+const rows: string[] = [];
+let inVerdict = false;
+for (const l of body.split("\n")) {
+  if (/^ {2}TCP_RR \(/.test(l)) {
+    rows.push(l);
+    inVerdict = false;
+  } else if (/^ {6}(improvement|regression|no change|inconclusive|noisy):/.test(l)) {
+    rows.push(l);
+    inVerdict = true;
+  } else if (inVerdict && /^ {6}\S/.test(l)) rows.push(l);
+  else inVerdict = false;
+}
 process.stdout.write(`\nVerdict table:\n${rows.join("\n")}\n`);
