@@ -2,7 +2,7 @@
  * Validation of the bench on this machine, with real netperf runs (long: not part of npm test).
  *
  *   npm run bench:real -- [--parts aa,inject,detached,efficiency] [--aa 20] [--reps 8] [--delay-us 20]
- *                         [--long-reps 20] [--detached-duration 10]
+ *                         [--long-reps 20] [--detached-duration 20]
  *
  * 1. A/A: the same settings on both sides ("none" vs "none"), a small matrix
  *    (TCP_RR 1 B on loopback and container), N comparisons: every improvement
@@ -14,7 +14,7 @@
  *    the veth) alone; a long separate run of interleaved pairs measures the effect,
  *    and the bench's 95% CI should cover it. Then (part "detached", also run
  *    with "inject") plain vs plain on the same cells, adaptive, with runs of
- *    --detached-duration seconds (default 10): the "detached → no change" check.
+ *    --detached-duration seconds (default 20): the "detached → no change" check.
  * 3. Runner-time efficiency: the seed's fixed protocol (per cell A 3 × 10 s then
  *    B 3 × 10 s) against patchbench's protocol (ABBA pairs back to back per cell,
  *    1 run × 3 s per slot, warm-up in the first round only), both A/A on TCP_RR 1 B
@@ -153,7 +153,7 @@ async function partDetached(ctx: Ctx, durationSec: number): Promise<void> {
     { test: "TCP_RR", size: 1, topology: "loopback" },
   ];
   // "No change" needs the noise under the CV limit; on a noisy box that takes longer runs than
-  // calling a 30% regression does (--detached-duration, default the seed's 10 s).
+  // calling a 30% regression does (--detached-duration, default 20 s: at 10 s one cell stayed noisy here).
   console.log(`\n== 2b. Detached: plain vs plain on the same cells, adaptive 6..10 rounds/side x 1 x ${durationSec} s`);
   const o = await go(ctx, ppPlan(cells, [{ name: "plain", settings: [] }, { name: "plain-again", settings: [] }], { rounds: 6, maxRounds: 10, durationSec, seed: 8 }));
   for (const l of formatBenchTable(o).split("\n")) console.log(`    ${l}`);
@@ -230,7 +230,7 @@ export async function main(): Promise<void> {
   console.log(`bench-real: ${new Date().toISOString()}, parts ${parts.join(", ")}`);
   try {
     if (parts.includes("inject")) await partInject(ctx, Number(arg("delay-us", "20")), Number(arg("long-reps", "20")));
-    if (parts.includes("inject") || parts.includes("detached")) await partDetached(ctx, Number(arg("detached-duration", "10")));
+    if (parts.includes("inject") || parts.includes("detached")) await partDetached(ctx, Number(arg("detached-duration", "20")));
     if (parts.includes("aa")) await partAA(ctx, Number(arg("aa", "20")));
     if (parts.includes("efficiency")) await partEfficiency(ctx, Number(arg("reps", "8")));
   } finally {
