@@ -42,6 +42,21 @@ function peakRssMB(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
+/** One measurement: t0 → t1 indexing or splitting (not in the rate), t1 → t2 parse + classify + assemble. */
+function figures(messages: number, t0: number, t1: number, t2: number, result: { series: unknown[]; replies: unknown[]; quarantined: unknown[] }): Measured {
+  const seconds = (t2 - t1) / 1000;
+  return {
+    messages,
+    seconds,
+    perSecond: messages / seconds,
+    maxRssMB: peakRssMB(),
+    splitSeconds: (t1 - t0) / 1000,
+    series: result.series.length,
+    replies: result.replies.length,
+    quarantined: result.quarantined.length,
+  };
+}
+
 /** The previous way, for comparison: the whole mbox in one buffer, messages as views into it. */
 async function measureNodeInMemory(path: string): Promise<Measured> {
   const t0 = performance.now();
@@ -50,17 +65,7 @@ async function measureNodeInMemory(path: string): Promise<Measured> {
   const raws = split.messages.map((m) => m.raw);
   const result = await assembleMailbox(raws, { now: Date.parse("2030-01-01T00:00:00Z") });
   const t2 = performance.now();
-  const seconds = (t2 - t1) / 1000;
-  return {
-    messages: raws.length,
-    seconds,
-    perSecond: raws.length / seconds,
-    maxRssMB: peakRssMB(),
-    splitSeconds: (t1 - t0) / 1000,
-    series: result.series.length,
-    replies: result.replies.length,
-    quarantined: result.quarantined.length,
-  };
+  return figures(raws.length, t0, t1, t2, result);
 }
 
 async function measureNode(path: string): Promise<Measured> {
@@ -79,18 +84,7 @@ async function measureNode(path: string): Promise<Measured> {
   for (const s of result.series) for (const p of s.patches) keptBytes += result.raw.get(p.messageId)?.length ?? 0;
   index.close();
   if (keptBytes === 0) throw new Error("no patch bytes loaded");
-  const seconds = (t2 - t1) / 1000;
-  return {
-    messages: raws.length,
-    seconds,
-    perSecond: raws.length / seconds,
-    maxRssMB: peakRssMB(),
-    assembledRssMB,
-    splitSeconds: (t1 - t0) / 1000,
-    series: result.series.length,
-    replies: result.replies.length,
-    quarantined: result.quarantined.length,
-  };
+  return { ...figures(raws.length, t0, t1, t2, result), assembledRssMB };
 }
 
 const [path = "", mode = "offsets"] = process.argv.slice(2);

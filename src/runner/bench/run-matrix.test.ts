@@ -354,18 +354,22 @@ test("validatePlan: tc-bpf needs a namespace topology; estimate counts per-cell 
   assert.equal(estimatePlanSeconds(p, { settleMs: 200 }), Math.ceil(6 * 2 * 3 * 3.3 + 2 * 3 * 3.3 + 36 * 0.2 + 1));
 });
 
+/** `exec` whose n-th netperf run (1-based) falls into the "slow mode": 300 instead of ~1000 tps. */
+function slowNthNetperf(exec: Exec, nth: number): Exec {
+  let n = 0;
+  return async (argv, o) => {
+    const r = await exec(argv, o);
+    if (argv[0] !== "netperf") return r;
+    n++;
+    return n === nth ? { ...r, stdout: r.stdout.replace(/THROUGHPUT=\d+/, "THROUGHPUT=300") } : r;
+  };
+}
+
 test("runBenchPlan: a slow-mode run in the first round, which has no history yet, is measured again once four rounds exist", async () => {
   const f = makeFake();
   try {
     // The 1st netperf call (cell 0, round 0, first half) is slow: nothing to compare it with yet.
-    const exec = f.deps().exec!;
-    let n = 0;
-    const slowExec: Exec = async (argv, o) => {
-      const r = await exec(argv, o);
-      if (argv[0] !== "netperf") return r;
-      n++;
-      return n === 1 ? { ...r, stdout: r.stdout.replace(/THROUGHPUT=\d+/, "THROUGHPUT=300") } : r;
-    };
+    const slowExec = slowNthNetperf(f.deps().exec!, 1);
     const r = await runBenchPlan(
       basePlan({ cells: [cells[0]!], rounds: 4, runsPerRound: 1, warmup: false, pairing: "cell", repairPairs: 2 }),
       f.deps({ exec: slowExec }),
@@ -382,8 +386,10 @@ test("runBenchPlan: a slow-mode run in the first round, which has no history yet
     assert.equal(inputs[0]!.input.rounds.length, 8);
     assert.ok(inputs[0]!.input.rounds.every((x) => x.runs.length === 1 && x.runs[0]! >= 1000));
     // Without repairPairs nothing is re-measured: the analysis sees the slow run and calls the cell noisy.
-    n = 0;
-    const plain = await runBenchPlan(basePlan({ cells: [cells[0]!], rounds: 4, runsPerRound: 1, warmup: false, pairing: "cell" }), f.deps({ exec: slowExec }));
+    const plain = await runBenchPlan(
+      basePlan({ cells: [cells[0]!], rounds: 4, runsPerRound: 1, warmup: false, pairing: "cell" }),
+      f.deps({ exec: slowNthNetperf(f.deps().exec!, 1) }),
+    );
     assert.equal(plain.samples.filter((s) => s.superseded !== undefined).length, 0);
   } finally {
     rmSync(f.root, { recursive: true, force: true });
@@ -394,14 +400,7 @@ test("runBenchPlan: repairPairs measures a pair again when a run is in the slow 
   const f = makeFake();
   try {
     // The 5th netperf call (cell 0, round 2, first half) runs in the "slow mode": 300 instead of ~1000.
-    const exec = f.deps().exec!;
-    let n = 0;
-    const slowExec: Exec = async (argv, o) => {
-      const r = await exec(argv, o);
-      if (argv[0] !== "netperf") return r;
-      n++;
-      return n === 5 ? { ...r, stdout: r.stdout.replace(/THROUGHPUT=\d+/, "THROUGHPUT=300") } : r;
-    };
+    const slowExec = slowNthNetperf(f.deps().exec!, 5);
     const r = await runBenchPlan(
       basePlan({ cells: [cells[0]!], rounds: 4, runsPerRound: 1, warmup: false, pairing: "cell", repairPairs: 2 }),
       f.deps({ exec: slowExec }),
