@@ -537,12 +537,11 @@ async function runBenchPlanAlone(plan: BenchPlan, deps: BenchDeps): Promise<Benc
           const pair = samples.filter((x) => x.round === r && x.superseded === undefined && cellKey(x.cell) === cellKey(cell));
           const why = pairProblem(pair, true);
           if (why === null) continue;
-          for (const s of pair) s.superseded = why;
           if (repairsLeft <= 0) {
-            for (const s of pair) delete s.superseded;
             problems.push(`${cellKey(cell)} round ${r}: not measured again (${why}): repair budget spent`);
             continue;
           }
+          for (const s of pair) s.superseded = why;
           repairsLeft--;
           problems.push(`${cellKey(cell)} round ${r}: pair measured again after round ${round - 1} (${why})`);
           log.info({ cell: cellKey(cell), round: r, why }, "early pair measured again");
