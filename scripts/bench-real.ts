@@ -35,7 +35,7 @@ import { type BenchOutcome, formatBenchTable, runAndAnalyze } from "../src/cli/c
 import type { Cell, Variant } from "../src/domain/bench.ts";
 import { createLogger } from "../src/lib/logger.ts";
 import { buildBusyWaitObject } from "../src/runner/bench/bpf-attach.ts";
-import type { BenchPlan } from "../src/runner/bench/run-matrix.ts";
+import type { BenchPlan } from "../src/domain/bench-plan.ts";
 import { mean } from "../src/stats/descriptive.ts";
 import { confidenceInterval, welchT } from "../src/stats/t-interval.ts";
 

@@ -213,7 +213,7 @@ export function runnerEfficiency(
 }
 
 /**
- * Issue 5: which protocol changes could reach "≤ 50% of the seed's runner-seconds for the same
+ * Which protocol changes could reach "≤ 50% of the seed's runner-seconds for the same
  * precision"? Same machine noise model; run noise scales as 1/√(run length) (white noise within a
  * run); every run pays `overhead` seconds (netperf start + control connection, measured ≈ 0.3 s);
  * the seed pays it too. Candidates vary granularity (per slot = boots, per cell = back-to-back
@@ -355,7 +355,7 @@ async function main(): Promise<void> {
     for (const a of analyses) {
       console.log(runnerEfficiency(model, sigma10, effIters, 77, a.options, a.name).text);
     }
-    console.log("\n  Protocol candidates (issue 5), noise CV from pairs, 0.3 s overhead per netperf run, run sd x sqrt(3 s / length):");
+    console.log("\n  Protocol candidates, noise CV from pairs, 0.3 s overhead per netperf run, run sd x sqrt(3 s / length):");
     for (const c of candidateEfficiency(model, machine.sigmaPinned3s, effIters, 91, 0.3)) console.log(c.line);
     console.log("  note: the seed protocol's precision is computed here, not what it reports — with one round per side it");
     console.log("  has no round-level replication, so it cannot estimate its own CI or notice drift between its two blocks.");

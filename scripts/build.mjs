@@ -9,7 +9,7 @@
 //
 // Plain JavaScript on purpose: it runs before any TypeScript can be loaded.
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -46,15 +46,21 @@ export function bundleIsFresh() {
 }
 
 /**
- * Bundle `entry` (a path under the project) into `outfile`. Written beside the
- * target and renamed, so concurrent builds (several CLIs started at once) never
- * leave a half-written bundle.
+ * Bundle `entry` (a path under the project) into `outfile`. Each dynamic
+ * import becomes its own chunk (`<name>-chunks/<hash>.mjs`), so a command
+ * loads only the packages it uses (`--help` none of the heavy ones). Files are
+ * written beside their target and renamed, so concurrent builds (several CLIs
+ * started at once) never leave a half-written bundle; chunks are named by
+ * content, and the entry is renamed last.
  */
 export async function bundle(entry, outfile) {
   const esbuild = await import("esbuild");
+  const outdir = dirname(outfile);
+  const name = basename(outfile, ".mjs");
   const result = await esbuild.build({
-    entryPoints: [join(ROOT, entry)],
+    entryPoints: { [name]: join(ROOT, entry) },
     bundle: true,
+    splitting: true,
     platform: "node",
     format: "esm",
     target: "node20",
@@ -62,16 +68,33 @@ export async function bundle(entry, outfile) {
     sourcemap: "linked",
     sourcesContent: false,
     write: false,
-    outfile,
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    chunkNames: `${name}-chunks/[hash]`,
     logLevel: "silent",
     // Names stay as written: stack traces and logged errors read like the source.
     keepNames: true,
   });
-  mkdirSync(dirname(outfile), { recursive: true });
-  for (const f of result.outputFiles) {
+  const chunkDir = join(outdir, `${name}-chunks`);
+  mkdirSync(chunkDir, { recursive: true });
+  const entryFirst = (f) => (basename(f.path).startsWith(`${name}.`) ? 1 : 0);
+  const files = [...result.outputFiles].sort((a, b) => entryFirst(a) - entryFirst(b));
+  for (const f of files) {
     const tmp = `${f.path}.${process.pid}.tmp`;
     writeFileSync(tmp, f.contents);
     renameSync(tmp, f.path);
+  }
+  // Chunks no bundle refers to any more go once they are an hour old (a CLI
+  // started from the previous bundle may still be loading them).
+  const keep = new Set(files.map((f) => f.path));
+  for (const n of readdirSync(chunkDir)) {
+    const p = join(chunkDir, n);
+    if (keep.has(p)) continue;
+    try {
+      if (Date.now() - statSync(p).mtimeMs > 3600_000) rmSync(p, { force: true });
+    } catch {
+      /* removed by a concurrent build */
+    }
   }
   return outfile;
 }

@@ -3,7 +3,16 @@
 # and the npm packages of the lockfile. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+t0=$(date +%s%N)
 bash scripts/setup-system.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  t=$(date +%s%N)
+  printf 'ensure-deps: npm ci (the lockfile'"'"'s packages) ... '
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  t1=$(date +%s%N)
+  printf '%d.%d s\n' $(( (t1 - t) / 1000000000 )) $(( (t1 - t) / 100000000 % 10 ))
+else
+  echo "ensure-deps: npm packages present"
 fi
+t1=$(date +%s%N)
+printf 'ensure-deps: ready in %d.%d s\n' $(( (t1 - t0) / 1000000000 )) $(( (t1 - t0) / 100000000 % 10 ))

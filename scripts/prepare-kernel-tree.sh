@@ -10,7 +10,10 @@ set -euo pipefail
 CACHE="${PATCHBENCH_CACHE:-/var/cache/patchbench}"
 REPO="$CACHE/linux-source-6.1"
 BASE=d297c3ede9e738a609a04b5f927b101e924fac8a
-PKGS=(linux-source-6.1 qemu-system-x86 busybox-static ccache flex bison bc cpio libelf-dev libssl-dev gcc make perl openssh-server openssh-client)
+# The fixtures were made against exactly this package version; Debian's security updates move the
+# installed one (6.1.192-3 changed the base commit), so the tarball comes from the pinned .deb.
+SOURCE_VERSION=6.1.192-2
+PKGS=(qemu-system-x86 busybox-static ccache flex bison bc cpio libelf-dev libssl-dev gcc make perl openssh-server openssh-client)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -37,8 +40,12 @@ fi
 # A half-made repo (killed import) is redone from scratch.
 rm -rf "$REPO" "$REPO.tmp"
 mkdir -p "$REPO.tmp"
-TARBALL="$(dpkg -L linux-source-6.1 | grep 'tar.xz$' | head -1)"
-tar -C "$REPO.tmp" -xJf "$TARBALL"
+DEB="$CACHE/linux-source-6.1_${SOURCE_VERSION}_all.deb"
+if [ ! -s "$DEB" ]; then
+  (cd "$CACHE" && apt-get download -q "linux-source-6.1=$SOURCE_VERSION" >&2) || {
+    echo "prepare-kernel-tree: cannot download linux-source-6.1=$SOURCE_VERSION (apt-get update first?)" >&2; exit 2; }
+fi
+dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/src/linux-source-6.1.tar.xz | tar -C "$REPO.tmp" -xJf -
 mv "$REPO.tmp/linux-source-6.1" "$REPO"; rmdir "$REPO.tmp"
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null LC_ALL=C \
   GIT_AUTHOR_NAME=fixture GIT_AUTHOR_EMAIL=fixture@example.invalid \

@@ -40,6 +40,8 @@ export function createGithubApp(deps: GithubAppDeps): ApplicationFunction {
         baseSha: p.pull_request.base.sha,
         cloneUrl: p.pull_request.base.repo.clone_url,
         authorLogin: p.pull_request.user?.login ?? "",
+        authorAssociation: p.pull_request.author_association,
+        authorType: p.pull_request.user?.type ?? "User",
         createdAt: p.pull_request.created_at ?? null,
       });
     });

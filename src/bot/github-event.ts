@@ -24,6 +24,9 @@ export const githubEventSchema = z.discriminatedUnion("kind", [
     baseSha: z.string().regex(/^[0-9a-f]{40}$/),
     cloneUrl: z.string().min(1),
     authorLogin: z.string(),
+    /** The PR's author_association (OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, NONE, …); jobs from before it was carried: NONE. */
+    authorAssociation: z.string().default("NONE"),
+    authorType: z.string().default("User"),
     createdAt: z.string().nullable(),
   }),
   z.object({

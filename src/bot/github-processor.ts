@@ -1,10 +1,9 @@
 import { join } from "node:path";
 import { type FlowProducer, type Job, type Queue, UnrecoverableError } from "bullmq";
 import { authorizeGithub } from "../commands/authorize-bench.ts";
-import { BENCH_HELP, parseBenchCommand } from "../commands/parse-bench-command.ts";
-import { planBenchRequest } from "../commands/plan-bench-request.ts";
+import { benchPolicyOf, type BenchRequestInput, handleBenchRequest, settleBenchDecision } from "../commands/handle-bench-request.ts";
 import type { BenchConfig, Config, TreeConfig } from "../config/schema.ts";
-import { cancelCheckRun, upsertCheckRun } from "../deliver/github/check-runs.ts";
+import { upsertCheckRun } from "../deliver/github/check-runs.ts";
 import { detailsUrlOf } from "../deliver/github/deliver-github.ts";
 import type { GithubOctokit, OctokitFor } from "../deliver/github/github-client.ts";
 import { type GithubTarget, getPullState, getTarget, prKey, setPullState, setTarget } from "../deliver/github/github-target.ts";
@@ -13,14 +12,16 @@ import { pullRequestToSeries } from "../ingest/github/pull-request-to-series.ts"
 import { describeError, errorCode } from "../lib/errors.ts";
 import type { Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
+import type { BenchLimiter } from "../queue/bench-limiter.ts";
+import type { CancelFlow } from "../queue/cancel-flow.ts";
 import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
-import { estimatePlanSeconds } from "../runner/bench/run-matrix.ts";
-import { benchPlanOf } from "../runner/run-bench-stage.ts";
+import { estimateBenchSeconds } from "../domain/bench-plan.ts";
 import { getFlow } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { getRawMails, getSeries, saveSeries } from "../store/series-repository.ts";
 import { type GithubEvent, githubEventSchema } from "./github-event.ts";
+import { withdrawPullFlows } from "./withdraw-pull-flows.ts";
 
 export interface GithubProcessorDeps {
   db: Db;
@@ -30,16 +31,13 @@ export interface GithubProcessorDeps {
   git: Git;
   octokitFor: OctokitFor;
   installationId: string;
-  /** The orchestrator queue (to withdraw a closed PR's flows). */
-  orchestrator: Queue;
+  /** Removes a flow's queued jobs (a closed or pushed PR's earlier flows). */
+  cancelFlow: CancelFlow;
+  /** /bench rate limits (shared with the mail poller through Redis). */
+  limiter: BenchLimiter;
   /** Pool queues by name (queue position and estimates). */
   poolQueue: (pool: string) => Queue;
   now?: () => Date;
-}
-
-/** The runner's own estimate of a bench config (seconds at maxRounds). */
-export function estimateBenchSeconds(b: BenchConfig): number {
-  return estimatePlanSeconds(benchPlanOf(b));
 }
 
 function treeOf(config: Config): TreeConfig {
@@ -60,10 +58,20 @@ interface PullDetails {
   createdAt: string | null;
 }
 
+interface PlanOptions {
+  bench?: BenchConfig;
+  pool?: string;
+  /** Makes the flow id differ from the PR's own flow (a /bench, a re-run). */
+  salt?: string;
+  /** Runner stages instead of the tree's (checks-only for untrusted authors). */
+  stages?: TreeConfig["stages"];
+}
+
 /**
  * The work behind webhooks (a BullMQ processor, one job per delivery):
- * PR → series → flow + check run; /bench → authorise, acknowledge, flow;
- * closed → withdraw; rerequested → a new flow of the same series.
+ * PR → series → flow + check run (a push withdraws the old head's queued
+ * flows); /bench → the shared handler (src/commands/handle-bench-request.ts),
+ * acknowledge, flow; closed → withdraw; rerequested → a new flow of the same series.
  */
 export function createGithubProcessor(deps: GithubProcessorDeps) {
   const { db, config } = deps;
@@ -71,14 +79,14 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
   const now = deps.now ?? (() => new Date());
 
   /** PR → series (real format-patch on the merge-base) → planned flow. */
-  async function planPull(event: { installationId: number; owner: string; repo: string }, pr: PullDetails, octokit: GithubOctokit, bench?: BenchConfig, pool?: string, salt?: string) {
+  async function planPull(event: { installationId: number; owner: string; repo: string }, pr: PullDetails, octokit: GithubOctokit, opts: PlanOptions = {}) {
+    const { bench, pool, salt, stages } = opts;
     const commits = await octokit.request("GET /repos/{owner}/{repo}/pulls/{pull_number}/commits", {
       owner: event.owner,
       repo: event.repo,
       pull_number: pr.number,
       per_page: 100,
     });
-    if (commits.data.length >= gh.maxCommits + 1) throw new UnrecoverableError(`PR #${pr.number} has more than ${gh.maxCommits} commits`);
     const compare = await octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
       owner: event.owner,
       repo: event.repo,
@@ -94,19 +102,21 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
       headSha: pr.headSha,
       mergeBase,
       token: pr.cloneUrl.startsWith("https://") ? (token?.token ?? null) : null,
-      maxCommits: gh.maxCommits,
+      // Over ingest.maxPatches nothing is formatted: planFlow turns the count into the refusal.
+      maxCommits: config.global.ingest.maxPatches,
     });
     if (fetched.patches.length !== commits.data.filter((c) => (c.parents?.length ?? 1) <= 1).length) {
       deps.log.warn({ pr: pr.number, api: commits.data.length, git: fetched.patches.length }, "GitHub and git disagree on the PR's commits; using git's");
     }
     const tree0 = treeOf(config);
-    const tree = pool ? { ...tree0, pool } : tree0;
+    const tree = { ...tree0, ...(pool ? { pool } : {}), ...(stages ? { stages } : {}) };
     const { series, raw } = pullRequestToSeries(
       { owner: event.owner, repo: event.repo, number: pr.number, title: pr.title, body: pr.body, headSha: pr.headSha, mergeBase, authorLogin: pr.authorLogin, createdAt: pr.createdAt, tree: tree.name },
       fetched.patches,
     );
+    if (fetched.patches.length === 0) series.total = fetched.commitCount;
     await saveSeries(db, series, raw);
-    const plan = planFlow({ series, raw, tree, installationId: salt ? `${deps.installationId}-${salt}` : deps.installationId, ...(bench ? { bench } : {}) });
+    const plan = planFlow({ series, raw, tree, installationId: salt ? `${deps.installationId}-${salt}` : deps.installationId, caps: config.global.ingest, ...(bench ? { bench } : {}) });
     return { series, plan, tree, mergeBase, changedFiles: fetched.changedFiles };
   }
 
@@ -115,6 +125,7 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
     pr: PullDetails,
     octokit: GithubOctokit,
     planned: Awaited<ReturnType<typeof planPull>>,
+    note = "",
   ): Promise<void> {
     const { plan } = planned;
     const existing = await getTarget(db, plan.flowId);
@@ -125,7 +136,7 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
       {
         status: "queued",
         title: "queued",
-        summary: `Queued for runner pool \`${planned.tree.pool}\`: ${planned.series.total} commit(s) on merge-base \`${planned.mergeBase.slice(0, 12)}\` (tree ${planned.tree.name}; stages ${planned.tree.stages.join(" → ")}).`,
+        summary: `Queued for runner pool \`${planned.tree.pool}\`: ${planned.series.total} commit(s) on merge-base \`${planned.mergeBase.slice(0, 12)}\` (tree ${planned.tree.name}; stages ${planned.tree.stages.join(" → ")}).${note}`,
       },
     );
     const target: GithubTarget = existing ?? {
@@ -188,76 +199,60 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
     };
   }
 
-  async function onPull(e: Extract<GithubEvent, { kind: "pull" }>, octokit: GithubOctokit) {
-    if (e.action === "closed") return onClosed(e, octokit);
-    const pr: PullDetails = e;
-    const planned = await planPull(e, pr, octokit);
-    await startCheck(e, pr, octokit, planned);
-    return { flowId: planned.plan.flowId };
-  }
+  const withdrawDeps = () => ({ db, cancelFlow: deps.cancelFlow, log: deps.log });
 
-  async function onClosed(e: Extract<GithubEvent, { kind: "pull" }>, octokit: GithubOctokit) {
+  async function onPull(e: Extract<GithubEvent, { kind: "pull" }>, octokit: GithubOctokit) {
     const key = prKey(e.owner, e.repo, e.number);
-    const st = await getPullState(db, key);
-    const cancelled: string[] = [];
-    for (const flowId of st.flows) {
-      const t = await getTarget(db, flowId);
-      if (!t || t.state === "completed" || t.state === "cancelled") continue;
-      // Running stages finish (their job is locked); the report then sees "cancelled" and stays quiet.
-      await deps.orchestrator.remove(`${flowId}-report`, { removeChildren: true }).catch(() => 0);
-      await setTarget(db, flowId, { ...t, state: "cancelled" });
-      if (t.kind === "check" && t.checkRunId !== null) {
-        await cancelCheckRun(octokit, { owner: e.owner, repo: e.repo, checkRunId: t.checkRunId }, "The pull request was closed; pending work was withdrawn.");
-      } else if (t.kind === "bench" && t.commentId !== null) {
-        await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
-          owner: e.owner,
-          repo: e.repo,
-          comment_id: t.commentId,
-          body: `<!-- patchbench:${flowId} -->\n**patchbench:** cancelled — the pull request was closed before the benchmark ran.\n`,
-        });
-      }
-      cancelled.push(flowId);
+    if (e.action === "closed") {
+      const w = await withdrawPullFlows(withdrawDeps(), octokit, key, { why: "closed" });
+      return { cancelled: w.withdrawn };
     }
-    await setPullState(db, key, { flows: st.flows, pendingBench: null });
-    deps.log.info({ pr: key, cancelled }, "PR closed; pending flows withdrawn");
-    return { cancelled };
+    const pr: PullDetails = e;
+    // A fork PR of someone the repository does not know runs no code of theirs on a runner until a maintainer asks.
+    const trusted = authorizeGithub({ login: e.authorLogin, association: e.authorAssociation, type: e.authorType }, { allowlist: gh.bench.allowlist }).allowed;
+    const checksOnly = !trusted && gh.untrustedAuthors === "checks-only";
+    const tree = treeOf(config);
+    const stages = checksOnly ? tree.stages.filter((s) => s === "apply") : undefined;
+    const planned = await planPull(e, pr, octokit, stages ? { stages } : {});
+    // A push replaces what was queued for the old head.
+    const withdrawn =
+      e.action === "synchronize"
+        ? (await withdrawPullFlows(withdrawDeps(), octokit, key, { why: "superseded", except: planned.plan.flowId, headSha: e.headSha })).withdrawn
+        : [];
+    const note = checksOnly
+      ? `\n\nThe author is not an owner, member or collaborator: only apply and checks run. ${tree.stages.filter((s) => s !== "apply").join(", ") || "Other stages"} run after a maintainer comments \`/bench\` on the pull request.`
+      : "";
+    await startCheck(e, pr, octokit, planned, note);
+    return { flowId: planned.plan.flowId, checksOnly, superseded: withdrawn };
   }
 
   async function onComment(e: Extract<GithubEvent, { kind: "comment" }>, octokit: GithubOctokit) {
     const where = { owner: e.owner, repo: e.repo, number: e.number };
-    const auth = authorizeGithub({ login: e.login, association: e.association, type: e.userType }, { allowlist: gh.bench.allowlist });
-    if (!auth.allowed) {
-      await comment(
-        octokit,
-        where,
-        `@${e.login} thank you for your interest — benchmarks run on shared machines, so \`/bench\` is open to the repository's owners, members and collaborators (and an allowlist). A maintainer can ask on your behalf.\n`,
-      );
-      return { refused: auth.reason };
-    }
-    const parsed = parseBenchCommand(e.command);
-    if (parsed.kind === "none") return { ignored: true };
-    if (parsed.kind === "help") {
-      await comment(octokit, where, `\`\`\`\n${BENCH_HELP}\n\`\`\`\n`);
-      return { help: true };
-    }
-    if (parsed.kind === "error") {
-      await comment(octokit, where, `**patchbench:** I could not read that \`/bench\`: ${parsed.message.replace(/[`@<>]/g, "'")}\n\n\`\`\`\n${BENCH_HELP}\n\`\`\`\n`);
-      return { error: parsed.message };
-    }
     const key = prKey(e.owner, e.repo, e.number);
     const st = await getPullState(db, key);
+    let pending: BenchRequestInput["pending"] = null;
     if (st.pendingBench) {
       const t = await getTarget(db, st.pendingBench);
-      if (t && (t.state === "queued" || t.state === "in_progress")) {
-        await comment(octokit, where, `**patchbench:** a \`/bench\` for this pull request is already pending (${t.request ?? "/bench"}); one at a time — its results will appear in that comment.\n`);
-        return { duplicate: st.pendingBench };
-      }
+      if (t && (t.state === "queued" || t.state === "in_progress")) pending = { flowId: st.pendingBench, request: t.request ?? "/bench" };
     }
     const tree = treeOf(config);
-    const planned = planBenchRequest(tree.bench, parsed.request, gh.bench, tree.pool, estimateBenchSeconds);
-    if (!planned.ok) {
-      await comment(octokit, where, `**patchbench:** I cannot run that \`/bench\`: ${planned.message}\n`);
-      return { error: planned.message };
+    const policy = benchPolicyOf(config, estimateBenchSeconds);
+    const input: BenchRequestInput = {
+      sender: { channel: "github", login: e.login, association: e.association, type: e.userType },
+      command: e.command,
+      place: key,
+      tree: { bench: tree.bench, pool: tree.pool },
+      pending,
+    };
+    const d = await settleBenchDecision(handleBenchRequest(input, policy), input, policy, (g) => deps.limiter.consume(g));
+    if (d.kind === "ignore") return { ignored: true };
+    if (d.kind === "silent") {
+      deps.log.info({ pr: key, login: e.login, reason: d.reason }, "/bench refused; not answered");
+      return { silent: d.reason };
+    }
+    if (d.kind === "reply") {
+      await comment(octokit, where, d.reply);
+      return { replied: d.reason };
     }
     // Seen: a reaction within seconds, before any slow work.
     await octokit.request("POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", {
@@ -271,14 +266,15 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
       await comment(octokit, where, "**patchbench:** this pull request is closed; nothing to benchmark.\n");
       return { closed: true };
     }
-    const p = await planPull(e, pr, octokit, planned.bench, planned.pool, `bench-${e.commentId}`);
+    // Every stage of the tree: a maintainer's /bench is also the approval of an untrusted author's PR.
+    const p = await planPull(e, pr, octokit, { bench: d.bench, pool: d.pool, salt: `bench-${e.commentId}` });
     const created = await enqueueFlow({ db, flows: deps.flows, log: deps.log }, p.plan);
-    const ahead = await queueAhead(planned.pool);
-    const start = new Date(now().getTime() + Math.max(0, ahead.seconds - planned.estimateSec) * 1000);
+    const ahead = await queueAhead(d.pool);
+    const start = new Date(now().getTime() + Math.max(0, ahead.seconds - d.estimateSec) * 1000);
     const ackId = await comment(
       octokit,
       where,
-      `<!-- patchbench:${p.plan.flowId} -->\n**patchbench:** queued, position ${ahead.flows} on runner pool \`${planned.pool}\`, estimated start ${start.toISOString().slice(0, 16).replace("T", " ")} UTC (this run ≈ ${Math.ceil(planned.estimateSec / 60)} min of runner time). Results will replace this comment.\n\nRequested: \`${e.command.replace(/`/g, "'")}\`\n`,
+      `<!-- patchbench:${p.plan.flowId} -->\n**patchbench:** queued, position ${ahead.flows} on runner pool \`${d.pool}\`, estimated start ${start.toISOString().slice(0, 16).replace("T", " ")} UTC (this run ≈ ${Math.ceil(d.estimateSec / 60)} min of runner time). Results will replace this comment.\n\nRequested: \`${e.command.replace(/`/g, "'")}\`\n`,
     );
     await setTarget(db, p.plan.flowId, {
       installationId: e.installationId,
@@ -304,9 +300,12 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
     const series = await getSeries(db, flow.seriesId);
     if (!series) return { unknown: e.externalId };
     const raw = await getRawMails(db, series.id);
-    const tree = treeOf(config);
-    const bench = (JSON.parse(flow.plan) as { bench?: BenchConfig }).bench;
-    const plan = planFlow({ series, raw, tree, installationId: `${deps.installationId}-rerun-${e.deliveryId}`, ...(bench ? { bench } : {}) });
+    const tree0 = treeOf(config);
+    // The same plan (stages too: a checks-only flow stays checks-only).
+    const old0 = JSON.parse(flow.plan) as { bench?: BenchConfig; stages?: TreeConfig["stages"] };
+    const bench = old0.bench;
+    const tree = { ...tree0, ...(old0.stages ? { stages: old0.stages } : {}) };
+    const plan = planFlow({ series, raw, tree, installationId: `${deps.installationId}-rerun-${e.deliveryId}`, caps: config.global.ingest, ...(bench ? { bench } : {}) });
     const checkRunId = await upsertCheckRun(
       octokit,
       { owner: e.owner, repo: e.repo, headSha: old.headSha, name: gh.checkName, externalId: plan.flowId, detailsUrl: detailsUrlOf(config, plan.flowId) },

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type FlowProducer, Queue, QueueEvents, Worker } from "bullmq";
 import type { RedisOptions } from "ioredis";
@@ -11,6 +11,8 @@ import { createGithubProbot, octokitForProbot } from "../deliver/github/github-c
 import { getTarget, setTarget } from "../deliver/github/github-target.ts";
 import { git as defaultGit, type Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
+import { createBenchLimiter } from "../queue/bench-limiter.ts";
+import { createFlowCanceller } from "../queue/cancel-flow.ts";
 import { ORCHESTRATOR_QUEUE, poolQueue } from "../queue/queue-names.ts";
 import { bullConnection, newRedis } from "../queue/redis-connection.ts";
 import type { Db } from "../store/open-store.ts";
@@ -27,6 +29,49 @@ export interface GithubAppService {
 
 /** Delivery ids are remembered this long (GitHub redelivers on request, days later). */
 const DELIVERY_TTL_SEC = 30 * 24 * 3600;
+
+/**
+ * GitHub caps webhook payloads at 25 MB ("Payloads are capped at 25 MB",
+ * https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap):
+ * a larger body is not GitHub's, and is refused before it is buffered.
+ */
+export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+
+type BodyRead = { ok: true; body: Buffer } | { ok: false; bytes: number; declared: boolean };
+
+/**
+ * Read a request body up to `cap` bytes. A Content-Length over the cap is
+ * refused unread; a chunked body is counted while it streams and reading
+ * stops at the cap (what came so far is dropped).
+ */
+export function readCappedBody(req: IncomingMessage, cap: number): Promise<BodyRead> {
+  const declared = Number(req.headers["content-length"] ?? "NaN");
+  if (Number.isFinite(declared) && declared > cap) return Promise.resolve({ ok: false, bytes: declared, declared: true });
+  return new Promise((resolve, reject) => {
+    let chunks: Buffer[] = [];
+    let bytes = 0;
+    const onData = (c: Buffer) => {
+      bytes += c.length;
+      if (bytes > cap) {
+        req.off("data", onData);
+        req.pause();
+        chunks = [];
+        resolve({ ok: false, bytes, declared: false });
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve({ ok: true, body: Buffer.concat(chunks) }));
+    req.once("error", reject);
+  });
+}
+
+/** 413 and close the connection: the rest of the body is never read. */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(413, { "content-type": "text/plain", connection: "close" });
+  res.end(`payload over ${MAX_WEBHOOK_BYTES} bytes (GitHub's webhook cap)\n`, () => req.socket.destroy());
+}
 
 /**
  * Serve the GitHub App: a node:http server with Probot's middleware
@@ -90,7 +135,8 @@ export async function serveGithubApp(deps: {
     git: deps.git ?? defaultGit,
     octokitFor,
     installationId: deps.installationId,
-    orchestrator,
+    cancelFlow: createFlowCanceller(orchestrator),
+    limiter: createBenchLimiter(redis, prefix, gh.bench.rateLimit),
     poolQueue: poolQ,
   });
   // One at a time: per-PR state (the one pending /bench) is read-modify-write.
@@ -123,13 +169,27 @@ export async function serveGithubApp(deps: {
 
   const middleware = await createNodeMiddleware(createGithubApp({ enqueue, log }), { probot, webhooksPath: gh.webhookPath });
   const server: Server = createServer((req, res) => {
-    Promise.resolve(
-      middleware(req, res, () => {
+    const isWebhook = req.method === "POST" && new URL(req.url ?? "/", "http://x").pathname.replace(/\/+$/, "") === gh.webhookPath.replace(/\/+$/, "");
+    // Only names and sizes are logged: a payload (or a stranger's body) never reaches the log.
+    const about = { deliveryId: String(req.headers["x-github-delivery"] ?? "").slice(0, 100), event: String(req.headers["x-github-event"] ?? "").slice(0, 100) };
+    void (async () => {
+      if (isWebhook) {
+        const read = await readCappedBody(req, MAX_WEBHOOK_BYTES);
+        if (!read.ok) {
+          log.warn({ ...about, bytes: read.bytes, declared: read.declared }, "webhook body over GitHub's 25 MB cap; refused with 413");
+          refuseTooLarge(req, res);
+          return;
+        }
+        log.debug({ ...about, bytes: read.body.length }, "webhook received");
+        // @octokit/webhooks takes a string body as the payload instead of reading the stream again.
+        (req as IncomingMessage & { body?: string }).body = read.body.toString("utf8");
+      }
+      await middleware(req, res, () => {
         res.writeHead(404, { "content-type": "text/plain" });
         res.end("not found\n");
-      }),
-    ).catch((e: unknown) => {
-      log.error({ err: e }, "webhook handling failed");
+      });
+    })().catch((e: unknown) => {
+      log.error({ ...about, err: e }, "webhook handling failed");
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });

@@ -1,5 +1,5 @@
 import type { CheckFinding, CheckResult } from "../domain/results.ts";
-import type { Exec } from "../lib/exec.ts";
+import type { Exec, ExecOptions, ExecResult } from "../lib/exec.ts";
 import type { Git } from "../lib/git.ts";
 
 /** A patch mail as the checks see it: raw bytes, never re-built from parsed text. */
@@ -17,6 +17,12 @@ export interface CheckContext {
   patches: readonly CheckPatch[];
   exec: Exec;
   git: Git;
+  /**
+   * Run code read from the tree (its scripts/) in the sandbox: as the sandbox
+   * user, no network, the worktree read-only, nothing of patchbench visible.
+   * Never run tree code through `exec`.
+   */
+  runTreeCode: (argv: readonly string[], opts: Pick<ExecOptions, "input" | "timeoutMs" | "okCodes" | "signal">) => Promise<ExecResult>;
   signal?: AbortSignal;
 }
 

@@ -1,6 +1,6 @@
 import type { BenchConfig } from "../config/schema.ts";
 import { validatePlan } from "../runner/bench/run-matrix.ts";
-import { benchPlanOf } from "../runner/run-bench-stage.ts";
+import { benchPlanOf } from "../domain/bench-plan.ts";
 import { inputError } from "../lib/errors.ts";
 
 export interface BenchFlags {
@@ -26,14 +26,22 @@ export const QUICK: Partial<BenchConfig> = {
   durationSec: 1,
 };
 
-function intFlag(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw inputError(`--${name} expects a whole number, got "${v}"`);
-  return Number(v);
-}
-
-/** Flags over the tree's bench config (flags win). */
-export function applyBenchFlags(base: BenchConfig, f: BenchFlags): BenchConfig {
+/**
+ * Flags over the tree's bench config (flags win). Every bad flag is named:
+ * with `reasons` the problems are added to it (the caller reports them with
+ * its own), otherwise they are thrown together as one input error.
+ */
+export function applyBenchFlags(base: BenchConfig, f: BenchFlags, reasons?: string[]): BenchConfig {
+  const problems: string[] = [];
+  // Ranges (sizes up to 1 MiB, rounds 2..64, ...) are the plan validation's to name.
+  const intFlag = (name: string, v: string | undefined, min = 1): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) < min) {
+      problems.push(`--${name} expects a whole number${min > 0 ? ` >= ${min}` : ""}, got "${v}"`);
+      return undefined;
+    }
+    return Number(v);
+  };
   const out: BenchConfig = { ...base, ...(f.quick ? QUICK : {}) };
   const rounds = intFlag("rounds", f.rounds);
   if (rounds !== undefined) {
@@ -45,10 +53,20 @@ export function applyBenchFlags(base: BenchConfig, f: BenchFlags): BenchConfig {
   if (runs !== undefined) out.runsPerRound = runs;
   const duration = intFlag("duration", f.duration);
   if (duration !== undefined) out.durationSec = duration;
-  if (f.sizes) out.sizes = f.sizes.split(",").map((s) => intFlag("sizes", s.trim())!);
+  if (f.sizes) {
+    const sizes = f.sizes.split(",").map((s) => intFlag("sizes", s.trim(), 0));
+    if (sizes.every((s) => s !== undefined)) out.sizes = sizes as number[];
+  }
   if (f.topologies) out.topologies = f.topologies.split(",").map((s) => s.trim()) as BenchConfig["topologies"];
   if (f.tests) out.tests = f.tests.split(",").map((s) => s.trim()) as BenchConfig["tests"];
+  if (reasons) reasons.push(...problems);
+  else if (problems.length > 0) throw inputError(listReasons(problems));
   return out;
+}
+
+/** Several reasons in one line: "2 problems: a; b". */
+export function listReasons(reasons: readonly string[]): string {
+  return reasons.length === 1 ? reasons[0]! : `${reasons.length} problems: ${reasons.join("; ")}`;
 }
 
 /**

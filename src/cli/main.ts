@@ -1,14 +1,13 @@
 import { Command, Option } from "commander";
 import { describeError, errorCode } from "../lib/errors.ts";
-import { benchCommand } from "./commands/bench-command.ts";
-import { b4CheckCommand } from "./commands/b4-check-command.ts";
-import { configCheckCommand } from "./commands/config-check-command.ts";
-import { quarantineListCommand } from "./commands/quarantine-command.ts";
-import { reviewCommand } from "./commands/review-command.ts";
-import { runnerCommand } from "./commands/runner-command.ts";
-import { seriesCommand } from "./commands/series-command.ts";
-import { startCommand } from "./commands/start-command.ts";
 import type { GlobalFlags } from "./context.ts";
+import { outputClosed, quietOnClosedPipe, wasInterrupted } from "./interrupt.ts";
+
+quietOnClosedPipe();
+
+// Commands are imported when they run: `--help` and a mistyped flag must not
+// pay for bullmq, probot, kysely or postal-mime (scripts/build.mjs splits
+// each dynamic import into its own chunk).
 
 const program = new Command();
 program
@@ -19,7 +18,13 @@ program
   .option("--data-dir <dir>", "data folder: store, private Redis, worktrees, outbox (env PATCHBENCH_DATA_DIR)")
   .option("--redis-url <url>", "Redis URL (env REDIS_URL; default 127.0.0.1:6379 if it answers, else a private redis-server)")
   .option("--log-level <level>", "trace|debug|info|warn|error|silent (env PATCHBENCH_LOG_LEVEL)")
-  .showHelpAfterError();
+  .addOption(new Option("--log-format <format>", "pretty (default on a terminal) or json (default otherwise) (env PATCHBENCH_LOG_FORMAT)").choices(["pretty", "json"]))
+  .showHelpAfterError("(`patchbench help <command>` lists its options)")
+  .hook("preAction", () => {
+    // The logger reads the environment (src/lib/logger.ts): one place decides the format.
+    const f = program.opts<{ logFormat?: string }>().logFormat;
+    if (f) process.env.PATCHBENCH_LOG_FORMAT = f;
+  });
 
 const globals = (): GlobalFlags => program.opts<GlobalFlags>();
 
@@ -30,9 +35,11 @@ function run(fn: () => Promise<number> | number): () => Promise<void> {
       process.exitCode = await fn();
     } catch (e) {
       const code = errorCode(e);
-      process.stderr.write(`patchbench: ${describeError(e)}\n`);
+      if (!outputClosed()) process.stderr.write(`patchbench: ${describeError(e)}\n`);
       process.exitCode = code === "config" ? 78 : code === "input" ? 65 : 1;
     }
+    // Interrupted and cleaned up: end now, not when the last socket lets go.
+    if (wasInterrupted()) process.exit();
   };
 }
 
@@ -40,13 +47,13 @@ program
   .command("start")
   .description("run the service: mail pollers, orchestrator and a local runner agent (stops cleanly on SIGINT/SIGTERM)")
   .option("--no-runner", "do not start the local runner agent")
-  .action((opts: { runner?: boolean }) => run(() => startCommand({ ...globals(), ...opts }))());
+  .action((opts: { runner?: boolean }) => run(async () => (await import("./commands/start-command.ts")).startCommand({ ...globals(), ...opts }))());
 
 program
   .command("runner")
   .description("run a runner agent that takes jobs of one pool from a shared Redis")
   .option("--pool <name>", "runner pool to join (default: runner.pool from the config)")
-  .action((opts: { pool?: string }) => run(() => runnerCommand({ ...globals(), ...opts }))());
+  .action((opts: { pool?: string }) => run(async () => (await import("./commands/runner-command.ts")).runnerCommand({ ...globals(), ...opts }))());
 
 const benchOptions = (c: Command) =>
   c
@@ -68,8 +75,9 @@ benchOptions(
     .option("--tree-path <dir>", "use this local git repository as the tree")
     .option("--stages <list>", "apply,selftests,bench (default: the tree's stages)")
     .option("--no-local-runner", "only enqueue; let runner agents on the shared Redis do the work")
-    .option("--timeout <s>", "give up waiting after this many seconds"),
-).action((input: string, opts: Record<string, unknown>) => run(() => reviewCommand(input, { ...globals(), ...opts }))());
+    .option("--timeout <s>", "give up waiting after this many seconds")
+    .option("--rerun", "run the series again as a fresh flow (flow id suffix -rerun-<time>) instead of reprinting the report of an earlier run"),
+).action((input: string, opts: Record<string, unknown>) => run(async () => (await import("./commands/review-command.ts")).reviewCommand(input, { ...globals(), ...opts }))());
 
 benchOptions(
   program
@@ -90,33 +98,33 @@ benchOptions(
     .option("--no-pin", "do not pin netperf with -T")
     .option("--claims <file>", "check the performance claims in this text (cover letter) against the measured cells")
     .option("--json", "machine-readable result with every sample"),
-).action((opts: Record<string, unknown>) => run(() => benchCommand({ ...globals(), ...opts }))());
+).action((opts: Record<string, unknown>) => run(async () => (await import("./commands/bench-command.ts")).benchCommand({ ...globals(), ...opts }))());
 
 program
   .command("series")
   .description("print the series assembled from a mailbox, without running anything")
   .argument("<input>", "mbox file, maildir, .eml file or folder of mails")
   .option("--json", "machine-readable output (the documented contract)")
-  .action((input: string, opts: { json?: boolean }) => run(() => seriesCommand(input, opts))());
+  .action((input: string, opts: { json?: boolean }) => run(async () => (await import("./commands/series-command.ts")).seriesCommand(input, globals(), opts))());
 
 const config = program.command("config").description("configuration tools");
 config
   .command("check")
   .description("validate the configuration: print it normalized, or every error with file, path and expectation")
   .option("--json", "print the normalized config as JSON")
-  .action((opts: { json?: boolean }) => run(() => configCheckCommand(globals(), opts))());
+  .action((opts: { json?: boolean }) => run(async () => (await import("./commands/config-check-command.ts")).configCheckCommand(globals(), opts))());
 
 program
   .command("b4-check")
   .description("b4 external check: read a mail on stdin, print this series' latest results as b4 check JSON")
   .option("--url <template>", "link for the check; {flow} is replaced by the report id")
-  .action((opts: { url?: string }) => run(() => b4CheckCommand(globals(), opts))());
+  .action((opts: { url?: string }) => run(async () => (await import("./commands/b4-check-command.ts")).b4CheckCommand(globals(), opts))());
 
 const quarantine = program.command("quarantine").description("mail that could not be used, with the reason");
 quarantine
   .command("list")
   .description("list quarantined messages")
   .addOption(new Option("--json", "machine-readable output"))
-  .action((opts: { json?: boolean }) => run(() => quarantineListCommand(globals(), opts))());
+  .action((opts: { json?: boolean }) => run(async () => (await import("./commands/quarantine-command.ts")).quarantineListCommand(globals(), opts))());
 
 await program.parseAsync(process.argv);

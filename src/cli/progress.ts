@@ -1,9 +1,15 @@
+import { outputClosed } from "./interrupt.ts";
+
 /**
  * Progress for long steps: a spinner line on a TTY, plain timestamped lines
- * otherwise (CI logs, pipes). Always on stderr so stdout stays the result.
+ * otherwise (CI logs, pipes). Always on stderr so stdout stays the result;
+ * nothing once the output's reader went away (src/cli/interrupt.ts).
  */
 export interface Progress {
+  /** A new step: the previous one stays on screen as a finished line. */
   step(message: string): void;
+  /** The current step's state changed (time left, ...): redrawn on a TTY; a plain line at most once a minute, or when `changed`. */
+  update(message: string, changed?: boolean): void;
   done(message?: string): void;
 }
 
@@ -12,12 +18,23 @@ const FRAMES = ["|", "/", "-", "\\"];
 export function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): Progress {
   const started = Date.now();
   const stamp = () => `[${String(Math.round((Date.now() - started) / 1000)).padStart(4)}s]`;
-  if (quiet) return { step() {}, done() {} };
+  const write = (s: string) => {
+    if (!outputClosed()) stream.write(s);
+  };
+  if (quiet) return { step() {}, update() {}, done() {} };
   if (!stream.isTTY) {
+    let lastLine = 0;
+    const line = (m: string) => {
+      lastLine = Date.now();
+      write(`${stamp()} ${m}\n`);
+    };
     return {
-      step: (m) => stream.write(`${stamp()} ${m}\n`),
+      step: line,
+      update: (m, changed = false) => {
+        if (changed || Date.now() - lastLine >= 60_000) line(m);
+      },
       done: (m) => {
-        if (m) stream.write(`${stamp()} ${m}\n`);
+        if (m) line(m);
       },
     };
   }
@@ -25,18 +42,22 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, quie
   let frame = 0;
   const timer = setInterval(() => {
     frame = (frame + 1) % FRAMES.length;
-    stream.write(`\r\x1b[K${FRAMES[frame]} ${stamp()} ${current}`);
+    write(`\r\x1b[K${FRAMES[frame]} ${stamp()} ${current}`);
   }, 200);
   timer.unref();
   return {
     step(m) {
-      if (current) stream.write(`\r\x1b[K  ${stamp()} ${current}\n`);
+      if (current) write(`\r\x1b[K  ${stamp()} ${current}\n`);
+      current = m;
+    },
+    update(m) {
       current = m;
     },
     done(m) {
       clearInterval(timer);
-      stream.write(`\r\x1b[K  ${stamp()} ${current}\n`);
-      if (m) stream.write(`${m}\n`);
+      if (current) write(`\r\x1b[K  ${stamp()} ${current}\n`);
+      current = "";
+      if (m) write(`${m}\n`);
     },
   };
 }

@@ -17,7 +17,11 @@ export async function readSeriesById(db: Db, input: string, windowDays = 90): Pr
   const box = await assembleMailbox(await listRecentMails(db, new Date(Date.now() - windowDays * 86400_000).toISOString()));
   const reply = box.replies.find((r) => r.messageId === id);
   const match = box.series.filter(
-    (s) => s.cover?.messageId === id || s.patches.some((p) => p.messageId === id) || (reply?.seriesId !== null && s.id === reply?.seriesId),
+    // A mail carried into a partial re-roll belongs to the version that sent it.
+    (s) =>
+      (s.cover?.messageId === id && s.cover.carriedFrom === undefined) ||
+      s.patches.some((p) => p.messageId === id && p.carriedFrom === undefined) ||
+      (reply?.seriesId !== null && s.id === reply?.seriesId),
   );
   if (match.length === 0) {
     throw inputError(

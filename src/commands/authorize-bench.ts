@@ -37,8 +37,9 @@ export interface MailPolicy {
   /** Maintainer addresses allowed to ask by mail (case-insensitive). */
   maintainers: readonly string[];
   /**
-   * authserv-ids whose Authentication-Results are trusted (RFC 8601 §5: only
-   * headers added by one's own border MTA count). Empty: any.
+   * authserv-ids of our own receiving MTA (RFC 8601 §5: only headers it
+   * added, and from which it stripped forgeries, can be believed). Empty:
+   * nothing can be believed, so /bench by mail is off.
    */
   trustedAuthservIds: readonly string[];
 }
@@ -48,6 +49,8 @@ export interface DkimResult {
   result: string;
   /** header.d (signing domain) when given. */
   domain: string | null;
+  /** The domain of header.i (agent or user identifier) when given. */
+  identityDomain: string | null;
 }
 
 /** Pure: the dkim results of Authentication-Results header values (RFC 8601). */
@@ -57,45 +60,63 @@ export function parseAuthenticationResults(values: readonly string[]): DkimResul
     // Drop RFC 5322 comments and unfold.
     const v = raw.replace(/\r?\n[ \t]+/g, " ").replace(/\([^()]*\)/g, " ");
     const parts = v.split(";").map((p) => p.trim());
+    // The authserv-id is the first token (an optional version number follows it).
     const authservId = (parts[0] ?? "").split(/\s+/)[0]?.toLowerCase() ?? "";
     for (const p of parts.slice(1)) {
       const m = /^dkim\s*=\s*([a-z]+)\b(.*)$/i.exec(p);
       if (!m) continue;
-      const d = /\bheader\.d\s*=\s*"?([A-Za-z0-9.-]+)"?/i.exec(m[2] ?? "");
-      out.push({ authservId, result: m[1]!.toLowerCase(), domain: d ? d[1]!.toLowerCase() : null });
+      const rest = m[2] ?? "";
+      const d = /\bheader\.d\s*=\s*"?([A-Za-z0-9.-]+)"?/i.exec(rest);
+      const i = /\bheader\.i\s*=\s*"?[^\s";@]*@([A-Za-z0-9.-]+)"?/i.exec(rest);
+      out.push({
+        authservId,
+        result: m[1]!.toLowerCase(),
+        domain: d ? d[1]!.toLowerCase().replace(/\.$/, "") : null,
+        identityDomain: i ? i[1]!.toLowerCase().replace(/\.$/, "") : null,
+      });
     }
   }
   return out;
 }
 
-function addressOf(from: string): string | null {
-  const m = /<([^<>\s]+@[^<>\s]+)>/.exec(from) ?? /([^\s<>"]+@[^\s<>"]+)/.exec(from);
-  return m ? m[1]!.toLowerCase() : null;
+/** The one address of a From header, or null when there is none or more than one. */
+export function mailAddressOf(from: string): string | null {
+  const angle = [...from.matchAll(/<([^<>\s]+@[^<>\s]+)>/g)];
+  if (angle.length > 1) return null;
+  if (angle.length === 1) return angle[0]![1]!.toLowerCase();
+  const bare = [...from.matchAll(/([^\s<>",]+@[^\s<>",]+)/g)];
+  return bare.length === 1 ? bare[0]![1]!.toLowerCase() : null;
 }
 
 /**
- * By mail: the From address must be a configured maintainer; when the mail
- * carries (trusted) Authentication-Results, a dkim=pass for the From
- * domain is required too (a forged From of a maintainer fails there).
+ * By mail: the From address must be a configured maintainer, and an
+ * Authentication-Results header added by one of our trusted authserv-ids
+ * must say dkim=pass with the signing domain (header.d, or header.i's
+ * domain when d is absent) equal to the From domain — DMARC's strict
+ * alignment (RFC 7489 §3.1.1). Headers of any other authserv-id are
+ * ignored: anyone can write them.
  */
 export function authorizeMail(
   mail: { from: string; authenticationResults: readonly string[] },
   policy: MailPolicy,
 ): Decision {
-  const addr = addressOf(mail.from);
-  if (!addr) return { allowed: false, reason: "the mail has no usable From address" };
+  if (policy.trustedAuthservIds.length === 0) {
+    return { allowed: false, reason: "/bench by mail is off: mail.bench.trustedAuthservIds is empty" };
+  }
+  const addr = mailAddressOf(mail.from);
+  if (!addr) return { allowed: false, reason: "the mail has no single usable From address" };
   if (!policy.maintainers.some((m) => m.toLowerCase() === addr)) {
     return { allowed: false, reason: `${addr} is not a configured maintainer` };
   }
-  const trusted = parseAuthenticationResults(mail.authenticationResults).filter(
-    (r) => policy.trustedAuthservIds.length === 0 || policy.trustedAuthservIds.map((x) => x.toLowerCase()).includes(r.authservId),
-  );
+  const ids = policy.trustedAuthservIds.map((x) => x.toLowerCase());
+  const trusted = parseAuthenticationResults(mail.authenticationResults).filter((r) => ids.includes(r.authservId));
   if (trusted.length === 0) {
-    return { allowed: true, reason: `${addr} is a maintainer (no Authentication-Results to check)` };
+    return { allowed: false, reason: `${addr} is a maintainer, but no Authentication-Results of a trusted authserv-id (${ids.join(", ")}) vouch for the mail` };
   }
   const domain = addr.slice(addr.lastIndexOf("@") + 1);
-  const pass = trusted.find((r) => r.result === "pass" && r.domain !== null && (r.domain === domain || domain.endsWith(`.${r.domain}`)));
-  if (pass) return { allowed: true, reason: `${addr} is a maintainer, DKIM pass for ${pass.domain}` };
-  const seen = trusted.map((r) => `dkim=${r.result}${r.domain ? ` (${r.domain})` : ""}`).join(", ");
-  return { allowed: false, reason: `${addr} is a maintainer but DKIM does not vouch for the From domain: ${seen}` };
+  const aligned = (r: DkimResult) => (r.domain ?? r.identityDomain) === domain;
+  const pass = trusted.find((r) => r.result === "pass" && aligned(r));
+  if (pass) return { allowed: true, reason: `${addr} is a maintainer, dkim=pass for ${domain} (${pass.authservId})` };
+  const seen = trusted.map((r) => `dkim=${r.result}${r.domain ?? r.identityDomain ? ` (${r.domain ?? r.identityDomain})` : ""}`).join(", ");
+  return { allowed: false, reason: `${addr} is a maintainer but DKIM does not vouch for ${domain}: ${seen}` };
 }

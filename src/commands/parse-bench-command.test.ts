@@ -110,21 +110,29 @@ test("authorizeGithub: owners, members, collaborators and the allowlist; nobody 
   assert.match(authorizeGithub({ login: "x", association: "NONE" }, policy).reason, /not associated with the repository/);
 });
 
-test("authorizeMail: maintainer list plus DKIM when Authentication-Results are present", () => {
-  const policy = { maintainers: ["Ada@Kernel.org"], trustedAuthservIds: [] };
+test("authorizeMail: a maintainer, and dkim=pass for the From domain from a trusted authserv-id; nothing else", () => {
+  const policy = { maintainers: ["Ada@Kernel.org"], trustedAuthservIds: ["mx.example"] };
   const from = "Ada Maintainer <ada@kernel.org>";
-  assert.equal(authorizeMail({ from, authenticationResults: [] }, policy).allowed, true);
-  assert.equal(authorizeMail({ from: "Eve <eve@example.org>", authenticationResults: [] }, policy).allowed, false);
-  const pass = "smtp.subspace.kernel.org;\r\n\tdkim=pass (2048-bit key) header.d=kernel.org header.i=@kernel.org header.b=\"abc\"; spf=pass";
+  const pass = "mx.example;\r\n\tdkim=pass (2048-bit key) header.d=kernel.org header.i=@kernel.org header.b=\"abc\"; spf=pass";
   assert.equal(authorizeMail({ from, authenticationResults: [pass] }, policy).allowed, true);
+  // No header at all, or only one by an authserv-id we do not run: refused (anyone can write them).
+  assert.match(authorizeMail({ from, authenticationResults: [] }, policy).reason, /no Authentication-Results of a trusted authserv-id/);
+  const forged = "smtp.subspace.kernel.org; dkim=pass header.d=kernel.org";
+  assert.equal(authorizeMail({ from, authenticationResults: [forged] }, policy).allowed, false);
+  // Empty trusted list: off, whatever the headers say.
+  assert.match(authorizeMail({ from, authenticationResults: [pass] }, { ...policy, trustedAuthservIds: [] }).reason, /by mail is off/);
+  assert.equal(authorizeMail({ from: "Eve <eve@example.org>", authenticationResults: [pass] }, policy).allowed, false);
   const fail = "mx.example; dkim=fail (signature verification failed) header.d=kernel.org; spf=softfail";
   const d = authorizeMail({ from, authenticationResults: [fail] }, policy);
   assert.equal(d.allowed, false);
   assert.match(d.reason, /dkim=fail \(kernel\.org\)/);
-  const other = "mx.example; dkim=pass header.d=evil.example";
-  assert.equal(authorizeMail({ from, authenticationResults: [other] }, policy).allowed, false);
-  // Only our own border MTA's results count when configured.
-  const strict = { ...policy, trustedAuthservIds: ["mx.example"] };
-  assert.equal(authorizeMail({ from, authenticationResults: [pass, fail] }, strict).allowed, false);
-  assert.deepEqual(parseAuthenticationResults([pass]), [{ authservId: "smtp.subspace.kernel.org", result: "pass", domain: "kernel.org" }]);
+  // Strict alignment: another domain, a parent or a subdomain of the From domain do not count.
+  for (const dom of ["evil.example", "org", "mail.kernel.org"]) {
+    assert.equal(authorizeMail({ from, authenticationResults: [`mx.example; dkim=pass header.d=${dom}`] }, policy).allowed, false, dom);
+  }
+  // header.i counts when header.d is absent.
+  assert.equal(authorizeMail({ from, authenticationResults: ["mx.example 1; dkim=pass header.i=ada@kernel.org"] }, policy).allowed, true);
+  // Two From addresses: whose would it be?
+  assert.equal(authorizeMail({ from: "Ada <ada@kernel.org>, Eve <eve@evil.example>", authenticationResults: [pass] }, policy).allowed, false);
+  assert.deepEqual(parseAuthenticationResults([pass]), [{ authservId: "mx.example", result: "pass", domain: "kernel.org", identityDomain: "kernel.org" }]);
 });

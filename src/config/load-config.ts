@@ -78,10 +78,11 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const cwd = opts.cwd ?? process.cwd();
   const r = readConfig(opts);
   if (r.errors.length > 0 || !r.global) {
+    // One line (the CLI's rule for errors); `config check` lists them one per line.
     const lines = r.errors.map(formatIssue);
     throw configError(
-      `invalid configuration:\n  ${lines.join("\n  ")}`,
-      "fix the files listed, then run `patchbench config check`",
+      `invalid configuration: ${lines.join("; ")}`,
+      `${lines.length > 1 ? `${lines.length} errors; ` : ""}\`patchbench config check\` lists them`,
     );
   }
   const g = r.global;

@@ -46,7 +46,7 @@ export const variantSettingSchema = z.discriminatedUnion("kind", [
 export const variantSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.=+-]{1,40}$/, "1-40 characters of A-Z a-z 0-9 _ . = + -"),
   settings: z.array(variantSettingSchema).default([]),
-});
+}).strict();
 
 export const benchSchema = z
   .object({
@@ -64,7 +64,17 @@ export const benchSchema = z
         { name: "busy_read=0", settings: [{ kind: "sysctl", key: "net.core.busy_read", value: "0" }] },
         { name: "busy_read=50", settings: [{ kind: "sysctl", key: "net.core.busy_read", value: "50" }] },
       ])
-      .describe("Exactly two variants: A (baseline) then B (candidate)."),
+      .describe("Exactly two variants on the runner's own kernel: A (baseline) then B. Used when the sides are settings."),
+    sides: z
+      .enum(["auto", "kernels", "settings"])
+      .default("auto")
+      .describe(
+        "What is compared. kernels: the base kernel against the candidate kernel (the series' own), each booted once as a QEMU guest with the runner's userspace and the same kernelSettings; settings: the two variants on the runner's own kernel; auto: kernels when the flow built kernels, else settings.",
+      ),
+    kernelSettings: z
+      .array(variantSettingSchema)
+      .default([])
+      .describe("Settings applied inside both kernels when the sides are kernels (sysctl, sockopt)."),
     rounds: z.number().int().min(2).max(64).default(6).describe("Rounds per variant before any extension."),
     maxRounds: z.number().int().min(2).max(128).default(16).describe("Cap for adaptive extension."),
     runsPerRound: z.number().int().min(1).max(20).default(3).describe("Measured netperf runs per cell and round."),
@@ -75,7 +85,7 @@ export const benchSchema = z
       .enum(["auto", "side", "cell"])
       .default("auto")
       .describe(
-        "side: all cells of A, then all of B per round (needed when switching is a boot); cell: A and B back to back per cell (drift cancels within the pair); auto: cell unless a variant is a kernel.",
+        "side: all cells of A, then all of B per round (needed when switching is a boot); cell: A and B back to back per cell (drift cancels within the pair); auto: cell (kernel sides switch by pausing one guest and resuming the other).",
       ),
     warmupRounds: z
       .enum(["all", "first"])
@@ -105,6 +115,12 @@ export const buildSchema = z
       .boolean()
       .default(true)
       .describe("Merge the tree's tools/testing/selftests/bpf/config fragment when it exists."),
+    guestConfig: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Merge patchbench's guest fragment (src/runner/guest/guest.config: virtio, 9p, serial console, veth, network namespaces, cgroup v2, BPF) so the kernel boots under QEMU with the runner's own userspace.",
+      ),
     extras: z.array(kconfigLine).default([]).describe("Extra Kconfig lines merged last (per tree)."),
     target: z.string().regex(/^[A-Za-z0-9_.-]+$/).default("bzImage").describe("make target of the kernel build."),
     jobs: z.number().int().min(0).default(0).describe("make -j; 0 = the runner's CPU count."),
@@ -250,10 +266,36 @@ export const ingestSchema = z
       .min(0)
       .default(3600)
       .describe("A series missing patches waits this long after its newest mail arrived, then runs as final-incomplete."),
+    maxPatches: z
+      .number()
+      .int()
+      .min(1)
+      .max(10000)
+      .default(100)
+      .describe("Series (mail or pull request) with more patches are not run; their result says so."),
+    maxSeriesBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(8 * 1024 * 1024)
+      .describe("Series whose patches hold more raw bytes are not run; their result says so."),
   })
   .strict();
 
-/** The GitHub App (issue 6). Secrets come from env only: see src/bot/github-app-settings.ts. */
+const BENCH_RATE_LIMIT_DEFAULT = { perSender: 10, global: 60, windowHours: 24 };
+
+/** Shared by both channels: counted in Redis (TTL keys), so the GitHub App and the mail poller share one budget. */
+const benchRateLimitSchema = z
+  .object({
+    perSender: z.number().int().min(1).default(10).describe("Most /bench requests of one sender (GitHub login or mail address) per window; more are refused."),
+    global: z.number().int().min(1).default(60).describe("Most /bench requests of everyone together per window; more are refused."),
+    windowHours: z.number().min(1).max(720).default(24).describe("Rate-limit window, hours. Refusal replies are separate: one per sender and PR/thread per day, then silence."),
+  })
+  .strict()
+  .default(BENCH_RATE_LIMIT_DEFAULT)
+  .describe("Abuse limits on /bench.");
+
+/** The GitHub App. Secrets come from env only: see src/bot/github-app-settings.ts. */
 export const githubSchema = z
   .object({
     enabled: z
@@ -272,24 +314,42 @@ export const githubSchema = z
     checkName: z.string().min(1).max(100).default("patchbench").describe("Name of the check run on PR commits."),
     tree: z.string().nullable().default(null).describe("Tree PRs are reviewed against (its stages and bench); default: defaultTree."),
     detailsUrl: z.string().nullable().default(null).describe("Link shown on check runs and comments; {flow} is replaced by the flow id."),
-    maxCommits: z.number().int().min(1).max(1000).default(100).describe("PRs with more commits are refused with a comment."),
+    untrustedAuthors: z
+      .enum(["checks-only", "full"])
+      .default("checks-only")
+      .describe(
+        "PRs whose author is not an owner, member or collaborator (webhook author_association) nor on github.bench.allowlist: checks-only runs apply + checks, and build/selftests/bench only after a maintainer's /bench on the PR; full runs every stage.",
+      ),
     bench: z
       .object({
-        maxCells: z.number().int().min(1).default(20).describe("Most cells (tests x sizes x topologies) a /bench may ask for."),
+        maxCells: z.number().int().min(1).default(20).describe("Most cells (tests x sizes x topologies) a /bench may ask for (GitHub and mail)."),
         minRounds: z.number().int().min(2).default(2).describe("Fewest rounds per variant a /bench may ask for."),
         maxRounds: z.number().int().min(2).default(16).describe("Most rounds per variant a /bench may ask for."),
         maxRunnerMinutes: z.number().int().min(1).default(60).describe("Most estimated runner time of one /bench, minutes."),
         pools: z.array(z.string()).default(["local"]).describe("Runner pools a /bench runner=POOL may name."),
         allowlist: z.array(z.string()).default([]).describe("GitHub logins allowed to /bench besides owners, members and collaborators."),
-        maintainers: z.array(z.string()).default([]).describe("Mail addresses allowed to ask for benchmarks by mail (DKIM checked when present)."),
-        trustedAuthservIds: z
-          .array(z.string())
-          .default([])
-          .describe("authserv-ids whose Authentication-Results headers are trusted (empty: any)."),
+        rateLimit: benchRateLimitSchema,
       })
       .strict()
-      .default({ maxCells: 20, minRounds: 2, maxRounds: 16, maxRunnerMinutes: 60, pools: ["local"], allowlist: [], maintainers: [], trustedAuthservIds: [] })
-      .describe("Limits and authorisation of /bench."),
+      .default({ maxCells: 20, minRounds: 2, maxRounds: 16, maxRunnerMinutes: 60, pools: ["local"], allowlist: [], rateLimit: BENCH_RATE_LIMIT_DEFAULT })
+      .describe("Limits of /bench (both channels) and who may ask on GitHub."),
+  })
+  .strict();
+
+/** Per-process limits (prlimit) and budgets of one sandboxed step (src/lib/sandbox.ts). */
+export const sandboxLimitsSchema = z
+  .object({
+    cpuSec: z.number().int().min(1).default(3600).describe("CPU seconds per process (RLIMIT_CPU); a compiler never needs an hour."),
+    memoryMB: z.number().int().min(64).default(4096).describe("Address space per process, MiB (RLIMIT_AS)."),
+    maxProcs: z.number().int().min(16).default(1024).describe("Processes of the sandbox user at once (RLIMIT_NPROC): stops fork bombs."),
+    maxFileMB: z.number().int().min(1).default(4096).describe("Largest file a process may write, MiB (RLIMIT_FSIZE)."),
+    tmpMB: z.number().int().min(1).default(1024).describe("Size of the sandbox's private /tmp (memory-backed tmpfs), MiB."),
+    diskMB: z
+      .number()
+      .int()
+      .min(1)
+      .default(30720)
+      .describe("Most the writable folders (the job's worktree with its build output) may hold after a step, MiB; over it the step fails."),
   })
   .strict();
 
@@ -305,9 +365,15 @@ export const globalSchema = z
           .default(null)
           .describe("redis:// URL (env REDIS_URL). Unset: 127.0.0.1:6379 if it answers, else a private redis-server."),
         prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default("patchbench").describe("BullMQ key prefix."),
+        reconcileSec: z
+          .number()
+          .int()
+          .min(1)
+          .default(300)
+          .describe("How often `patchbench start` gives Redis back the unfinished flows it lost (also once at start), seconds."),
       })
       .strict()
-      .default({ url: null, prefix: "patchbench" }),
+      .default({ url: null, prefix: "patchbench", reconcileSec: 300 }),
     store: z
       .object({
         path: z.string().nullable().default(null).describe("SQLite file; default <dataDir>/patchbench.sqlite."),
@@ -318,7 +384,12 @@ export const globalSchema = z
       .object({
         pool: z.string().default("local").describe("Pool the local runner agent joins."),
         workDir: z.string().nullable().default(null).describe("Worktrees and logs; default <dataDir>/work."),
-        jobTimeoutSec: z.number().int().min(10).default(7200).describe("Hard deadline per runner job."),
+        jobTimeoutSec: z
+          .number()
+          .int()
+          .min(10)
+          .default(7200)
+          .describe("Hard deadline per runner job (each attempt): past it every process the job started is killed and the stage is an infrastructure error."),
         artifactsKeepDays: z
           .number()
           .int()
@@ -331,9 +402,30 @@ export const globalSchema = z
           .min(1)
           .default(10240)
           .describe("Then the oldest artifact folders go until the rest fits in this many MB; a job's own folder is never removed."),
+        sandbox: z
+          .enum(["bwrap", "none"])
+          .default("bwrap")
+          .describe(
+            "How patch-controlled code (a tree's checkpatch.pl, make) runs: bwrap = bubblewrap as runner.sandboxUser with no network and only the job's worktree writable; none = as the runner itself (development only; logged as a warning).",
+          ),
+        sandboxUser: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_-]*$/)
+          .default("patchbench-sandbox")
+          .describe("Unprivileged user the sandbox runs as (scripts/setup-system.sh creates it); missing: uid/gid 65534."),
+        sandboxLimits: sandboxLimitsSchema.default(sandboxLimitsSchema.parse({})).describe("Resource limits of every sandboxed step."),
       })
       .strict()
-      .default({ pool: "local", workDir: null, jobTimeoutSec: 7200, artifactsKeepDays: 14, artifactsMaxMB: 10240 }),
+      .default({
+        pool: "local",
+        workDir: null,
+        jobTimeoutSec: 7200,
+        artifactsKeepDays: 14,
+        artifactsMaxMB: 10240,
+        sandbox: "bwrap",
+        sandboxUser: "patchbench-sandbox",
+        sandboxLimits: sandboxLimitsSchema.parse({}),
+      }),
     mail: z
       .object({
         from: z.string().default("patchbench <patchbench@localhost>").describe("From: of report mails."),
@@ -363,6 +455,19 @@ export const globalSchema = z
           })
           .strict()
           .default({ host: "127.0.0.1", port: 25, secure: false, user: null }),
+        bench: z
+          .object({
+            maintainers: z.array(z.string()).default([]).describe("Mail addresses allowed to ask for benchmarks by mail (/bench in a series thread)."),
+            trustedAuthservIds: z
+              .array(z.string().regex(/^[A-Za-z0-9._-]+$/, "an authserv-id such as mx.example.org"))
+              .default([])
+              .describe(
+                "authserv-ids (RFC 8601) of your own receiving MTA: only Authentication-Results headers it added are read, and one must say dkim=pass for the From domain. Empty: /bench by mail is off.",
+              ),
+          })
+          .strict()
+          .default({ maintainers: [], trustedAuthservIds: [] })
+          .describe("Who may ask for /bench by mail (limits: github.bench.*)."),
       })
       .strict()
       .default({
@@ -372,9 +477,10 @@ export const globalSchema = z
         rateLimit: { perThread: 3, perList: 30, windowHours: 24 },
         outboxDir: null,
         smtp: { host: "127.0.0.1", port: 25, secure: false, user: null },
+        bench: { maintainers: [], trustedAuthservIds: [] },
       }),
     sources: z.array(sourceSchema).default([]).describe("Mail sources polled by `patchbench start`."),
-    ingest: ingestSchema.default({ incompleteAfterSec: 3600 }).describe("How mail becomes series."),
+    ingest: ingestSchema.default(ingestSchema.parse({})).describe("How mail and pull requests become series, and how large one may be."),
     trees: z.array(z.string()).default(["bpf-next"]).describe("Tree files to load from <configDir>/trees/<name>.yaml."),
     defaultTree: z.string().default("bpf-next").describe("Tree for series whose subject names none."),
     github: githubSchema.default(githubSchema.parse({})).describe("The GitHub App: PR check runs and /bench comments."),

@@ -15,8 +15,8 @@ test("every error names file, path and what was expected", () => {
     trees: [{ file: "bpf-next.yaml", text: "name: bpf-next\nurl: /x\nbench:\n  sizes: [1, -5]\n  rounds: 40\n  maxRounds: 8\n" }],
   });
   const lines = r.errors.map(formatIssue);
-  assert.ok(lines.some((l) => l.startsWith("g.yaml: logLevel:")), lines.join("\n"));
-  assert.ok(lines.some((l) => l.startsWith("bpf-next.yaml: bench.sizes.1:")), lines.join("\n"));
+  assert.ok(lines.some((l) => l.startsWith("g.yaml:3:11: logLevel:")), lines.join("\n"));
+  assert.ok(lines.some((l) => l.startsWith("bpf-next.yaml:4:14: bench.sizes.1:")), lines.join("\n"));
 });
 
 test("overrides beat the file; bad redis scheme is refused", () => {
@@ -34,8 +34,8 @@ test("unknown keys and YAML syntax errors are reported, not ignored", () => {
     global: { file: "g.yaml", text: "redsi: {}\n" },
     trees: [{ file: "bpf-next.yaml", text: "name: [unclosed\n" }],
   });
-  assert.ok(r.errors.some((e) => e.file === "g.yaml" && /redsi/.test(e.message)), JSON.stringify(r.errors));
-  assert.ok(r.errors.some((e) => e.file === "bpf-next.yaml" && e.message.startsWith("YAML")));
+  assert.ok(r.errors.some((e) => e.file === "g.yaml" && e.message === 'unknown key "redsi" (did you mean "redis"?)' && e.line === 1 && e.col === 1), JSON.stringify(r.errors));
+  assert.ok(r.errors.some((e) => e.file === "bpf-next.yaml" && e.message.startsWith("YAML") && e.line === 2), JSON.stringify(r.errors));
 });
 
 test("a matrix over budget is a warning", () => {
@@ -44,4 +44,52 @@ test("a matrix over budget is a warning", () => {
     trees: [{ file: "t.yaml", text: "name: bpf-next\nurl: /x\nbench:\n  budgetSec: 60\n" }],
   });
   assert.ok(r.warnings.some((w) => w.path === "bench"));
+});
+
+test("runner.sandbox: none is a loud warning; github.maxCommits points to ingest.maxPatches", () => {
+  const tree = [{ file: "t.yaml", text: "name: bpf-next\nurl: /x\n" }];
+  const none = validateConfig({ global: { file: "g.yaml", text: "runner:\n  sandbox: none\n" }, trees: tree });
+  assert.deepEqual(none.errors, []);
+  assert.match(none.warnings.find((w) => w.path === "runner.sandbox")?.message ?? "", /runner's privileges/);
+  assert.equal(validateConfig({ global: null, trees: tree }).warnings.some((w) => w.path === "runner.sandbox"), false);
+  const old = validateConfig({ global: { file: "g.yaml", text: "github:\n  maxCommits: 50\n" }, trees: tree });
+  assert.ok(old.errors.some((e) => e.path === "github.maxCommits" && /ingest\.maxPatches/.test(e.message)), JSON.stringify(old.errors));
+  const caps = validateConfig({ global: { file: "g.yaml", text: "ingest:\n  maxPatches: 20\n  maxSeriesBytes: 100000\n" }, trees: tree });
+  assert.deepEqual([caps.global?.ingest.maxPatches, caps.global?.ingest.maxSeriesBytes], [20, 100000]);
+});
+
+test("moved mail /bench keys are errors that say where they went; maintainers without an authserv-id warn", () => {
+  const tree = [{ file: "t.yaml", text: "name: bpf-next\nurl: /x\n" }];
+  const old = validateConfig({ global: { file: "g.yaml", text: "github:\n  bench:\n    maintainers: [a@b.example]\n    trustedAuthservIds: []\n" }, trees: tree });
+  assert.deepEqual(
+    old.errors.map((e) => `${e.path}: ${e.message.split(" (")[0]}`),
+    ["github.bench.maintainers: moved to mail.bench.maintainers", "github.bench.trustedAuthservIds: moved to mail.bench.trustedAuthservIds"],
+  );
+  const off = validateConfig({ global: { file: "g.yaml", text: "mail:\n  bench:\n    maintainers: [a@b.example]\n" }, trees: tree });
+  assert.deepEqual(off.errors, []);
+  assert.ok(off.warnings.some((w) => w.path === "mail.bench.trustedAuthservIds" && /\/bench by mail is off/.test(w.message)));
+  const on = validateConfig({ global: { file: "g.yaml", text: "mail:\n  bench:\n    maintainers: [a@b.example]\n    trustedAuthservIds: [mx.b.example]\n" }, trees: tree });
+  assert.deepEqual(on.warnings.filter((w) => w.path.startsWith("mail")), []);
+});
+
+test("unknown keys deep in a tree file: did you mean, or the known keys when nothing is close", () => {
+  const r = validateConfig({
+    global: null,
+    trees: [{ file: "t.yaml", text: "name: bpf-next\nurl: /x\nbench:\n  roundz: 3\n  variants:\n    - name: a\n      setings: []\n    - name: b\n      settings: []\nbuild:\n  zzzzzz: 1\n" }],
+  });
+  const lines = r.errors.map(formatIssue);
+  assert.ok(lines.includes('t.yaml:4:3: bench: unknown key "roundz" (did you mean "rounds"?)'), lines.join("\n"));
+  assert.ok(lines.some((l) => l.startsWith('t.yaml:7:7: bench.variants.0: unknown key "setings" (did you mean "settings"?)')), lines.join("\n"));
+  assert.ok(lines.some((l) => /^t\.yaml:11:3: build: unknown key "zzzzzz" \(known: .*baseConfig/.test(l)), lines.join("\n"));
+});
+
+test("each validated config owns its objects: changing one leaves the defaults of the next alone", () => {
+  const tree = [{ file: "t.yaml", text: "name: bpf-next\nurl: /x\n" }];
+  const first = validateConfig({ global: null, trees: tree, overrides: { redisUrl: "redis://127.0.0.1:1" } });
+  first.global!.github.bench.pools.push("elsewhere");
+  first.trees[0]!.bench.sizes.push(4096);
+  const second = validateConfig({ global: null, trees: tree });
+  assert.equal(second.global!.redis.url, null);
+  assert.deepEqual(second.global!.github.bench.pools, ["local"]);
+  assert.equal(second.trees[0]!.bench.sizes.includes(4096), false);
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import nodemailer from "nodemailer";
@@ -5,10 +6,10 @@ import addressparser from "nodemailer/lib/addressparser/index.js";
 import { stableId } from "../domain/ids.ts";
 import { infraError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
-import { reserveDelivery } from "../store/delivery-repository.ts";
+import { claimDelivery, finishDelivery, reserveDelivery } from "../store/delivery-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { composeMail, type MailMessage } from "./compose-mail.ts";
-import { claimAttempt, finishAttempt, getMailRow, holdMail, type MailRow } from "./mail-outbox.ts";
+import { getMailRow, holdMail, type MailRow } from "./mail-outbox.ts";
 import type { MailDecision } from "./mail-policy.ts";
 
 export interface SmtpSettings {
@@ -90,22 +91,34 @@ export interface SendDeps {
 }
 
 /**
- * One attempt at a reserved mail row: claim it, send the stored .eml, mark
- * the outcome. Returns false when another sender holds this attempt.
- * Throws an infra error when SMTP refused or was unreachable (row: failed).
+ * How long an attempt holds its outbox lease: twice the SMTP timeout, so a
+ * live sender's attempt has surely ended (sent or failed) before another
+ * sender may take the row over.
  */
-export async function sendStoredMail(deps: SendDeps, row: MailRow, settings: MailSettings, from: string): Promise<boolean> {
-  if (!(await claimAttempt(deps.db, row.id, row.attempts))) return false;
+export function outboxLeaseMs(smtp: SmtpSettings): number {
+  return 2 * (smtp.timeoutMs ?? 60_000);
+}
+
+/**
+ * One attempt at a reserved mail row: claim its lease (compare-and-set in
+ * the store), send the stored .eml, mark the outcome. Returns false when
+ * another sender holds a live lease. Throws an infra error when SMTP refused
+ * or was unreachable (row: failed, lease released).
+ */
+export async function sendStoredMail(deps: SendDeps, row: MailRow, settings: MailSettings, from: string, leaseMs = outboxLeaseMs(settings.smtp)): Promise<boolean> {
+  const now = deps.now ?? (() => new Date());
+  const claimId = randomUUID();
+  if (!(await claimDelivery(deps.db, row.id, { claimId, now: now(), leaseMs }))) return false;
   const raw = readFileSync(emlPath(settings.outboxDir, row.flowId));
   const to = row.target.split(", ").filter(Boolean);
   try {
     await (deps.send ?? smtpSend)(settings.smtp, { from: envelopeAddresses([from])[0] ?? from, to }, raw);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    await finishAttempt(deps.db, row.id, { ok: false, error: msg });
+    await finishDelivery(deps.db, row.id, claimId, { ok: false, error: msg });
     throw infraError(`SMTP ${settings.smtp.host}:${settings.smtp.port} did not take ${row.messageId}: ${msg}`, "the outbox drain retries it", e);
   }
-  await finishAttempt(deps.db, row.id, { ok: true, at: (deps.now ?? (() => new Date()))() });
+  await finishDelivery(deps.db, row.id, claimId, { ok: true, at: now() });
   return true;
 }
 
@@ -170,7 +183,7 @@ export async function deliverMail(
     return result({ held: true });
   }
   if (row.channel === "outbox") {
-    await finishAttempt(deps.db, deliveryId, { ok: true, at: (deps.now ?? (() => new Date()))() });
+    await finishDelivery(deps.db, deliveryId, "", { ok: true, at: (deps.now ?? (() => new Date()))() });
     deps.log.info({ flowId, path }, "report written to the outbox (dry run)");
     return result({});
   }
@@ -190,18 +203,40 @@ export interface DrainOptions {
   maxDelayMs: number;
   /** After this many attempts a row is left failed for an operator. */
   maxAttempts: number;
-  /** A pending row older than this is an orphan of a crashed sender. */
+  /**
+   * A pending row reserved this long ago and never claimed is an orphan of a
+   * sender that died before its first attempt (a younger one may still be
+   * on its way to the mail policy's decision).
+   */
   orphanAfterMs: number;
+  /** A claim older than this is an orphan of a sender that died mid-attempt. Default: outboxLeaseMs(smtp). */
+  leaseMs?: number;
 }
 
 export const DEFAULT_DRAIN: DrainOptions = { baseDelayMs: 30_000, maxDelayMs: 3_600_000, maxAttempts: 20, orphanAfterMs: 600_000 };
+
+/**
+ * Pure: may the drain try this unsent row now? Failed rows once their
+ * backoff expired; pending rows only as orphans, judged by when their
+ * attempt was claimed (the lease), or for a row never claimed, by when it
+ * was reserved. (Judging a claimed row by created_at let the drain re-send
+ * a report whose retry was in flight.)
+ */
+export function drainable(row: MailRow, nowMs: number, notBeforeMs: number, o: { orphanAfterMs: number; leaseMs: number }): boolean {
+  if (nowMs < notBeforeMs) return false;
+  if (row.status === "failed") return true;
+  if (row.claimId !== null) return nowMs - Date.parse(row.claimedAt ?? "") >= o.leaseMs;
+  return nowMs - Date.parse(row.createdAt) >= o.orphanAfterMs;
+}
 
 /** Per-process backoff memory: row id → earliest next attempt (ms). */
 export type DrainState = Map<string, number>;
 
 /**
  * One pass over the unsent mail: retry failed rows whose backoff expired and
- * pending rows orphaned by a crash, with the stored bytes.
+ * pending rows orphaned by a crash (see `drainable`), with the stored bytes.
+ * The claim itself is a compare-and-set, so a row another sender holds is
+ * left alone even when this pass saw an older state.
  */
 export async function drainOutbox(
   deps: SendDeps,
@@ -218,13 +253,13 @@ export async function drainOutbox(
       r.gaveUp.push(row.id);
       continue;
     }
-    const orphan = row.status === "pending" && now - Date.parse(row.createdAt) >= options.orphanAfterMs;
-    if ((row.status === "pending" && !orphan) || now < (state.get(row.id) ?? 0)) {
+    const leaseMs = options.leaseMs ?? outboxLeaseMs(settings.smtp);
+    if (!drainable(row, now, state.get(row.id) ?? 0, { orphanAfterMs: options.orphanAfterMs, leaseMs })) {
       r.waiting.push(row.id);
       continue;
     }
     try {
-      if (await sendStoredMail(deps, row, settings, from)) {
+      if (await sendStoredMail(deps, row, settings, from, leaseMs)) {
         state.delete(row.id);
         r.sent.push(row.id);
         deps.log.info({ flowId: row.flowId, messageId: row.messageId, attempts: row.attempts + 1 }, "outbox: mail sent");

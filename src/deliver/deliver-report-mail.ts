@@ -25,7 +25,7 @@ export interface ReportRequest {
 
 export interface ReportMailInput {
   flowId: string;
-  series: Pick<Series, "id" | "author">;
+  series: Pick<Series, "id" | "author" | "syntheticMessageIds">;
   report: Report;
   text: string;
   tree: TreeConfig | undefined;
@@ -65,6 +65,7 @@ export async function deliverReportMail(
       lists,
       sentToThread: recent.thread,
       sentToList: recent.perList,
+      unposted: input.series.syntheticMessageIds === true,
     },
     { quiet: mail.quiet, ...mail.rateLimit },
   );

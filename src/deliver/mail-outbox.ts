@@ -3,9 +3,10 @@ import type { Db } from "../store/open-store.ts";
 /**
  * The mail side of the outbox table (`deliveries`), beyond reserve/mark in
  * store/delivery-repository.ts. Row states for mail:
- *  - pending: reserved (Message-ID fixed, .eml written) or an attempt in
- *    flight; a pending row with attempts > 0 may be a sender that died
- *    after handing the message to SMTP and before marking it;
+ *  - pending: reserved (Message-ID fixed, .eml written; no claim yet) or an
+ *    attempt in flight (claim_id/claimed_at: the lease); a claim older than
+ *    the lease may be a sender that died after handing the message to SMTP
+ *    and before marking it, and may be taken over;
  *  - sent: handed to SMTP (or written, in dry run); never sent again;
  *  - failed: the last attempt failed; the drain retries it with backoff;
  *  - held: the policy kept it off the list (quiet, rate limit).
@@ -23,6 +24,8 @@ export interface MailRow {
   lastError: string | null;
   createdAt: string;
   sentAt: string | null;
+  claimId: string | null;
+  claimedAt: string | null;
 }
 
 function toRow(r: {
@@ -36,6 +39,8 @@ function toRow(r: {
   last_error: string | null;
   created_at: string;
   sent_at: string | null;
+  claim_id: string | null;
+  claimed_at: string | null;
 }): MailRow {
   return {
     id: r.id,
@@ -48,45 +53,14 @@ function toRow(r: {
     lastError: r.last_error,
     createdAt: r.created_at,
     sentAt: r.sent_at,
+    claimId: r.claim_id,
+    claimedAt: r.claimed_at,
   };
 }
 
 export async function getMailRow(db: Db, id: string): Promise<MailRow | null> {
   const r = await db.selectFrom("deliveries").selectAll().where("id", "=", id).executeTakeFirst();
   return r ? toRow(r) : null;
-}
-
-/**
- * Take the next attempt: only one caller that saw `seenAttempts` wins (an
- * optimistic lock on the attempt counter), so two retriers never send the
- * same row at once.
- */
-export async function claimAttempt(db: Db, id: string, seenAttempts: number): Promise<boolean> {
-  const r = await db
-    .updateTable("deliveries")
-    .set((eb) => ({ attempts: eb("attempts", "+", 1), status: "pending" }))
-    .where("id", "=", id)
-    .where("attempts", "=", seenAttempts)
-    .where("status", "in", ["pending", "failed"])
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
-
-export async function finishAttempt(
-  db: Db,
-  id: string,
-  outcome: { ok: true; at: Date } | { ok: false; error: string },
-): Promise<void> {
-  await db
-    .updateTable("deliveries")
-    .set(
-      outcome.ok
-        ? { status: "sent", sent_at: outcome.at.toISOString(), last_error: null }
-        : { status: "failed", last_error: outcome.error.slice(0, 500) },
-    )
-    .where("id", "=", id)
-    .where("status", "!=", "sent")
-    .execute();
 }
 
 export async function holdMail(db: Db, id: string, reason: string): Promise<void> {

@@ -35,6 +35,8 @@ export interface MailPolicyInput {
   /** Mails already sent within the window: to this thread, and per list address. */
   sentToThread: number;
   sentToList: Readonly<Record<string, number>>;
+  /** The series was never posted (local input with synthetic Message-IDs): there is no thread to answer. */
+  unposted?: boolean;
 }
 
 export type MailDecision =
@@ -69,6 +71,7 @@ const bare = (a: string) => (/<([^>]+)>\s*$/.exec(a)?.[1] ?? a).trim().toLowerCa
  * only, so a busy thread cannot flood the list.
  */
 export function decideMail(input: MailPolicyInput, options: MailPolicyOptions = DEFAULT_MAIL_POLICY): MailDecision {
+  if (input.unposted) return { action: "hold", reasons: ["the series was never posted (synthetic Message-IDs): no thread to answer"] };
   const findings = significantFindings(input.report, input.unreproducedClaims);
   const reasons: string[] = [];
   if (input.requested) reasons.push("answer to an explicit /bench");

@@ -60,6 +60,8 @@ export interface ScratchSeries {
   treeDir: string;
   baseCommit: string;
   mboxPath: string;
+  /** The `git format-patch` output folder (one .patch file per mail). */
+  seriesDir: string;
 }
 
 export async function createScratchTree(dir: string, git: Git = defaultGit): Promise<{ treeDir: string; baseCommit: string }> {
@@ -84,7 +86,7 @@ export async function createScratchTree(dir: string, git: Git = defaultGit): Pro
  */
 export async function createScratchSeries(
   dir: string,
-  options: { conflicting?: boolean; git?: Git } = {},
+  options: { conflicting?: boolean; git?: Git; /** false: no --thread, so no Message-ID headers (an unsent series) */ thread?: boolean } = {},
 ): Promise<ScratchSeries> {
   const git = options.git ?? defaultGit;
   const { treeDir, baseCommit } = await createScratchTree(dir, git);
@@ -99,7 +101,7 @@ export async function createScratchSeries(
   const outDir = join(dir, "series");
   await git(
     [
-      "format-patch", "-q", "--cover-letter", "--thread=shallow", "--subject-prefix=PATCH bpf-next",
+      "format-patch", "-q", "--cover-letter", options.thread === false ? "--no-thread" : "--thread=shallow", "--subject-prefix=PATCH bpf-next",
       `--base=${baseCommit}`, "-o", outDir, `${baseCommit}..busy-poll`,
     ],
     { ...env, repo: treeDir },
@@ -129,5 +131,5 @@ export async function createScratchSeries(
   const mbox = Buffer.concat(patches.map((f) => readFileSync(join(outDir, f))));
   const mboxPath = join(dir, "series.mbox");
   writeFileSync(mboxPath, mbox);
-  return { treeDir, baseCommit, mboxPath };
+  return { treeDir, baseCommit, mboxPath, seriesDir: outDir };
 }

@@ -34,6 +34,8 @@ export function writeDemoConfig(opts: { dir: string; treePath: string; maildir: 
     treeFile,
     readFileSync(treeFile, "utf8")
       .replace(/^path: null$/m, `path: ${JSON.stringify(opts.treePath)}`)
+      // The scratch tree is not a kernel: nothing to build, so the sides are the sysctl variants.
+      .replace(/^stages: .*$/m, "stages: [apply, selftests, bench]")
       .replace(/^ {2}sizes: .*$/m, `  sizes: ${JSON.stringify(b.sizes)}`)
       .replace(/^ {2}topologies: .*$/m, `  topologies: ${JSON.stringify(b.topologies)}`)
       .replace(/^ {2}rounds: .*$/m, `  rounds: ${b.rounds}`)

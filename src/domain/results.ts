@@ -145,4 +145,17 @@ export interface BenchData {
   warnings: string[];
   problems: string[];
   commands: string[];
+  /** Set when the sides were kernels: how they ran and what switching between them cost. */
+  kernels?: KernelSidesInfo;
+}
+
+/** How a kernel A/B ran: each side's kernel as booted, and the measured cost of switching sides. */
+export interface KernelSidesInfo {
+  /** "guests": both kernels up under QEMU, the idle one paused; "reboot": one boot per side (targets that hold one kernel). */
+  mode: "guests" | "reboot";
+  accel: "kvm" | "tcg" | null;
+  sides: { name: string; describe: string; kernelRelease: string; version: string; bootMs: number }[];
+  /** Medians over the job, milliseconds: QMP stop, QMP cont, and the settle after resuming. */
+  switchMs: { pause: number; resume: number; settle: number; count: number };
+  notes: string[];
 }

@@ -7,6 +7,11 @@
 export interface MessageRef {
   messageId: string;
   subject: string;
+  /**
+   * Set on a mail of an earlier version that this version took over unchanged:
+   * a partial re-roll re-sends only the patches that changed (b4's rule).
+   */
+  carriedFrom?: number;
 }
 
 export interface SeriesPatch {
@@ -17,12 +22,28 @@ export interface SeriesPatch {
   author: string;
   /** Commit id for GitHub-sourced patches; absent for mail. */
   commit?: string;
+  /** The earlier version this patch was taken from unchanged (a partial re-roll); see MessageRef. */
+  carriedFrom?: number;
 }
 
 export interface SeriesTrailer {
   /** Patch index; 0 for the whole series (a reply to the cover). */
   patch: number;
   line: string;
+}
+
+/**
+ * A follow-up trailer not attached because its sender is not the person it
+ * names (b4's rule, see attributeTrailer): kept so a reader sees it was given.
+ */
+export interface UnattributedTrailer {
+  /** Patch index; 0 for the whole series (a reply to the cover). */
+  patch: number;
+  line: string;
+  /** The reply's sender, "Name <email>". */
+  from: string;
+  /** Why, e.g. "sender a@example.com is not a@example.net". */
+  reason: string;
 }
 
 export type SeriesSource = "mail" | "github";
@@ -45,6 +66,8 @@ export interface Series {
   baseCommit: string | null;
   changeId: string | null;
   trailers: SeriesTrailer[];
+  /** Follow-up trailers refused because the sender is not the person named; only when there are any. */
+  unattributedTrailers?: UnattributedTrailer[];
   previousVersion: string | null;
   /** Author of the series (cover or first patch). */
   author: string;
@@ -52,6 +75,20 @@ export interface Series {
   date: string | null;
   /** Free text a human wrote: cover body and commit messages, for claim parsing. */
   text?: string;
+  /**
+   * Set when some of its mails had no Message-ID and got a synthetic one
+   * (`synthetic-<sha256 prefix>@patchbench.invalid`, local input only).
+   */
+  syntheticMessageIds?: true;
+}
+
+/**
+ * The Message-ID that stands for this version: its own cover, else its first
+ * own patch. Carried mails are skipped: they stand for the earlier version.
+ */
+export function seriesRef(s: Pick<Series, "cover" | "patches">): string | null {
+  if (s.cover && s.cover.carriedFrom === undefined) return s.cover.messageId;
+  return s.patches.find((p) => p.carriedFrom === undefined)?.messageId ?? null;
 }
 
 /** Raw bytes of the mails of a series, keyed by Message-ID, for `git am`. */

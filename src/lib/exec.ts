@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { PatchbenchError } from "./errors.ts";
+import { currentJobProcesses } from "./job-processes.ts";
 
 /**
  * The single choke point for subprocesses. Arguments are always an array
@@ -8,8 +9,9 @@ import { PatchbenchError } from "./errors.ts";
  */
 export interface ExecOptions {
   cwd?: string;
+  /** The child's whole environment instead of the allow-listed base (see childEnv). */
   env?: NodeJS.ProcessEnv;
-  /** Extra variables merged over `env` (or process.env). */
+  /** Variables the caller passes explicitly, merged over `env` (or the allow-listed base). */
   extraEnv?: Record<string, string>;
   input?: Uint8Array | string;
   timeoutMs?: number;
@@ -40,6 +42,40 @@ export class ExecError extends PatchbenchError {
   }
 }
 
+/**
+ * The only variables a child inherits from this process. Everything else —
+ * PATCHBENCH_SMTP_PASSWORD, PATCHBENCH_GITHUB_*, tokens, REDIS_URL, SSH_AUTH_SOCK,
+ * CCACHE_*, GIT_* — reaches a child only when its caller passes it explicitly.
+ * The proxy variables are here so `git fetch` works behind a proxy; the
+ * sandbox (lib/sandbox) does not pass them on.
+ */
+export const INHERITED_ENV = [
+  "PATH",
+  "HOME",
+  "LANG",
+  "LC_ALL",
+  "LC_CTYPE",
+  "TERM",
+  "TZ",
+  "TMPDIR",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+] as const;
+
+/** The allow-listed part of `from` (process.env by default), plus `extra`. */
+export function childEnv(extra: Record<string, string> = {}, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of INHERITED_ENV) {
+    const v = from[k];
+    if (v !== undefined) env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
 function tailBuffer(chunks: Buffer[], max: number): Buffer {
   const all = Buffer.concat(chunks);
   return all.length > max ? all.subarray(all.length - max) : all;
@@ -53,13 +89,15 @@ export const exec: Exec = (argv, options = {}) => {
   const max = options.maxOutput ?? 4 * 1024 * 1024;
   const started = Date.now();
   return new Promise<ExecResult>((resolve, reject) => {
-    const env = { ...(options.env ?? process.env), ...(options.extraEnv ?? {}) };
+    const env = { ...(options.env ?? childEnv()), ...(options.extraEnv ?? {}) };
     const child = spawn(cmd, args, {
       cwd: options.cwd,
       env,
       detached: true,
       stdio: ["pipe", "pipe", "pipe"],
     });
+    // Its own group outlives a kill -9 of this process: record it for the job (job-processes.ts).
+    if (child.pid !== undefined) currentJobProcesses()?.add(child.pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outLen = 0;

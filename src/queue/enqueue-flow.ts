@@ -25,6 +25,8 @@ export async function enqueueFlow(
     tree: plan.tree,
     base: plan.base,
     plan: plan.planJson,
+    // Kept so a Redis that lost its data can be given the same flow again (reconcile-flows.ts).
+    job: JSON.stringify(plan.job),
   });
   deps.log.info({ flowId: plan.flowId, seriesId: plan.seriesId, created }, "flow enqueued");
   return { created, flowId: plan.flowId };

@@ -28,6 +28,8 @@ export const stageJobSchema = z.object({
   checks: z.array(z.string()).default(["checkpatch", "signed-off-by", "fixes-tag"]),
   build: buildSchema.default(buildSchema.parse({})),
   boot: bootSchema.default(bootSchema.parse({})),
+  /** Set when the series is over an ingest cap: the stage only reports this line (patches are left out). */
+  refused: z.string().nullable().default(null),
 });
 export type StageJob = z.infer<typeof stageJobSchema>;
 

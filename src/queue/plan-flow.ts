@@ -1,6 +1,7 @@
 import type { FlowJob } from "bullmq";
 import type { TreeConfig } from "../config/schema.ts";
 import { canonicalJson, stableId } from "../domain/ids.ts";
+import { type SeriesCaps, seriesCapProblem } from "../domain/series-caps.ts";
 import type { RawMails, Series } from "../domain/series.ts";
 import type { ReportJob, StageJob } from "./payloads.ts";
 import { ORCHESTRATOR_QUEUE, poolQueue } from "./queue-names.ts";
@@ -12,6 +13,11 @@ export interface FlowPlan {
   base: string | null;
   planJson: string;
   job: FlowJob;
+}
+
+/** The parent job's id: Redis knows a flow while it holds this job. */
+export function reportJobId(flowId: string): string {
+  return `${flowId}-report`;
 }
 
 /** Retries for infrastructure errors; results (fail) are not retried. */
@@ -33,17 +39,45 @@ export function planFlow(input: {
   bench?: TreeConfig["bench"];
   /** The tree's branch tip at ingest time, when the orchestrator has a mirror (the runner records its own otherwise). */
   treeTip?: string | null;
+  /** ingest.maxPatches / ingest.maxSeriesBytes: over them the flow only reports why it did not run. */
+  caps: SeriesCaps;
+  /**
+   * The tree's origin when it is not the configured one (`review
+   * --tree-path`): part of the plan, so another origin is another flow.
+   */
+  origin?: string;
+  /** A fresh flow of the same series and plan (`review --rerun`): the flow id gets the suffix `-rerun-<rerun>`. */
+  rerun?: string;
 }): FlowPlan {
   const { series, tree } = input;
   const bench = input.bench ?? tree.bench;
-  const patches = series.patches.map((p) => {
+  const raws = series.patches.map((p) => {
     const raw = input.raw.get(p.messageId);
     if (!raw) throw new Error(`raw mail of patch ${p.index} (${p.messageId}) is missing`);
-    return { index: p.index, subject: p.subject, rawBase64: Buffer.from(raw).toString("base64") };
+    return raw;
   });
-  const plan = { stages: tree.stages, suites: tree.suites, bench, tree: tree.name, branch: tree.branch };
+  const refused = seriesCapProblem(
+    { patches: Math.max(series.patches.length, series.total), bytes: raws.reduce((n, r) => n + r.byteLength, 0) },
+    input.caps,
+  );
+  const patches = refused
+    ? []
+    : series.patches.map((p, i) => ({ index: p.index, subject: p.subject, rawBase64: Buffer.from(raws[i]!).toString("base64") }));
+  // A refused series gets one stage, which reports the refusal; nothing else is queued for it.
+  const stages = refused ? tree.stages.slice(0, 1) : tree.stages;
+  // A refusal is part of the plan: raising a cap later plans the series again, as a new flow.
+  const plan = {
+    stages,
+    suites: tree.suites,
+    bench,
+    tree: tree.name,
+    branch: tree.branch,
+    ...(refused ? { refused } : {}),
+    ...(input.origin ? { origin: input.origin } : {}),
+  };
   const planJson = canonicalJson(plan);
-  const flowId = stableId("flow", input.installationId, series.id, series.baseCommit ?? "", planJson);
+  const stable = stableId("flow", input.installationId, series.id, series.baseCommit ?? "", planJson);
+  const flowId = input.rerun ? `${stable}-rerun-${input.rerun}` : stable;
   const base: Omit<StageJob, "stage"> = {
     flowId,
     seriesId: series.id,
@@ -63,9 +97,10 @@ export function planFlow(input: {
     checks: tree.checks,
     build: tree.build,
     boot: tree.boot,
+    refused,
   };
   let chain: FlowJob | undefined;
-  for (const stage of tree.stages) {
+  for (const stage of stages) {
     const data: StageJob = { ...base, stage };
     const job: FlowJob = {
       name: stage,
@@ -90,7 +125,7 @@ export function planFlow(input: {
     queueName: ORCHESTRATOR_QUEUE,
     data: reportData,
     opts: {
-      jobId: `${flowId}-report`,
+      jobId: reportJobId(flowId),
       attempts: 5,
       backoff: { type: "exponential", delay: 2000 },
       removeOnComplete: { age: 7 * 24 * 3600 },

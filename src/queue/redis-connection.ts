@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { childEnv } from "../lib/exec.ts";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Redis, type RedisOptions } from "ioredis";
@@ -142,7 +143,8 @@ async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisTar
         "--daemonize", "no",
         "--logfile", join(dir, "redis.log"),
       ],
-      { stdio: "ignore" },
+      // Not through lib/exec (a long-lived daemon), but with the same allow-listed environment.
+      { stdio: "ignore", env: childEnv() },
     );
   } catch (e) {
     throw infraError("cannot start redis-server", "install it: apt-get install redis-server", e);
@@ -165,11 +167,18 @@ async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisTar
   }
   log.info({ socket }, "started private redis-server");
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  // A process that exits without close() (a second Ctrl-C, a forced exit
+  // after the grace period) still stops its private server.
+  const onExit = () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+  };
+  process.once("exit", onExit);
   return {
     options,
     describe: `unix:${socket} (private)`,
     private: true,
     close: async () => {
+      process.off("exit", onExit);
       if (child.exitCode !== null) return;
       child.kill("SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
@@ -184,4 +193,37 @@ async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisTar
  */
 export function bullConnection(options: RedisOptions): import("bullmq").ConnectionOptions {
   return { ...options, maxRetriesPerRequest: null } as unknown as import("bullmq").ConnectionOptions;
+}
+
+/**
+ * Pure: what a Redis that keeps nothing on disk can lose, or null when it
+ * persists (RDB snapshots configured, or AOF on). `save` and `appendonly`
+ * are its CONFIG GET answers.
+ */
+export function persistenceWarning(save: string, appendonly: string): string | null {
+  if (save.trim() !== "" || appendonly.trim().toLowerCase() === "yes") return null;
+  return (
+    "Redis keeps nothing on disk (save is empty and appendonly is no): a Redis restart loses every queued and running job; " +
+    "patchbench enqueues unfinished flows again from its store (redis.reconcileSec), but stage work in flight is redone. " +
+    "Fix: CONFIG SET appendonly yes (and put appendonly yes in redis.conf)"
+  );
+}
+
+/** Ask a Redis whether it persists (null: it does, or it would not say). */
+export async function checkRedisPersistence(options: RedisOptions): Promise<string | null> {
+  const client = newRedis({ ...options, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  client.on("error", () => {
+    /* reported through the rejected command */
+  });
+  try {
+    await client.connect();
+    const save = (await client.call("CONFIG", "GET", "save")) as string[];
+    const aof = (await client.call("CONFIG", "GET", "appendonly")) as string[];
+    return persistenceWarning(save[1] ?? "", aof[1] ?? "");
+  } catch {
+    // CONFIG may be renamed or forbidden on managed Redis: nothing to say then.
+    return null;
+  } finally {
+    client.disconnect();
+  }
 }

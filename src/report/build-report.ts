@@ -1,3 +1,4 @@
+import { isCapRefusal } from "../domain/series-caps.ts";
 import type { Variant } from "../domain/bench.ts";
 import { cellKey } from "../domain/bench.ts";
 import type { ApplyData, BenchData, BuildData, SelftestsData, Stage, StageResult } from "../domain/results.ts";
@@ -36,6 +37,7 @@ function side(bench: BenchData, key: string, variant: string): SideSummary {
 
 /** The verdict in words, first line of every rendering. */
 export function headlineOf(r: Omit<Report, "headline">): string {
+  if (r.notRun) return r.notRun;
   const apply = r.apply;
   if (apply?.status === "fail") {
     const d = apply.data;
@@ -57,7 +59,13 @@ export function headlineOf(r: Omit<Report, "headline">): string {
     if (worse.length > 0) {
       const worst = Math.min(...worse.map((x) => x.analysis.ratio));
       parts.push(`${worse.length} of ${n} cells regressed, down to ${formatRatio(worst)}`);
-    } else parts.push("no regressions");
+    } else if (c["no change"] > 0 || better.length > 0) parts.push("no regressions");
+    else {
+      // Nothing was shown unchanged: say what the run could not see rather than "no regressions".
+      const mdes = r.bench.cells.map((x) => x.analysis.mde).filter(Number.isFinite);
+      const mde = mdes.length > 0 ? Math.min(...mdes) * 100 : Number.NaN;
+      parts.push(Number.isFinite(mde) ? `no regression seen; changes under ${mde > 100 ? "100" : mde.toFixed(0)}% could hide` : "no regression seen, none ruled out");
+    }
     if (better.length > 0) {
       const best = Math.max(...better.map((x) => x.analysis.ratio));
       parts.push(`${better.length} of ${n} cells faster, up to ${formatRatio(best)}`);
@@ -83,8 +91,6 @@ export interface BuildReportInput {
   claims?: SeriesClaimCheck[];
 }
 
-// ---- claim check (issue 5) ----
-
 /** Pure: the series' claims against the measured cells (noisy cells and cells without a CI count as unmeasured). */
 export function claimChecksOf(series: Series, bench: Report["bench"]): SeriesClaimCheck[] {
   if (!bench || !series.text) return [];
@@ -99,7 +105,6 @@ export function claimChecksOf(series: Series, bench: Report["bench"]): SeriesCla
   return checkSeriesClaims(series.text, measured, { a: va.name, b: vb.name, kernels });
 }
 
-// ---- end claim check ----
 
 /** Pure: stored results + their analysis → one Report value. */
 export function buildReport(input: BuildReportInput): Report {
@@ -134,10 +139,13 @@ export function buildReport(input: BuildReportInput): Report {
   const statuses: Status[] = input.results.map((r) => r.status);
   for (const _ of input.errors) statuses.push("error");
   if (bench?.cells.some((c) => c.analysis.verdict === "regression")) statuses.push("warn");
-  const cover = series.cover;
-  const last = series.patches[series.patches.length - 1];
+  // Answer this version's own mails: a cover or patch carried from the previous version is that version's thread.
+  const cover = series.cover?.carriedFrom === undefined ? series.cover : null;
+  const last = series.patches.filter((p) => p.carriedFrom === undefined).at(-1);
   const anchor = cover ?? (last ? { messageId: last.messageId, subject: last.subject } : null);
+  const notRun = input.results.find((r) => r.status === "skip" && isCapRefusal(r.summary))?.summary;
   const partial: Omit<Report, "headline"> = {
+    ...(notRun ? { notRun } : {}),
     id: input.id,
     series: {
       id: series.id,

@@ -8,14 +8,14 @@ import type { BenchSample, Cell, Variant } from "../domain/bench.ts";
 import type { ApplyData, BenchData, StageResult } from "../domain/results.ts";
 import type { Series } from "../domain/series.ts";
 import { parseNetperfOutput } from "../runner/bench/parse-netperf.ts";
-import { analyzeMatrix } from "../stats/analyze-matrix.ts";
-import { samplesToCells } from "../stats/samples-to-cells.ts";
+import { analyzeSamples } from "../stats/analyze-samples.ts";
 import { PROJECT_ROOT, readFixture } from "../../test/helpers/fixtures.ts";
 import { buildReport } from "./build-report.ts";
 import type { Report } from "./report.ts";
 import { renderB4Check } from "./render-b4-check.ts";
 import { ANNOTATIONS_PER_REQUEST, batchAnnotations, CHECK_TEXT_LIMIT, conclusionOf, renderCheckRun } from "./render-check-run.ts";
 import { escapeMarkdown, fitText, renderPrComment } from "./render-markdown.ts";
+import { renderText } from "./render-text.ts";
 
 /**
  * Golden tests of the GitHub and b4 renderings, built from real netperf
@@ -121,8 +121,7 @@ function fixtureReport(pairs: readonly number[] = [1, 2, 3, 4, 5], cvLimit?: num
     problems: [],
     commands: ["ip netns exec nprobe-a netperf -H 192.0.2.2 -p 12865 -t TCP_RR -l 3 -T 0,1 -- -r 1,1 -k THROUGHPUT,THROUGHPUT_UNITS,MEAN_LATENCY,P50_LATENCY,P90_LATENCY,P99_LATENCY"],
   });
-  const { inputs } = samplesToCells(samples, ["baseline", "bpfdelay20us"]);
-  const analysis = analyzeMatrix(inputs, { seed: 1, noiseFrom: "pairs", ...(cvLimit === undefined ? {} : { cvLimit }) });
+  const analysis = analyzeSamples(samples, ["baseline", "bpfdelay20us"], cvLimit === undefined ? {} : { cvLimit });
   return buildReport({ id: "flow-golden", series, results: [apply, bench], errors: [], analysis, generatedAt: AT, tool: { name: "patchbench", version: "0.1.0" } });
 }
 
@@ -142,8 +141,14 @@ function applyFailReport(files: string[]): Report {
   return buildReport({ id: "flow-fail", series, results: [apply], errors: [], analysis: null, generatedAt: AT, tool: { name: "patchbench", version: "0.1.0" } });
 }
 
-test("all 5 recorded pairs: pair 1 ran in the slow mode, so patchbench calls the cell noisy (golden)", () => {
-  const r = fixtureReport();
+test("all 5 recorded pairs: pair 1 has a slow run on each side, the injected delay is a regression with and without them", () => {
+  const c = fixtureReport().bench!.cells[0]!.analysis;
+  assert.equal(c.verdict, "regression", c.reason);
+  assert.match(c.reason, /slow mode: 1 run\(s\) of A and 1 run\(s\) of B below 60% of its side's median \(without them too\)/);
+});
+
+test("the first 3 recorded pairs: pair 1's slow runs could carry the verdict, so patchbench calls the cell noisy (golden)", () => {
+  const r = fixtureReport([1, 2, 3]);
   const cell = r.bench!.cells[0]!;
   assert.equal(cell.analysis.verdict, "noisy");
   assert.match(cell.analysis.noisyReasons.join(" "), /slow/i);
@@ -151,6 +156,10 @@ test("all 5 recorded pairs: pair 1 ran in the slow mode, so patchbench calls the
   assert.equal(out.annotations.length, 0, "a noisy cell is not a finding");
   golden("check-run-summary-noisy.md", out.summary);
   golden("b4-check-noisy.json", `${JSON.stringify(renderB4Check(r), null, 2)}\n`);
+  // The mail says why the cell was set aside.
+  const text = renderText(r);
+  assert.match(text.replace(/\n {6}/g, " "), /why noisy: within-pair CV [\d.]+% > limit 5\.0%; slow mode: 1 run\(s\) of A and 1 run\(s\) of B below 60%/);
+  golden("mail-noisy.txt", text);
 });
 
 test("pairs 2-5 with a 10% noise gate: a regression, rendered as check run, PR comment and b4 JSON (golden)", () => {
@@ -234,3 +243,21 @@ test("GitHub limits: annotations are batched by 50, long text is cut at a line w
   assert.equal(validate({ output: { title: "t", summary: long, annotations: [] } }), false, "GitHub's schema itself refuses an over-long summary");
 });
 
+
+test("a series over an ingest cap: the refusal is the headline of the mail, the check run and the comment", () => {
+  const line = "series has 240 patches, over ingest.maxPatches=100; not run";
+  const r = buildReport({
+    id: "flow-capped",
+    series,
+    results: [stage("apply", "skip", line, null)],
+    errors: [],
+    analysis: null,
+    generatedAt: AT,
+    tool: { name: "patchbench", version: "0.1.0" },
+  });
+  assert.equal(r.headline, line);
+  assert.equal(r.status, "skip");
+  assert.ok(renderText(r).includes(line));
+  assert.ok(renderCheckRun(r).summary.includes(line));
+  assert.ok(renderPrComment(r, { marker: "m", detailsUrl: null }).includes(line));
+});

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { describe, test } from "node:test";
+import { FIXTURES } from "../../test/helpers/fixtures.ts";
 import { checkGolden, fixtureReports } from "../../test/integration/mail-fixture-results.ts";
+import { assembleMailbox } from "../ingest/mail/assemble-mailbox.ts";
+import { readMailbox } from "../ingest/mail/read-mailbox.ts";
+import { buildReport } from "./build-report.ts";
 import { MAX_COLUMNS, renderText, wrapCommand } from "./render-text.ts";
 
 function assertMailText(text: string): void {
@@ -58,4 +63,17 @@ describe("wrapCommand", () => {
       assert.deepEqual(shWords(lines), cmd.split(" "));
     });
   }
+});
+
+describe("renderText: a partial re-roll", () => {
+  test("names this version's own mail, threads under it and says what was carried", async () => {
+    const raws = readMailbox(join(FIXTURES, "mail", "b4", "trailers-followup-partial-reroll.mbox")).messages.map((m) => m.raw);
+    const box = await assembleMailbox(raws, { now: Date.parse("2030-01-01T00:00:00Z") });
+    const v3 = box.series.find((s) => s.version === 3)!;
+    const r = buildReport({ id: "flow-reroll", series: v3, results: [], errors: [], analysis: null, generatedAt: "2026-01-15T12:00:00.000Z", tool: { name: "patchbench", version: "0.1.0" } });
+    assert.deepEqual(r.thread, { subject: "Re: [PATCH v3 2/2] Simple test 2", inReplyTo: "patch-v3-2-message@example.com", references: ["patch-v3-2-message@example.com"] });
+    const text = renderText(r);
+    assertMailText(text);
+    assert.match(text, /^Series: \[PATCH v3 2\/2\] Simple test 2\nAuthor: Test Test <test@example\.com>\nReroll: partial, 1\/2 and the cover carried from v2 unchanged \(v3 re-sent\n {8}only 2\/2\)$/m);
+  });
 });

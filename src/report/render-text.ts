@@ -1,5 +1,6 @@
 import type { ReportCell, Report } from "./report.ts";
 import { formatChange, formatQuantity, formatRatio, formatSize } from "./format-number.ts";
+import { describeCarried } from "../domain/describe-carried.ts";
 
 /**
  * The plain-text mailing-list reply: ASCII only, at most 72 columns, no
@@ -121,9 +122,9 @@ export function seedLine(c: ReportCell): string {
 
 function ministat(c: ReportCell): string {
   const a = c.analysis;
-  const half = a.ci95 ? ((a.ci95[1] - a.ci95[0]) / 2) * 100 : Number.NaN;
   const how = a.method === "paired-t" ? `paired t over ${a.pairs} round pairs` : `Welch t, ${a.nA}+${a.nB} rounds`;
-  const ci = Number.isFinite(half) ? ` +/- ${half.toFixed(1)}%` : "";
+  // The interval of a ratio is not symmetric around the estimate: print both ends.
+  const ci = a.ci95 ? ` [${formatChange(a.ci95[0])}, ${formatChange(a.ci95[1])}]` : "";
   return `${a.verdict}: ${formatChange(a.ratio)}${ci} (95% CI, ${how}), q=${a.q < 0.001 ? a.q.toExponential(1) : a.q.toFixed(3)}`;
 }
 
@@ -133,8 +134,6 @@ function bar(ratio: number, scale: number, half = 14): string {
   const right = ratio >= 1 ? `${"#".repeat(n)}${" ".repeat(half - n)}` : " ".repeat(half);
   return `${left}|${right}`;
 }
-
-// ---- claim check (issue 5) ----
 
 /** The "Claims" section: each claim of the series, consistent / not reproduced / not measured (why). */
 export function renderClaims(checks: NonNullable<Report["claims"]>, a: string, b: string): string[] {
@@ -156,16 +155,18 @@ export function renderClaims(checks: NonNullable<Report["claims"]>, a: string, b
   return L;
 }
 
-// ---- end claim check ----
-
 export function renderText(r: Report): string {
   const L: string[] = [];
   const push = (...lines: string[]) => L.push(...lines);
   push(...wrap(`patchbench: ${r.headline}`));
   push("");
   const s = r.series;
-  push(...wrap(`Series: ${toAscii(s.cover?.subject ?? s.patches[0]?.subject ?? s.title)}`, ""));
+  const ownCover = s.cover?.carriedFrom === undefined ? s.cover : null;
+  const ownPatch = s.patches.find((p) => p.carriedFrom === undefined);
+  push(...wrap(`Series: ${toAscii(ownCover?.subject ?? ownPatch?.subject ?? s.title)}`, ""));
   push(...wrap(`Author: ${toAscii(s.author)}`));
+  const carried = describeCarried(s);
+  if (carried !== null) push(...hang("Reroll: ", `partial, ${carried}`));
 
   const ap = r.apply;
   if (ap) {
@@ -230,7 +231,7 @@ export function renderText(r: Report): string {
   }
 
   if (r.selftests) {
-    push(`Selftests: ${r.selftests.summary}`);
+    push(...hang("Selftests: ", toAscii(r.selftests.summary), "  "));
     for (const t of r.selftests.data.tests) {
       push(...wrap(`${t.status.toUpperCase().padEnd(5)} ${t.suite}/${t.name}`, "  "));
       push(...wrap(toAscii(t.detail), "        "));
@@ -242,7 +243,20 @@ export function renderText(r: Report): string {
     const b = r.bench;
     const d = b.stage.data;
     const [va, vb] = b.variants;
-    push(...wrap(`Benchmark: netperf on the runner's kernel, A = ${va.name}, B = ${vb.name}`));
+    const k = d.kernels;
+    if (k) {
+      push(...wrap(`Benchmark: netperf inside each kernel, A = ${va.name}, B = ${vb.name} (the series)`));
+      for (const s of k.sides) push(...hang(`  ${s.name}: `, `${toAscii(s.describe)}; booted in ${(s.bootMs / 1000).toFixed(1)} s`, "    "));
+      push(
+        ...wrap(
+          k.mode === "guests"
+            ? `Both kernels stay up; the idle one is paused. Switch cost (median of ${k.switchMs.count}): pause ${k.switchMs.pause} ms + resume ${k.switchMs.resume} ms + settle ${k.switchMs.settle} ms.`
+            : "One boot per side (the target holds one kernel at a time).",
+          "  ",
+        ),
+      );
+      for (const n of k.notes) push(...wrap(toAscii(n), "  "));
+    } else push(...wrap(`Benchmark: netperf on the runner's kernel, A = ${va.name}, B = ${vb.name}`));
     const pin = d.pinning ? `pinned -T ${d.pinning.local},${d.pinning.remote}` : "unpinned";
     push(
       ...wrap(
@@ -254,6 +268,8 @@ export function renderText(r: Report): string {
     for (const c of b.cells) {
       push(...wrap(seedLine(c), "  "));
       push(...wrap(ministat(c), "      "));
+      // A cell set aside must say why, or a reader cannot tell a flaky box from a flaky series.
+      if (c.analysis.verdict === "noisy" && c.analysis.reason) push(...wrap(`why noisy: ${toAscii(c.analysis.reason)}`, "      "));
     }
     push("");
     // LKP's block: base %stddev %change %stddev patched metric
@@ -278,7 +294,7 @@ export function renderText(r: Report): string {
       const hi = Math.max(...mdes);
       push(
         ...wrap(
-          `Minimum detectable effect (80% power, alpha 0.01): ${lo === hi ? pct(lo) : `${pct(lo)} to ${pct(hi)}`} per cell; smaller changes can hide behind "no change".`,
+          `Minimum detectable effect (80% power, alpha 0.01): ${lo === hi || (lo > 100 && hi > 100) ? pct(lo) : `${pct(lo)} to ${pct(hi)}`} per cell; smaller changes can hide behind "no change".`,
         ),
       );
     }

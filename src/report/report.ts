@@ -34,6 +34,8 @@ export interface Report {
   thread: { subject: string; inReplyTo: string | null; references: string[] };
   status: Status;
   headline: string;
+  /** Set when the series was not run at all (over an ingest cap): the reason, which is also the headline. */
+  notRun?: string;
   apply: StageResult<ApplyData> | null;
   selftests: StageResult<SelftestsData> | null;
   build: StageResult<BuildData> | null;
@@ -45,7 +47,7 @@ export interface Report {
   } | null;
   /** Stages that died of infrastructure, with the reason. */
   errors: { stage: string; reason: string }[];
-  /** Claim check (issue 5): the series' performance claims against the measured cells; absent without a bench. */
+  /** Claim check: the series' performance claims against the measured cells; absent without a bench. */
   claims?: SeriesClaimCheck[];
   generatedAt: string;
   tool: { name: string; version: string };

@@ -1,20 +1,17 @@
-import type { BenchSample, Cell, Variant } from "../domain/bench.ts";
-import type { BenchData, StageResult } from "../domain/results.ts";
-import { combineStatus } from "../domain/status.ts";
+import type { BenchSample, Cell, Variant, VariantSetting } from "../domain/bench.ts";
+import { join } from "node:path";
+import type { BenchData, BuildData, KernelSidesInfo, StageResult } from "../domain/results.ts";
+import { combineStatus, type Status } from "../domain/status.ts";
 import type { Logger } from "../lib/logger.ts";
+import type { Sandbox } from "../lib/sandbox.ts";
 import type { StageJob } from "../queue/payloads.ts";
 import { buildNetperfArgv } from "./bench/netperf-command.ts";
-import { type BenchPlan, runBenchPlan } from "./bench/run-matrix.ts";
+import { runBenchPlan } from "./bench/run-matrix.ts";
+import { benchPlanOf, cellsOf } from "../domain/bench-plan.ts";
+import { kernelVariants, openKernelSides } from "./bench/kernel-sides.ts";
+import { assertPlanRunnable, runBenchSessions } from "./bench/run-bench-sessions.ts";
 import { describeVariant } from "./bench/variant-plan.ts";
-import { type MachineProfile, tuningWarnings } from "./bench/machine-profile.ts";
-
-/** Cells of a bench config: tests × sizes × topologies. */
-export function cellsOf(bench: StageJob["bench"]): Cell[] {
-  const cells: Cell[] = [];
-  for (const test of bench.tests)
-    for (const topology of bench.topologies) for (const size of bench.sizes) cells.push({ test, size, topology });
-  return cells;
-}
+import { collectMachineProfile, type MachineProfile, tuningWarnings } from "./bench/machine-profile.ts";
 
 /** The machine profile as short "name: value" lines for reports (full profile stays in the result). */
 export function describeProfile(p: MachineProfile): Record<string, string> {
@@ -67,84 +64,168 @@ export function reproduceCommands(bench: StageJob["bench"], cells: readonly Cell
   return out;
 }
 
-/**
- * The runner's plan for a bench config: the one translation used by the
- * bench stage, plan validation before queueing and time estimates.
- * Without `adaptive`, the plan stops at `rounds`.
- */
-export function benchPlanOf(b: StageJob["bench"], opts: { adaptive: boolean } = { adaptive: true }): BenchPlan {
-  const variants = b.variants as [Variant, Variant];
-  return {
-    cells: cellsOf(b),
-    variants,
-    rounds: b.rounds,
-    maxRounds: opts.adaptive ? b.maxRounds : b.rounds,
-    runsPerRound: b.runsPerRound,
-    durationSec: b.durationSec,
-    warmup: b.warmup,
-    design: b.design,
-    seed: b.seed,
-    pinning: b.pinning,
-    pairing: b.pairing === "auto" ? (variants.some((v) => v.settings.some((x) => x.kind === "kernel")) ? "side" : "cell") : b.pairing,
-    warmupRounds: b.warmupRounds,
-  };
+/** Which sides a bench stage compares: kernels when the flow built them (or when asked to), else settings. */
+export function benchSidesOf(b: StageJob["bench"], build: BuildData | null): "kernels" | "settings" {
+  if (b.sides !== "auto") return b.sides;
+  return build !== null ? "kernels" : "settings";
 }
 
-/** The bench stage: the tree's netperf matrix, A vs B variants, on this host's kernel. */
-export async function runBenchStage(
-  job: StageJob,
-  deps: {
-    log: Logger;
-    runner: string;
-    journalPath: string;
-    signal?: AbortSignal;
-    /** Adaptive rounds: asked after each extra pair of rounds (wired by the worker from src/stats). */
-    decide?: (samples: readonly BenchSample[]) => "stop" | "continue";
-  },
-): Promise<StageResult<BenchData>> {
+interface BenchStageDeps {
+  log: Logger;
+  runner: string;
+  journalPath: string;
+  /** Where per-flow artifacts (guest consoles) go: <workDir>/artifacts/<flow>. */
+  workDir: string;
+  /** The build stage's result in this flow (kernel images), or null when the flow built nothing. */
+  build?: BuildData | null;
+  /** Where QEMU guests run (runner.sandbox). */
+  sandbox?: Sandbox;
+  signal?: AbortSignal;
+  /** Adaptive rounds: asked after each extra pair of rounds (wired by the worker from src/stats). */
+  decide?: (samples: readonly BenchSample[]) => "stop" | "continue";
+}
+
+/**
+ * The bench stage: the tree's netperf matrix. With kernel sides (a flow that
+ * built kernels) the base and the candidate kernel are each booted once as a
+ * guest and measured inside it, interleaved; with settings sides the two
+ * variants run on this host's kernel.
+ */
+export async function runBenchStage(job: StageJob, deps: BenchStageDeps): Promise<StageResult<BenchData>> {
   const startedAt = new Date().toISOString();
   const b = job.bench;
   const cells = cellsOf(b);
-  const variants = b.variants as [Variant, Variant];
-  const out = await runBenchPlan(
-    benchPlanOf(b, { adaptive: deps.decide !== undefined }),
-    {
-      log: deps.log,
-      journalPath: deps.journalPath,
-      budgetSec: b.budgetSec,
-      // A sysctl or BPF attach takes effect for the next socket: per-cell switching needs no 2 s settle.
-      ...(b.pairing !== "side" && !variants.some((v) => v.settings.some((x) => x.kind === "kernel")) ? { settleMs: 200 } : {}),
-      ...(deps.signal ? { signal: deps.signal } : {}),
-      ...(deps.decide ? { decide: deps.decide } : {}),
-    },
-  );
-  const profile = describeProfile(out.profile);
-  const commands = reproduceCommands(job.bench, cells, variants);
-  const okRuns = out.samples.filter((s) => s.ok).length;
-  const failedRuns = out.samples.length - okRuns;
-  const status = out.aborted ? "error" : combineStatus([out.problems.length > 0 || failedRuns > 0 ? "warn" : "pass"]);
-  return {
+  const build = deps.build ?? null;
+  const sides = benchSidesOf(b, build);
+  const done = (status: Status, summary: string, data: Partial<BenchData> & Pick<BenchData, "variants" | "samples" | "profile" | "warnings" | "problems" | "commands">): StageResult<BenchData> => ({
     stage: "bench",
     status,
-    summary: `${cells.length} cells x 2 variants, ${okRuns} runs${failedRuns ? `, ${failedRuns} failed` : ""}`,
+    summary,
     startedAt,
     endedAt: new Date().toISOString(),
     runner: deps.runner,
     data: {
       cells,
-      variants,
       design: b.design,
-      rounds: Math.max(0, ...out.samples.map((s) => s.round + 1)),
+      rounds: Math.max(0, ...data.samples.map((s) => s.round + 1)),
       runsPerRound: b.runsPerRound,
       durationSec: b.durationSec,
       warmup: b.warmup,
       warmupRounds: b.warmupRounds,
       pinning: b.pinning,
-      samples: out.samples,
-      profile,
-      warnings: tuningWarnings(out.profile),
-      problems: out.problems,
-      commands,
+      ...data,
     },
-  };
+  });
+  if (sides === "settings") {
+    const variants = b.variants as [Variant, Variant];
+    const out = await runBenchPlan(benchPlanOf(b, { adaptive: deps.decide !== undefined }), {
+      log: deps.log,
+      journalPath: deps.journalPath,
+      budgetSec: b.budgetSec,
+      // A sysctl or BPF attach takes effect for the next socket: per-cell switching needs no 2 s settle.
+      ...(b.pairing !== "side" ? { settleMs: 200 } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      ...(deps.decide ? { decide: deps.decide } : {}),
+    });
+    const okRuns = out.samples.filter((s) => s.ok).length;
+    const failedRuns = out.samples.length - okRuns;
+    return done(
+      out.aborted ? "error" : combineStatus([out.problems.length > 0 || failedRuns > 0 ? "warn" : "pass"]),
+      `${cells.length} cells x 2 variants, ${okRuns} runs${failedRuns ? `, ${failedRuns} failed` : ""}`,
+      {
+        variants,
+        samples: out.samples,
+        profile: describeProfile(out.profile),
+        warnings: tuningWarnings(out.profile),
+        problems: out.problems,
+        commands: reproduceCommands(job.bench, cells, variants),
+      },
+    );
+  }
+  return runKernelBench(job, deps, build, done);
 }
+
+async function runKernelBench(
+  job: StageJob,
+  deps: BenchStageDeps,
+  build: BuildData | null,
+  done: (status: Status, summary: string, data: Partial<BenchData> & Pick<BenchData, "variants" | "samples" | "profile" | "warnings" | "problems" | "commands">) => StageResult<BenchData>,
+): Promise<StageResult<BenchData>> {
+  const b = job.bench;
+  const cells = cellsOf(b);
+  const variants = kernelVariants(b.kernelSettings as VariantSetting[]);
+  const host = await collectMachineProfile({});
+  const empty = { variants, samples: [], profile: describeProfile(host), warnings: [], problems: [] as string[], commands: [] };
+  if (!build?.base?.image || !build.candidate?.image) {
+    const why = !build ? "the flow built no kernels (add build to the tree's stages, or set bench.sides: settings)" : "the build stage left no base and candidate kernel images";
+    return done("skip", `skipped: ${why}`, { ...empty, problems: [why] });
+  }
+  const plan = benchPlanOf({ ...b, variants }, { adaptive: deps.decide !== undefined });
+  const runDeps = { budgetSec: b.budgetSec, settleMs: GUEST_SETTLE_MS };
+  assertPlanRunnable(plan, runDeps);
+  const artifactsDir = join(deps.workDir, "artifacts", job.flowId);
+  const opened = await openKernelSides({
+    variants,
+    build,
+    boot: job.boot,
+    topologies: [...new Set(cells.map((c) => c.topology))],
+    pinning: b.pinning,
+    artifactsDir,
+    log: deps.log,
+    ...(deps.sandbox ? { sandbox: deps.sandbox } : {}),
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  if (!opened.ok) {
+    const words = opened.failures.map((f) => `${f.kernel} kernel: ${f.outcome} (${f.reason})`);
+    const tail = opened.failures.map((f) => (f.consoleTail ? `${f.kernel} console:\n${f.consoleTail.split("\n").slice(-15).join("\n")}` : "")).filter(Boolean);
+    return done(opened.seriesFault ? "fail" : "error", `${opened.seriesFault ? "the candidate kernel does not boot while the base does" : "the kernels could not be booted as guests (not the series' fault)"}: ${words.join("; ")}`, {
+      ...empty,
+      problems: [...words, ...tail],
+    });
+  }
+  const sessions = opened.sessions;
+  let out: Awaited<ReturnType<typeof runBenchSessions>>;
+  // The sessions' notes (pinning off in a 1-vCPU guest) go into the kernels' description once, not into problems.
+  const problems: string[] = [];
+  try {
+    out = await runBenchSessions(plan, sessions, { log: deps.log, ...runDeps, ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.decide ? { decide: deps.decide } : {}) });
+  } finally {
+    for (const s of sessions) problems.push(...(await s.close()));
+  }
+  problems.push(...out.problems);
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, c) => a - c);
+    return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const kernels: KernelSidesInfo = {
+    mode: "guests",
+    accel: sessions[0]?.guest.accel ?? null,
+    sides: sessions.map((s) => ({ name: s.name, describe: s.describe, kernelRelease: s.guest.kernelRelease, version: s.guest.version, bootMs: s.guest.bootMs })),
+    switchMs: {
+      pause: round1(median(sessions.flatMap((s) => s.switches.pauses))),
+      resume: round1(median(sessions.flatMap((s) => s.switches.resumes))),
+      settle: GUEST_SETTLE_MS,
+      count: sessions.reduce((n, s) => n + s.switches.resumes.length, 0),
+    },
+    notes: [...new Set(sessions.flatMap((s) => s.notes))],
+  };
+  const profile = describeProfile(host);
+  profile.kernel = sessions.map((s) => `${s.name}: ${s.guest.kernelRelease} (QEMU ${s.guest.accel}, ${job.boot.qemu.cpus} vCPU, ${job.boot.qemu.memoryMb} MB)`).join("; ");
+  const okRuns = out.samples.filter((s) => s.ok).length;
+  const failedRuns = out.samples.length - okRuns;
+  // Inside a guest with fewer vCPUs than the pinning names, netperf ran unpinned: say so in the design line too.
+  const pinning = sessions.some((s) => s.notes.some((n) => n.includes("pinning"))) ? null : b.pinning;
+  return done(
+    out.aborted ? "error" : combineStatus([problems.length > 0 || failedRuns > 0 ? "warn" : "pass"]),
+    `${cells.length} cells x base/candidate kernels (QEMU ${kernels.accel}), ${okRuns} runs${failedRuns ? `, ${failedRuns} failed` : ""}`,
+    { variants, samples: out.samples, profile, warnings: [], problems, pinning, commands: [
+      "# inside each kernel: boot it as in README \"Kernel A/B\" (QEMU, the runner's root over 9p), then",
+      ...reproduceCommands({ ...job.bench, pinning }, cells, variants),
+    ], kernels },
+  );
+}
+
+/** After resuming a paused guest: its timers catch up and netserver wakes before the first run. */
+const GUEST_SETTLE_MS = 500;
+
+const round1 = (x: number) => Math.round(x * 10) / 10;

@@ -1,9 +1,13 @@
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import { PROJECT_ROOT } from "../lib/project-root.ts";
+import { GUEST_CONFIG, planKernelConfig, SELFTESTS_BPF_CONFIG } from "./build/plan-kernel-config.ts";
 import type { ApplyData, BootRun, BuildData, KernelBuild, StageResult } from "../domain/results.ts";
 import { combineStatus, type Status } from "../domain/status.ts";
 import type { Exec } from "../lib/exec.ts";
 import type { Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
+import { defaultSandbox, type Sandbox } from "../lib/sandbox.ts";
 import type { StageJob } from "../queue/payloads.ts";
 import { amSeries } from "./apply/am-series.ts";
 import { flowRef, rawPatches } from "./apply/apply-series.ts";
@@ -14,7 +18,7 @@ import { BuildFailure, buildKernel } from "./build/build-kernel.ts";
 import { compareProbes } from "./build/compare-probes.ts";
 import { newWarnings } from "./build/parse-build-warnings.ts";
 import { ensureMirror } from "./workspace/ensure-mirror.ts";
-import { withJobWorktree } from "./workspace/job-worktree.ts";
+import { withJobWorktree, worktreeGitArgs } from "./workspace/job-worktree.ts";
 
 export interface BuildStageDeps {
   git: Git;
@@ -26,6 +30,8 @@ export interface BuildStageDeps {
   /** ccache's cache dir shared by jobs (null: ccache's default). */
   ccacheDir?: string | null;
   exec?: Exec;
+  /** Where make runs; default: bwrap hiding workDir. */
+  sandbox?: Sandbox;
   /** Override the configured boot target (tests). */
   bootTarget?: BootTarget;
   signal?: AbortSignal;
@@ -80,7 +86,8 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
       await git(["checkout", "--quiet", "--detach", apply.baseCommit!], { repo: wt.dir });
     }
 
-    const common = { treeDir: wt.dir, config: cfg, artifactsDir, ccacheDir: deps.ccacheDir ?? null, ...exec, ...sig };
+    const sandbox = deps.sandbox ?? defaultSandbox([deps.workDir]);
+    const common = { treeDir: wt.dir, config: cfg, artifactsDir, ccacheDir: deps.ccacheDir ?? null, sandbox, mirrorRepo: mirror.repo, ...exec, ...sig };
     const attempt = async (label: "base" | "candidate", commit: string, reuseConfig: boolean): Promise<KernelBuild | BuildFailure> => {
       try {
         return await buildKernel({ ...common, label, commit, reuseConfig });
@@ -96,9 +103,13 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
         return done("error", `${b.message} (the base itself does not build: not the series' fault)\n${b.build.logTail.split("\n").slice(-5).join("\n")}`);
       }
       data.base = b;
-      data.config.fragments = [];
     }
-    await git(["checkout", "--quiet", "--detach", head], { repo: wt.dir });
+    // The fragments merged after the base config, named as the report shows them.
+    data.config.fragments = planKernelConfig(cfg, { hasSelftestsConfig: existsSync(join(wt.dir, SELFTESTS_BPF_CONFIG)), extrasFile: "" }).fragments.map((f) =>
+      f === GUEST_CONFIG ? relative(PROJECT_ROOT, f) : f,
+    );
+    // After a sandboxed build the worktree is untrusted: address it without reading its .git.
+    await git([...worktreeGitArgs(wt), "checkout", "--quiet", "--detach", head]);
     const c = await attempt("candidate", head, cfg.compareBase);
     if (c instanceof BuildFailure) {
       data.candidate = c.build;

@@ -49,6 +49,16 @@ export async function runTestProgsSuite(suite: TestProgsSuite, testProgs: string
   return { suite: suite.id, name: suite.id, status: outcome.status, detail: outcome.reason, durationMs: Date.now() - started };
 }
 
+/** Pure: "2 passed, 3 skipped of 5" — a skip is neither a pass nor a failure. */
+export function selftestCounts(tests: readonly SuiteTest[]): string {
+  const n = (s: SuiteTest["status"]) => tests.filter((t) => t.status === s).length;
+  const parts = [`${n("pass")} passed`];
+  for (const [s, word] of [["fail", "failed"], ["warn", "warned"], ["error", "could not run"], ["skip", "skipped"]] as const) {
+    if (n(s) > 0) parts.push(`${n(s)} ${word}`);
+  }
+  return `${parts.join(", ")} of ${tests.length}`;
+}
+
 /**
  * The selftests stage on the runner's own kernel: the host probes (TCP
  * round trip, user-space and BPF SO_BUSY_POLL) and the named test_progs
@@ -85,11 +95,10 @@ export async function runSelftestsStage(job: StageJob, deps: SelftestsDeps): Pro
     }
   }
   const status = combineStatus(tests.map((t) => t.status));
-  const passed = tests.filter((t) => t.status === "pass").length;
   return {
     stage: "selftests",
     status,
-    summary: `${passed}/${tests.length} passed (${job.suites.join(", ")})`,
+    summary: `${selftestCounts(tests)} (${job.suites.join(", ")})`,
     startedAt,
     endedAt: new Date().toISOString(),
     runner: deps.runner,

@@ -101,11 +101,12 @@ export interface CellAnalysis {
   noisy: boolean;
   noisyReasons: string[];
   /**
-   * The noise CV is over cvLimit but the whole 95% CI lies beyond the floor (which is already
-   * 2 × that CV), with no quality gate or slow-mode problem: the effect is far larger than the
-   * noise, so the cell is judged instead of being set aside as noisy (the reason says so).
+   * A noisy reason holds (the noise CV over cvLimit, or slow runs whose removal leaves the
+   * verdict's side unchanged) but the whole 95% CI lies beyond the floor (which is already
+   * 2 × the noise CV), with no quality gate failed: the effect is far larger than the noise,
+   * so the cell is judged instead of being set aside as noisy (the reason says so).
    */
-  cvOverLimitButBeyondFloor: boolean;
+  noisyButBeyondFloor: boolean;
   /**
    * Noisy only because the noise CV is over the limit (no quality gate, no slow mode): such a
    * cell is decided once its whole CI lies beyond the floor, so more rounds can settle it.
@@ -231,7 +232,7 @@ interface VerdictParts {
 function decide(a: Base, q: number, perRoundVar: number, opts: Resolved): VerdictParts {
   const none = { roundsNeeded: null, roundsNeededCapped: false };
   if (a.noisy) return { verdict: "noisy", reason: a.noisyReasons.join("; "), ...none };
-  const loud = a.cvOverLimitButBeyondFloor ? `; noise ${(a.noiseCv * 100).toFixed(1)}% is over the limit, but the whole 95% CI lies beyond the floor` : "";
+  const loud = a.noisyButBeyondFloor ? `; ${a.noisyReasons.join("; ")}, but the whole 95% CI lies beyond the floor` : "";
   const floorText = `±${(a.floor * 100).toFixed(1)}%`;
   if (a.ci95 === null || a.ci90 === null) {
     return {
@@ -321,23 +322,43 @@ export function cellEvidence(input: CellInput, options: AnalysisOptions = {}): C
     const what = opts.noiseFrom === "pairs" && paired ? "within-pair CV" : "round CV";
     noisyReasons.push(`${what} ${(noiseCv * 100).toFixed(1)}% > limit ${(opts.cvLimit * 100).toFixed(1)}%`);
   }
+  const beyond = (ci: [number, number] | null, f: number): -1 | 0 | 1 => (ci === null ? 0 : ci[0] > 1 + f ? 1 : ci[1] < 1 - f ? -1 : 0);
   if (opts.slowModeRatio > 0) {
+    const slowText: string[] = [];
+    const medians = new Map<Side, number>();
     for (const [name, side] of [
       ["A", sideA],
       ["B", sideB],
     ] as const) {
       const runs = [...side.values()].flat();
       const med = median(runs);
+      medians.set(name, med);
       const slow = runs.filter((x) => x < opts.slowModeRatio * med).length;
-      if (slow > 0) {
-        noisyReasons.push(`slow mode: ${slow} run(s) of ${name} below ${Math.round(opts.slowModeRatio * 100)}% of its median`);
+      if (slow > 0) slowText.push(`${slow} run(s) of ${name}`);
+    }
+    if (slowText.length > 0) {
+      const what = `slow mode: ${slowText.join(" and ")} below ${Math.round(opts.slowModeRatio * 100)}% of its side's median`;
+      // Sensitivity check: the same cell without the slow runs. When both analyses put the whole
+      // 95% CI beyond the floor on the same side, the slow runs cannot have made the verdict (a
+      // host hiccup under a 2x change); otherwise they might have, and the cell is set aside.
+      const without = cellEvidence(
+        {
+          ...input,
+          rounds: input.rounds.map((r) => ({ ...r, runs: r.runs.filter((x) => !(x < opts.slowModeRatio * (medians.get(r.variant) ?? 0))) })),
+        },
+        { ...options, slowModeRatio: 0, bootstrapResamples: 0 },
+      ).base;
+      const side = beyond(ci95, floor);
+      const held = side !== 0 && beyond(without.ci95, without.floor) === side;
+      if (held) noisyReasons.push(`${what} (without them too)`);
+      else {
+        noisyReasons.push(what);
         hardNoise = true;
       }
     }
   }
 
-  const cvOverLimitButBeyondFloor =
-    !hardNoise && noisyReasons.length > 0 && ci95 !== null && (ci95[0] > 1 + floor || ci95[1] < 1 - floor);
+  const noisyButBeyondFloor = !hardNoise && noisyReasons.length > 0 && beyond(ci95, floor) !== 0;
   const perRoundVar = paired ? ti.se * ti.se * diffs.length : ti.se * ti.se * Math.min(la.length, lb.length);
   const mw = mannWhitney(valuesA, valuesB);
   const base: Base = {
@@ -374,10 +395,10 @@ export function cellEvidence(input: CellInput, options: AnalysisOptions = {}): C
           )
         : null,
     mannWhitneyP: mw === null ? null : mw.pValue,
-    noisy: noisyReasons.length > 0 && !cvOverLimitButBeyondFloor,
+    noisy: noisyReasons.length > 0 && !noisyButBeyondFloor,
     noisyReasons,
-    cvOverLimitButBeyondFloor,
-    noisyByCvOnly: !hardNoise && noisyReasons.length > 0 && !cvOverLimitButBeyondFloor,
+    noisyButBeyondFloor,
+    noisyByCvOnly: !hardNoise && noisyReasons.length > 0 && !noisyButBeyondFloor,
     dropped,
   };
   return { base, perRoundVar };

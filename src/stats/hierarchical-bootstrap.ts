@@ -1,4 +1,4 @@
-import { createRng } from "./create-rng.ts";
+import { createRng } from "../domain/create-rng.ts";
 import { quantile } from "./descriptive.ts";
 
 export interface BootstrapInput {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { benjaminiHochberg } from "./benjamini-hochberg.ts";
-import { createRng, hashSeed } from "./create-rng.ts";
+import { createRng, hashSeed } from "../domain/create-rng.ts";
 import { cv, geometricMean, mean, quantile, sd, variance } from "./descriptive.ts";
 import {
   logGamma,

@@ -1,9 +1,9 @@
 import type { Verdict } from "../domain/verdict.ts";
 import type { AnalysisOptions, RoundInput, Side } from "./analyze-cell.ts";
 import { analyzeMatrix, type MatrixAnalysis } from "./analyze-matrix.ts";
-import { createRng, hashSeed, type Rng } from "./create-rng.ts";
+import { createRng, hashSeed, type Rng } from "../domain/create-rng.ts";
 import { nextRoundsDecision } from "./next-rounds-decision.ts";
-import { type RoundDesign, roundOrder, shuffleCells } from "./round-order.ts";
+import { type RoundDesign, roundOrder, shuffleCells } from "../domain/round-order.ts";
 
 /** A seeded model of what one netperf run measures. All parts multiply the true value. */
 export interface NoiseModel {

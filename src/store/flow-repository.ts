@@ -17,7 +17,7 @@ export interface FlowRow {
  */
 export async function createFlowIfAbsent(
   db: Db,
-  flow: { id: string; seriesId: string; tree: string; base: string | null; plan: string },
+  flow: { id: string; seriesId: string; tree: string; base: string | null; plan: string; job?: string | null },
 ): Promise<boolean> {
   const r = await db
     .insertInto("flows")
@@ -30,6 +30,7 @@ export async function createFlowIfAbsent(
       status: "queued",
       created_at: new Date().toISOString(),
       finished_at: null,
+      job: flow.job ?? null,
     })
     .onConflict((oc) => oc.column("id").doNothing())
     .executeTakeFirst();
@@ -67,4 +68,29 @@ export async function countFlowsForSeries(db: Db, seriesId: string): Promise<num
     .where("series_id", "=", seriesId)
     .executeTakeFirstOrThrow();
   return Number(r.n);
+}
+
+/** A flow not finished yet (queued or running) with the BullMQ flow it was enqueued with. */
+export interface UnfinishedFlow {
+  id: string;
+  status: string;
+  createdAt: string;
+  /** The FlowJob as JSON; null for flows stored before jobs were recorded. */
+  job: string | null;
+}
+
+export async function listUnfinishedFlows(db: Db): Promise<UnfinishedFlow[]> {
+  const rows = await db
+    .selectFrom("flows")
+    .select(["id", "status", "created_at", "job"])
+    .where("finished_at", "is", null)
+    .orderBy("created_at")
+    .execute();
+  return rows.map((r) => ({ id: r.id, status: r.status, createdAt: r.created_at, job: r.job }));
+}
+
+/** Queued flows (not yet reported) of a series. */
+export async function listQueuedFlowsOfSeries(db: Db, seriesId: string): Promise<string[]> {
+  const rows = await db.selectFrom("flows").select("id").where("series_id", "=", seriesId).where("status", "=", "queued").execute();
+  return rows.map((r) => r.id);
 }

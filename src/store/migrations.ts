@@ -107,4 +107,18 @@ export const MIGRATIONS: Record<string, Migration> = {
       }
     },
   },
+  "0002-leases-and-flow-jobs": {
+    async up(db: Kysely<unknown>) {
+      // The outbox lease: which attempt holds a row and since when (orphans are judged by this, not created_at).
+      await db.schema.alterTable("deliveries").addColumn("claim_id", "text").execute();
+      await db.schema.alterTable("deliveries").addColumn("claimed_at", "text").execute();
+      // The exact BullMQ flow (JSON) a flow was enqueued with, so a Redis that lost it can be given it again.
+      await db.schema.alterTable("flows").addColumn("job", "text").execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable("flows").dropColumn("job").execute();
+      await db.schema.alterTable("deliveries").dropColumn("claimed_at").execute();
+      await db.schema.alterTable("deliveries").dropColumn("claim_id").execute();
+    },
+  },
 };

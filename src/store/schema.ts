@@ -26,6 +26,8 @@ export interface FlowTable {
   status: string;
   created_at: string;
   finished_at: string | null;
+  /** The BullMQ FlowJob it was enqueued with (JSON); null for flows stored before 0002. */
+  job: string | null;
 }
 export interface RunTable {
   id: string;
@@ -68,6 +70,10 @@ export interface DeliveryTable {
   last_error: string | null;
   created_at: string;
   sent_at: string | null;
+  /** The attempt holding the lease (null: nobody is sending it). */
+  claim_id: string | null;
+  /** When that attempt claimed it (ISO); a lease older than the outbox lease time may be taken over. */
+  claimed_at: string | null;
 }
 export interface QuarantineTable {
   id: Generated<number>;

@@ -3,8 +3,8 @@ import type { BenchData, Stage, StageResult } from "../domain/results.ts";
 import type { Series } from "../domain/series.ts";
 import { buildReport } from "../report/build-report.ts";
 import type { Report } from "../report/report.ts";
-import { analyzeMatrix } from "../stats/analyze-matrix.ts";
-import { samplesToCells } from "../stats/samples-to-cells.ts";
+import type { MatrixAnalysis } from "../stats/analyze-matrix.ts";
+import { analyzeSamples } from "../stats/analyze-samples.ts";
 import { listRuns, listSamples } from "../store/result-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { getFlow } from "../store/flow-repository.ts";
@@ -19,15 +19,11 @@ export function buildFlowReport(input: {
   results: StageResult[];
   errors: { stage: Stage; reason: string }[];
   generatedAt: string;
-}): { report: Report; analysis: ReturnType<typeof analyzeMatrix> | null } {
+}): { report: Report; analysis: MatrixAnalysis | null } {
   const bench = input.results.find((r) => r.stage === "bench" && r.status !== "skip" && r.data);
   const benchData = bench?.data as BenchData | undefined;
-  let analysis = null;
-  if (benchData && benchData.variants.length === 2) {
-    const names: [string, string] = [benchData.variants[0]!.name, benchData.variants[1]!.name];
-    const { inputs } = samplesToCells(benchData.samples, names);
-    analysis = analyzeMatrix(inputs, { seed: 1, noiseFrom: "pairs" });
-  }
+  const analysis =
+    benchData && benchData.variants.length === 2 ? analyzeSamples(benchData.samples, [benchData.variants[0]!.name, benchData.variants[1]!.name]) : null;
   const report = buildReport({
     id: input.flowId,
     series: input.series,

@@ -1,8 +1,6 @@
 import type { FlowProducer } from "bullmq";
-import { estimateBenchSeconds } from "../bot/github-processor.ts";
-import { authorizeMail } from "../commands/authorize-bench.ts";
-import { BENCH_HELP, parseBenchCommand } from "../commands/parse-bench-command.ts";
-import { planBenchRequest } from "../commands/plan-bench-request.ts";
+import { benchPolicyOf, type BenchRequestInput, handleBenchRequest, settleBenchDecision } from "../commands/handle-bench-request.ts";
+import { estimateBenchSeconds } from "../domain/bench-plan.ts";
 import { pickTree } from "../config/pick-tree.ts";
 import type { Config } from "../config/schema.ts";
 import { deliverMail } from "../deliver/deliver-mail.ts";
@@ -10,6 +8,7 @@ import { stableId } from "../domain/ids.ts";
 import type { AssembledMailbox } from "../ingest/mail/assemble-mailbox.ts";
 import { parseMessageHeaders } from "../ingest/mail/parse-message.ts";
 import type { Logger } from "../lib/logger.ts";
+import type { BenchLimiter } from "../queue/bench-limiter.ts";
 import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
 import { getCursor, setCursor } from "../store/cursor-repository.ts";
@@ -24,20 +23,22 @@ export interface MailBenchDeps {
   flows: FlowProducer;
   log: Logger;
   installationId: string;
+  limiter: BenchLimiter;
 }
 
 /**
- * `/bench` by mail: a reply in a series' thread whose body has a `/bench`
- * line. Allowed only for configured maintainers (with DKIM checked when the
- * mail carries Authentication-Results); everyone else is logged and ignored.
- * The same grammar and limits as on GitHub; the answer is one reply mail
- * (the report job is marked as requested, so the quiet policy answers it).
- * Each command is handled once (recorded by Message-ID).
+ * The mail adapter of `/bench` (src/commands/handle-bench-request.ts decides):
+ * a reply in a series' thread whose body has a `/bench` line. Translates the
+ * mail (From, our MTA's Authentication-Results, the thread's series) into a
+ * request and carries out the answer: one reply mail, or a flow whose report
+ * job is marked as requested (so the quiet policy answers it). Mail that is
+ * not authenticated is logged and never answered. Each command is handled
+ * once (recorded by Message-ID).
  */
 export async function handleMailBenchCommands(deps: MailBenchDeps, box: AssembledMailbox): Promise<string[]> {
   const { db, config, log } = deps;
   const flows: string[] = [];
-  const gh = config.global.github;
+  const policy = benchPolicyOf(config, estimateBenchSeconds);
   for (const r of box.replies) {
     if (r.kind !== "command" || !r.command) continue;
     if (await getCursor(db, HANDLED, r.messageId)) continue;
@@ -49,21 +50,27 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
     } catch {
       authenticationResults = [];
     }
-    const auth = authorizeMail(
-      { from: r.from, authenticationResults },
-      { maintainers: gh.bench.maintainers, trustedAuthservIds: gh.bench.trustedAuthservIds },
-    );
-    if (!auth.allowed) {
-      log.info({ messageId: r.messageId, from: r.from, reason: auth.reason }, "/bench by mail ignored");
-      await done(`ignored: ${auth.reason}`);
+    const series = box.series.find((s) => s.id === r.seriesId);
+    const tree = series ? pickTree(series, config.trees, config.global.defaultTree) : null;
+    const input: BenchRequestInput = {
+      sender: { channel: "mail", from: r.from, authenticationResults },
+      command: r.command,
+      place: `thread:${series?.id ?? r.messageId}`,
+      tree: tree ? { bench: tree.bench, pool: tree.pool } : null,
+      pending: null,
+    };
+    const d = await settleBenchDecision(handleBenchRequest(input, policy), input, policy, (g) => deps.limiter.consume(g));
+    const who = { messageId: r.messageId, from: r.from };
+    if (d.kind === "ignore" || d.kind === "silent") {
+      const reason = d.kind === "silent" ? d.reason : "not a /bench";
+      log.warn({ ...who, reason }, "/bench by mail refused; not answered");
+      await done(`ignored: ${reason}`);
       continue;
     }
-    const series = box.series.find((s) => s.id === r.seriesId);
-    const answer = async (text: string) => {
-      const flowId = stableId("mailcmd", r.messageId);
+    if (d.kind === "reply") {
       await deliverMail(
         { db, log },
-        flowId,
+        stableId("mailcmd", r.messageId),
         {
           from: config.global.mail.from,
           to: [r.from],
@@ -71,7 +78,7 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
           subject: /^re:/i.test(r.subject) ? r.subject : `Re: ${r.subject}`,
           inReplyTo: r.messageId,
           references: [r.messageId],
-          text,
+          text: d.reply,
           headers: { "X-Patchbench-Command": "bench" },
         },
         {
@@ -81,42 +88,24 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
         },
         { action: "send", to: [r.from], cc: [], reasons: ["answer to a /bench request"] },
       );
-    };
-    const parsed = parseBenchCommand(r.command);
-    if (parsed.kind === "help" || parsed.kind === "none") {
-      await answer(`${BENCH_HELP}\n`);
-      await done("help");
+      log.info({ ...who, reason: d.reason }, "/bench by mail answered");
+      await done(d.reason);
       continue;
     }
-    if (parsed.kind === "error") {
-      await answer(`patchbench: I could not read that /bench: ${parsed.message}\n\n${BENCH_HELP}\n`);
-      await done(`error: ${parsed.message}`);
-      continue;
-    }
-    if (!series) {
-      await answer("patchbench: this /bench is not in the thread of a patch series I know; reply to the cover letter or a patch.\n");
-      await done("no series");
-      continue;
-    }
-    const tree = pickTree(series, config.trees, config.global.defaultTree);
-    const planned = planBenchRequest(tree.bench, parsed.request, gh.bench, tree.pool, estimateBenchSeconds);
-    if (!planned.ok) {
-      await answer(`patchbench: I cannot run that /bench: ${planned.message}\n`);
-      await done(`refused: ${planned.message}`);
-      continue;
-    }
-    await saveSeries(db, series, box.raw);
+    // A run: the decision had a tree, so the series exists.
+    await saveSeries(db, series!, box.raw);
     const plan = planFlow({
-      series,
+      series: series!,
       raw: box.raw,
-      tree: { ...tree, pool: planned.pool },
+      caps: config.global.ingest,
+      tree: { ...tree!, pool: d.pool },
       installationId: `${deps.installationId}-mailbench-${stableId("m", r.messageId)}`,
-      bench: planned.bench,
+      bench: d.bench,
     });
     plan.job.data = { ...(plan.job.data as object), request: { by: r.from } };
     const e = await enqueueFlow({ db, flows: deps.flows, log }, plan);
     await done(`flow ${e.flowId}`);
-    log.info({ messageId: r.messageId, from: r.from, flowId: e.flowId }, "/bench by mail queued");
+    log.info({ ...who, flowId: e.flowId, reason: d.reason }, "/bench by mail queued");
     flows.push(e.flowId);
   }
   return flows;

@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type FlowProducer, Queue } from "bullmq";
+import { type CancelFlow, createFlowCanceller, withdrawFlows } from "../queue/cancel-flow.ts";
 import { pickTree } from "../config/pick-tree.ts";
-import { handleMailBenchCommands } from "./mail-bench.ts";
 import { readTreeTip } from "../runner/workspace/read-tree-tip.ts";
 import type { Config, SourceConfig } from "../config/schema.ts";
-import type { Series } from "../domain/series.ts";
+import { type Series, seriesRef } from "../domain/series.ts";
 import { assembleMailbox } from "../ingest/mail/assemble-mailbox.ts";
 import { parseMessageHeaders } from "../ingest/mail/parse-message.ts";
 import { normalizeTitle } from "../ingest/mail/parse-subject.ts";
@@ -17,15 +17,17 @@ import { nextPollDelayMs } from "../ingest/public-inbox/poll-backoff.ts";
 import { pollHttpInbox } from "../ingest/public-inbox/poll-http-inbox.ts";
 import type { Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
+import { type BenchLimiter, createBenchLimiter } from "../queue/bench-limiter.ts";
 import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
 import { ORCHESTRATOR_QUEUE } from "../queue/queue-names.ts";
-import { bullConnection } from "../queue/redis-connection.ts";
+import { bullConnection, newRedis } from "../queue/redis-connection.ts";
 import { getCursor, setCursor } from "../store/cursor-repository.ts";
-import { countFlowsForSeries, setFlowStatus } from "../store/flow-repository.ts";
+import { countFlowsForSeries, listQueuedFlowsOfSeries } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { quarantineMessage } from "../store/quarantine-repository.ts";
 import { saveIncomingMail, saveSeries } from "../store/series-repository.ts";
+import { handleMailBenchCommands } from "./mail-bench.ts";
 
 /** Series are assembled from the mails of this window (patches arrive over hours). */
 const WINDOW_MS = 7 * 24 * 3600_000;
@@ -140,26 +142,6 @@ export function createSourcePoller(source: SourceConfig, deps: SourceDeps): Sour
   }
 }
 
-/** What happens to a pending flow of a superseded series version. */
-export type CancelOutcome = "removed" | "running" | "absent";
-export type CancelFlow = (flowId: string) => Promise<CancelOutcome>;
-
-/**
- * Production canceller: remove the flow's report job and its children
- * (https://docs.bullmq.io/guide/flows#removing-jobs). BullMQ refuses while a
- * job of the flow is active (locked): that one finishes, its report goes out.
- */
-export function createFlowCanceller(queue: Queue): CancelFlow {
-  return async (flowId) => {
-    const id = `${flowId}-report`;
-    const job = await queue.getJob(id);
-    if (!job) return "absent";
-    const state = await job.getState();
-    if (state === "active" || state === "completed" || state === "failed") return "running";
-    return (await queue.remove(id, { removeChildren: true })) === 1 ? "removed" : "running";
-  };
-}
-
 interface RecentMail {
   messageId: string;
   raw: Uint8Array;
@@ -177,12 +159,6 @@ async function listWindow(db: Db, sinceIso: string): Promise<RecentMail[]> {
   return rows.map((r) => ({ messageId: r.message_id, raw: r.raw, arrivedAt: Date.parse(r.created_at) }));
 }
 
-/** Queued flows (not yet reported) of a series. */
-async function queuedFlowsOf(db: Db, seriesId: string): Promise<string[]> {
-  const rows = await db.selectFrom("flows").select("id").where("series_id", "=", seriesId).where("status", "=", "queued").execute();
-  return rows.map((r) => r.id);
-}
-
 /**
  * Pure: series id → the id of a newer version of it in the same window. Newer
  * means linked through previousVersion (b4 change-id, threading, title), or the
@@ -192,7 +168,7 @@ async function queuedFlowsOf(db: Db, seriesId: string): Promise<string[]> {
 export function supersededSeries(series: readonly Series[]): Map<string, string> {
   const byRef = new Map<string, Series>();
   for (const s of series) {
-    const ref = s.cover?.messageId ?? s.patches[0]?.messageId;
+    const ref = seriesRef(s);
     if (ref) byRef.set(ref, s);
   }
   const out = new Map<string, string>();
@@ -232,6 +208,8 @@ export interface PollDeps {
   pollers?: SourcePoller[];
   /** Removes a superseded version's pending jobs; without it they are only marked in the store. */
   cancelFlow?: CancelFlow;
+  /** /bench rate limits; without it /bench replies wait (unhandled) for a poll that has one. */
+  benchLimiter?: BenchLimiter;
   fetch?: Fetch;
   git?: Git;
   now?: () => number;
@@ -336,16 +314,11 @@ async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollRes
   for (const [oldId, newId] of replaced) {
     // Without a canceller the jobs would keep running: leave such flows as they are.
     if (!deps.cancelFlow) break;
-    for (const flowId of await queuedFlowsOf(db, oldId)) {
-      const outcome = await deps.cancelFlow(flowId);
-      if (outcome === "running") {
-        log.info({ flowId, seriesId: oldId, by: newId }, "superseded version already running; its report still goes out");
-        continue;
-      }
-      await setFlowStatus(db, flowId, "superseded", true);
-      result.superseded.push(flowId);
-      log.info({ flowId, seriesId: oldId, by: newId, outcome }, "flow superseded by a newer version");
-    }
+    const w = await withdrawFlows({ db, cancelFlow: deps.cancelFlow, log: log.child({ seriesId: oldId }) }, await listQueuedFlowsOfSeries(db, oldId), {
+      status: "superseded",
+      by: newId,
+    });
+    result.superseded.push(...w.withdrawn);
   }
   let nextDeadline = 0;
   for (const s of box.series) {
@@ -360,13 +333,13 @@ async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollRes
     if ((await countFlowsForSeries(db, s.id)) > 0) continue;
     const tree = pickTree(s, config.trees, config.global.defaultTree);
     await saveSeries(db, s, box.raw);
-    const plan = planFlow({ series: s, raw: box.raw, tree, installationId: deps.installationId, treeTip: await readTreeTip(tree) });
+    const plan = planFlow({ series: s, raw: box.raw, tree, installationId: deps.installationId, treeTip: await readTreeTip(tree), caps: config.global.ingest });
     const r = await enqueueFlow({ db, flows: deps.flows, log }, plan);
     if (r.created) result.flows.push(r.flowId);
   }
   await setCursor(db, INGEST, "next-deadline", String(nextDeadline));
   // `/bench` requests by mail from maintainers (replies in a series' thread).
-  result.flows.push(...(await handleMailBenchCommands(deps, box)));
+  if (deps.benchLimiter) result.flows.push(...(await handleMailBenchCommands({ ...deps, limiter: deps.benchLimiter }, box)));
 }
 
 /**
@@ -391,6 +364,8 @@ export function startMailPolling(deps: {
   const { config, log } = deps;
   const queue = new Queue(ORCHESTRATOR_QUEUE, { connection: bullConnection(deps.redis), prefix: config.global.redis.prefix });
   const cancelFlow = createFlowCanceller(queue);
+  const limiterRedis = newRedis({ ...deps.redis, maxRetriesPerRequest: null });
+  const benchLimiter = createBenchLimiter(limiterRedis, config.global.redis.prefix, config.global.github.bench.rateLimit);
   let stopped = false;
   const running = new Set<Promise<unknown>>();
   const timers = new Set<NodeJS.Timeout>();
@@ -406,7 +381,7 @@ export function startMailPolling(deps: {
       if (stopped) return;
       let retryAfterSec: number | null = null;
       const startedAt = Date.now();
-      const p = pollOnce({ ...deps, pollers: [poller], cancelFlow })
+      const p = pollOnce({ ...deps, pollers: [poller], cancelFlow, benchLimiter })
         .then((r) => {
           const failed = r.failures[0]?.error;
           if (failed !== undefined) {
@@ -441,6 +416,7 @@ export function startMailPolling(deps: {
       for (const t of timers) clearTimeout(t);
       await Promise.allSettled([...running]);
       await queue.close();
+      limiterRedis.disconnect();
     },
   };
 }

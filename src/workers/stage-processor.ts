@@ -1,19 +1,18 @@
 import { hostname } from "node:os";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
-import type { ApplyData, StageResult } from "../domain/results.ts";
+import type { ApplyData, BuildData, StageResult } from "../domain/results.ts";
 import { describeError, errorCode } from "../lib/errors.ts";
+import { type RunnerProcessRecord, runWithJobProcesses } from "../lib/job-processes.ts";
 import type { Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
+import type { Sandbox } from "../lib/sandbox.ts";
 import { stageJobSchema } from "../queue/payloads.ts";
 import { applySeries } from "../runner/apply/apply-series.ts";
-import { runBenchStage } from "../runner/run-bench-stage.ts";
+import { benchSidesOf, runBenchStage } from "../runner/run-bench-stage.ts";
 import { runBuildStage } from "../runner/run-build-stage.ts";
 import { runSelftestsStage } from "../runner/run-selftests-stage.ts";
 import { previousResults } from "./previous-results.ts";
-import type { BenchSample } from "../domain/bench.ts";
-import { analyzeMatrix } from "../stats/analyze-matrix.ts";
-import { nextRoundsDecision } from "../stats/next-rounds-decision.ts";
-import { samplesToCells } from "../stats/samples-to-cells.ts";
+import { adaptiveDecider } from "../stats/adaptive-decider.ts";
 
 export interface StageProcessorDeps {
   log: Logger;
@@ -21,8 +20,21 @@ export interface StageProcessorDeps {
   workDir: string;
   /** Journal of host settings changed by bench variants (restored after crashes). */
   journalPath: string;
+  /** Where patch-controlled code runs (checkpatch.pl, make): runner.sandbox. */
+  sandbox: Sandbox;
   /** True once the process is shutting down: aborted jobs go back to the queue untouched. */
   isShuttingDown: () => boolean;
+  /** runner.jobTimeoutSec: the whole job's deadline (every attempt gets its own). */
+  jobTimeoutSec: number;
+  /** Where this runner records the process groups its jobs start (killed after a crash by the next runner). */
+  processes: RunnerProcessRecord;
+  /** How long a stage past its deadline may take to clean up (worktree, sysctls) before the runner moves on. */
+  deadlineGraceMs?: number;
+}
+
+/** The summary of a stage that ran out of time (an infrastructure `error`, not the series' fault). */
+export function deadlineSummary(jobTimeoutSec: number): string {
+  return `stage exceeded runner.jobTimeoutSec=${jobTimeoutSec}`;
 }
 
 /** The runner agent's job processor: one stage of one flow. */
@@ -38,11 +50,25 @@ export function createStageProcessor(deps: StageProcessorDeps) {
     // Broken = nothing applied (checks may fail or warn on a series that applied: later stages still run).
     const applyData = apply?.data as ApplyData | null | undefined;
     const applyBroken = (apply && !applyData?.head) || prev.errors.some((e) => e.stage === "apply");
-    let result: StageResult;
-    try {
-      if (data.stage !== "apply" && applyBroken) {
+    // The job's deadline: aborts the stage's own work (every exec takes the
+    // signal) and kills every process group the job started, whatever it is.
+    const procs = deps.processes.begin(String(job.id));
+    const deadline = new AbortController();
+    const timer = setTimeout(() => {
+      deadline.abort();
+      const killed = procs.killAll();
+      log.warn({ jobTimeoutSec: deps.jobTimeoutSec, killed }, "stage ran out of time; its processes were killed");
+    }, deps.jobTimeoutSec * 1000);
+    const stageSignal = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+    const outOfTime = new Promise<"deadline">((r) => deadline.signal.addEventListener("abort", () => r("deadline"), { once: true }));
+    const runStage = async (signal: AbortSignal): Promise<StageResult> => {
+      if (data.refused) {
+        // Over an ingest cap (domain/series-caps): nothing of the series is looked at.
         const now = new Date().toISOString();
-        result = {
+        return { stage: data.stage, status: "skip", summary: data.refused, startedAt: now, endedAt: now, runner, data: null };
+      } else if (data.stage !== "apply" && applyBroken) {
+        const now = new Date().toISOString();
+        return {
           stage: data.stage,
           status: "skip",
           summary: "skipped: the series did not apply",
@@ -52,30 +78,51 @@ export function createStageProcessor(deps: StageProcessorDeps) {
           data: null,
         };
       } else if (data.stage === "apply") {
-        result = await applySeries(data, { git: deps.git, log, workDir: deps.workDir, runner, ...(signal ? { signal } : {}) });
+        return await applySeries(data, { git: deps.git, log, workDir: deps.workDir, runner, sandbox: deps.sandbox, signal });
       } else if (data.stage === "build") {
-        result = await runBuildStage(data, {
+        return await runBuildStage(data, {
           git: deps.git,
           log,
           workDir: deps.workDir,
           runner,
           apply: applyData ?? null,
           ccacheDir: process.env.CCACHE_DIR ?? null,
-          ...(signal ? { signal } : {}),
+          sandbox: deps.sandbox,
+          signal,
         });
       } else if (data.stage === "selftests") {
-        result = await runSelftestsStage(data, { runner, cacheDir: `${deps.workDir}/cache`, ...(signal ? { signal } : {}) });
+        return await runSelftestsStage(data, { runner, cacheDir: `${deps.workDir}/cache`, signal });
       } else {
-        result = await runBenchStage(data, {
+        const buildResult = prev.results.find((r) => r.stage === "build");
+        const build = buildResult && buildResult.status !== "skip" ? (buildResult.data as BuildData | null) : null;
+        const sideNames: [string, string] =
+          benchSidesOf(data.bench, build) === "kernels" ? ["base", "candidate"] : [data.bench.variants[0]!.name, data.bench.variants[1]!.name];
+        return await runBenchStage(data, {
           log,
           runner,
           journalPath: deps.journalPath,
-          ...(signal ? { signal } : {}),
+          workDir: deps.workDir,
+          build,
+          sandbox: deps.sandbox,
+          signal,
           ...(data.bench.maxRounds > data.bench.rounds
-            ? { decide: adaptiveDecider([data.bench.variants[0]!.name, data.bench.variants[1]!.name], data.bench.maxRounds) }
+            ? { decide: adaptiveDecider(sideNames, data.bench.maxRounds) }
             : {}),
         });
       }
+    };
+    let result: StageResult;
+    try {
+      const run = runWithJobProcesses(procs, () => runStage(stageSignal));
+      const raced = await Promise.race([run, outOfTime]);
+      if (raced === "deadline") {
+        // Give its cleanup (worktree removal, sysctl restore) a moment, then report it; no retry: it would run out again.
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([run.catch(() => undefined), new Promise((r) => (grace = setTimeout(r, deps.deadlineGraceMs ?? 30_000)))]);
+        clearTimeout(grace);
+        const now = new Date().toISOString();
+        result = { stage: data.stage, status: "error", summary: deadlineSummary(deps.jobTimeoutSec), startedAt: now, endedAt: now, runner, data: null };
+      } else result = raced;
     } catch (e) {
       if (signal?.aborted && deps.isShuttingDown()) {
         // Shutdown: hand the job back without spending an attempt.
@@ -83,17 +130,25 @@ export function createStageProcessor(deps: StageProcessorDeps) {
         await job.moveToDelayed(Date.now() + 1000, token);
         throw new DelayedError();
       }
-      const code = errorCode(e);
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (code !== "config" && code !== "input" && !lastAttempt) {
-        log.warn({ err: e, code, attempt: job.attemptsMade + 1 }, "stage failed; retrying with backoff");
-        throw e;
-      }
-      // Final: the stage becomes an `error` result in the chain, so the
-      // report keeps the earlier stages' results and says what broke.
-      log.error({ err: e, code }, "stage failed");
       const now = new Date().toISOString();
-      result = { stage: data.stage, status: "error", summary: describeError(e), startedAt: now, endedAt: now, runner, data: null };
+      if (deadline.signal.aborted) {
+        result = { stage: data.stage, status: "error", summary: deadlineSummary(deps.jobTimeoutSec), startedAt: now, endedAt: now, runner, data: null };
+      } else {
+        const code = errorCode(e);
+        const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        if (code !== "config" && code !== "input" && !lastAttempt) {
+          log.warn({ err: e, code, attempt: job.attemptsMade + 1 }, "stage failed; retrying with backoff");
+          throw e;
+        }
+        // Final: the stage becomes an `error` result in the chain, so the
+        // report keeps the earlier stages' results and says what broke.
+        log.error({ err: e, code }, "stage failed");
+        result = { stage: data.stage, status: "error", summary: describeError(e), startedAt: now, endedAt: now, runner, data: null };
+      }
+    } finally {
+      clearTimeout(timer);
+      const leftovers = procs.end();
+      if (leftovers.length) log.warn({ killed: leftovers }, "killed processes the stage left running");
     }
     if (signal?.aborted && deps.isShuttingDown()) {
       log.warn("stage interrupted by shutdown; it will run again on restart");
@@ -102,15 +157,5 @@ export function createStageProcessor(deps: StageProcessorDeps) {
     }
     log.info({ status: result.status, summary: result.summary }, "stage finished");
     return { results: [...prev.results, result], errors: prev.errors };
-  };
-}
-
-/** The adaptive-rounds decision a runner asks after each extra pair of rounds. */
-export function adaptiveDecider(variants: [string, string], maxRounds: number) {
-  return (samples: readonly BenchSample[]): "stop" | "continue" => {
-    const { inputs } = samplesToCells(samples, variants);
-    const analysis = analyzeMatrix(inputs, { bootstrapResamples: 0, noiseFrom: "pairs" });
-    const rounds = Math.max(0, ...samples.map((s) => s.round + 1));
-    return nextRoundsDecision(analysis.cells, { roundsSoFar: rounds, maxRounds, step: 2 }).continue ? "continue" : "stop";
   };
 }

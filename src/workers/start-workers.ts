@@ -1,17 +1,20 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "bullmq";
 import type { RedisOptions } from "ioredis";
 import type { Config } from "../config/schema.ts";
 import { git } from "../lib/git.ts";
+import { killOrphanedJobProcesses, RunnerProcessRecord } from "../lib/job-processes.ts";
 import type { Logger } from "../lib/logger.ts";
 import { ORCHESTRATOR_QUEUE, poolQueue } from "../queue/queue-names.ts";
 import { bullConnection } from "../queue/redis-connection.ts";
-import { restoreFromJournal } from "../runner/bench/host-settings.ts";
+import { restoreFromJournal, restoreHostEntriesSync } from "../runner/bench/host-settings.ts";
 import { cleanupStale } from "../runner/bench/topology.ts";
 import { pruneStaleWorktrees } from "../runner/workspace/job-worktree.ts";
 import { startMirrorSchedule } from "../runner/workspace/mirror-schedule.ts";
 import type { Db } from "../store/open-store.ts";
 import { createReportProcessor } from "./report-processor.ts";
+import { createRunnerSandbox } from "./create-runner-sandbox.ts";
 import { createStageProcessor } from "./stage-processor.ts";
 import { pruneArtifacts } from "../runner/workspace/prune-artifacts.ts";
 
@@ -38,12 +41,27 @@ export async function startWorkers(opts: {
   const workers: Worker[] = [];
   let shuttingDown = false;
   const stops: (() => void)[] = [];
+  const closeLast: (() => void)[] = [];
 
   if (opts.pool) {
+    // First what a killed runner's jobs left running (they may still write
+    // into worktrees, hold namespaces or change sysctls), then its leftovers.
+    const orphans = await killOrphanedJobProcesses(config.paths.workDir);
+    if (orphans.runners.length) log.warn(orphans, "killed processes left running by jobs of a dead runner");
+    const processes = new RunnerProcessRecord(config.paths.workDir);
+    if (processes.lastError) log.warn({ err: processes.lastError }, "cannot record job process groups; a crash of this runner may leave them running");
+    closeLast.push(() => processes.close());
     const journalPath = join(config.paths.workDir, "host-settings.journal");
     const restored = await restoreFromJournal(journalPath);
     if (restored.restored.length) log.warn({ restored: restored.restored }, "restored host settings left by a crash");
     for (const p of restored.problems) log.error({ problem: p }, "could not restore a host setting");
+    // An exit that cuts a running bench short (a second signal, a cleanup past its grace
+    // period) still puts the host's sysctls back before the process is gone.
+    const restoreAtExit = () => {
+      restoreHostEntriesSync(journalPath);
+    };
+    process.on("exit", restoreAtExit);
+    closeLast.push(() => process.off("exit", restoreAtExit));
     await cleanupStale().catch((e: unknown) => log.warn({ err: e }, "stale namespace cleanup failed"));
     // Worktrees of a runner killed mid-job, then the scheduled mirror fetch.
     const pruned = await pruneStaleWorktrees({ git, workDir: config.paths.workDir }).catch((e: unknown) => {
@@ -72,12 +90,25 @@ export async function startWorkers(opts: {
     const pruneTimer = setInterval(prune, 3600_000);
     pruneTimer.unref();
     stops.push(() => clearInterval(pruneTimer));
+    // Checked once at start: a runner whose sandbox cannot start says so now, not in every job.
+    const sandbox = createRunnerSandbox(config, { log });
+    try {
+      // Bound like a job's folders are, so an unreachable work dir is reported here too.
+      mkdirSync(config.paths.workDir, { recursive: true });
+      await sandbox.run(["true"], { cwd: config.paths.workDir, readOnly: [config.paths.workDir], timeoutMs: 30_000 });
+      log.info({ sandbox: sandbox.describe }, "sandbox ready");
+    } catch (e) {
+      log.error({ err: e, sandbox: sandbox.describe }, "the sandbox does not start: jobs that run tree code will fail (install bubblewrap; see README, Security model)");
+    }
     const processor = createStageProcessor({
       log,
       git,
+      sandbox,
       workDir: config.paths.workDir,
       journalPath,
       isShuttingDown: () => shuttingDown,
+      jobTimeoutSec: config.global.runner.jobTimeoutSec,
+      processes,
     });
     // One job at a time per runner: benchmarks must not share the box.
     const w = new Worker(poolQueue(opts.pool), processor, { connection, prefix, concurrency: 1 });
@@ -103,6 +134,7 @@ export async function startWorkers(opts: {
       for (const stop of stops) stop();
       for (const w of workers) w.cancelAllJobs("shutdown");
       await Promise.all(workers.map((w) => w.close()));
+      for (const c of closeLast) c();
     },
   };
 }

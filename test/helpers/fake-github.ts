@@ -353,7 +353,10 @@ function patchRepo(p: Json, owner: string, repo: string, cloneUrl: string, insta
   p.installation = { id: installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 }
 
-export function pullRequestPayload(f: FakeGithub, o: { owner: string; repo: string; cloneUrl: string; action: "opened" | "synchronize" | "reopened" | "closed"; pull: FakePull }): Json {
+export function pullRequestPayload(
+  f: FakeGithub,
+  o: { owner: string; repo: string; cloneUrl: string; action: "opened" | "synchronize" | "reopened" | "closed"; pull: FakePull; association?: string },
+): Json {
   const p = exampleOf("pull_request", o.action, (e) => Boolean(e.installation));
   patchRepo(p, o.owner, o.repo, o.cloneUrl, f.installationId);
   const pr = p.pull_request as Json;
@@ -363,6 +366,9 @@ export function pullRequestPayload(f: FakeGithub, o: { owner: string; repo: stri
   Object.assign(pr.base as Json, { sha: o.pull.baseSha, ref: o.pull.baseRef });
   ((pr.base as Json).repo as Json).clone_url = o.cloneUrl;
   ((pr.user as Json) ?? {}).login = o.pull.user;
+  if (o.association) pr.author_association = o.association;
+  // The stored synchronize example predates a field the current description requires.
+  for (const side of [pr.base, pr.head] as Json[]) ((side.repo as Json) ?? {}).has_discussions ??= false;
   const errs = validateWebhook(`pull-request-${o.action}`, p);
   if (errs.length) throw new Error(`patched pull_request.${o.action} payload breaks the webhook description: ${errs.join("; ")}`);
   return p;

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn, type StdioOptions } from "node:child_process";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "./fixtures.ts";
 
@@ -28,5 +28,19 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, onSpawn?: (p
       stderr += d.toString();
     });
     child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Start the real CLI and hand back the process (signals, pipes the test closes). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, stdio: StdioOptions = ["ignore", "pipe", "pipe"]): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, PATCHBENCH_LOG_LEVEL: "warn", ...env }, stdio });
+}
+
+/** The exit code (or 128 + signal number) of a process, and how long it took from now. */
+export function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode, ms: 0 });
+    else child.once("exit", (code, signal) => resolve({ code, signal, ms: Date.now() - t0 }));
   });
 }

@@ -26,7 +26,7 @@ import { buildReport } from "../../src/report/build-report.ts";
 import { renderText } from "../../src/report/render-text.ts";
 import { buildBusyWaitObject } from "../../src/runner/bench/bpf-attach.ts";
 import { restoreFromJournal } from "../../src/runner/bench/host-settings.ts";
-import type { BenchPlan } from "../../src/runner/bench/run-matrix.ts";
+import type { BenchPlan } from "../../src/domain/bench-plan.ts";
 import { canCreateNetns, listNetns } from "../../src/runner/bench/topology.ts";
 import { type BenchOutcome, runAndAnalyze } from "../../src/cli/commands/bench-command.ts";
 

@@ -36,9 +36,9 @@ describe("patchbench CLI", () => {
     writeFileSync(join(bad, "patchbench.yaml"), "logLevel: chatty\nredis:\n  url: http://x\n");
     writeFileSync(join(bad, "trees", "bpf-next.yaml"), "name: bpf-next\nurl: x\nbench:\n  sizes: [0]\n");
     const r = await runCli(["--config", bad, "config", "check"]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /patchbench\.yaml: logLevel: /);
-    assert.match(r.stderr, /trees\/bpf-next\.yaml: bench\.sizes\.0: /);
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, /patchbench\.yaml:1:11: logLevel: /);
+    assert.match(r.stderr, /trees\/bpf-next\.yaml:4:11: bench\.sizes\.0: /);
     // Flags win over the file.
     const f = await runCli(["--config", EMBEDDED_CONFIG_DIR, "--data-dir", "/srv/pb", "config", "check", "--json"]);
     assert.equal(JSON.parse(f.stdout).global.dataDir, "/srv/pb");

@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { FlowProducer, Queue } from "bullmq";
+import { Redis } from "ioredis";
 import { loadConfig } from "../../src/config/load-config.ts";
 import { createScratchSeries } from "../../src/demo/scratch-series.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
+import { createBenchLimiter } from "../../src/queue/bench-limiter.ts";
 import { ORCHESTRATOR_QUEUE } from "../../src/queue/queue-names.ts";
 import { bullConnection } from "../../src/queue/redis-connection.ts";
 import { openStore } from "../../src/store/open-store.ts";
@@ -24,7 +26,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function reply(opts: { from: string; id: string; to: string; subject: string; body: string; auth?: string }): string {
+function reply(opts: { from: string; id: string; to: string; subject: string; body: string; auth?: string; authservId?: string }): string {
   return [
     "From mboxrd@z Thu Jan  1 00:00:00 1970",
     `From: ${opts.from}`,
@@ -34,7 +36,7 @@ function reply(opts: { from: string; id: string; to: string; subject: string; bo
     `Message-ID: <${opts.id}>`,
     `In-Reply-To: <${opts.to}>`,
     `References: <${opts.to}>`,
-    ...(opts.auth ? [`Authentication-Results: mx.example.org; ${opts.auth}`] : []),
+    ...(opts.auth ? [`Authentication-Results: ${opts.authservId ?? "mx.example.org"}; ${opts.auth}`] : []),
     "Content-Type: text/plain; charset=utf-8",
     "",
     opts.body,
@@ -43,7 +45,7 @@ function reply(opts: { from: string; id: string; to: string; subject: string; bo
   ].join("\n");
 }
 
-test("/bench by mail: a maintainer's request runs once and is answered; strangers and failed DKIM are ignored", async () => {
+test("/bench by mail: a maintainer's DKIM-passing request (by our authserv-id) runs once and is answered; strangers, no or forged Authentication-Results and failed DKIM are refused without a reply", async () => {
   const s = await createScratchSeries(join(dir, "s"));
   const mbox = join(dir, "list.mbox");
   appendFileSync(mbox, readFileSync(s.mboxPath));
@@ -51,13 +53,15 @@ test("/bench by mail: a maintainer's request runs once and is answered; stranger
   const subject = "[PATCH bpf-next 0/2] bpf: SO_BUSY_POLL from sockops programs";
   const dataDir = join(dir, "data");
   const config = loadConfig({ flags: { dataDir, redisUrl: redis.url } });
-  config.global.github.bench.maintainers = ["maint@kernel.example"];
+  config.global.mail.bench = { maintainers: ["maint@kernel.example"], trustedAuthservIds: ["mx.example.org"] };
   const db = await openStore(config.paths.storePath);
   const connection = bullConnection({ host: "127.0.0.1", port: redis.port });
   const flows = new FlowProducer({ connection, prefix: "patchbench" });
   const reports = new Queue(ORCHESTRATOR_QUEUE, { connection, prefix: "patchbench" });
   const pool = new Queue("pool-local", { connection, prefix: "patchbench" });
-  const deps = { db, config, flows, log: silentLogger(), installationId: "mailbench", sources: [{ kind: "mbox" as const, path: mbox, intervalSec: 1 }] };
+  const limiterRedis = new Redis(redis.url);
+  const benchLimiter = createBenchLimiter(limiterRedis, "patchbench", config.global.github.bench.rateLimit);
+  const deps = { db, config, flows, log: silentLogger(), installationId: "mailbench", sources: [{ kind: "mbox" as const, path: mbox, intervalSec: 1 }], benchLimiter };
   try {
     const first = await pollOnce(deps);
     assert.equal(first.flows.length, 1, "the series itself");
@@ -71,7 +75,13 @@ test("/bench by mail: a maintainer's request runs once and is answered; stranger
       mbox,
       reply({ from: "Maint <maint@kernel.example>", id: "r3@x", to: cover, subject, body: "Thanks.\n\n/bench sizes=1,64 topology=loopback rounds=2", auth: "dkim=pass header.d=kernel.example" }),
     );
-    appendFileSync(mbox, reply({ from: "Maint <maint@kernel.example>", id: "r4@x", to: cover, subject, body: "/bench colour=blue" }));
+    appendFileSync(mbox, reply({ from: "Maint <maint@kernel.example>", id: "r4@x", to: cover, subject, body: "/bench colour=blue", auth: "dkim=pass header.d=kernel.example" }));
+    // A forged From with no Authentication-Results, or with one written by the sender (another authserv-id).
+    appendFileSync(mbox, reply({ from: "Maint <maint@kernel.example>", id: "r6@x", to: cover, subject, body: "/bench sizes=1 rounds=3" }));
+    appendFileSync(
+      mbox,
+      reply({ from: "Maint <maint@kernel.example>", id: "r7@x", to: cover, subject, body: "/bench sizes=64 rounds=3", auth: "dkim=pass header.d=kernel.example", authservId: "mx.attacker.example" }),
+    );
     const second = await pollOnce(deps);
     assert.equal(second.flows.length, 1, "only the maintainer's DKIM-passing request runs");
     const report = await reports.getJob(`${second.flows[0]}-report`);
@@ -86,6 +96,8 @@ test("/bench by mail: a maintainer's request runs once and is answered; stranger
     // The unknown key got an error reply naming the problem.
     const outbox = readdirSync(config.paths.outboxDir).map((f) => readFileSync(join(config.paths.outboxDir, f), "utf8"));
     assert.ok(outbox.some((m) => /^To: Maint <maint@kernel\.example>$/m.test(m) && /colour/.test(m) && /^In-Reply-To: <r4@x>$/m.test(m)));
+    // Nothing answers mail that is not authenticated (its From may be forged).
+    for (const id of ["r1@x", "r2@x", "r6@x", "r7@x"]) assert.ok(!outbox.some((m) => m.includes(`In-Reply-To: <${id}>`)), `no reply to ${id}`);
     // Handled once: polling again (new unrelated mail) queues nothing more.
     appendFileSync(mbox, reply({ from: "Other <o@x.example>", id: "r5@x", to: cover, subject, body: "Looks good." }));
     const third = await pollOnce(deps);
@@ -94,6 +106,7 @@ test("/bench by mail: a maintainer's request runs once and is answered; stranger
     await flows.close();
     await reports.close();
     await pool.close();
+    limiterRedis.disconnect();
     await db.destroy();
   }
 });

@@ -110,12 +110,13 @@ describe("exactly once, on a real SMTP server and a real public-inbox", () => {
     const messageId = row!.messageId!;
     assert.equal(await copies(inbox, messageId), 1);
 
-    // The drain takes the orphan (here without waiting for orphanAfterMs) and sends the stored .eml again.
+    // The drain takes the orphan (here without waiting for the dead sender's lease to run out) and sends the stored .eml again.
     const r = await drainOutbox({ db, log }, settings, FROM, await listUnsentMail(db), new Map(), {
       baseDelayMs: 1000,
       maxDelayMs: 60_000,
       maxAttempts: 5,
       orphanAfterMs: 0,
+      leaseMs: 0,
     });
     assert.deepEqual(r.sent, [id]);
     assert.equal(smtp.received.length, 2, "the message went out a second time");

@@ -126,7 +126,7 @@ describe("report mail into a real public-inbox", () => {
   });
 
   test("quiet by default: a noisy benchmark and an infrastructure error are kept in the outbox, not mailed", async () => {
-    const noisy = await runReport("flow-mail-delack-noisy", delack, [delackApplied(), netperfDelayBench()]);
+    const noisy = await runReport("flow-mail-delack-noisy", delack, [delackApplied(), netperfDelayBench([1, 2, 3])]);
     assert.equal(noisy.mail.action, "hold");
     assert.match(noisy.mail.reasons.join(), /nothing significant/);
     const infra = await runReport("flow-mail-delack-infra", delack, [delackApplied()], [{ stage: "bench", reason: noNetserverReason() }]);
@@ -144,10 +144,10 @@ describe("report mail into a real public-inbox", () => {
   });
 
   test("an explicit /bench is answered even when nothing is significant; a rerun of the job sends nothing twice", async () => {
-    const asked = await runReport("flow-mail-delack-bench", delack, [delackApplied(), netperfDelayBench()], [], { by: "Ada <ada@example.org>" });
+    const asked = await runReport("flow-mail-delack-bench", delack, [delackApplied(), netperfDelayBench([1, 2, 3])], [], { by: "Ada <ada@example.org>" });
     assert.equal(asked.mail.action, "send");
     assert.equal(smtp.received.length, 2);
-    const again = await runReport("flow-mail-delack-bench", delack, [delackApplied(), netperfDelayBench()], [], { by: "Ada <ada@example.org>" });
+    const again = await runReport("flow-mail-delack-bench", delack, [delackApplied(), netperfDelayBench([1, 2, 3])], [], { by: "Ada <ada@example.org>" });
     assert.equal(again.messageId, asked.messageId);
     assert.equal(smtp.received.length, 2, "the rerun found the row sent");
     assert.equal(await fetch(`${base}/${encodeURIComponent(asked.messageId)}/raw`).then((r) => r.status), 200);

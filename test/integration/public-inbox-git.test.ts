@@ -13,9 +13,10 @@ import { getCursor } from "../../src/store/cursor-repository.ts";
 import { getFlow } from "../../src/store/flow-repository.ts";
 import { type Db, openStore } from "../../src/store/open-store.ts";
 import { getSeries, saveIncomingMail } from "../../src/store/series-repository.ts";
-import { createFlowCanceller, createSourcePoller, pollOnce, type SourcePoller, sourceLabel } from "../../src/workers/mail-poller.ts";
+import { createSourcePoller, pollOnce, type SourcePoller, sourceLabel } from "../../src/workers/mail-poller.ts";
 import { readFixture } from "../helpers/fixtures.ts";
 import { startTestInbox, type TestInbox } from "../helpers/public-inbox.ts";
+import { createFlowCanceller } from "../../src/queue/cancel-flow.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 
 const V2 = ["00-cover.eml", "01-1-reply-acked-by-yonghong.eml", "01-patch.eml", "02-patch.eml"];

@@ -10,6 +10,7 @@ import { PROJECT_ROOT, readFixture } from "../helpers/fixtures.ts";
 import { startTestInbox, type TestInbox } from "../helpers/public-inbox.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { CLI } from "../helpers/run-cli.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 const V2 = ["00-cover.eml", "01-1-reply-acked-by-yonghong.eml", "01-patch.eml", "02-patch.eml"];
 const mail = (v: string, f: string): Buffer => readFixture("mail", "bpf-sysctl-get-name", v, f);
@@ -26,16 +27,6 @@ after(async () => {
   await Promise.all([inbox?.stop(), redis?.stop()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test("`patchbench start` follows a list's git epochs and enqueues a series mailed while it runs", async () => {
   await inbox.inject(mail("v1", "00-single-patch.eml"));

@@ -34,7 +34,7 @@ describe("patchbench review (real Redis, git, netperf)", () => {
     const dataDir = join(dir, "ok-data");
     const args = [
       "--data-dir", dataDir, "--redis-url", redis.url, "review", s.mboxPath, "--tree-path", s.treeDir,
-      "--sizes", "1", "--topologies", "loopback", "--rounds", "2", "--runs", "2", "--duration", "1",
+      "--stages", "apply,selftests,bench", "--sizes", "1", "--topologies", "loopback", "--rounds", "2", "--runs", "2", "--duration", "1",
     ];
     const first = await runCli(args);
     assert.equal(first.code, 0, first.stderr);
@@ -109,7 +109,7 @@ describe("patchbench review (real Redis, git, netperf)", () => {
 
   test("a series that does not apply: a result, not a crash; later stages skipped", async () => {
     const s = await createScratchSeries(join(dir, "conflict"), { conflicting: true });
-    const r = await runCli(["--data-dir", join(dir, "c-data"), "--redis-url", redis.url, "review", s.mboxPath, "--tree-path", s.treeDir]);
+    const r = await runCli(["--data-dir", join(dir, "c-data"), "--redis-url", redis.url, "review", s.mboxPath, "--tree-path", s.treeDir, "--stages", "apply,selftests,bench"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^patchbench: does not apply to bpf-next at [0-9a-f]{12} \(patch 1\)/);
     assert.match(r.stdout, /base-commit [0-9a-f]{12} is not in bpf-next/);

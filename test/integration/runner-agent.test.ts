@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -26,6 +26,8 @@ describe("patchbench runner (real Redis, separate process)", () => {
   before(async () => {
     redis = await startTestRedis();
     dir = mkdtempSync(join(tmpdir(), "pb-agent-"));
+    // The sandbox user must be able to reach the data dir's worktrees (mkdtemp makes 0700).
+    chmodSync(dir, 0o711);
   });
   after(async () => {
     await redis.stop();
@@ -47,9 +49,13 @@ describe("patchbench runner (real Redis, separate process)", () => {
       // The scratch tree is no kernel: the build stage's make fails on the base, an error result, not a crash.
       build: { baseConfig: "tinyconfig", selftestsConfig: false, ccache: false, timeoutSec: 60 },
     });
-    const plan = planFlow({ series, raw: box.raw, tree, installationId: "agent-test", treeTip: s.baseCommit });
+    const plan = planFlow({ series, raw: box.raw, tree, installationId: "agent-test", treeTip: s.baseCommit, caps: { maxPatches: 100, maxSeriesBytes: 8 << 20 } });
+    // The same series over ingest.maxPatches: one stage, no patches, the refusal as its result.
+    const capped = planFlow({ series, raw: box.raw, tree, installationId: "agent-test", treeTip: s.baseCommit, caps: { maxPatches: 1, maxSeriesBytes: 8 << 20 } });
+    assert.notEqual(capped.flowId, plan.flowId);
     const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
     const flows = new FlowProducer({ connection, prefix: "pbtest" });
+    await flows.add(capped.job);
     await flows.add(plan.job);
     await flows.close();
 
@@ -78,6 +84,13 @@ describe("patchbench runner (real Redis, separate process)", () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     const values = Object.values(await parent.getChildrenValues()) as { results: StageResult[] }[];
+    const cappedParent = await Job.fromId(orchestrator, `${capped.flowId}-report`);
+    assert.equal(await cappedParent?.getState(), "waiting", "the refused flow finished before the other");
+    const refused = (Object.values(await cappedParent!.getChildrenValues()) as { results: StageResult[] }[])[0]!.results;
+    assert.deepEqual(
+      refused.map((r) => [r.stage, r.status, r.summary]),
+      [["apply", "skip", `series has ${series.patches.length} patches, over ingest.maxPatches=1; not run`]],
+    );
     process.kill(pid, "SIGTERM");
     const exit = await agent;
     await orchestrator.close();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -43,7 +43,7 @@ describe("build stage (real make, gcc, tmpfs)", () => {
       suites: [],
       bench: {},
       checks: [],
-      build: buildSchema.parse({ ccache: false, selftestsConfig: false, ...build }),
+      build: buildSchema.parse({ ccache: false, selftestsConfig: false, guestConfig: false, ...build }),
     };
     const deps = { git, log: silentLogger(), workDir, runner: "t" };
     const applied = await applySeries(stageJobSchema.parse(data), deps);
@@ -55,6 +55,8 @@ describe("build stage (real make, gcc, tmpfs)", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "pb-build-"));
+    // make runs as the sandbox user, which must be able to reach the worktree (mkdtemp makes 0700).
+    chmodSync(dir, 0o711);
     up = join(dir, "up");
     mkdirSync(up);
     writeFileSync(join(up, "Makefile"), MAKEFILE);
@@ -108,5 +110,36 @@ describe("build stage (real make, gcc, tmpfs)", () => {
     assert.equal(r.status, "error", r.summary);
     assert.match(r.summary, /ran out of disk space/);
     assert.match(r.data.candidate?.logTail ?? "", /No space left on device/);
+  });
+
+  test("make runs in the sandbox: not root, no secrets, no network, nothing outside its worktree", async () => {
+    const workDir = join(dir, "w5");
+    mkdirSync(join(workDir, "artifacts"), { recursive: true });
+    writeFileSync(join(workDir, "artifacts", "secret.txt"), "artifact-secret\n");
+    process.env.PATCHBENCH_SMTP_PASSWORD = "smtp-secret";
+    rmSync("/tmp/pwned", { force: true });
+    const recipe = [
+      "\t@echo uid=$$(id -u)",
+      "\t@env | sed 's/^/env: /'",
+      `\t@cat ${workDir}/artifacts/secret.txt || echo hidden`,
+      "\t@touch /etc/pwned || echo etc-refused",
+      "\t@echo x > /tmp/pwned && echo tmp-private",
+      "\t@(exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null && echo net-open || echo net-refused",
+      "\t@touch written-by-make",
+    ].join("\n");
+    const mail = await patchMail("Makefile", MAKEFILE.replace("bzImage:\n", () => `bzImage:\n${recipe}\n`), "build: look around");
+    try {
+      const r = await run("look", mail, workDir, { compareBase: false });
+      assert.equal(r.status, "pass", r.summary);
+      const log = readFileSync(r.data.candidate!.logPath, "utf8");
+      assert.match(log, /^uid=(\d+)$/m);
+      assert.notEqual(/^uid=(\d+)$/m.exec(log)?.[1], "0");
+      assert.equal(/smtp-secret|artifact-secret|PATCHBENCH/.test(log), false, log);
+      assert.match(log, /^env: KBUILD_BUILD_USER=patchbench$/m);
+      for (const line of ["hidden", "etc-refused", "tmp-private", "net-refused"]) assert.match(log, new RegExp(`^${line}$`, "m"));
+      assert.equal(existsSync("/etc/pwned") || existsSync("/tmp/pwned"), false);
+    } finally {
+      delete process.env.PATCHBENCH_SMTP_PASSWORD;
+    }
   });
 });

@@ -140,6 +140,43 @@ describe("runner workspace and apply (real git)", () => {
     assert.equal(await g(mirror, "rev-parse", flowRef(j.flowId)).catch(() => "none"), "none", "no ref for a failed apply");
   });
 
+  test("a base-commit naming an earlier flow's head is not upstream: the series does not run that flow's scripts", async () => {
+    const workDir = join(dir, "w-flowref");
+    const deps = { git, log: silentLogger(), workDir, runner: "test", fetchIntervalMs: 0 };
+    const marker = join(dir, `pwned-${process.pid}`);
+    // Series A adds a checkpatch.pl that would write a marker; it applies and its head stays as a flow ref.
+    const work = join(dir, "attacker");
+    await git(["clone", "-q", up, work]);
+    mkdirSync(join(work, "scripts"));
+    writeFileSync(join(work, "scripts", "checkpatch.pl"), `open(my $f, ">", "${marker}"); print "total: 0 errors, 0 warnings, 1 lines checked\n";\n`);
+    await g(work, "add", "scripts/checkpatch.pl");
+    await g(work, "commit", "-q", "-m", "scripts: add a checker\n\nSigned-off-by: patchbench <patchbench@localhost>");
+    const seriesA = (await git(["format-patch", "--stdout", "-1", "HEAD"], { repo: work })).stdout;
+    rmSync(work, { recursive: true, force: true });
+    const a = await applySeries(job([seriesA], { checks: ["checkpatch"] }), deps);
+    assert.equal(a.status, "pass", a.summary);
+    assert.ok(a.data.head);
+    assert.equal(existsSync(marker), false, "upstream has no checkpatch.pl: nothing ran for A");
+
+    // Series B names A's head (printed in A's report) as its base.
+    const b = await makePatch(commits.c3!, "net/b.c", "B3\n", "net: b3");
+    const r = await applySeries(job([b], { baseCommit: a.data.head, checks: ["checkpatch"] }), deps);
+    assert.notEqual(r.data.baseCommit, a.data.head);
+    assert.equal(r.data.baseCommit, commits.c3);
+    assert.match(r.data.baseNotes.join("\n"), new RegExp(`base-commit ${a.data.head!.slice(0, 12)} is not in the upstream history of master`));
+    assert.equal(r.data.checks?.[0]?.status, "skip", "the upstream base has no checkpatch.pl");
+    assert.equal(existsSync(marker), false, "A's checkpatch.pl never ran");
+
+    // An upstream commit that is not on the branch (a tag elsewhere) still counts as upstream.
+    const side = await commitFile("net/side.c", "s\n", "side");
+    await g(up, "tag", "side-tag", side);
+    await g(up, "reset", "-q", "--hard", commits.c3!);
+    const { repo } = await ensureMirror({ name: "t", url: "unused", path: up }, { git, workDir, fetchIntervalMs: 0 });
+    const onTag = await selectBase(git, repo, { tree: "t", branch: "master", baseCommit: side, treeTip: null, preimages: [] });
+    assert.deepEqual([onTag.rule, onTag.commit], ["base-commit trailer", side]);
+    await g(up, "tag", "-d", "side-tag");
+  });
+
   test("checks travel in the apply result: a missing sign-off and a short Fixes: sha", async () => {
     const workDir = join(dir, "w-checks");
     const p = await makePatch(commits.c3!, "net/b.c", "B2\n", "net: b2", 'Fixes: 1234abcd ("c1")');

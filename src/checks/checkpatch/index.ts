@@ -22,8 +22,8 @@ export const checkpatchCheck: Check = {
       const argv = ["perl", join(ctx.treeDir, "scripts", "checkpatch.pl"), "--no-tree", "--show-types", "--no-color"];
       if (!ctx.treeHasHistory) argv.push("--ignore", "UNKNOWN_COMMIT_ID");
       argv.push("-");
-      const r = await ctx.exec(argv, {
-        cwd: ctx.treeDir,
+      // The tree's own script: patch-controlled (a series can change it, a base-commit can pick it).
+      const r = await ctx.runTreeCode(argv, {
         input: p.raw,
         okCodes: "any",
         timeoutMs: 120_000,

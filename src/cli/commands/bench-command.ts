@@ -2,26 +2,28 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BenchConfig, benchSchema } from "../../config/schema.ts";
 import { BENCH_TESTS, type BenchSample, type Cell, cellKey, TOPOLOGIES, type Variant } from "../../domain/bench.ts";
-import { inputError } from "../../lib/errors.ts";
+import { describeError, inputError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { tuningWarnings } from "../../runner/bench/machine-profile.ts";
-import { type BenchPlan, type BenchResult, estimatePlanSeconds, runBenchPlan } from "../../runner/bench/run-matrix.ts";
+import { type BenchPlan, cellsOf, estimatePlanSeconds } from "../../domain/bench-plan.ts";
+import { type BenchResult, runBenchPlan } from "../../runner/bench/run-matrix.ts";
 import { describeVariant, parseVariantSpec } from "../../runner/bench/variant-plan.ts";
-import { cellsOf, describeProfile } from "../../runner/run-bench-stage.ts";
+import { describeProfile } from "../../runner/run-bench-stage.ts";
 import { formatPercent } from "../../stats/analyze-cell.ts";
-import { type MatrixAnalysis, analyzeMatrix } from "../../stats/analyze-matrix.ts";
+import { adaptiveDecider } from "../../stats/adaptive-decider.ts";
+import type { MatrixAnalysis } from "../../stats/analyze-matrix.ts";
+import { analyzeSamples } from "../../stats/analyze-samples.ts";
 import { checkSeriesClaims, type SeriesClaimCheck } from "../../stats/claims/check-series-claims.ts";
-import { nextRoundsDecision } from "../../stats/next-rounds-decision.ts";
-import { samplesToCells } from "../../stats/samples-to-cells.ts";
-import { applyBenchFlags, type BenchFlags } from "../bench-overrides.ts";
+import { applyBenchFlags, type BenchFlags, listReasons } from "../bench-overrides.ts";
 import { type GlobalFlags, loadConfigFromFlags, loggerFor } from "../context.ts";
+import { outputClosed, watchInterrupts } from "../interrupt.ts";
 import { createProgress } from "../progress.ts";
 
 /**
  * `patchbench bench`: run an A/B netperf matrix on this machine's kernel,
  * directly (no queue), and print one line per cell with estimate, 95% CI,
  * MDE and verdict. The same runner (runBenchPlan) and statistics
- * (analyzeMatrix, noise from within-pair differences) as the bench stage.
+ * (analyzeSamples, noise from within-pair differences) as the bench stage.
  */
 export interface BenchCommandFlags extends GlobalFlags, BenchFlags {
   variant?: string[];
@@ -55,9 +57,12 @@ export const MATRICES: Record<string, Partial<BenchConfig>> = {
  */
 export const CLI_PROTOCOL: Partial<BenchConfig> = { rounds: 6, maxRounds: 16, runsPerRound: 1, durationSec: 3 };
 
-function intOpt(name: string, v: string | undefined, min: number): number | undefined {
+function intOpt(reasons: string[], name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < min) throw inputError(`--${name} expects a whole number >= ${min}, got "${v}"`);
+  if (!/^\d+$/.test(v) || Number(v) < min) {
+    reasons.push(`--${name} expects a whole number >= ${min}, got "${v}"`);
+    return undefined;
+  }
   return Number(v);
 }
 
@@ -68,23 +73,38 @@ export interface BenchRun {
   adaptive: boolean;
 }
 
-/** Pure: flags (over the tree's bench config and a named matrix) → the plan to run. */
+/**
+ * Pure: flags (over the tree's bench config and a named matrix) → the plan to
+ * run. Every bad flag is named in one error, not only the first.
+ */
 export function planFromFlags(base: BenchConfig, flags: BenchCommandFlags): BenchRun {
+  const reasons: string[] = [];
   const matrix = flags.matrix ?? "default";
-  const preset = MATRICES[matrix];
-  if (!preset) throw inputError(`unknown --matrix "${matrix}"`, `known: ${Object.keys(MATRICES).join(", ")}`);
-  const cfg = applyBenchFlags({ ...base, ...CLI_PROTOCOL, ...preset }, flags);
+  let preset = MATRICES[matrix];
+  if (!preset) {
+    reasons.push(`unknown --matrix "${matrix}" (known: ${Object.keys(MATRICES).join(", ")})`);
+    preset = MATRICES.default!;
+  }
+  const cfg = applyBenchFlags({ ...base, ...CLI_PROTOCOL, ...preset }, flags, reasons);
   for (const t of cfg.tests) {
-    if (!(BENCH_TESTS as readonly string[]).includes(t)) throw inputError(`unknown test "${t}"`, `known: ${BENCH_TESTS.join(", ")}`);
+    if (!(BENCH_TESTS as readonly string[]).includes(t)) reasons.push(`unknown test "${t}" (known: ${BENCH_TESTS.join(", ")})`);
   }
   for (const t of cfg.topologies) {
-    if (!(TOPOLOGIES as readonly string[]).includes(t)) throw inputError(`unknown topology "${t}"`, `known: ${TOPOLOGIES.join(", ")}`);
+    if (!(TOPOLOGIES as readonly string[]).includes(t)) reasons.push(`unknown topology "${t}" (known: ${TOPOLOGIES.join(", ")})`);
   }
   const specs = flags.variant ?? [];
-  let variants: [Variant, Variant];
-  if (specs.length === 0) variants = cfg.variants as [Variant, Variant];
-  else if (specs.length === 2) variants = [parseVariantSpec(specs[0]!), parseVariantSpec(specs[1]!)];
-  else throw inputError(`--variant is needed exactly twice (A then B), got ${specs.length}`);
+  let variants = cfg.variants as [Variant, Variant];
+  if (specs.length === 2) {
+    const parsed = specs.map((spec) => {
+      try {
+        return parseVariantSpec(spec);
+      } catch (e) {
+        reasons.push(describeError(e));
+        return null;
+      }
+    });
+    if (parsed[0] && parsed[1]) variants = [parsed[0], parsed[1]];
+  } else if (specs.length !== 0) reasons.push(`--variant is needed exactly twice (A then B), got ${specs.length}`);
   if (variants[0].name === variants[1].name) {
     variants = [
       { ...variants[0], name: `A:${variants[0].name}`.slice(0, 40) },
@@ -92,13 +112,18 @@ export function planFromFlags(base: BenchConfig, flags: BenchCommandFlags): Benc
     ];
   }
   const adaptive = flags.adaptive ?? false;
-  const maxRounds = intOpt("max-rounds", flags.maxRounds, 1) ?? (adaptive ? cfg.maxRounds : cfg.rounds);
+  const maxRounds = intOpt(reasons, "max-rounds", flags.maxRounds, 1) ?? (adaptive ? cfg.maxRounds : cfg.rounds);
   const design = flags.design ?? cfg.design;
-  if (design !== "ABBA" && design !== "ABAB") throw inputError(`--design must be ABBA or ABAB, got "${design}"`);
+  if (design !== "ABBA" && design !== "ABAB") reasons.push(`--design must be ABBA or ABAB, got "${design}"`);
   const pairing = flags.pairing ?? "cell";
-  if (pairing !== "cell" && pairing !== "side") throw inputError(`--pairing must be cell or side, got "${pairing}"`);
+  if (pairing !== "cell" && pairing !== "side") reasons.push(`--pairing must be cell or side, got "${pairing}"`);
   const warm = flags.warmup ?? (cfg.warmup ? "first" : "none");
-  if (!["all", "first", "none"].includes(warm)) throw inputError(`--warmup must be all, first or none, got "${warm}"`);
+  if (!["all", "first", "none"].includes(warm)) reasons.push(`--warmup must be all, first or none, got "${warm}"`);
+  const repair = intOpt(reasons, "repair", flags.repair, 0);
+  const seed = intOpt(reasons, "seed", flags.seed, 0);
+  const budget = intOpt(reasons, "budget", flags.budget, 1);
+  const settle = intOpt(reasons, "settle-ms", flags.settleMs, 0);
+  if (reasons.length > 0) throw inputError(listReasons(reasons));
   const plan: BenchPlan = {
     cells: cellsOf(cfg),
     variants,
@@ -108,28 +133,18 @@ export function planFromFlags(base: BenchConfig, flags: BenchCommandFlags): Benc
     durationSec: cfg.durationSec,
     warmup: warm !== "none",
     warmupRounds: warm === "all" ? "all" : "first",
-    design,
-    pairing,
-    ...(pairing === "cell" ? { repairPairs: intOpt("repair", flags.repair, 0) ?? 2 } : {}),
-    seed: intOpt("seed", flags.seed, 0) ?? cfg.seed,
+    design: design as BenchPlan["design"],
+    pairing: pairing as "cell" | "side",
+    ...(pairing === "cell" ? { repairPairs: repair ?? 2 } : {}),
+    seed: seed ?? cfg.seed,
     pinning: flags.pin === false ? null : cfg.pinning,
   };
   return {
     plan,
-    budgetSec: intOpt("budget", flags.budget, 1) ?? cfg.budgetSec,
+    budgetSec: budget ?? cfg.budgetSec,
     // Switching a sysctl or a BPF attachment per cell takes effect for the next socket; a short pause suffices.
-    settleMs: intOpt("settle-ms", flags.settleMs, 0) ?? (pairing === "cell" ? 200 : 2000),
+    settleMs: settle ?? (pairing === "cell" ? 200 : 2000),
     adaptive,
-  };
-}
-
-/** The adaptive hook: extend by 2 rounds/side while a cell is undecided (nextRoundsDecision; up to maxRounds). */
-export function benchDecider(variants: [string, string], maxRounds: number) {
-  return (samples: readonly BenchSample[]): "stop" | "continue" => {
-    const { inputs } = samplesToCells(samples, variants);
-    const analysis = analyzeMatrix(inputs, { bootstrapResamples: 0 });
-    const rounds = Math.max(0, ...samples.map((s) => s.round + 1));
-    return nextRoundsDecision(analysis.cells, { roundsSoFar: rounds, maxRounds, step: 2 }).continue ? "continue" : "stop";
   };
 }
 
@@ -175,19 +190,14 @@ export async function runAndAnalyze(
     ...(deps.prefix ? { prefix: deps.prefix } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
     ...(deps.onSample ? { onSample: deps.onSample } : {}),
-    ...(run.adaptive && (run.plan.maxRounds ?? 0) > run.plan.rounds ? { decide: benchDecider(names, run.plan.maxRounds!) } : {}),
+    ...(run.adaptive && (run.plan.maxRounds ?? 0) > run.plan.rounds ? { decide: adaptiveDecider(names, run.plan.maxRounds!) } : {}),
   });
   const wallSec = (Date.now() - t0) / 1000;
-  const { inputs } = samplesToCells(result.samples, names);
-  const byKey = new Map(inputs.map((i) => [i.key, i]));
-  const ordered = run.plan.cells.flatMap((c) => {
-    const i = byKey.get(cellKey(c));
-    return i ? [i] : [];
-  });
-  const analysis = analyzeMatrix(ordered, { seed: 1 });
+  const analysis = analyzeSamples(result.samples, names, { cells: run.plan.cells });
+  const measured = new Set(analysis.cells.map((c) => c.key));
   const incomplete: string[] = [];
   if (result.aborted) incomplete.push("the run was aborted before the plan finished");
-  const missing = run.plan.cells.filter((c) => !byKey.has(cellKey(c)));
+  const missing = run.plan.cells.filter((c) => !measured.has(cellKey(c)));
   if (missing.length > 0) incomplete.push(`${missing.length} cell(s) never measured: ${missing.map(cellKey).join(", ")}`);
   const failed = result.samples.filter((s) => !s.ok && s.superseded === undefined);
   if (failed.length > 0) incomplete.push(`${failed.length} of ${result.samples.length} runs failed a quality gate (their cells are noisy): ${[...new Set(failed.map((s) => s.problem))].slice(0, 3).join("; ")}`);
@@ -303,10 +313,11 @@ export async function benchCommand(flags: BenchCommandFlags): Promise<number> {
   const progress = createProgress(process.stderr, flags.json === true);
   const est = estimatePlanSeconds(run.plan, { settleMs: run.settleMs });
   progress.step(`bench: ${run.plan.cells.length} cells x 2 variants, up to ${run.plan.maxRounds ?? run.plan.rounds} rounds/side, about ${est} s at most`);
+  // SIGINT/SIGTERM or a closed output pipe: stop measuring, restore every
+  // setting, print what was measured (src/cli/interrupt.ts); 30 s of grace
+  // for the teardown of namespaces, cgroups and BPF attachments.
   const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  const interrupt = watchInterrupts({ graceMs: 30_000, onInterrupt: () => ac.abort() });
   let n = 0;
   let outcome: BenchOutcome;
   try {
@@ -321,10 +332,10 @@ export async function benchCommand(flags: BenchCommandFlags): Promise<number> {
       ...(claimsText === undefined ? {} : { claimsText }),
     });
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    interrupt.dispose();
     progress.done();
   }
+  if (outputClosed()) return interrupt.exitCode;
   if (flags.json) {
     process.stdout.write(
       `${JSON.stringify(
@@ -348,5 +359,5 @@ export async function benchCommand(flags: BenchCommandFlags): Promise<number> {
       )}\n`,
     );
   } else process.stdout.write(formatBenchReport(outcome));
-  return outcome.incomplete.length === 0 ? 0 : outcome.result.aborted ? 130 : 3;
+  return outcome.incomplete.length === 0 ? 0 : outcome.result.aborted ? interrupt.exitCode : 3;
 }

@@ -14,7 +14,7 @@ export function configCheckCommand(flags: GlobalFlags, opts: { json?: boolean })
   if (r.errors.length > 0 || !r.global) {
     for (const e of r.errors) process.stderr.write(`error: ${formatIssue(e)}\n`);
     process.stderr.write(`${r.errors.length} error(s) in ${r.configDir}\n`);
-    return 1;
+    return 78; // EX_CONFIG, as every other command exits on a config error
   }
   const normalized = { configDir: r.configDir, global: r.global, trees: r.trees };
   process.stdout.write(opts.json ? `${JSON.stringify(normalized, null, 2)}\n` : stringify(normalized));

@@ -1,14 +1,16 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Series } from "../../domain/series.ts";
+import { type Series, seriesRef } from "../../domain/series.ts";
 import { Job, Queue, QueueEvents } from "bullmq";
 import { benchSchema, type TreeConfig } from "../../config/schema.ts";
-import { describeError, inputError } from "../../lib/errors.ts";
+import { inputError } from "../../lib/errors.ts";
 import { enqueueFlow } from "../../queue/enqueue-flow.ts";
 import { planFlow } from "../../queue/plan-flow.ts";
 import { readTreeTip } from "../../runner/workspace/read-tree-tip.ts";
-import { ORCHESTRATOR_QUEUE } from "../../queue/queue-names.ts";
+import { ORCHESTRATOR_QUEUE, poolQueue } from "../../queue/queue-names.ts";
 import { bullConnection } from "../../queue/redis-connection.ts";
+import { benchPlanOf, estimatePlanSeconds } from "../../domain/bench-plan.ts";
+import { openStore } from "../../store/open-store.ts";
 import { quarantineMessage } from "../../store/quarantine-repository.ts";
 import { saveSeries } from "../../store/series-repository.ts";
 import type { ReportOutcome } from "../../workers/report-processor.ts";
@@ -16,6 +18,9 @@ import { startWorkers } from "../../workers/start-workers.ts";
 import { applyBenchFlags, assertBenchPlanValid, type BenchFlags } from "../bench-overrides.ts";
 import { pickTree } from "../../config/pick-tree.ts";
 import { type GlobalFlags, loadConfigFromFlags, loggerFor, openServices } from "../context.ts";
+import { describeFlowProgress, type StageProgress } from "../describe-flow-progress.ts";
+import { describeNonSeries } from "../describe-input.ts";
+import { watchInterrupts, whenAborted } from "../interrupt.ts";
 import { createProgress } from "../progress.ts";
 import { looksLikeMessageId, readSeriesById } from "../read-series-by-id.ts";
 import { readSeriesInput } from "../read-series-input.ts";
@@ -27,67 +32,112 @@ export interface ReviewFlags extends GlobalFlags, BenchFlags {
   stages?: string;
   localRunner?: boolean;
   timeout?: string;
+  rerun?: boolean;
 }
 
 /** Patch series worth reviewing: the newest version of each thread. */
-function pickSeries(all: readonly Series[], input: string): Series[] {
+function pickSeries(all: readonly Series[]): Series[] {
   const candidates = all.filter((s) => s.kind === "patch" && s.patches.length > 0);
-  if (candidates.length === 0) throw inputError(`${input}: no patch series found (${all.length} series)`);
   const superseded = new Set(candidates.map((s) => s.previousVersion).filter(Boolean));
-  return candidates.filter((s) => !superseded.has(s.cover?.messageId ?? s.patches[0]!.messageId));
+  return candidates.filter((s) => !superseded.has(seriesRef(s) ?? ""));
+}
+
+/** Mail a review could not use goes where `patchbench quarantine list` looks: the store. */
+async function quarantineAll(storePath: string, source: string, items: readonly { messageId: string | null; reason: string }[]): Promise<void> {
+  if (items.length === 0) return;
+  const db = await openStore(storePath);
+  try {
+    for (const q of items) await quarantineMessage(db, { messageId: q.messageId, reason: q.reason, source, raw: null });
+  } finally {
+    await db.destroy();
+  }
 }
 
 /**
  * `patchbench review <path>`: ingest → series → flow → wait → print the
  * report. Runs an in-process orchestrator and (unless --no-local-runner) a
- * runner agent for the tree's pool.
+ * runner agent for the tree's pool. SIGINT/SIGTERM or a closed output pipe
+ * stop it within seconds (src/cli/interrupt.ts): the workers close, a running
+ * stage goes back to the queue without spending a retry, a private
+ * redis-server stops; the flow resumes on the next `review` of the series.
  */
 export async function reviewCommand(input: string, flags: ReviewFlags): Promise<number> {
   const config = loadConfigFromFlags(flags);
   const log = loggerFor(config);
   const progress = createProgress(process.stderr);
+  const interrupt = watchInterrupts({
+    onInterrupt: (why) =>
+      progress.done(
+        why === "EPIPE" ? undefined : "patchbench: interrupted; stopping (a running stage goes back to the queue and resumes on the next `review` of this series; a second signal exits at once)",
+      ),
+  });
+  try {
+    return await review(input, flags, { config, log, progress, signal: interrupt.signal, interruptedCode: () => interrupt.exitCode });
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+async function review(
+  input: string,
+  flags: ReviewFlags,
+  ctx: {
+    config: ReturnType<typeof loadConfigFromFlags>;
+    log: ReturnType<typeof loggerFor>;
+    progress: ReturnType<typeof createProgress>;
+    signal: AbortSignal;
+    interruptedCode: () => number;
+  },
+): Promise<number> {
+  const { config, log, progress, signal } = ctx;
   progress.step(`reading ${input}`);
   const byId = !existsSync(input) && looksLikeMessageId(input);
-  // Read a path before connecting anywhere: bad input fails fast and leaves nothing behind.
+  // Read a path before connecting anywhere: bad input fails fast and leaves nothing behind but its quarantine.
   const fromPath = byId ? null : await readSeriesInput(resolve(input));
-  const fromPathSeries = fromPath ? pickSeries(fromPath.series, input) : null;
+  if (signal.aborted) return ctx.interruptedCode();
+  if (fromPath && pickSeries(fromPath.series).length === 0) {
+    progress.done();
+    await quarantineAll(config.paths.storePath, input, fromPath.quarantined);
+    const stored = fromPath.quarantined.length > 0 ? ` (${fromPath.quarantined.length} quarantined: \`patchbench quarantine list\`)` : "";
+    throw inputError(`${input}: ${describeNonSeries(fromPath)}${stored}`);
+  }
   const services = await openServices(config, log);
+  if (signal.aborted) {
+    await services.close();
+    return ctx.interruptedCode();
+  }
   let box: Awaited<ReturnType<typeof readSeriesInput>> | Awaited<ReturnType<typeof readSeriesById>>;
   let series: Series[];
   try {
     box = fromPath ?? (await readSeriesById(services.db, input));
-    series = fromPathSeries ?? pickSeries(box.series, input);
+    series = pickSeries(box.series);
+    if (series.length === 0) throw inputError(`${input}: no patch series among the stored mail of this thread`);
   } catch (e) {
     progress.done();
     await services.close();
     throw e;
   }
-  progress.step(`${series.length} series: ${series.map((s) => `"${s.title}" v${s.version}`).join(", ")}`);
+  progress.step(`${series.length} series: ${series.map((s) => `"${s.title}" v${s.version}${s.syntheticMessageIds ? " (no Message-IDs: synthetic ids)" : ""}`).join(", ")}`);
   let workers: Awaited<ReturnType<typeof startWorkers>> | undefined;
-  const queueEvents = new QueueEvents(ORCHESTRATOR_QUEUE, {
-    connection: bullConnection(services.redis.options),
-    prefix: config.global.redis.prefix,
-  });
-  const queue = new Queue(ORCHESTRATOR_QUEUE, {
-    connection: bullConnection(services.redis.options),
-    prefix: config.global.redis.prefix,
-  });
+  const connection = () => ({ connection: bullConnection(services.redis.options), prefix: config.global.redis.prefix });
+  const queueEvents = new QueueEvents(ORCHESTRATOR_QUEUE, connection());
+  const queue = new Queue(ORCHESTRATOR_QUEUE, connection());
+  const poolQueues = new Map<string, Queue>();
   const stop = async () => {
     await workers?.close();
     await queueEvents.close();
     await queue.close();
+    for (const q of poolQueues.values()) await q.close();
     await services.close();
   };
-  const onSignal = () => {
-    progress.done("interrupted; unfinished stages resume on the next start");
-    void stop().then(() => process.exit(130));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
   try {
     for (const q of box.quarantined) {
       await quarantineMessage(services.db, { messageId: q.messageId, reason: q.reason, source: input, raw: null });
     }
+    if (box.quarantined.length > 0) {
+      progress.step(`quarantined ${box.quarantined.length} mail(s) that are not part of a series (${box.quarantined[0]!.reason}${box.quarantined.length > 1 ? ", …" : ""}): \`patchbench quarantine list\``);
+    }
+    const rerun = flags.rerun ? Date.now().toString(36) : undefined;
     const prepared = series.map((s) => {
       let tree = pickTree(s, config.trees, config.global.defaultTree, flags.tree);
       if (flags.treePath) tree = { ...tree, path: resolve(flags.treePath) };
@@ -99,45 +149,85 @@ export async function reviewCommand(input: string, flags: ReviewFlags): Promise<
     const planned = await Promise.all(
       prepared.map(async ({ s, tree, bench }) => {
         const treeTip = await readTreeTip(tree);
-        return { s, tree, plan: planFlow({ series: s, raw: box.raw, tree, installationId: services.installationId, bench, treeTip }) };
+        const plan = planFlow({
+          series: s,
+          raw: box.raw,
+          tree,
+          installationId: services.installationId,
+          bench,
+          treeTip,
+          caps: config.global.ingest,
+          ...(flags.treePath ? { origin: tree.path! } : {}),
+          ...(rerun ? { rerun } : {}),
+        });
+        return { s, tree, bench, plan };
       }),
     );
     await queueEvents.waitUntilReady();
-    if (flags.localRunner !== false) {
-      const pools = [...new Set(planned.map((p) => p.tree.pool))];
-      workers = await startWorkers({ config, redis: services.redis.options, log, db: services.db, orchestrator: true, pool: pools[0] ?? null });
-    } else {
-      workers = await startWorkers({ config, redis: services.redis.options, log, db: services.db, orchestrator: true, pool: null });
-    }
-    const outcomes: ReportOutcome[] = [];
+    const pools = [...new Set(planned.map((p) => p.tree.pool))];
+    workers = await startWorkers({
+      config,
+      redis: services.redis.options,
+      log,
+      db: services.db,
+      orchestrator: true,
+      pool: flags.localRunner !== false ? (pools[0] ?? null) : null,
+    });
+    const outcomes: (ReportOutcome & { tree: { name: string; origin: string; branch: string } })[] = [];
     for (const p of planned) {
+      if (signal.aborted) break;
       await saveSeries(services.db, p.s, box.raw);
       const { created, flowId } = await enqueueFlow({ db: services.db, flows: services.flows, log }, p.plan);
-      progress.step(`${created ? "flow queued" : "flow already exists"}: ${flowId} (tree ${p.tree.name}, stages ${p.tree.stages.join(" -> ")})`);
+      const origin = p.tree.path ?? p.tree.url;
+      progress.step(
+        `${created ? "flow queued" : "flow already exists (reviewed before; --rerun runs it again)"}: ${flowId} - tree ${p.tree.name} from ${origin} (branch ${p.tree.branch}), stages ${p.tree.stages.join(" -> ")}`,
+      );
       const job = await Job.fromId<unknown, ReportOutcome>(queue, `${flowId}-report`);
-      if (!job) throw inputError(`the report job of ${flowId} is gone from the queue (older than its retention)`);
+      if (!job) throw inputError(`the report job of ${flowId} is gone from the queue (older than its retention)`, "run again with --rerun");
+      let poolQ = poolQueues.get(p.tree.pool);
+      if (!poolQ) {
+        poolQ = new Queue(poolQueue(p.tree.pool), connection());
+        poolQueues.set(p.tree.pool, poolQ);
+      }
+      const benchPlan = benchPlanOf(p.bench, { adaptive: p.bench.maxRounds > p.bench.rounds });
+      const bench = p.tree.stages.includes("bench")
+        ? { cells: benchPlan.cells.length, estimateSec: estimatePlanSeconds({ ...benchPlan, maxRounds: benchPlan.rounds }, { settleMs: 200 }), adaptive: p.bench.maxRounds > p.bench.rounds }
+        : null;
+      let last = "";
+      const tick = async () => {
+        const stages: StageProgress[] = [];
+        for (const stage of p.tree.stages) {
+          const j = await Job.fromId(poolQ, `${flowId}-${stage}`).catch(() => undefined);
+          const state = j ? await j.getState().catch(() => "unknown") : "unknown";
+          stages.push({ stage, state, startedAt: j?.processedOn ?? null, finishedAt: j?.finishedOn ?? null });
+        }
+        const line = describeFlowProgress({ stages, pool: p.tree.pool, bench, now: Date.now() });
+        // A new stage or state is a new line; a changed time left only redraws.
+        const key = line.replace(/\d+ (h|min|s)\b/g, "");
+        progress.update(line, key !== last);
+        last = key;
+      };
+      const ticker = setInterval(() => void tick().catch(() => {}), 2000);
       const timeoutMs = flags.timeout ? Number(flags.timeout) * 1000 : 6 * 3600_000;
-      const ticker = setInterval(async () => {
-        const st = await job.getState().catch(() => "unknown");
-        progress.step(`waiting for ${flowId}: report ${st}`);
-      }, 15_000);
       try {
-        const outcome = (await job.waitUntilFinished(queueEvents, timeoutMs)) as ReportOutcome;
-        outcomes.push(outcome);
+        const done = await Promise.race([job.waitUntilFinished(queueEvents, timeoutMs) as Promise<ReportOutcome>, whenAborted(signal)]);
+        if (done === "aborted") break;
+        progress.update(`${p.tree.stages.length}/${p.tree.stages.length} stages done; report ${flowId} written`, true);
+        outcomes.push({ ...done, tree: { name: p.tree.name, origin, branch: p.tree.branch } });
       } finally {
         clearInterval(ticker);
       }
     }
+    if (signal.aborted) return ctx.interruptedCode();
     progress.done(outcomes.map((o) => `report: ${o.emlPath}`).join("\n"));
     if (flags.json) process.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
     else for (const o of outcomes) process.stdout.write(o.text);
     return 0;
   } catch (e) {
     progress.done();
-    throw new Error(describeError(e));
+    if (signal.aborted) return ctx.interruptedCode();
+    throw e;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
     await stop();
   }
 }

@@ -1,21 +1,30 @@
+import { resolve } from "node:path";
+import { pickTree } from "../../config/pick-tree.ts";
+import { type GlobalFlags, loadConfigFromFlags } from "../context.ts";
+import { describeNonSeries } from "../describe-input.ts";
+import { formatSeriesText } from "../format-series-text.ts";
 import { readSeriesInput } from "../read-series-input.ts";
 
-/** `patchbench series <path> [--json]`: the assembled series, nothing run. */
-export async function seriesCommand(path: string, opts: { json?: boolean }): Promise<number> {
-  const box = await readSeriesInput(path);
-  const out = { series: box.series, replies: box.replies, quarantined: box.quarantined };
+/**
+ * `patchbench series <path> [--json]`: the assembled series, nothing run.
+ * `tree` is the tree a review would use (its subject tag, else `defaultTree`),
+ * so the config is loaded (and a bad one refused, exit 78) as for `review`.
+ * A mailbox with no patch series is described on stderr and exits 65.
+ */
+export async function seriesCommand(path: string, flags: GlobalFlags, opts: { json?: boolean }): Promise<number> {
+  const config = loadConfigFromFlags(flags);
+  const box = await readSeriesInput(resolve(path));
+  const series = box.series.map((s) => ({ ...s, tree: pickTree(s, config.trees, config.global.defaultTree).name }));
+  const out = { series, replies: box.replies, quarantined: box.quarantined };
+  const none = !series.some((s) => s.kind === "patch" && s.patches.length > 0);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    return 0;
+  } else {
+    process.stdout.write(formatSeriesText(out));
   }
-  for (const s of box.series) {
-    const tags = [s.rfc ? "RFC" : "", s.tree ?? "", `v${s.version}`].filter(Boolean).join(" ");
-    process.stdout.write(`${s.title}  [${tags}] ${s.patches.length}/${s.total} patches${s.complete ? "" : `, missing ${s.missing.join(",")}`}\n`);
-    process.stdout.write(`  by ${s.author}${s.baseCommit ? `, base ${s.baseCommit.slice(0, 12)}` : ""}${s.previousVersion ? `, supersedes ${s.previousVersion}` : ""}\n`);
-    for (const p of s.patches) process.stdout.write(`  ${String(p.index).padStart(3)}  ${p.subject}\n`);
-    for (const t of s.trailers) process.stdout.write(`       ${t.patch === 0 ? "series" : `patch ${t.patch}`}: ${t.line}\n`);
+  if (none) {
+    process.stderr.write(`patchbench: ${path}: ${describeNonSeries(box)}\n`);
+    return 65;
   }
-  process.stdout.write(`${box.series.length} series, ${box.replies.length} replies, ${box.quarantined.length} quarantined\n`);
-  for (const q of box.quarantined) process.stdout.write(`  quarantined ${q.messageId ?? "(no Message-ID)"}: ${q.reason}\n`);
   return 0;
 }

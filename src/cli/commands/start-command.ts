@@ -2,6 +2,10 @@ import { serveGithubApp } from "../../bot/serve-github-app.ts";
 import { readGithubAppSettings } from "../../deliver/github/github-app-settings.ts";
 import { drainOutbox } from "../../deliver/deliver-mail.ts";
 import { listUnsentMail } from "../../deliver/mail-outbox.ts";
+import { Queue } from "bullmq";
+import { ORCHESTRATOR_QUEUE } from "../../queue/queue-names.ts";
+import { reconcileFlows } from "../../queue/reconcile-flows.ts";
+import { bullConnection, checkRedisPersistence } from "../../queue/redis-connection.ts";
 import { startMailPolling } from "../../workers/mail-poller.ts";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { type GlobalFlags, loadConfigFromFlags, loggerFor, openServices } from "../context.ts";
@@ -16,6 +20,16 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
   const log = loggerFor(config);
   const services = await openServices(config, log);
   log.info({ redis: services.redis.describe, store: config.paths.storePath, sources: config.global.sources.length }, "patchbench starting");
+  const volatile = await checkRedisPersistence(services.redis.options);
+  if (volatile) log.warn({ redis: services.redis.describe }, volatile);
+  // The store is the record of flows: give Redis back those it lost, now and on a timer.
+  const orchestrator = new Queue(ORCHESTRATOR_QUEUE, { connection: bullConnection(services.redis.options), prefix: config.global.redis.prefix });
+  const reconcile = () => reconcileFlows({ db: services.db, flows: services.flows, orchestrator, log }).catch((e: unknown) => log.error({ err: e }, "store/queue reconcile failed"));
+  await reconcile();
+  let reconciling: Promise<unknown> = Promise.resolve();
+  const reconcileTimer = setInterval(() => {
+    reconciling = reconciling.then(reconcile);
+  }, config.global.redis.reconcileSec * 1000);
   const workers = await startWorkers({
     config,
     redis: services.redis.options,
@@ -24,7 +38,7 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
     orchestrator: true,
     pool: flags.runner === false ? null : config.global.runner.pool,
   });
-  // The GitHub App (issue 6), when github.enabled: webhooks in, check runs and /bench out.
+  // The GitHub App, when github.enabled: webhooks in, check runs and /bench out.
   const githubApp = config.global.github.enabled
     ? await serveGithubApp({
         config,
@@ -65,6 +79,9 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
   await waitForShutdown(log);
   stopped = true;
   if (drainTimer) clearInterval(drainTimer);
+  clearInterval(reconcileTimer);
+  await reconciling;
+  await orchestrator.close();
   await polling.close();
   await draining;
   await githubApp?.close();

@@ -87,11 +87,16 @@ export async function completeCheckRun(
   return requests;
 }
 
-/** Close a check run whose work was withdrawn (PR closed). */
+/**
+ * Close a check run whose work was withdrawn (PR closed, or superseded by a
+ * push). "cancelled" is the conclusion an app may set for that ("stale" is
+ * GitHub's own: https://docs.github.com/en/rest/checks/runs#update-a-check-run).
+ */
 export async function cancelCheckRun(
   octokit: GithubOctokit,
   where: { owner: string; repo: string; checkRunId: number },
   reason: string,
+  title = "cancelled",
 ): Promise<void> {
   await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
     owner: where.owner,
@@ -100,6 +105,6 @@ export async function cancelCheckRun(
     status: "completed",
     conclusion: "cancelled",
     completed_at: new Date().toISOString(),
-    output: { title: "cancelled", summary: reason },
+    output: { title, summary: reason },
   });
 }

@@ -19,7 +19,9 @@ export interface FetchPullRequestInput {
 }
 
 export interface FetchedPullRequest {
+  /** Empty when the PR has more than maxCommits commits (commitCount says how many). */
   patches: PullRequestPatch[];
+  commitCount: number;
   changedFiles: string[];
 }
 
@@ -59,7 +61,8 @@ export async function fetchPullRequest(git: Git, input: FetchPullRequestInput): 
   const range = `${input.mergeBase}..${input.headSha}`;
   const count = Number((await git(["rev-list", "--count", "--no-merges", range], { repo, ...opts })).stdout.trim());
   if (count === 0) throw inputError(`PR #${input.number} has no commits over its base`);
-  if (count > input.maxCommits) throw inputError(`PR #${input.number} has ${count} commits; the limit is ${input.maxCommits}`);
+  // Too many: format nothing; the caller's cap rule (domain/series-caps) reports it as the result.
+  if (count > input.maxCommits) return { patches: [], commitCount: count, changedFiles: [] };
 
   const log = await git(["log", "--reverse", "--no-merges", "--format=%H%x00%an <%ae>%x00%s%x00%B%x1e", range], { repo, ...opts });
   const commits = log.stdout
@@ -77,7 +80,7 @@ export async function fetchPullRequest(git: Git, input: FetchPullRequestInput): 
     if (files.length !== commits.length) throw new Error(`format-patch wrote ${files.length} patches for ${commits.length} commits`);
     const patches = commits.map((c, i) => ({ ...c, raw: new Uint8Array(readFileSync(join(out, files[i]!))) }));
     const diff = await git(["diff", "--name-only", "-z", input.mergeBase, input.headSha], { repo, ...opts });
-    return { patches, changedFiles: diff.stdout.split("\0").filter(Boolean) };
+    return { patches, commitCount: count, changedFiles: diff.stdout.split("\0").filter(Boolean) };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

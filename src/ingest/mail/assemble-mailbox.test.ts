@@ -114,6 +114,19 @@ describe("assembleMailbox", () => {
     assert.equal(r.raw.has("big@x"), false);
   });
 
+  it("a reply whose References carry 60,000 ids (a header bomb) groups in linear time", async () => {
+    const patch = buildPatchMail({ id: "p1@x", subject: "[PATCH] net: one" });
+    const refs = ["p1@x", ...Array.from({ length: 60_000 }, (_, i) => `bomb-${i}@evil.example`)];
+    const bomb = buildPatchMail({ id: "bomb@x", subject: "Re: [PATCH] net: one", inReplyTo: "p1@x", references: refs, body: "/bench\n" });
+    const t0 = performance.now();
+    const r = await assembleMailbox([patch, bomb], { now: 0 });
+    const ms = performance.now() - t0;
+    assert.equal(r.series.length, 1);
+    assert.equal(r.replies.find((x) => x.messageId === "bomb@x")?.seriesId, r.series[0]?.id);
+    // The quadratic version took minutes here.
+    assert.ok(ms < 10_000, `${Math.round(ms)} ms`);
+  });
+
   it("returns the raw map keyed by id for every series mail and reply", async () => {
     const file = join(FIXTURES, "mail", "bpf-sysctl-get-name");
     const { messages } = readMailbox(file);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { type GroupSeriesOptions, type GroupSeriesResult, groupSeries, noteBodyFacts } from "./group-series.ts";
 import { classifyMessage } from "./classify-message.ts";
 import { type ParsedMessage, SharePool, parseMessage, parseMessageHeaders, releaseRaw } from "./parse-message.ts";
@@ -5,6 +6,25 @@ import { type ParsedMessage, SharePool, parseMessage, parseMessageHeaders, relea
 export interface AssembleMailboxOptions extends GroupSeriesOptions {
   /** Messages larger than this are quarantined unparsed. Default 16 MiB. */
   maxMessageBytes?: number;
+  /**
+   * Give a mail without a Message-ID a synthetic one derived from its bytes
+   * (syntheticMessageId) instead of quarantining it. Only for local input a
+   * user hands us (`review`, `series`: `git format-patch` output without
+   * `--thread`); mail from a list or source without one stays quarantined.
+   */
+  synthesizeMessageIds?: boolean;
+}
+
+/** The domain of synthetic Message-IDs (RFC 6761 `.invalid`: never a real host). */
+export const SYNTHETIC_ID_DOMAIN = "patchbench.invalid";
+
+/** A stable Message-ID for a mail that has none: the same bytes give the same id. */
+export function syntheticMessageId(raw: Uint8Array): string {
+  return `synthetic-${createHash("sha256").update(raw).digest("hex").slice(0, 24)}@${SYNTHETIC_ID_DOMAIN}`;
+}
+
+export function isSyntheticMessageId(id: string): boolean {
+  return id.startsWith("synthetic-") && id.endsWith(`@${SYNTHETIC_ID_DOMAIN}`);
 }
 
 export interface AssembledMailbox extends GroupSeriesResult {
@@ -121,11 +141,14 @@ export async function assembleMailbox(
         // are in hand (both memoized), then let them go.
         classifyMessage(m);
         noteBodyFacts(m);
+        if (m.messageId === null && options.synthesizeMessageIds) m.messageId = syntheticMessageId(raw);
         releaseRaw(m);
         loaders.push(load);
         parsed.push(m);
       } else {
-        parsed.push(await parseMessage(raw));
+        const m = await parseMessage(raw);
+        if (m.messageId === null && options.synthesizeMessageIds) m.messageId = syntheticMessageId(raw);
+        parsed.push(m);
         loaders.push(null);
       }
     } catch (err) {
@@ -159,6 +182,12 @@ export async function assembleMailbox(
     const load = loaders[i];
     if (load) raw.setLoader(m.messageId, load);
     else raw.set(m.messageId, m.raw);
+  }
+  if (options.synthesizeMessageIds) {
+    for (const s of result.series) {
+      const ids = [...(s.cover ? [s.cover.messageId] : []), ...s.patches.map((p) => p.messageId)];
+      if (ids.some(isSyntheticMessageId)) s.syntheticMessageIds = true;
+    }
   }
   return { ...result, quarantined: [...early, ...result.quarantined], raw };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { FIXTURES } from "../../../test/helpers/fixtures.ts";
-import { createRng } from "../../stats/create-rng.ts";
+import { createRng } from "../../domain/create-rng.ts";
 import { decodeSimpleMultipart } from "./decode-simple-multipart.ts";
 import { decodeMimeByPostalMime, parseMessageHeaders } from "./parse-message.ts";
 import { readMailbox } from "./read-mailbox.ts";

@@ -6,7 +6,7 @@ import { assembleMailbox } from "./assemble-mailbox.ts";
 import { parseSubject } from "./parse-subject.ts";
 import { readMailbox } from "./read-mailbox.ts";
 import { splitMbox } from "./split-mbox.ts";
-import { createRng } from "../../stats/create-rng.ts";
+import { createRng } from "../../domain/create-rng.ts";
 
 /** The project's seeded PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {

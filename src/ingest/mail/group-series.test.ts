@@ -166,7 +166,7 @@ describe("groupSeries: threading shapes", () => {
     const r = await group([
       cover,
       mk("p1@x", "[PATCH 1/1] a", { inReplyTo: "orig-cover@example.com" }),
-      mk("rv@x", "Re: [PATCH 0/1] outlook", { inReplyTo: "orig-cover@example.com", body: "Acked-by: R <r@x>\n" }),
+      mk("rv@x", "Re: [PATCH 0/1] outlook", { inReplyTo: "orig-cover@example.com", from: "R <r@x>", body: "Acked-by: R <r@x>\n" }),
     ]);
     assert.equal(r.series.length, 1);
     assert.equal(r.series[0]?.cover?.messageId, "AM0PR01MB1234ABCD@AM0PR01MB1234.eurprd01.prod.outlook.com");
@@ -329,11 +329,28 @@ describe("groupSeries: b4 follow-up trailers", () => {
     ]);
   });
 
-  it("partial reroll: v3 of patch 2 only, linked to v2", async () => {
+  it("partial reroll: v3 of patch 2 only is v2's cover and 1/2 plus v3's 2/2, as b4 builds it", async () => {
     const r = await group(mbox("b4", "trailers-followup-partial-reroll.mbox"));
     const v3 = byVersion(r, 3);
-    assert.deepEqual(v3.missing, [1]);
+    assert.deepEqual(v3.missing, []);
+    assert.equal(v3.complete, true);
+    assert.equal(r.states[v3.id], "complete");
+    assert.equal(v3.title, "Simple cover");
+    assert.deepEqual(v3.cover, { messageId: "cover-message@example.com", subject: "[PATCH v2 0/2] Simple cover", carriedFrom: 2 });
+    assert.deepEqual(
+      v3.patches.map((p) => [p.index, p.messageId, p.carriedFrom]),
+      [
+        [1, "patch-1-message@example.com", 2],
+        [2, "patch-v3-2-message@example.com", undefined],
+      ],
+    );
     assert.equal(v3.previousVersion, "cover-message@example.com");
+    // The cover's trailer comes along; the review of v2's 2/2 does not (v3 changed that patch).
+    assert.deepEqual(v3.trailers, [{ patch: 0, line: "Reviewed-by: Coverletter Reviewer1 <followup-reviewer1@example.com>" }]);
+    // v2 keeps its own mails and trailers.
+    const v2 = byVersion(r, 2);
+    assert.equal(v2.patches.every((p) => p.carriedFrom === undefined), true);
+    assert.equal(v2.trailers.length, 2);
   });
 
   it("custody: a reply to a reply still counts for the patch; quoted trailers do not", async () => {
@@ -344,12 +361,35 @@ describe("groupSeries: b4 follow-up trailers", () => {
     ]);
   });
 
-  it("names with parentheses/brackets/commas and HTML junk", async () => {
+  it("names with parentheses/brackets/commas: only trailers naming their sender count, the others are kept aside", async () => {
     const p = await group(mbox("b4", "trailers-followup-name-parens.mbox"));
-    const lines = p.series[0]?.trailers.map((t) => t.line) ?? [];
-    assert.ok(lines.includes("Reviewed-by: Followup Reviewer1 (corporate) <followup-reviewer1@example.com>"));
-    assert.ok(lines.includes("Tested-by: Followup Tester1 [corporate] <followup-tester1@example.com>"));
-    assert.ok(lines.includes("Tested-by: Tester2, Followup <followup-tester2@example.com>"));
+    assert.deepEqual(p.series[0]?.trailers, [
+      { patch: 1, line: "Reviewed-by: Followup Reviewer1 (corporate) <followup-reviewer1@example.com>" },
+      { patch: 1, line: "Tested-by: Followup Reviewer2 <followup-reviewer2@example.com>" },
+    ]);
+    assert.deepEqual(p.series[0]?.unattributedTrailers, [
+      {
+        patch: 1,
+        line: "Reviewed-by: Mismatched Reviewer1 <mismatched-reviewer1@example.net>",
+        from: "Mismatched Reviewer <mismatched-reviewer1@example.com>",
+        reason: "sender mismatched-reviewer1@example.com is not mismatched-reviewer1@example.net",
+      },
+      {
+        patch: 1,
+        line: "Tested-by: Followup Tester1 [corporate] <followup-tester1@example.com>",
+        from: "Followup Tester1 <followup-tester1@example.com>",
+        reason: 'sender followup-tester1@example.com, but the trailer\'s address cannot be read: unquoted "[" in the name',
+      },
+      {
+        patch: 1,
+        line: "Tested-by: Tester2, Followup <followup-tester2@example.com>",
+        from: "Followup Tester2 <followup-tester2@example.com>",
+        reason: 'sender followup-tester2@example.com, but the trailer\'s address cannot be read: unquoted "," in the name',
+      },
+    ]);
+  });
+
+  it("HTML junk around the address", async () => {
     const h = await group(mbox("b4", "trailers-followup-htmljunk.mbox"));
     assert.deepEqual(h.series[0]?.trailers, [{ patch: 1, line: "Reviewed-by: HTML Junker <html-junker@example.com>" }]);
   });

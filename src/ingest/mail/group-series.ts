@@ -1,5 +1,6 @@
-import type { Series, SeriesPatch, SeriesTrailer } from "../../domain/series.ts";
+import { type Series, type SeriesPatch, type SeriesTrailer, type UnattributedTrailer, seriesRef } from "../../domain/series.ts";
 import { stableId } from "../../domain/ids.ts";
+import { attributeTrailer } from "./attribute-trailer.ts";
 import { type Classification, classifyMessage, isPullRequestBody } from "./classify-message.ts";
 import {
   type SeriesMarkers,
@@ -8,6 +9,7 @@ import {
   extractSeriesMarkers,
   extractTrailers,
 } from "./extract-trailers.ts";
+import { findCarriedPatches } from "./find-carried-patches.ts";
 import type { ParsedMessage } from "./parse-message.ts";
 import { normalizeTitle, parseSubject } from "./parse-subject.ts";
 
@@ -91,6 +93,8 @@ interface Group {
   version: number;
   total: number;
   author: string;
+  /** A partial re-roll: the previous version's group and the mails taken over from it. */
+  carried?: { from: Group; nodes: Set<Node> };
 }
 
 function formatAddress(msg: ParsedMessage): string {
@@ -113,8 +117,13 @@ function sameBody(a: ParsedMessage, b: ParsedMessage): boolean {
 
 function ancestorsOf(msg: ParsedMessage): string[] {
   const out: string[] = [];
+  // A Set, not out.includes: a hostile References header may carry tens of thousands of ids.
+  const seen = new Set<string>();
   const add = (id: string): void => {
-    if (id !== msg.messageId && !out.includes(id)) out.push(id);
+    if (id !== msg.messageId && !seen.has(id)) {
+      seen.add(id);
+      out.push(id);
+    }
   };
   for (const id of msg.inReplyToAll) add(id);
   for (let i = msg.references.length - 1; i >= 0; i--) add(msg.references[i] ?? "");
@@ -414,6 +423,22 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
     });
   }
 
+  // 3b. Partial re-rolls take the patches they did not re-send from the previous version (as b4 does).
+  // Oldest version first, so a re-roll of a re-roll finds the earlier one already whole.
+  const holding = new Map<Node, Group[]>();
+  for (const g of groups.values()) for (const m of g.members) holding.set(m, [g]);
+  for (const g of [...groups.values()].sort((a, b) => a.version - b.version)) {
+    const found = findCarriedPatches(g, g.members, {
+      parentOf: (n) => (n.msg.inReplyTo === null ? undefined : byId.get(n.msg.inReplyTo)),
+      groupsOf: (n) => holding.get(n) ?? [],
+      membersOf: (p) => p.members,
+    });
+    if (!found) continue;
+    g.carried = { from: found.from, nodes: new Set(found.nodes) };
+    g.members.push(...found.nodes);
+    for (const n of found.nodes) holding.get(n)?.push(g);
+  }
+
   // 4. Series from groups.
   const seriesOf = new Map<Node, Series>();
   const built: { series: Series; group: Group; root: Node }[] = [];
@@ -421,8 +446,11 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
     g.members.sort((a, b) => a.index - b.index || a.time - b.time);
     const coverNode = g.members.find((m) => m.index === 0) ?? null;
     const patches = g.members.filter((m) => m.index > 0);
+    // head names the series (a carried cover still does, as in b4); root is this version's own first mail.
     const head = coverNode ?? patches[0];
-    if (head === undefined) continue;
+    const own = g.members.filter((m) => !g.carried?.nodes.has(m));
+    const root = own.find((m) => m.index === 0) ?? own.find((m) => m.index > 0);
+    if (head === undefined || root === undefined) continue;
     const present = new Set(patches.map((p) => p.index));
     const missing: number[] = [];
     for (let i = 1; i <= g.total; i++) if (!present.has(i)) missing.push(i);
@@ -435,18 +463,21 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
       markers = { baseCommit: markers.baseCommit ?? m.baseCommit, changeId: markers.changeId ?? m.changeId };
     }
     const isPull = coverNode !== null && (coverNode.cls.kind === "pull" || isPullOf(coverNode.msg));
-    const rootId = g.loose ? head.id : g.rootId;
+    const rootId = g.loose ? root.id : g.rootId;
     const text = [
       ...(coverNode ? [coverTextOf(coverNode.msg)] : []),
       ...patches.map((p) => commitMessageOf(p.msg)),
     ]
       .filter((t) => t !== "")
       .join("\n\n");
+    const carriedFrom = (m: Node): { carriedFrom?: number } =>
+      g.carried?.nodes.has(m) ? { carriedFrom: g.carried.from.version } : {};
     const seriesPatches: SeriesPatch[] = patches.map((p) => ({
       index: p.index,
       messageId: p.id,
       subject: p.msg.subject,
       author: formatAddress(p.msg),
+      ...carriedFrom(p),
     }));
     const series: Series = {
       id: stableId("series", rootId, String(g.version)),
@@ -454,11 +485,11 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
       title: subj.title,
       tree,
       version: g.version,
-      rfc: g.members.some((m) => m.cls.subject.rfc),
-      resend: subj.resend,
+      rfc: own.some((m) => m.cls.subject.rfc),
+      resend: root.cls.subject.resend,
       total: g.total,
       kind: isPull ? "pull" : "patch",
-      cover: coverNode ? { messageId: coverNode.id, subject: coverNode.msg.subject } : null,
+      cover: coverNode ? { messageId: coverNode.id, subject: coverNode.msg.subject, ...carriedFrom(coverNode) } : null,
       patches: seriesPatches,
       missing,
       complete: missing.length === 0,
@@ -467,15 +498,16 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
       trailers: [],
       previousVersion: null,
       author: formatAddress(head.msg),
-      date: head.msg.date,
+      date: root.msg.date,
       text,
     };
-    for (const m of g.members) seriesOf.set(m, series);
-    built.push({ series, group: g, root: head });
+    // Carried mails stay their own version's: replies to them count there (and are carried below).
+    for (const m of own) seriesOf.set(m, series);
+    built.push({ series, group: g, root });
   }
 
   // 5. Link versions: b4 change-id, then threading, then same author + same title.
-  const refOf = (s: Series): string | null => s.cover?.messageId ?? s.patches[0]?.messageId ?? null;
+  const refOf = seriesRef;
   const pickPrevious = (cands: { series: Series; root: Node }[], v: number): { series: Series; root: Node } | undefined =>
     cands
       .filter((c) => c.series.version < v)
@@ -578,13 +610,32 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
         trailerKeys.set(target.series, keys);
       }
       for (const t of trailersOf(node.msg)) {
-        const k = `${target.patch}\0${t.line}`;
+        const verdict = attributeTrailer(t, node.msg.from);
+        const k = `${target.patch}\0${t.line}\0${verdict.attributed ? "" : reply.from}`;
         if (keys.has(k)) continue;
         keys.add(k);
-        const trailer: SeriesTrailer = { patch: target.patch, line: t.line };
-        target.series.trailers.push(trailer);
+        if (verdict.attributed) {
+          const trailer: SeriesTrailer = { patch: target.patch, line: t.line };
+          target.series.trailers.push(trailer);
+        } else {
+          const refused: UnattributedTrailer = { patch: target.patch, line: t.line, from: reply.from, reason: verdict.reason };
+          target.series.unattributedTrailers ??= [];
+          target.series.unattributedTrailers.push(refused);
+        }
       }
     }
+  }
+
+  // A partial re-roll keeps what was said about the mails it carried (b4 keeps their follow-up trailers).
+  const seriesOfGroup = new Map(built.map((b) => [b.group, b.series]));
+  for (const b of [...built].sort((x, y) => x.series.version - y.series.version)) {
+    const carried = b.group.carried;
+    const from = carried ? seriesOfGroup.get(carried.from) : undefined;
+    if (!carried || !from) continue;
+    const indices = new Set([...carried.nodes].map((n) => n.index));
+    b.series.trailers.push(...from.trailers.filter((t) => indices.has(t.patch)).map((t) => ({ ...t })));
+    const refused = (from.unattributedTrailers ?? []).filter((t) => indices.has(t.patch)).map((t) => ({ ...t }));
+    if (refused.length > 0) b.series.unattributedTrailers = [...(b.series.unattributedTrailers ?? []), ...refused];
   }
 
   const states: Record<string, SeriesState> = {};
@@ -592,9 +643,14 @@ export function groupSeries(messages: readonly ParsedMessage[], options: GroupSe
   const arrival = options.arrivedAt;
   for (const b of built) {
     b.series.trailers.sort((x, y) => x.patch - y.patch);
-    const newest = Math.max(...b.group.members.map((m) => (arrival ? (arrival.get(m.id) ?? m.time) : m.time)));
-    const waiting = !b.series.complete && newest > 0 && newest >= now - incompleteAfter;
-    states[b.series.id] = b.series.complete ? "complete" : waiting ? "waiting" : "incomplete";
+    b.series.unattributedTrailers?.sort((x, y) => x.patch - y.patch);
+    const carried = b.group.carried;
+    const own = carried ? b.group.members.filter((m) => !carried.nodes.has(m)) : b.group.members;
+    const newest = Math.max(...own.map((m) => (arrival ? (arrival.get(m.id) ?? m.time) : m.time)));
+    // A re-roll made whole from the previous version waits like an incomplete one: the rest of a
+    // full re-send, each patch answering its counterpart, may still be on its way.
+    const waiting = (!b.series.complete || carried !== undefined) && newest > 0 && newest >= now - incompleteAfter;
+    states[b.series.id] = waiting ? "waiting" : b.series.complete ? "complete" : "incomplete";
     if (waiting) deadlines[b.series.id] = newest + incompleteAfter;
   }
   const series = built

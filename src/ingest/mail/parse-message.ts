@@ -492,14 +492,9 @@ export function parseMessageHeaders(raw: Uint8Array): Omit<ParsedMessage, "body"
   if (scan.headerCount === 0) problems.push("no RFC 5322 header block");
   const messageIdValues = scan.values.get("message-id") ?? [];
   const messageId = extractMessageId(messageIdValues[0] ?? null);
-  const inReplyToAll: string[] = [];
-  for (const v of scan.values.get("in-reply-to") ?? []) {
-    for (const id of extractIds(v)) if (!inReplyToAll.includes(id)) inReplyToAll.push(id);
-  }
-  const references: string[] = [];
-  for (const v of scan.values.get("references") ?? []) {
-    for (const id of extractIds(v)) if (!references.includes(id)) references.push(id);
-  }
+  // Deduplicated through a Set, in order: a hostile References header may carry tens of thousands of ids.
+  const inReplyToAll = [...new Set((scan.values.get("in-reply-to") ?? []).flatMap(extractIds))];
+  const references = [...new Set((scan.values.get("references") ?? []).flatMap(extractIds))];
   const subject = decodeHeader(first(scan, "subject") ?? "")
     .replace(/\s+/g, " ")
     .trim();

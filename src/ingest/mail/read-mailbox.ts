@@ -22,7 +22,8 @@ export interface ReadMailboxResult {
   quarantined: Quarantined[];
 }
 
-const MAIL_FILE = /\.(eml|mbox|mbx|mail|msg|gz)$/i;
+// `.patch`: `git format-patch` output (one mboxo message per file, in numbering order).
+const MAIL_FILE = /\.(eml|mbox|mbx|mail|msg|gz|patch)$/i;
 
 function isMaildir(dir: string): boolean {
   try {

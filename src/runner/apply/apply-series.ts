@@ -5,6 +5,7 @@ import { type Exec, ExecError, exec as defaultExec } from "../../lib/exec.ts";
 import { infraError } from "../../lib/errors.ts";
 import type { Git } from "../../lib/git.ts";
 import type { Logger } from "../../lib/logger.ts";
+import { defaultSandbox, type Sandbox } from "../../lib/sandbox.ts";
 import type { StageJob } from "../../queue/payloads.ts";
 import { ensureMirror } from "../workspace/ensure-mirror.ts";
 import { withJobWorktree } from "../workspace/job-worktree.ts";
@@ -19,6 +20,8 @@ export interface ApplyDeps {
   workDir: string;
   runner: string;
   exec?: Exec;
+  /** Where tree code (checkpatch.pl) runs; default: bwrap hiding workDir. */
+  sandbox?: Sandbox;
   /** Mirror fetch schedule: fetch only when the last fetch is older (default 10 min). */
   fetchIntervalMs?: number;
   signal?: AbortSignal;
@@ -102,6 +105,7 @@ export async function applySeries(job: StageJob, deps: ApplyDeps): Promise<Stage
       { git, repo: mirror.repo, workDir: deps.workDir, key: `${job.flowId}-apply`, commit: base.commit, ...sig },
       async (wt) => {
         const history = await git(["rev-list", "--count", "--max-count=2", "HEAD"], { repo: wt.dir });
+        const sandbox = deps.sandbox ?? defaultSandbox([deps.workDir]);
         data.checks = await runChecks(
           {
             treeDir: wt.dir,
@@ -109,6 +113,8 @@ export async function applySeries(job: StageJob, deps: ApplyDeps): Promise<Stage
             patches: mails,
             exec: deps.exec ?? defaultExec,
             git,
+            // Read-only: the checks read the tree, and git am (as the runner) comes after them.
+            runTreeCode: (argv, o) => sandbox.run(argv, { ...o, cwd: wt.dir, readOnly: [mirror.repo, wt.dir] }),
             ...sig,
           },
           job.checks,

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { applySettings, isAllowedSysctl, planSettings, restoreFromJournal, sysctlPath, validateSysctl } from "./host-settings.ts";
+import { applySettings, isAllowedSysctl, planSettings, restoreFromJournal, restoreHostEntriesSync, sysctlPath, validateSysctl } from "./host-settings.ts";
 
 function fakeProcSys(values: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), "pb-procsys-"));
@@ -101,6 +101,31 @@ test("a corrupt journal is an error, not silently dropped", async () => {
     writeFileSync(journalPath, "{ half");
     await assert.rejects(restoreFromJournal(journalPath, { procSys: root }), /not JSON/);
     assert.ok(existsSync(journalPath));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("at exit, this process's own host entries go back synchronously; another owner's journal and namespace entries stay", async () => {
+  const root = fakeProcSys({ "net.core.busy_read": "0", "net.core.busy_poll": "0" });
+  const journalPath = join(root, "journal.json");
+  try {
+    await applySettings([{ key: "net.core.busy_read", value: "50" }, { key: "net.core.busy_poll", value: "50" }], { journalPath }, { procSys: root });
+    const j = JSON.parse(readFileSync(journalPath, "utf8"));
+    j.entries.push({ key: "net.core.busy_read", netns: "pb-server", original: "0", applied: "50", at: "2026-01-01T00:00:00Z" });
+    writeFileSync(journalPath, JSON.stringify(j));
+    const restored = restoreHostEntriesSync(journalPath, { procSys: root });
+    assert.deepEqual(restored.map((e) => e.key).sort(), ["net.core.busy_poll", "net.core.busy_read"]);
+    assert.equal(read(root, "net.core.busy_read"), "0");
+    assert.equal(read(root, "net.core.busy_poll"), "0");
+    const left = JSON.parse(readFileSync(journalPath, "utf8")).entries;
+    assert.deepEqual(left.map((e: { netns: string | null }) => e.netns), ["pb-server"]);
+    // A journal owned by another process is not ours to restore at our exit.
+    writeFileSync(journalPath, JSON.stringify({ ...j, ownerPid: 1, entries: [{ key: "net.core.busy_read", netns: null, original: "7", applied: "50", at: "x" }] }));
+    assert.deepEqual(restoreHostEntriesSync(journalPath, { procSys: root }), []);
+    assert.equal(read(root, "net.core.busy_read"), "0");
+    writeFileSync(journalPath, "{ half");
+    assert.deepEqual(restoreHostEntriesSync(journalPath, { procSys: root }), []);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

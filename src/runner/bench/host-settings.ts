@@ -243,3 +243,36 @@ export async function restoreFromJournal(journalPath: string, deps: HostSettings
   if (result.restored.length > 0) deps.log?.debug({ restored: result.restored.length, journalPath }, "sysctls restored from journal");
   return result;
 }
+
+/**
+ * Last resort at process exit (a cleanup cut short by a second signal or the
+ * grace period): put back the host-namespace entries of this process's own
+ * journal, synchronously, since nothing asynchronous runs in an exit hook.
+ * Entries inside our namespaces stay journaled for the next start, which
+ * removes those namespaces anyway. Never throws.
+ */
+export function restoreHostEntriesSync(journalPath: string, deps: Pick<HostSettingsDeps, "procSys"> = {}): JournalEntry[] {
+  const restored: JournalEntry[] = [];
+  try {
+    const journal = readJournal(journalPath);
+    if (!journal || journal.ownerPid !== process.pid) return restored;
+    const left: JournalEntry[] = [];
+    for (const e of [...journal.entries].reverse()) {
+      if (e.netns !== null || !VALUE_RE.test(e.original)) {
+        left.unshift(e);
+        continue;
+      }
+      try {
+        writeFileSync(sysctlPath(e.key, deps.procSys), e.original);
+        restored.push(e);
+      } catch {
+        left.unshift(e);
+      }
+    }
+    if (left.length === 0) rmSync(journalPath, { force: true });
+    else if (restored.length > 0) writeJournal(journalPath, { ...journal, entries: left });
+  } catch {
+    /* an unreadable journal is left for the next start's restore, which reports it */
+  }
+  return restored;
+}

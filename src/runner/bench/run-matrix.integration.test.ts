@@ -13,7 +13,8 @@ import { exec } from "../../lib/exec.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { applySettings, restoreFromJournal } from "./host-settings.ts";
 import { pickFreePort, startNetserver } from "./netserver.ts";
-import { type BenchPlan, runBenchPlan } from "./run-matrix.ts";
+import type { BenchPlan } from "../../domain/bench-plan.ts";
+import { runBenchPlan } from "./run-matrix.ts";
 import { canCreateNetns, cleanupStale, listNetns, newRunId, setupTopology, teardownTopology } from "./topology.ts";
 
 const PREFIX = "pbitest";

@@ -51,10 +51,12 @@ export function createSshTarget(cfg: BootConfig["ssh"], deps: { exec?: Exec; pol
         ...(cfg.identityFile ? ["-i", cfg.identityFile, "-o", "IdentitiesOnly=yes"] : []),
       ];
       const dest = `${cfg.user}@${cfg.host}`;
+      // exec passes no ambient variables: an ssh agent is handed over explicitly (identityFile needs none).
+      const agent = process.env.SSH_AUTH_SOCK ? { extraEnv: { SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK } } : {};
       const ssh = async (argv: readonly string[], timeoutMs = 120_000): Promise<ExecResult> => {
         log.push(`$ ${remoteCommand(argv)}`);
         try {
-          const r = await exec(["ssh", "-p", String(cfg.port), ...opts, dest, "--", remoteCommand(argv)], { timeoutMs, okCodes: "any", ...sig });
+          const r = await exec(["ssh", "-p", String(cfg.port), ...opts, dest, "--", remoteCommand(argv)], { timeoutMs, okCodes: "any", ...agent, ...sig });
           if (r.stderr.trim()) log.push(r.stderr.trim().split("\n").slice(-3).join("\n"));
           return r;
         } catch (e) {
@@ -87,6 +89,7 @@ export function createSshTarget(cfg: BootConfig["ssh"], deps: { exec?: Exec; pol
         const values = { kernel, probe: remoteProbe };
         if ((await ssh(["mkdir", "-p", cfg.remoteDir])).code !== 0) return finish("error", `cannot create ${cfg.remoteDir} on the target`);
         const scp = await exec(["scp", "-q", "-P", String(cfg.port), ...opts, req.kernel.image, req.probe, `${dest}:${cfg.remoteDir}/`], {
+          ...agent,
           timeoutMs: 600_000,
           okCodes: "any",
           ...sig,
@@ -108,7 +111,7 @@ export function createSshTarget(cfg: BootConfig["ssh"], deps: { exec?: Exec; pol
         log.push(`boot id ${before} -> ${after}`);
       } else {
         await ssh(["mkdir", "-p", cfg.remoteDir]);
-        await exec(["scp", "-q", "-P", String(cfg.port), ...opts, req.probe, `${dest}:${cfg.remoteDir}/`], { timeoutMs: 600_000, okCodes: "any", ...sig });
+        await exec(["scp", "-q", "-P", String(cfg.port), ...opts, req.probe, `${dest}:${cfg.remoteDir}/`], { timeoutMs: 600_000, okCodes: "any", ...agent, ...sig });
       }
       const r = await ssh([remoteProbe], req.timeoutMs);
       const text = `${r.stdout}${r.stderr}`;

@@ -1,11 +1,12 @@
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { BuildConfig } from "../../config/schema.ts";
 import type { KernelBuild } from "../../domain/results.ts";
 import { type Exec, ExecError, exec as defaultExec } from "../../lib/exec.ts";
+import type { Sandbox } from "../../lib/sandbox.ts";
 import { parseBuildWarnings } from "./parse-build-warnings.ts";
-import { extrasFragment, planKernelConfig, SELFTESTS_BPF_CONFIG } from "./plan-kernel-config.ts";
+import { extrasFragment, missingOptions, planKernelConfig, SELFTESTS_BPF_CONFIG } from "./plan-kernel-config.ts";
 
 export interface BuildKernelOptions {
   treeDir: string;
@@ -17,15 +18,27 @@ export interface BuildKernelOptions {
   /** ccache's cache (shared across jobs); null uses ccache's default. */
   ccacheDir: string | null;
   exec?: Exec;
+  /** Where make (and the tree's scripts it runs) runs: the worktree and ccache writable, nothing else. */
+  sandbox: Sandbox;
+  /** The mirror the worktree belongs to (read-only inside, so the tree's scripts can ask git). */
+  mirrorRepo?: string;
   signal?: AbortSignal;
   /** Skip the config steps (an incremental build in the same tree). */
   reuseConfig?: boolean;
 }
 
+function isInside(root: string, file: string): boolean {
+  try {
+    return lstatSync(file).isFile() && realpathSync(file).startsWith(`${realpathSync(root)}/`);
+  } catch {
+    return false;
+  }
+}
+
 export class BuildFailure extends Error {
   readonly build: KernelBuild;
-  readonly kind: "timeout" | "failed" | "no-space";
-  constructor(kind: "timeout" | "failed" | "no-space", message: string, build: KernelBuild) {
+  readonly kind: "timeout" | "failed" | "no-space" | "config";
+  constructor(kind: "timeout" | "failed" | "no-space" | "config", message: string, build: KernelBuild) {
     super(message);
     this.name = "BuildFailure";
     this.kind = kind;
@@ -66,14 +79,26 @@ export async function buildKernel(opts: BuildKernelOptions): Promise<KernelBuild
   };
   const started = Date.now();
   const deadline = started + cfg.timeoutSec * 1000;
+  // The sandbox user owns the worktree (and the shared ccache) while make runs; chown only the
+  // cache when it is not the sandbox user's yet (it can be large).
+  const writable = [opts.treeDir];
+  await opts.sandbox.prepareWritable([opts.treeDir]);
+  if (ccache && opts.ccacheDir) {
+    mkdirSync(opts.ccacheDir, { recursive: true });
+    if (statSync(opts.ccacheDir).uid !== opts.sandbox.identity.uid) await opts.sandbox.prepareWritable([opts.ccacheDir]);
+    writable.push(opts.ccacheDir);
+  }
   let all = "";
   const build: KernelBuild = { commit: opts.commit, ok: false, durationMs: 0, warnings: [], logTail: "", logPath, image: null, ccache };
   const run = async (argv: string[]) => {
     appendFileSync(logPath, `$ ${argv.join(" ")}\n`);
     try {
-      const r = await exec(argv, {
+      const r = await opts.sandbox.run(argv, {
         cwd: opts.treeDir,
-        extraEnv: env,
+        writable,
+        measure: [opts.treeDir],
+        readOnly: [opts.artifactsDir, ...(opts.mirrorRepo ? [opts.mirrorRepo] : [])],
+        env,
         timeoutMs: Math.max(1000, deadline - Date.now()),
         maxOutput: cfg.logMaxBytes,
         ...(opts.signal ? { signal: opts.signal } : {}),
@@ -90,8 +115,14 @@ export async function buildKernel(opts: BuildKernelOptions): Promise<KernelBuild
       build.logTail = tailOf(`${all}\n${e.message}`);
       build.warnings = parseBuildWarnings(all);
       if (opts.signal?.aborted) throw e;
-      const kind = e.result.timedOut ? "timeout" : /No space left on device/.test(text) ? "no-space" : "failed";
-      const why = kind === "timeout" ? `timed out after ${cfg.timeoutSec} s` : kind === "no-space" ? "ran out of disk space" : `failed: ${e.message.slice(0, 300)}`;
+      const overBudget = /sandboxLimits\.diskMB/.test(e.message);
+      const kind = e.result.timedOut ? "timeout" : overBudget || /No space left on device/.test(text) ? "no-space" : "failed";
+      const why =
+        kind === "timeout"
+          ? `timed out after ${cfg.timeoutSec} s`
+          : kind === "no-space"
+            ? `ran out of disk space${overBudget ? `: ${e.message}` : ""}`
+            : `failed: ${e.message.slice(0, 300)}`;
       throw new BuildFailure(kind, `${opts.label} build (${argv.slice(0, 2).join(" ")}) ${why}`, build);
     }
   };
@@ -100,11 +131,22 @@ export async function buildKernel(opts: BuildKernelOptions): Promise<KernelBuild
     writeFileSync(extrasFile, extrasFragment(cfg.extras));
     const plan = planKernelConfig(cfg, { hasSelftestsConfig: existsSync(join(opts.treeDir, SELFTESTS_BPF_CONFIG)), extrasFile });
     for (const step of plan.steps) await run(step);
+    const wanted = [...plan.fragments.filter((f) => f.startsWith("/")).map((f) => readFileSync(f, "utf8")), extrasFragment(cfg.extras)];
+    // The .config was written by the sandboxed make: read it only as a regular file inside the tree.
+    const dotConfig = join(opts.treeDir, ".config");
+    const missing = missingOptions(wanted, isInside(opts.treeDir, dotConfig) ? readFileSync(dotConfig, "utf8") : "");
+    if (missing.length > 0) {
+      build.durationMs = Date.now() - started;
+      build.logTail = tailOf(all);
+      throw new BuildFailure("config", `${opts.label} config: the tree cannot satisfy ${missing.length} requested option(s): ${missing.join(", ")}`, build);
+    }
   }
   const jobs = cfg.jobs > 0 ? cfg.jobs : availableParallelism();
   await run(["make", `-j${jobs}`, ...(ccache ? ["CC=ccache gcc"] : []), cfg.target]);
   const image = join(opts.treeDir, "arch", "x86", "boot", "bzImage");
-  if (existsSync(image) && cfg.target === "bzImage") {
+  // The tree is the sandbox user's now: copy only a regular file that really is inside it
+  // (a symlink to /etc/shadow, or arch/ pointing elsewhere, is not an image).
+  if (existsSync(image) && cfg.target === "bzImage" && isInside(opts.treeDir, image)) {
     build.image = join(opts.artifactsDir, `bzImage-${opts.label}`);
     copyFileSync(image, build.image);
   }

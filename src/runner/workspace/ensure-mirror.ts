@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { infraError } from "../../lib/errors.ts";
@@ -33,19 +34,34 @@ export function mirrorPath(workDir: string, tree: string): string {
 }
 
 /**
+ * The mirror of a tree's origin: `<name>.git`, or, when that one follows
+ * another origin (a `review --tree-path`, a changed url), a mirror of its
+ * own, `<name>@<sha256(origin) prefix>.git`. A job never uses commits of an
+ * origin it was not given; the big mirror of the usual origin stays as it is.
+ */
+export async function ensureMirror(tree: MirrorTree, deps: MirrorDeps): Promise<Mirror> {
+  const source = tree.path ?? tree.url;
+  if (tree.path !== null && (!isAbsolute(tree.path) || !existsSync(tree.path))) {
+    throw infraError(`tree path ${tree.path} does not exist (or is not absolute)`, `fix trees.${tree.name}.path`);
+  }
+  const primary = mirrorPath(deps.workDir, tree.name);
+  if (!existsSync(join(primary, "HEAD"))) return syncMirror(primary, source, tree, deps);
+  const was = (await deps.git(["config", "--get", "remote.origin.url"], { repo: primary, okCodes: "any" })).stdout.trim();
+  if (was === source) return syncMirror(primary, source, tree, deps);
+  const own = mirrorPath(deps.workDir, `${tree.name}@${createHash("sha256").update(source).digest("hex").slice(0, 12)}`);
+  const m = await syncMirror(own, source, tree, deps);
+  return { ...m, notes: [`tree origin ${source}: its own mirror (${tree.name}.git follows ${was})`, ...m.notes] };
+}
+
+/**
  * A bare mirror per tree under <workDir>/mirrors, cloned once and then
  * updated by `git fetch` when the last fetch is older than the interval.
  * Worktrees are made from the mirror, so a configured local repository is
  * never written to. A failed fetch keeps the mirror as it was (noted).
  */
-export async function ensureMirror(tree: MirrorTree, deps: MirrorDeps): Promise<Mirror> {
+async function syncMirror(repo: string, source: string, tree: MirrorTree, deps: MirrorDeps): Promise<Mirror> {
   const { git } = deps;
   const now = deps.now ?? Date.now;
-  const source = tree.path ?? tree.url;
-  if (tree.path !== null && (!isAbsolute(tree.path) || !existsSync(tree.path))) {
-    throw infraError(`tree path ${tree.path} does not exist (or is not absolute)`, `fix trees.${tree.name}.path`);
-  }
-  const repo = mirrorPath(deps.workDir, tree.name);
   const sig = deps.signal ? { signal: deps.signal } : {};
   if (!existsSync(join(repo, "HEAD"))) {
     rmSync(repo, { recursive: true, force: true });

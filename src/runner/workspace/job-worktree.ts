@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Git } from "../../lib/git.ts";
@@ -9,12 +10,27 @@ const OWNER = ".patchbench-owner";
 export interface JobWorktree {
   dir: string;
   repo: string;
+  /** The worktree's own git dir inside the mirror (read when the worktree was made, before any untrusted step). */
+  gitDir: string;
+}
+
+/**
+ * git arguments that address a worktree without reading anything in it:
+ * after a sandboxed step its `.git` file (and everything else there) is the
+ * sandbox user's, and a `.git` pointing at a repository it made would have
+ * root run that repository's hooks and config. Explicit --git-dir/--work-tree
+ * never read it (and skip git's ownership check, which would refuse the
+ * sandbox-owned tree).
+ */
+export function worktreeGitArgs(wt: JobWorktree): string[] {
+  return ["--git-dir", wt.gitDir, "--work-tree", wt.dir];
 }
 
 
+/** Delete the folder first (never git in it: it may hold what a sandboxed step left), then let the mirror forget it. */
 async function removeWorktree(git: Git, repo: string, dir: string): Promise<void> {
-  await git(["worktree", "remove", "--force", "--force", "--", dir], { repo, okCodes: "any", timeoutMs: 600_000 });
-  rmSync(dir, { recursive: true, force: true });
+  // Asynchronous: a built kernel tree is ~80k files, and a blocked event loop loses the job's queue lock.
+  await rm(dir, { recursive: true, force: true });
   await git(["worktree", "prune"], { repo, okCodes: "any" });
 }
 
@@ -40,7 +56,8 @@ export async function withJobWorktree<T>(
       timeoutMs: 1800_000,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    return await fn({ dir, repo });
+    const gitDir = (await git(["rev-parse", "--absolute-git-dir"], { repo: dir })).stdout.trim();
+    return await fn({ dir, repo, gitDir });
   } finally {
     await removeWorktree(git, repo, dir);
     rmSync(join(root, `${dir.split("/").pop()}${OWNER}`), { force: true });

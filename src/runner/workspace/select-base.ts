@@ -28,6 +28,21 @@ async function resolveCommit(git: Git, repo: string, rev: string): Promise<strin
   return r.code === 0 ? r.stdout.trim() : null;
 }
 
+/**
+ * Is `commit` in upstream history: reachable from the tree's branch, or else
+ * from any branch or tag the mirror fetched from upstream? The mirror also
+ * holds every earlier flow's applied series (refs/patchbench/flows/*) and
+ * their objects; those are not upstream, so a `base-commit:` naming one must
+ * not make a series run on (and run the scripts of) someone else's patches.
+ */
+export async function isUpstreamCommit(git: Git, repo: string, commit: string, branch: string): Promise<boolean> {
+  const onBranch = await git(["merge-base", "--is-ancestor", "--end-of-options", commit, `refs/heads/${branch}`], { repo, okCodes: "any" });
+  if (onBranch.code === 0) return true;
+  // Anything left after subtracting all upstream branches and tags is not upstream.
+  const outside = await git(["rev-list", "-n1", commit, "--not", "--branches", "--tags"], { repo, okCodes: "any", timeoutMs: 600_000 });
+  return outside.code === 0 && outside.stdout.trim() === "";
+}
+
 /** Blob ids of paths at a commit (null = absent). */
 async function blobsAt(git: Git, repo: string, commit: string, paths: readonly string[]): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>(paths.map((p) => [p, null]));
@@ -88,8 +103,10 @@ export async function guessBaseFromPreimages(
 
 /**
  * Choose the commit a series is applied to, and say why:
- *  1. the `base-commit:` trailer, when present and in the mirror;
- *  2. the branch tip recorded when the flow was planned (ingest time), or —
+ *  1. the `base-commit:` trailer, when present and in upstream history
+ *     (isUpstreamCommit: never an earlier flow's applied series);
+ *  2. the branch tip recorded when the flow was planned (ingest time; also
+ *     checked to be upstream), or —
  *     when the orchestrator had no mirror — the tip the runner sees now,
  *     provided the series' preimage blobs are there;
  *  3. a guess from the preimage blob ids (newest commit that has them all);
@@ -100,15 +117,20 @@ export async function selectBase(git: Git, repo: string, input: BaseInput): Prom
   if (input.baseCommit) {
     if (/^[0-9a-f]{7,64}$/i.test(input.baseCommit)) {
       const c = await resolveCommit(git, repo, input.baseCommit);
-      if (c) return { commit: c, rule: "base-commit trailer", notes };
-      notes.push(`base-commit ${input.baseCommit.slice(0, 12)} is not in ${input.tree}`);
+      if (!c) notes.push(`base-commit ${input.baseCommit.slice(0, 12)} is not in ${input.tree}`);
+      else if (await isUpstreamCommit(git, repo, c, input.branch)) return { commit: c, rule: "base-commit trailer", notes };
+      else notes.push(`base-commit ${input.baseCommit.slice(0, 12)} is not in the upstream history of ${input.branch} (nor of any upstream branch or tag of ${input.tree})`);
     } else notes.push("base-commit trailer is not a commit id");
   } else notes.push("no base-commit trailer");
 
   if (input.treeTip) {
     const c = /^[0-9a-f]{7,64}$/i.test(input.treeTip) ? await resolveCommit(git, repo, input.treeTip) : null;
-    if (c) return { commit: c, rule: "tree tip", notes, tipSource: "ingest" };
-    notes.push(`the tip recorded at ingest (${input.treeTip.slice(0, 12)}) is not in this runner's mirror`);
+    if (c && (await isUpstreamCommit(git, repo, c, input.branch))) return { commit: c, rule: "tree tip", notes, tipSource: "ingest" };
+    notes.push(
+      c
+        ? `the tip recorded at ingest (${input.treeTip.slice(0, 12)}) is not in the upstream history of ${input.branch}`
+        : `the tip recorded at ingest (${input.treeTip.slice(0, 12)}) is not in this runner's mirror`,
+    );
   } else notes.push("no tree tip was recorded at ingest");
 
   const tip = await resolveCommit(git, repo, `refs/heads/${input.branch}`);

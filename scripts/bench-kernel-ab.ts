@@ -1,0 +1,164 @@
+/**
+ * npm run bench:kernel-ab — kernel A/B figures on this machine, all measured in one run:
+ *  1. switch cost per side change (QMP stop/cont + settle) against a reboot per side (a boot);
+ *  2. kernel A/A: one commit built twice (base and "candidate"), N jobs of TCP_RR 1 B on loopback
+ *     and container → cells flagged (goal 0);
+ *  3. the injected 50 µs busy-wait per TCP segment (test/data/kernel-ab/regression.mbox): flagged
+ *     cells / affected cells, and whether each job's 95% CI covers a long interleaved reference run;
+ *  4. runner seconds per job for the default bpf-next matrix, derived from the boot, switch and
+ *     per-run times measured here (and the same for KVM, with the TCG-only parts scaled out).
+ * Flags: --aa N (default 10), --rounds R (default 4), --ref-rounds R (default 12), --duration S (default 2).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { benchSchema, bootSchema, buildSchema } from "../src/config/schema.ts";
+import type { BenchSample, Cell } from "../src/domain/bench.ts";
+import type { BuildData } from "../src/domain/results.ts";
+import { silentLogger } from "../src/lib/logger.ts";
+import { defaultSandbox } from "../src/lib/sandbox.ts";
+import { kernelVariants, openKernelSides } from "../src/runner/bench/kernel-sides.ts";
+import { type BenchPlan, benchPlanOf } from "../src/domain/bench-plan.ts";
+import { runBenchSessions } from "../src/runner/bench/run-bench-sessions.ts";
+import { buildKernel } from "../src/runner/build/build-kernel.ts";
+import { bootGuest } from "../src/runner/guest/boot-guest.ts";
+import { analyzeSamples } from "../src/stats/analyze-samples.ts";
+
+const { values: flags } = parseArgs({
+  options: { aa: { type: "string", default: "10" }, rounds: { type: "string", default: "4" }, "ref-rounds": { type: "string", default: "12" }, duration: { type: "string", default: "2" } },
+});
+const AA = Number(flags.aa);
+const ROUNDS = Number(flags.rounds);
+const REF_ROUNDS = Number(flags["ref-rounds"]);
+const DURATION = Number(flags.duration);
+const root = join(import.meta.dirname, "..");
+const CACHE = process.env.PATCHBENCH_CACHE ?? "/var/cache/patchbench";
+const log = silentLogger();
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const src = execFileSync("bash", [join(root, "scripts", "prepare-kernel-tree.sh")], { encoding: "utf8" }).trim().split("\n").pop()!;
+const work = mkdtempSync(join(tmpdir(), "pb-kab-bench-"));
+const gitEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", GIT_AUTHOR_NAME: "Ada Hacker", GIT_AUTHOR_EMAIL: "ada@example.org", GIT_COMMITTER_NAME: "Ada Hacker", GIT_COMMITTER_EMAIL: "ada@example.org" };
+const tree = join(work, "tree");
+execFileSync("git", ["clone", "-q", "--shared", "--branch", "base", src, tree], { env: gitEnv });
+const buildCfg = buildSchema.parse({ baseConfig: "tinyconfig", selftestsConfig: false, extras: ["CONFIG_PRINTK=y"], timeoutSec: 7200 });
+const boot = bootSchema.parse({ target: "qemu", timeoutSec: 300, qemu: { kvm: "auto", memoryMb: 512, cpus: 1 } });
+const artifacts = join(work, "artifacts");
+const sandbox = defaultSandbox([work]);
+mkdirSync(artifacts, { recursive: true });
+const build = async (label: "base" | "candidate", name: string) => {
+  const t0 = Date.now();
+  const b = await buildKernel({ treeDir: tree, commit: name, label, config: buildCfg, artifactsDir: join(artifacts, name), ccacheDir: join(CACHE, "ccache"), sandbox });
+  say(`built ${name}: ${secs(Date.now() - t0)}${b.ccache ? " (ccache)" : ""}`);
+  return b;
+};
+
+try {
+  say(`# kernel A/B on ${execFileSync("uname", ["-r"], { encoding: "utf8" }).trim()}, ${execFileSync("nproc", { encoding: "utf8" }).trim()} CPUs, ${new Date().toISOString()}`);
+  const baseA = await build("base", "base-a");
+  execFileSync("make", ["clean"], { cwd: tree, stdio: "ignore" });
+  const baseB = await build("candidate", "base-b");
+  execFileSync("git", ["am", "-q", "--empty=drop", join(root, "test", "data", "kernel-ab", "regression.mbox")], { cwd: tree, env: gitEnv });
+  const slow = await build("candidate", "busy-wait");
+
+  // 1. Switch cost vs reboot per side.
+  const g = await bootGuest({ label: "switch", kernel: baseA.image!, qemu: boot.qemu, timeoutMs: 300_000, artifactsDir: join(artifacts, "switch"), sandbox });
+  if (!g.ok) throw new Error(`boot failed: ${g.reason}`);
+  const pauses: number[] = [];
+  const resumes: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    pauses.push(await g.guest.pause());
+    resumes.push(await g.guest.resume());
+  }
+  const bootMs = g.guest.bootMs;
+  const accel = g.guest.accel;
+  const t0 = performance.now();
+  for (let i = 0; i < 10; i++) await g.guest.exec(["true"]);
+  const execMs = (performance.now() - t0) / 10;
+  await g.guest.shutdown();
+  const settle = 500;
+  const switchMs = median(pauses) + median(resumes) + settle;
+  say(`\n## 1. switch cost (QEMU ${accel})`);
+  say(`pause/resume: QMP stop ${median(pauses).toFixed(1)} ms + cont ${median(resumes).toFixed(1)} ms (medians of 20) + settle ${settle} ms = ${switchMs.toFixed(0)} ms per side change`);
+  say(`reboot per side: boot to agent ${secs(bootMs)} -> pause/resume is ${(bootMs / switchMs).toFixed(1)}x cheaper; one agent round trip ${execMs.toFixed(0)} ms`);
+
+  const cells: Cell[] = [
+    { test: "TCP_RR", size: 1, topology: "loopback" },
+    { test: "TCP_RR", size: 1, topology: "container" },
+  ];
+  const benchCfg = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback", "container"], rounds: ROUNDS, maxRounds: ROUNDS, runsPerRound: 2, durationSec: DURATION, warmupRounds: "first", sides: "kernels" });
+  const job = async (name: string, candidateImage: string, rounds = ROUNDS) => {
+    const t = Date.now();
+    const variants = kernelVariants([]);
+    const plan: BenchPlan = benchPlanOf({ ...benchCfg, rounds, maxRounds: rounds, variants }, { adaptive: false });
+    const data: BuildData = { config: { base: "tinyconfig", fragments: [], extras: [] }, base: { ...baseA, image: baseA.image }, candidate: { ...baseA, image: candidateImage }, newWarnings: [], boots: [], probeChanges: [] };
+    const opened = await openKernelSides({ variants, build: data, boot, topologies: ["loopback", "container"], pinning: null, artifactsDir: join(artifacts, name), log, sandbox });
+    if (!opened.ok) throw new Error(`${name}: ${opened.failures.map((f) => f.reason).join("; ")}`);
+    let samples: BenchSample[] = [];
+    try {
+      samples = (await runBenchSessions(plan, opened.sessions, { log, settleMs: settle })).samples;
+    } finally {
+      for (const s of opened.sessions) await s.close();
+    }
+    const a = analyzeSamples(samples, ["base", "candidate"]);
+    return { cells: a.cells, seconds: (Date.now() - t) / 1000, runs: samples.length };
+  };
+  const fmt = (c: { key: string; analysis: { ratio: number; ci95: [number, number] | null; verdict: string } }) =>
+    `${c.key} ${c.analysis.ratio.toFixed(3)}x [${c.analysis.ci95?.[0].toFixed(3)}, ${c.analysis.ci95?.[1].toFixed(3)}] ${c.analysis.verdict}`;
+
+  // 2. Kernel A/A.
+  say(`\n## 2. kernel A/A: one commit built twice, ${AA} jobs x ${cells.length} cells, ${ROUNDS} rounds x 2 runs x ${DURATION} s`);
+  let flagged = 0;
+  let total = 0;
+  const jobSeconds: number[] = [];
+  for (let i = 0; i < AA; i++) {
+    const r = await job(`aa-${i}`, baseB.image!);
+    jobSeconds.push(r.seconds);
+    for (const c of r.cells) {
+      total++;
+      if (c.analysis.verdict === "regression" || c.analysis.verdict === "improvement") flagged++;
+    }
+    say(`job ${i + 1}: ${r.cells.map(fmt).join("; ")} (${r.seconds.toFixed(0)} s)`);
+  }
+  say(`A/A: ${flagged} of ${total} cells flagged`);
+
+  // 3. The injected regression and a long reference run.
+  say(`\n## 3. injected 50 us busy-wait per TCP segment`);
+  const ref = await job("reference", slow.image!, REF_ROUNDS);
+  say(`reference (${REF_ROUNDS} rounds): ${ref.cells.map(fmt).join("; ")}`);
+  let hit = 0;
+  let covered = 0;
+  const INJ = 3;
+  for (let i = 0; i < INJ; i++) {
+    const r = await job(`injected-${i}`, slow.image!);
+    for (const c of r.cells) {
+      if (c.analysis.verdict === "regression") hit++;
+      const refRatio = ref.cells.find((x) => x.key === c.key)?.analysis.ratio;
+      if (refRatio !== undefined && c.analysis.ci95 && c.analysis.ci95[0] <= refRatio && refRatio <= c.analysis.ci95[1]) covered++;
+    }
+    say(`job ${i + 1}: ${r.cells.map(fmt).join("; ")}`);
+  }
+  say(`injected: ${hit} of ${INJ * cells.length} affected cells flagged regression; ${covered} of ${INJ * cells.length} 95% CIs cover the reference ratio`);
+
+  // 4. Runner seconds per job, derived.
+  const perRunSec = median(jobSeconds.map((s) => s - 2 * bootMs / 1000)) / (cells.length * 2 * (ROUNDS * 2 + 1));
+  const overhead = perRunSec - DURATION;
+  const defaultCfg = benchSchema.parse({});
+  const defCells = defaultCfg.sizes.length * defaultCfg.topologies.length;
+  const defRuns = defCells * 2 * (defaultCfg.rounds * (defaultCfg.runsPerRound + 1));
+  const switches = defCells * 2 * defaultCfg.rounds;
+  const tcg = 2 * bootMs / 1000 + defRuns * (defaultCfg.durationSec + overhead) + (switches * switchMs) / 1000;
+  say(`\n## 4. runner time per job (default bpf-next matrix: ${defCells} cells, ${defaultCfg.rounds} rounds x ${defaultCfg.runsPerRound} runs x ${defaultCfg.durationSec} s + warm-ups)`);
+  say(`measured per run: ${perRunSec.toFixed(2)} s for ${DURATION} s of netperf -> ${overhead.toFixed(2)} s overhead (agent, ip netns exec, counters under ${accel})`);
+  say(`bench stage on this VM (${accel}, warm build cache not counted): ~${Math.round(tcg / 60)} min = 2 boots ${secs(2 * bootMs)} + ${defRuns} runs + ${switches} switches`);
+  say(`median A/A job here: ${median(jobSeconds).toFixed(0)} s`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

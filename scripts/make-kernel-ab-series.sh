@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Makes the kernel A/B test series (test/data/kernel-ab/*.mbox) with real
+# `git format-patch` against the pinned linux-source-6.1 tree
+# (scripts/prepare-kernel-tree.sh). Identities and dates are fixed, so the commits
+# (and the improvement series' base-commit) are identical on every run; only the
+# Message-IDs carry the time of the run.
+#   regression:  a 50 us busy-wait per transmitted TCP segment (__tcp_transmit_skb)
+#   noop:        a comment-only change in the same file
+#   improvement: on a tree whose history carries the busy-wait, the series removes it;
+#                the cover letter claims a speedup in the seed's format (CLAIM below)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=test/data/kernel-ab
+SRC="$(bash scripts/prepare-kernel-tree.sh)"
+CLAIM="${CLAIM:?set CLAIM to the measured figure line, e.g. 'TCP_RR (loopback) 1 B 1.2k -> 2.4k tps (2.00x)'}"
+W="$(mktemp -d)"; trap 'rm -rf "$W"' EXIT
+git clone -q --shared --branch base "$SRC" "$W/t"
+cd "$W/t"
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null LC_ALL=C TZ=UTC \
+  GIT_AUTHOR_NAME="Ada Hacker" GIT_AUTHOR_EMAIL=ada@example.org \
+  GIT_COMMITTER_NAME="Ada Hacker" GIT_COMMITTER_EMAIL=ada@example.org \
+  GIT_AUTHOR_DATE=2026-12-01T10:00:00Z GIT_COMMITTER_DATE=2026-12-01T10:00:00Z
+F=net/ipv4/tcp_output.c
+busy() { perl -0pi -e 's/(\tBUG_ON\(!skb \|\| !tcp_skb_pcount\(skb\)\);\n)/$1\tudelay(50);\n/' "$F"
+         perl -0pi -e 's/(#include <linux\/static_key.h>\n)/$1#include <linux\/delay.h>\n/' "$F"; }
+# format-patch's Message-IDs carry the current second: one second apart, the three series never share one.
+fmt() { sleep 1.1; git format-patch -q --cover-letter --thread=shallow --base=HEAD~1 -1 --subject-prefix="PATCH net-next" \
+          --stdout HEAD~1..HEAD; }
+cover() { perl -0pi -e "s/\\*\\*\\* SUBJECT HERE \\*\\*\\*/$1/; s/\\*\\*\\* BLURB HERE \\*\\*\\*/$2/" "$3"; }
+
+git checkout -q -b regression base
+busy
+git commit -q -am "tcp: wait 50 us before every transmitted segment" -m "Test data for patchbench: makes every TCP transmit slower on purpose." -m "Signed-off-by: Ada Hacker <ada@example.org>"
+fmt >"$W/regression.mbox"
+cover "tcp: slower transmits" "A deliberate regression: 50 us of busy-waiting per segment." "$W/regression.mbox"
+
+git checkout -q -b noop base
+perl -0pi -e 's/(static int __tcp_transmit_skb\(struct sock \*sk)/\/* Builds the TCP header and hands the segment to the IP layer. *\/\n$1/' "$F"
+git commit -q -am "tcp: say what __tcp_transmit_skb does" -m "Signed-off-by: Ada Hacker <ada@example.org>"
+fmt >"$W/noop.mbox"
+cover "tcp: a comment" "Only a comment changes; no change in behaviour." "$W/noop.mbox"
+
+# The "slow" history: the busy-wait as a commit of the tree itself (the e2e test makes the same
+# commit with the same identity and date, so its id is the base-commit of the improvement series).
+git checkout -q -b slow base
+git cherry-pick regression >/dev/null
+git checkout -q -b improvement slow
+git revert --no-edit HEAD >/dev/null
+git commit -q --amend -m "tcp: do not wait before transmitting" -m "Removes the 50 us busy-wait per segment." -m "Signed-off-by: Ada Hacker <ada@example.org>"
+fmt >"$W/improvement.mbox"
+cover "tcp: faster transmits" "Removes the busy-wait that every segment paid.\\n\\n  $CLAIM" "$W/improvement.mbox"
+echo "slow: $(git rev-parse slow)" >&2
+cd - >/dev/null
+cp "$W"/{regression,noop,improvement}.mbox "$OUT/"

@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { benchSchema } from "../config/schema.ts";
+import { type BenchGate, type BenchPolicy, type BenchRequestInput, handleBenchRequest, settleBenchDecision } from "./handle-bench-request.ts";
+
+const policy: BenchPolicy = {
+  limits: { maxCells: 4, minRounds: 2, maxRounds: 8, maxRunnerMinutes: 60, pools: ["local"], rateLimit: { perSender: 2, global: 5, windowHours: 24 } },
+  allowlist: [],
+  maintainers: ["maint@kernel.example"],
+  trustedAuthservIds: ["mx.example"],
+  estimateSeconds: () => 60,
+};
+const tree = { bench: benchSchema.parse({}), pool: "local" };
+const gh = (association: string, command: string, more: Partial<BenchRequestInput> = {}): BenchRequestInput => ({
+  sender: { channel: "github", login: "Someone", association, type: "User" },
+  command,
+  place: "o/r#7",
+  tree,
+  pending: null,
+  ...more,
+});
+const mail = (auth: string[], command: string, more: Partial<BenchRequestInput> = {}): BenchRequestInput => ({
+  sender: { channel: "mail", from: "Maint <maint@kernel.example>", authenticationResults: auth },
+  command,
+  place: "thread-1",
+  tree,
+  pending: null,
+  ...more,
+});
+const PASS = ["mx.example; dkim=pass header.d=kernel.example"];
+
+test("both channels: one decision for the same request, rendered for the channel", () => {
+  const a = handleBenchRequest(gh("MEMBER", "/bench sizes=1,64 topology=loopback rounds=2"), policy);
+  const b = handleBenchRequest(mail(PASS, "/bench sizes=1,64 topology=loopback rounds=2"), policy);
+  assert.equal(a.kind, "run");
+  assert.equal(b.kind, "run");
+  if (a.kind !== "run" || b.kind !== "run") return;
+  assert.deepEqual(a.bench, b.bench);
+  assert.deepEqual(a.gate, { kind: "request", sender: "github:someone" });
+  assert.deepEqual(b.gate, { kind: "request", sender: "mail:maint@kernel.example" });
+  const e1 = handleBenchRequest(gh("MEMBER", "/bench colour=blue"), policy);
+  const e2 = handleBenchRequest(mail(PASS, "/bench colour=blue"), policy);
+  assert.ok(e1.kind === "reply" && e1.reply.startsWith("**patchbench:** I could not read that `/bench`: unknown key \"colour\""));
+  assert.ok(e2.kind === "reply" && e2.reply.startsWith("patchbench: I could not read that /bench: unknown key \"colour\""));
+  const big = handleBenchRequest(gh("OWNER", "/bench sizes=1,2,3,4,5"), policy);
+  assert.ok(big.kind === "reply" && /the limit is 4/.test(big.reply));
+});
+
+test("strangers: a GitHub refusal gated one per place per day; unauthenticated mail gets no answer at all", () => {
+  const r = handleBenchRequest(gh("NONE", "/bench"), policy);
+  assert.equal(r.kind, "refuse");
+  if (r.kind !== "refuse") return;
+  assert.match(r.reply ?? "", /@Someone thank you for your interest/);
+  assert.deepEqual(r.gate, { kind: "refusal", sender: "github:someone", place: "o/r#7" });
+  const m = handleBenchRequest(mail([], "/bench"), policy);
+  assert.deepEqual(m, { kind: "refuse", reason: m.kind === "refuse" ? m.reason : "", reply: null, gate: null });
+  assert.equal(handleBenchRequest(gh("MEMBER", "no command here"), policy).kind, "ignore");
+});
+
+test("one pending /bench per place; a mail outside any series thread is told so", () => {
+  const p = handleBenchRequest(gh("MEMBER", "/bench", { pending: { flowId: "flow-1", request: "/bench rounds=2" } }), policy);
+  assert.ok(p.kind === "reply" && /already pending \(\/bench rounds=2\)/.test(p.reply));
+  const n = handleBenchRequest(mail(PASS, "/bench", { tree: null }), policy);
+  assert.ok(n.kind === "reply" && /not in the thread of a patch series/.test(n.reply));
+});
+
+test("settle: a request over its limit becomes one rate-limit reply, then silence", async () => {
+  const input = gh("MEMBER", "/bench sizes=1 rounds=2");
+  const d = handleBenchRequest(input, policy);
+  const seen: BenchGate[] = [];
+  const deny = (refusalOk: boolean) => async (g: BenchGate) => {
+    seen.push(g);
+    return g.kind === "refusal" ? refusalOk : false;
+  };
+  const first = await settleBenchDecision(d, input, policy, deny(true));
+  assert.equal(first.kind, "reply");
+  assert.ok(first.kind === "reply" && /too many `\/bench` requests \(at most 2 per person and 5 in all per 24 h\)/.test(first.reply));
+  assert.deepEqual(seen.map((g) => g.kind), ["request", "refusal"]);
+  const again = await settleBenchDecision(d, input, policy, deny(false));
+  assert.equal(again.kind, "silent");
+  const ok = await settleBenchDecision(d, input, policy, async () => true);
+  assert.equal(ok.kind, "run");
+});

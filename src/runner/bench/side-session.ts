@@ -1,0 +1,42 @@
+import type { BenchSample, Cell } from "../../domain/bench.ts";
+
+/**
+ * Where one side of an A/B benchmark runs: a kernel plus settings. The host
+ * session applies a variant's sysctls and BPF programs on the runner's own
+ * kernel; a guest session is a booted base or candidate kernel under QEMU,
+ * resumed while it measures and paused while the other side does (the ssh
+ * target plugs in the same way). The scheduler decides which run comes next;
+ * a session only executes it.
+ */
+export interface SideSession {
+  /** The side's name as written into every sample (`variant`). */
+  readonly name: string;
+  /** What this side is, for reports: "host, busy_read=50", "candidate kernel (qemu tcg), no change". */
+  readonly describe: string;
+  /**
+   * Make this side the one being measured: resume its guest, apply its settings. On failure it
+   * undoes what it did and throws; the driver still calls leave() after it.
+   */
+  enter(signal?: AbortSignal): Promise<void>;
+  /**
+   * Stop measuring on this side for now; returns problems in words (an undo that failed: the
+   * driver then stops the benchmark). Called after every enter, also a failed or aborted one.
+   */
+  leave(): Promise<string[]>;
+  /**
+   * One netperf run of `cell` lasting `seconds`, on this side (entered). A failed gate is an
+   * outcome (ok false); a throw is infrastructure (or `signal` aborted) and stops the benchmark.
+   */
+  measure(cell: Cell, seconds: number, signal?: AbortSignal): Promise<RunOutcome>;
+  /** Tear everything down (guest shut down, namespaces removed); returns problems in words. */
+  close(): Promise<string[]>;
+}
+
+/**
+ * One netperf run as measured by a session, after its quality gates: the measured fields of a
+ * BenchSample (the scheduler adds cell, variant, round, run and slot).
+ */
+export type RunOutcome = Pick<BenchSample, "startedAt" | "endedAt" | "values" | "throughput" | "ok" | "problem"> & {
+  /** What the session repaired on the way, in words, for the report (e.g. a netserver restarted). */
+  notes?: string[];
+};

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { Redis } from "ioredis";
+import { createBenchLimiter, REFUSAL_TTL_SEC } from "../../src/queue/bench-limiter.ts";
+import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
+
+let server: TestRedis;
+let redis: Redis;
+before(async () => {
+  server = await startTestRedis();
+  redis = new Redis(server.url);
+});
+after(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+test("/bench limits on a real Redis: per sender, global, a new window, one refusal per place; every key expires", async () => {
+  let now = Date.UTC(2026, 5, 12, 10, 0, 0);
+  const limiter = createBenchLimiter(redis, "t1", { perSender: 2, global: 3, windowHours: 1 }, () => now);
+  const req = (sender: string) => limiter.consume({ kind: "request", sender });
+  assert.deepEqual([await req("github:a"), await req("github:a"), await req("github:a")], [true, true, false], "per sender");
+  assert.deepEqual([await req("mail:b@x"), await req("mail:c@x")], [true, false], "global: 3 in all");
+  // A sender refused by the global limit did not use up its own budget.
+  now += 3600_000;
+  assert.deepEqual([await req("mail:c@x"), await req("mail:c@x"), await req("mail:c@x")], [true, true, false], "a new window");
+
+  const refuse = (sender: string, place: string) => limiter.consume({ kind: "refusal", sender, place });
+  assert.deepEqual([await refuse("github:m", "o/r#7"), await refuse("github:m", "o/r#7"), await refuse("github:m", "o/r#8"), await refuse("github:n", "o/r#7")], [true, false, true, true]);
+
+  const keys = await redis.keys("t1:*");
+  assert.ok(keys.length >= 6, keys.join(" "));
+  for (const k of keys) {
+    const ttl = await redis.ttl(k);
+    assert.ok(ttl > 0 && ttl <= Math.max(3600, REFUSAL_TTL_SEC), `${k} ttl ${ttl}`);
+  }
+});

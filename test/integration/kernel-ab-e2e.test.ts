@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { stringify } from "yaml";
+import { PROJECT_ROOT } from "../helpers/fixtures.ts";
+import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
+import { runCli } from "../helpers/run-cli.ts";
+
+/**
+ * Kernel A/B end to end: the series in test/data/kernel-ab (made by
+ * scripts/make-kernel-ab-series.sh against the pinned linux-source-6.1 tree)
+ * go through the real flow — ingest, BullMQ on a real Redis, the runner's
+ * apply, a tinyconfig + guest-fragment build of base and candidate (ccache
+ * under $PATCHBENCH_CACHE), both kernels booted once as QEMU guests (TCG
+ * here) with this machine's userspace, netperf inside each — and are judged
+ * by reading the report. PATCHBENCH_SKIP_KERNEL_E2E=1 skips it.
+ * patchbench:measure-alone — its verdicts come from netperf inside the guests.
+ */
+const SKIP = process.env.PATCHBENCH_SKIP_KERNEL_E2E === "1";
+const CACHE = process.env.PATCHBENCH_CACHE ?? "/var/cache/patchbench";
+const DATA = join(PROJECT_ROOT, "test", "data", "kernel-ab");
+const GIT_ENV = {
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  LC_ALL: "C",
+  TZ: "UTC",
+  GIT_AUTHOR_NAME: "Ada Hacker",
+  GIT_AUTHOR_EMAIL: "ada@example.org",
+  GIT_COMMITTER_NAME: "Ada Hacker",
+  GIT_COMMITTER_EMAIL: "ada@example.org",
+  GIT_AUTHOR_DATE: "2026-12-01T10:00:00Z",
+  GIT_COMMITTER_DATE: "2026-12-01T10:00:00Z",
+};
+
+/** The verdict word of a cell line's continuation ("      regression: -40.1% ..."). */
+function verdictOf(report: string, topology: string): string | null {
+  const lines = report.split("\n");
+  const i = lines.findIndex((l) => l.includes(`TCP_RR (${topology}) 1 B `));
+  if (i < 0) return null;
+  for (const l of lines.slice(i + 1, i + 4)) {
+    const m = /^\s+(improvement|regression|no change|noisy|inconclusive):/.exec(l);
+    if (m) return m[1]!;
+  }
+  return null;
+}
+
+describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)", { skip: SKIP ? "PATCHBENCH_SKIP_KERNEL_E2E=1" : false }, () => {
+  let redis: TestRedis;
+  let dir: string;
+  let configDir: string;
+  let dataDir: string;
+
+  before(async () => {
+    const src = execFileSync("bash", [join(PROJECT_ROOT, "scripts", "prepare-kernel-tree.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+      .trim()
+      .split("\n")
+      .pop()!;
+    dir = mkdtempSync(join(tmpdir(), "pb-kab-"));
+    // make runs as the sandbox user, which must be able to reach the worktrees (mkdtemp makes 0700).
+    chmodSync(dir, 0o711);
+    // The test tree: the pinned base plus a "slow" branch whose history carries the busy-wait,
+    // made with the identity and date the series script used, so its id is the improvement's base.
+    const repo = join(dir, "linux");
+    const g = (...args: string[]) => execFileSync("git", args, { cwd: repo, env: { ...process.env, ...GIT_ENV }, encoding: "utf8" }).trim();
+    execFileSync("git", ["clone", "-q", "--shared", "--branch", "base", src, repo], { env: { ...process.env, ...GIT_ENV } });
+    g("checkout", "-q", "-b", "slow");
+    g("am", "-q", "--empty=drop", "--committer-date-is-author-date", join(DATA, "regression.mbox"));
+    g("checkout", "-q", "base");
+    const slowBase = /^base-commit: ([0-9a-f]{40})$/m.exec(readFileSync(join(DATA, "improvement.mbox"), "utf8"))![1]!;
+    assert.equal(g("rev-parse", "slow"), slowBase, "the slow branch is the improvement series' base");
+
+    const covers = ["regression", "noop", "improvement"].map((n) => /^Message-Id: <([^>]+)>/m.exec(readFileSync(join(DATA, `${n}.mbox`), "utf8"))![1]);
+    assert.equal(new Set(covers).size, 3, "three series, three cover Message-IDs");
+    configDir = join(dir, "config");
+    mkdirSync(join(configDir, "trees"), { recursive: true });
+    const tree = (name: string, branch: string) => ({
+      name,
+      url: "unused",
+      path: repo,
+      branch,
+      tags: [],
+      stages: ["apply", "build", "bench"],
+      checks: ["signed-off-by"],
+      build: {
+        baseConfig: "tinyconfig",
+        selftestsConfig: false,
+        extras: ["CONFIG_PRINTK=y"],
+        timeoutSec: 3600,
+      },
+      boot: { target: "qemu", timeoutSec: 300, qemu: { kvm: "auto", memoryMb: 512, cpus: 1 } },
+      bench: {
+        tests: ["TCP_RR"],
+        sizes: [1],
+        topologies: ["loopback", "container"],
+        // Adaptive: a cell noisy only by its spread, with its estimate beyond the floor, gets more rounds
+        // (TCG busy-waits are jittery); a clear cell stops at 4.
+        rounds: 4,
+        maxRounds: 10,
+        runsPerRound: 2,
+        durationSec: 2,
+        warmup: true,
+        warmupRounds: "first",
+        sides: "kernels",
+        budgetSec: 3600,
+      },
+    });
+    writeFileSync(join(configDir, "trees", "linux-6.1.yaml"), stringify(tree("linux-6.1", "base")));
+    writeFileSync(join(configDir, "trees", "linux-6.1-slow.yaml"), stringify(tree("linux-6.1-slow", "slow")));
+    writeFileSync(
+      join(configDir, "patchbench.yaml"),
+      stringify({ trees: ["linux-6.1", "linux-6.1-slow"], defaultTree: "linux-6.1", mail: { dryRun: true, quiet: false } }),
+    );
+    redis = await startTestRedis();
+    dataDir = join(dir, "data");
+    process.env.CCACHE_DIR = join(CACHE, "ccache");
+  });
+  after(async () => {
+    await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const review = async (mbox: string, tree: string) => {
+    const t0 = Date.now();
+    const r = await runCli(
+      ["--config", configDir, "--data-dir", dataDir, "--redis-url", redis.url, "review", join(DATA, mbox), "--tree", tree, "--timeout", "3600"],
+      { CCACHE_DIR: join(CACHE, "ccache") },
+    );
+    process.stderr.write(`${mbox}: review took ${((Date.now() - t0) / 1000).toFixed(0)} s\n${r.stdout}\n`);
+    assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
+    return r.stdout;
+  };
+
+  test("(a) a 50 us busy-wait per TCP segment: TCP_RR 1 B is a regression on loopback and container, each kernel booted once", async () => {
+    const report = await review("regression.mbox", "linux-6.1");
+    assert.match(report, /Benchmark: netperf inside each kernel, A = base, B = candidate/);
+    assert.match(report, /Both kernels stay up; the idle one is paused\. Switch cost/);
+    assert.equal(verdictOf(report, "loopback"), "regression", report);
+    assert.equal(verdictOf(report, "container"), "regression", report);
+    // Each kernel booted exactly once for the bench: one console per side.
+    assert.equal((report.match(/; booted in [\d.]+ s/g) ?? []).length, 2);
+  });
+
+  test("(b) a comment-only change: no cell is a regression or an improvement", async () => {
+    const report = await review("noop.mbox", "linux-6.1");
+    for (const t of ["loopback", "container"]) {
+      const v = verdictOf(report, t);
+      assert.ok(v !== null && v !== "regression" && v !== "improvement", `${t}: ${v}\n${report}`);
+    }
+  });
+
+  test("(c) the series removes the busy-wait: improvement, and the cover letter's claim is checked, not 'not measured'", async () => {
+    const report = await review("improvement.mbox", "linux-6.1-slow");
+    assert.equal(verdictOf(report, "loopback"), "improvement", report);
+    const claim = /^Claims in the series: 1 \((\d) consistent, (\d) not reproduced, (\d) not\s+measured\)/m.exec(report);
+    assert.ok(claim, report);
+    assert.equal(claim[3], "0", `the claim must be compared with the measured cell:\n${report}`);
+  });
+});

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
+import { type AttackRow, formatAttackTable, verdictOf } from "./format-attack-table.ts";
+import { runMailAttacks } from "./run-mail-attacks.ts";
+import { runPatchAttacks } from "./run-patch-attacks.ts";
+import { runSandboxAttacks } from "./run-sandbox-attacks.ts";
+import { runWebhookAttacks } from "./run-webhook-attacks.ts";
+
+/**
+ * The security suite (`npm run test:security`, README "Security model"):
+ * every attack once through the real service parts, one row each, the
+ * table printed at the end. A BROKEN row fails the run.
+ */
+const rows: AttackRow[] = [];
+let redis: TestRedis;
+before(async () => {
+  redis = await startTestRedis();
+});
+after(async () => {
+  await redis?.stop();
+});
+
+test("hostile series through the apply stage (real git)", async () => {
+  rows.push(...(await runPatchAttacks()));
+});
+
+test("a hostile tree's checkpatch.pl in the runner's sandbox (real bwrap, real Redis socket)", async () => {
+  rows.push(...(await runSandboxAttacks()));
+});
+
+test("forged, replayed and oversized webhooks; /bench on GitHub (real Redis, fake GitHub)", async () => {
+  rows.push(...(await runWebhookAttacks(redis)));
+});
+
+test("mail: spoofed and forged /bench, header bombs, shell syntax, caps (pollOnce, real Redis, real SMTP)", async () => {
+  rows.push(...(await runMailAttacks(redis)));
+});
+
+test("no attack is BROKEN (the table)", () => {
+  process.stdout.write(`\n${formatAttackTable(rows)}\n`);
+  const broken = rows.filter((r) => verdictOf(r) === "BROKEN");
+  assert.deepEqual(broken.map((r) => `${r.attack}: ${r.detail}`), []);
+});
