@@ -3,14 +3,16 @@
  *  1. switch cost per side change (QMP stop/cont + settle) against a reboot per side (a boot);
  *  2. kernel A/A: one commit built twice (base and "candidate"), N jobs of TCP_RR 1 B on loopback
  *     and container → cells flagged (goal 0);
- *  3. the injected 50 µs busy-wait per TCP segment (test/data/kernel-ab/regression.mbox): flagged
- *     cells / affected cells, and whether each job's 95% CI covers a long interleaved reference run;
+ *  3. an injected busy-wait per TCP segment (test/data/kernel-ab/regression.mbox with its 500 µs
+ *     set to --delay-us, default 50): flagged cells / affected cells, and whether each job's 95% CI
+ *     covers a long interleaved reference run;
  *  4. runner seconds per job for the default bpf-next matrix, derived from the boot, switch and
  *     per-run times measured here (and the same for KVM, with the TCG-only parts scaled out).
- * Flags: --aa N (default 10), --rounds R (default 4), --ref-rounds R (default 12), --duration S (default 2).
+ * Flags: --aa N (default 10), --rounds R (default 4), --ref-rounds R (default 12), --duration S (default 2),
+ * --delay-us U (default 50).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -27,12 +29,14 @@ import { bootGuest } from "../src/runner/guest/boot-guest.ts";
 import { analyzeSamples } from "../src/stats/analyze-samples.ts";
 
 const { values: flags } = parseArgs({
-  options: { aa: { type: "string", default: "10" }, rounds: { type: "string", default: "4" }, "ref-rounds": { type: "string", default: "12" }, duration: { type: "string", default: "2" } },
+  options: { aa: { type: "string", default: "10" }, rounds: { type: "string", default: "4" }, "ref-rounds": { type: "string", default: "12" }, duration: { type: "string", default: "2" }, "delay-us": { type: "string", default: "50" } },
 });
 const AA = Number(flags.aa);
 const ROUNDS = Number(flags.rounds);
 const REF_ROUNDS = Number(flags["ref-rounds"]);
 const DURATION = Number(flags.duration);
+const DELAY_US = Number(flags["delay-us"]);
+if (!Number.isInteger(DELAY_US) || DELAY_US < 1 || DELAY_US > 20000) throw new Error("--delay-us: an integer from 1 to 20000 (udelay's limit)");
 const root = join(import.meta.dirname, "..");
 const CACHE = process.env.PATCHBENCH_CACHE ?? "/var/cache/patchbench";
 const log = silentLogger();
@@ -65,7 +69,12 @@ try {
   const baseA = await build("base", "base-a");
   execFileSync("make", ["clean"], { cwd: tree, stdio: "ignore" });
   const baseB = await build("candidate", "base-b");
-  execFileSync("git", ["am", "-q", "--empty=drop", join(root, "test", "data", "kernel-ab", "regression.mbox")], { cwd: tree, env: gitEnv });
+  // The test series waits 500 µs (clear under TCG's ~130 µs transactions); the sensitivity question
+  // is asked at the delay given here, by changing only the added line's constant.
+  const mbox = readFileSync(join(root, "test", "data", "kernel-ab", "regression.mbox"), "utf8");
+  if (!mbox.includes("+\tudelay(500);\n")) throw new Error("regression.mbox no longer adds udelay(500)");
+  writeFileSync(join(work, "regression.mbox"), mbox.replace("+\tudelay(500);\n", `+\tudelay(${DELAY_US});\n`));
+  execFileSync("git", ["am", "-q", "--empty=drop", join(work, "regression.mbox")], { cwd: tree, env: gitEnv });
   const slow = await build("candidate", "busy-wait");
 
   // 1. Switch cost vs reboot per side.
@@ -130,7 +139,7 @@ try {
   say(`A/A: ${flagged} of ${total} cells flagged`);
 
   // 3. The injected regression and a long reference run.
-  say(`\n## 3. injected 50 us busy-wait per TCP segment`);
+  say(`\n## 3. injected ${DELAY_US} us busy-wait per TCP segment`);
   const ref = await job("reference", slow.image!, REF_ROUNDS);
   say(`reference (${REF_ROUNDS} rounds): ${ref.cells.map(fmt).join("; ")}`);
   let hit = 0;

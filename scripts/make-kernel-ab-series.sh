@@ -4,7 +4,7 @@
 # (scripts/prepare-kernel-tree.sh). Identities and dates are fixed, so the commits
 # (and the improvement series' base-commit) are identical on every run; only the
 # Message-IDs carry the time of the run.
-#   regression:  a 50 us busy-wait per transmitted TCP segment (__tcp_transmit_skb)
+#   regression:  a 500 us busy-wait per transmitted TCP segment (__tcp_transmit_skb)
 #   noop:        a comment-only change in the same file
 #   improvement: on a tree whose history carries the busy-wait, the series removes it;
 #                the cover letter claims a speedup in the seed's format (CLAIM below)
@@ -21,7 +21,7 @@ export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null LC_ALL=C TZ=UTC \
   GIT_COMMITTER_NAME="Ada Hacker" GIT_COMMITTER_EMAIL=ada@example.org \
   GIT_AUTHOR_DATE=2026-12-01T10:00:00Z GIT_COMMITTER_DATE=2026-12-01T10:00:00Z
 F=net/ipv4/tcp_output.c
-busy() { perl -0pi -e 's/(\tBUG_ON\(!skb \|\| !tcp_skb_pcount\(skb\)\);\n)/$1\tudelay(50);\n/' "$F"
+busy() { perl -0pi -e 's/(\tBUG_ON\(!skb \|\| !tcp_skb_pcount\(skb\)\);\n)/$1\tudelay(500);\n/' "$F"
          perl -0pi -e 's/(#include <linux\/static_key.h>\n)/$1#include <linux\/delay.h>\n/' "$F"; }
 # format-patch's Message-IDs carry the current second: one second apart, the three series never share one.
 fmt() { sleep 1.1; git format-patch -q --cover-letter --thread=shallow --base=HEAD~1 -1 --subject-prefix="PATCH net-next" \
@@ -30,9 +30,9 @@ cover() { perl -0pi -e "s/\\*\\*\\* SUBJECT HERE \\*\\*\\*/$1/; s/\\*\\*\\* BLUR
 
 git checkout -q -b regression base
 busy
-git commit -q -am "tcp: wait 50 us before every transmitted segment" -m "Test data for patchbench: makes every TCP transmit slower on purpose." -m "Signed-off-by: Ada Hacker <ada@example.org>"
+git commit -q -am "tcp: wait 500 us before every transmitted segment" -m "Test data for patchbench: makes every TCP transmit slower on purpose." -m "Signed-off-by: Ada Hacker <ada@example.org>"
 fmt >"$W/regression.mbox"
-cover "tcp: slower transmits" "A deliberate regression: 50 us of busy-waiting per segment." "$W/regression.mbox"
+cover "tcp: slower transmits" "A deliberate regression: 500 us of busy-waiting per segment." "$W/regression.mbox"
 
 git checkout -q -b noop base
 perl -0pi -e 's/(static int __tcp_transmit_skb\(struct sock \*sk)/\/* Builds the TCP header and hands the segment to the IP layer. *\/\n$1/' "$F"
@@ -46,7 +46,7 @@ git checkout -q -b slow base
 git cherry-pick regression >/dev/null
 git checkout -q -b improvement slow
 git revert --no-edit HEAD >/dev/null
-git commit -q --amend -m "tcp: do not wait before transmitting" -m "Removes the 50 us busy-wait per segment." -m "Signed-off-by: Ada Hacker <ada@example.org>"
+git commit -q --amend -m "tcp: do not wait before transmitting" -m "Removes the 500 us busy-wait per segment." -m "Signed-off-by: Ada Hacker <ada@example.org>"
 fmt >"$W/improvement.mbox"
 cover "tcp: faster transmits" "Removes the busy-wait that every segment paid.\\n\\n  $CLAIM" "$W/improvement.mbox"
 echo "slow: $(git rev-parse slow)" >&2

@@ -11,24 +11,8 @@ import { benchPlanOf, cellsOf } from "../domain/bench-plan.ts";
 import { kernelVariants, openKernelSides } from "./bench/kernel-sides.ts";
 import { assertPlanRunnable, runBenchSessions } from "./bench/run-bench-sessions.ts";
 import { describeVariant } from "./bench/variant-plan.ts";
-import { collectMachineProfile, type MachineProfile, tuningWarnings } from "./bench/machine-profile.ts";
-
-/** The machine profile as short "name: value" lines for reports (full profile stays in the result). */
-export function describeProfile(p: MachineProfile): Record<string, string> {
-  const sysctls = Object.entries(p.sysctls)
-    .filter(([, v]) => v !== null)
-    .map(([k, v]) => `${k}=${String(v).replace(/\s+/g, " ")}`);
-  return {
-    cpu: `${p.cpuModel ?? "unknown"}, ${p.cpuCount} online (${p.onlineCpus})${p.isVirtual ? ", virtual machine" : ""}`,
-    kernel: p.kernelRelease,
-    "governor/SMT/turbo": `${p.governor} / ${p.smt} / ${p.turbo}`,
-    isolcpus: p.isolatedCpus || "none",
-    irqs: `${p.irqAffinity.total} IRQs, ${p.irqAffinity.spreadOverAll} spread over all CPUs`,
-    netperf: p.netperfVersion ?? "unknown",
-    sysctls: sysctls.join(", "),
-    cmdline: p.kernelCmdline.length > 200 ? `${p.kernelCmdline.slice(0, 200)}...` : p.kernelCmdline,
-  };
-}
+import { collectMachineProfile, tuningWarnings } from "./bench/machine-profile.ts";
+import { describeKernelProfile, describeProfile } from "./bench/describe-profile.ts";
 
 /** Commands a maintainer can paste to repeat one run of each cell by hand. */
 export function reproduceCommands(bench: StageJob["bench"], cells: readonly Cell[], variants: readonly Variant[]): string[] {
@@ -209,8 +193,11 @@ async function runKernelBench(
     },
     notes: [...new Set(sessions.flatMap((s) => s.notes))],
   };
-  const profile = describeProfile(host);
-  profile.kernel = sessions.map((s) => `${s.name}: ${s.guest.kernelRelease} (QEMU ${s.guest.accel}, ${job.boot.qemu.cpus} vCPU, ${job.boot.qemu.memoryMb} MB)`).join("; ");
+  const profile = describeKernelProfile(
+    host,
+    sessions.map((s) => `${s.name}: ${s.guest.kernelRelease} (QEMU ${s.guest.accel}, ${job.boot.qemu.cpus} vCPU, ${job.boot.qemu.memoryMb} MB)`).join("; "),
+    sessions.map((s) => s.profile),
+  );
   const okRuns = out.samples.filter((s) => s.ok).length;
   const failedRuns = out.samples.length - okRuns;
   // Inside a guest with fewer vCPUs than the pinning names, netperf ran unpinned: say so in the design line too.

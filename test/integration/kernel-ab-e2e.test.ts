@@ -133,7 +133,7 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     return r.stdout;
   };
 
-  test("(a) a 50 us busy-wait per TCP segment: TCP_RR 1 B is a regression on loopback and container, each kernel booted once", async () => {
+  test("(a) a 500 us busy-wait per TCP segment: TCP_RR 1 B is a regression on loopback and container, each kernel booted once", async () => {
     const report = await review("regression.mbox", "linux-6.1");
     assert.match(report, /Benchmark: netperf inside each kernel, A = base, B = candidate/);
     assert.match(report, /Both kernels stay up; the idle one is paused\. Switch cost/);

@@ -8,7 +8,7 @@ import { tuningWarnings } from "../../runner/bench/machine-profile.ts";
 import { type BenchPlan, cellsOf, estimatePlanSeconds } from "../../domain/bench-plan.ts";
 import { type BenchResult, runBenchPlan } from "../../runner/bench/run-matrix.ts";
 import { describeVariant, parseVariantSpec } from "../../runner/bench/variant-plan.ts";
-import { describeProfile } from "../../runner/run-bench-stage.ts";
+import { describeProfile } from "../../runner/bench/describe-profile.ts";
 import { formatPercent } from "../../stats/analyze-cell.ts";
 import { adaptiveDecider } from "../../stats/adaptive-decider.ts";
 import type { MatrixAnalysis } from "../../stats/analyze-matrix.ts";

@@ -179,3 +179,29 @@ test("the protocol: an outcome is due before the next step; outcomes and decisio
   const copy = JSON.parse(JSON.stringify(s)) as SchedulerState;
   assert.deepEqual(drive(copy), drive(s));
 });
+
+const lost = (why: string): RunOutcome => ({ startedAt: "t0", endedAt: "t1", values: {}, throughput: 0, ok: false, problem: why, rebooted: why });
+
+test("a side whose kernel died and was booted again: cell pairing measures the pair again, outside the repair budget", () => {
+  const s = initialState(plan({ pairing: "cell", runsPerRound: 2, repairPairs: 0 }));
+  // The 3rd measured run is B's first of round 0 (A A B B): B's kernel dies there.
+  const words = drive(s, (n) => (n === 3 ? lost("guest died") : ok(1000)));
+  assert.deepEqual(words.slice(0, 14), ["+A", "A0.1", "A0.1", "-A", "+B", "B0.1", "B0.1", "-B", "+A", "A0.1", "A0.1", "-A", "+B", "B0.1"]);
+  const current = s.samples.filter((x) => x.superseded === undefined);
+  assert.equal(current.length, 2 * 2 * 2, "two rounds x two sides x two runs, none from the dead boot");
+  assert.ok(current.every((x) => x.ok));
+  const gone = s.samples.filter((x) => x.superseded !== undefined);
+  assert.deepEqual(gone.map((x) => `${x.variant}${x.round}:${x.superseded}`), ["A0:B: guest died", "A0:B: guest died", "B0:B: guest died", "B0:B: guest died"]);
+  assert.deepEqual(s.problems, ["TCP_RR/loopback/1 round 0: pair measured again (B: guest died)"]);
+});
+
+test("a side whose kernel died and was booted again: side pairing measures that side's runs of the round again", () => {
+  const s = initialState(plan({ cells: [c1, c2], runsPerRound: 1 }));
+  // Round 0 is A then B (cells in the seed's order: 1 B, then 64 B); B's second run fails with a reboot.
+  const words = drive(s, (n) => (n === 4 ? lost("guest died") : ok(1000)));
+  assert.deepEqual(words.slice(0, 12), ["+A", "A0.1", "A0.64", "-A", "+B", "B0.1", "B0.64", "-B", "+B", "B0.1", "B0.64", "-B"]);
+  const current = s.samples.filter((x) => x.superseded === undefined);
+  assert.equal(current.length, 2 * 2 * 2);
+  assert.deepEqual(s.samples.filter((x) => x.superseded !== undefined).map((x) => `${x.variant}${x.round}.${x.cell.size}`), ["B0.1", "B0.64"]);
+  assert.deepEqual(s.problems, ["round 0: B's runs measured again (B: guest died)"]);
+});

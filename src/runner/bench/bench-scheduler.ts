@@ -65,6 +65,8 @@ export interface SchedulerState {
   agenda: Task[];
   /** The run or decide step whose outcome is due. */
   awaiting: Extract<Step, { kind: "run" | "decide" }> | null;
+  /** A side whose kernel died and was booted again in this round (set by recordOutcome, handled once). */
+  lost: { side: number; round: number; slot: number; why: string } | null;
 }
 
 /** A run below this fraction of its cell and variant's median so far is in the slow mode (as in the analysis). */
@@ -91,6 +93,7 @@ export function initialState(plan: BenchPlan, options: SchedulerOptions = {}): S
     lookedBack: false,
     agenda: plan.rounds > 0 ? [{ t: "round", round: 0 }] : [],
     awaiting: null,
+    lost: null,
   };
 }
 
@@ -118,6 +121,7 @@ export function recordOutcome(state: SchedulerState, outcome: RunOutcome): Bench
   if (step?.kind !== "run") throw new Error("bench scheduler: no run step is waiting for an outcome");
   state.awaiting = null;
   const variant = state.plan.variants[step.side]!.name;
+  if (outcome.rebooted !== undefined) state.lost = { side: step.side, round: step.round, slot: step.slot, why: `${variant}: ${outcome.rebooted}` };
   if (step.warmup) {
     if (!outcome.ok) state.problems.push(`warm-up ${cellKey(step.cell)} ${variant} round ${step.round}: ${outcome.problem}`);
     return null;
@@ -173,6 +177,17 @@ function expand(state: SchedulerState, task: Exclude<Task, { t: "step" }>): Task
       return [...work, { t: "afterRound", round: task.round }];
     }
     case "afterRound": {
+      const lost = state.lost;
+      if (plan.pairing !== "cell" && lost !== null && lost.round === task.round) {
+        // Per-side pairing: the side's runs of this round came partly from the dead boot; all of
+        // them are measured again on the new one (not counted against the repair budget: a
+        // session boots again at most once).
+        state.lost = null;
+        const name = plan.variants[lost.side]!.name;
+        for (const x of state.samples) if (x.round === task.round && x.variant === name && x.superseded === undefined) x.superseded = lost.why;
+        state.problems.push(`round ${task.round}: ${name}'s runs measured again (${lost.why})`);
+        return [...sideTasks(state, task.round, lost.slot, lost.side, scheduleRound(plan, task.round).cells), task];
+      }
       const out: Task[] = [];
       // The first two rounds have no history to judge the slow mode by; once two more exist, look
       // back at them with the same rule against the median of all good runs.
@@ -197,8 +212,17 @@ function expand(state: SchedulerState, task: Exclude<Task, { t: "step" }>): Task
       ];
     }
     case "pairCheck": {
-      // While the fresh pair has a problem, supersede it and measure again, within the budget.
       const fresh = state.samples.slice(task.first);
+      if (state.lost !== null) {
+        // A side's kernel died during this pair and was booted again: the pair is measured again
+        // on the new boot, outside the repair budget (a session boots again at most once).
+        const why = state.lost.why;
+        state.lost = null;
+        for (const s of fresh) s.superseded = why;
+        state.problems.push(`${cellKey(task.cell)} round ${task.round}: pair measured again (${why})`);
+        return [{ t: "pair", round: task.round, cell: task.cell, attempt: task.attempt }];
+      }
+      // While the fresh pair has a problem, supersede it and measure again, within the budget.
       const why = pairProblem(state, fresh, false);
       const next = task.attempt + 1;
       if (why === null || next > (plan.repairPairs ?? 0)) return [];

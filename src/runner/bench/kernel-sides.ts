@@ -5,6 +5,8 @@ import type { Logger } from "../../lib/logger.ts";
 import type { Sandbox } from "../../lib/sandbox.ts";
 import { bootGuest } from "../guest/boot-guest.ts";
 import { type GuestSideSession, openGuestSide } from "../guest/guest-side-session.ts";
+import { rebootOnce } from "../guest/reboot-once.ts";
+import { infraError } from "../../lib/errors.ts";
 
 export type KernelRef = "base" | "candidate";
 
@@ -44,8 +46,9 @@ export function bootFaultOf(failures: readonly GuestBootFailure[]): boolean {
 /**
  * Boot each side's kernel once as a guest and open its session (topologies,
  * netserver and settings inside it). The guests stay up for the whole job,
- * paused while the other side measures. On any failure every guest already
- * started is shut down before returning.
+ * paused while the other side measures; a guest that dies mid-job is booted
+ * again once (rebootOnce). On any failure every guest already started is shut
+ * down before returning.
  */
 export async function openKernelSides(o: {
   variants: readonly Variant[];
@@ -62,14 +65,8 @@ export async function openKernelSides(o: {
   const sessions: GuestSideSession[] = [];
   const failures: GuestBootFailure[] = [];
   const images = { base: o.build.base?.image ?? null, candidate: o.build.candidate?.image ?? null };
-  for (const v of o.variants) {
-    const ref = kernelOf(v);
-    if (ref === null) throw new Error(`side ${v.name} names no kernel`);
-    const image = images[ref];
-    if (!image) {
-      failures.push({ kernel: ref, outcome: "error", reason: `no ${ref} kernel image from the build stage`, consoleTail: "" });
-      continue;
-    }
+  /** Boot one side's kernel and open its session; a failure to come up is returned, not thrown. */
+  const bootSide = async (v: Variant, ref: KernelRef, image: string): Promise<GuestSideSession | GuestBootFailure> => {
     const r = await bootGuest({
       label: v.name,
       kernel: image,
@@ -79,20 +76,40 @@ export async function openKernelSides(o: {
       ...(o.sandbox ? { sandbox: o.sandbox } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
     });
-    if (!r.ok) {
-      failures.push({ kernel: ref, outcome: r.outcome, reason: r.reason, consoleTail: r.consoleTail });
-      continue;
-    }
+    if (!r.ok) return { kernel: ref, outcome: r.outcome, reason: r.reason, consoleTail: r.consoleTail };
     o.log.info({ side: v.name, kernel: r.guest.kernelRelease, bootMs: r.guest.bootMs, accel: r.guest.accel }, "guest booted");
     try {
-      sessions.push(
-        await openGuestSide({ variant: v, guest: r.guest, topologies: o.topologies, pinning: o.pinning, guestCpus: o.boot.qemu.cpus, log: o.log }),
-      );
+      return await openGuestSide({ variant: v, guest: r.guest, topologies: o.topologies, pinning: o.pinning, guestCpus: o.boot.qemu.cpus, log: o.log });
     } catch (e) {
       await r.guest.shutdown().catch(() => undefined);
+      throw e;
+    }
+  };
+  for (const v of o.variants) {
+    const ref = kernelOf(v);
+    if (ref === null) throw new Error(`side ${v.name} names no kernel`);
+    const image = images[ref];
+    if (!image) {
+      failures.push({ kernel: ref, outcome: "error", reason: `no ${ref} kernel image from the build stage`, consoleTail: "" });
+      continue;
+    }
+    let first: GuestSideSession | GuestBootFailure;
+    try {
+      first = await bootSide(v, ref, image);
+    } catch (e) {
       for (const s of sessions) await s.close();
       throw e;
     }
+    if ("kernel" in first) {
+      failures.push(first);
+      continue;
+    }
+    const reopen = async () => {
+      const again = await bootSide(v, ref, image);
+      if ("kernel" in again) throw infraError(`the ${v.name} kernel did not come up again after its guest died: ${again.outcome} (${again.reason})`);
+      return again;
+    };
+    sessions.push(rebootOnce(first, reopen, o.log));
   }
   if (failures.length > 0) {
     for (const s of sessions) await s.close();

@@ -39,4 +39,10 @@ export interface SideSession {
 export type RunOutcome = Pick<BenchSample, "startedAt" | "endedAt" | "values" | "throughput" | "ok" | "problem"> & {
   /** What the session repaired on the way, in words, for the report (e.g. a netserver restarted). */
   notes?: string[];
+  /**
+   * Set when the side's kernel died during this run and was booted again: the run failed (ok
+   * false), and the side's other runs of the same pair (cell pairing) or round (side pairing)
+   * come from the dead boot — the scheduler sets them aside and measures them again.
+   */
+  rebooted?: string;
 };

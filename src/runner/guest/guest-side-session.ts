@@ -1,7 +1,9 @@
 import type { Cell, Topology, Variant } from "../../domain/bench.ts";
 import { infraError, inputError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
+import type { GuestProfile } from "../bench/describe-profile.ts";
 import { sysctlPath } from "../bench/host-settings.ts";
+import { PROFILE_SYSCTLS } from "../bench/machine-profile.ts";
 import { measureNetperf } from "../bench/measure-netperf.ts";
 import type { RunOutcome, SideSession } from "../bench/side-session.ts";
 import { parseRetransSegs } from "../bench/tcp-retransmits.ts";
@@ -29,7 +31,13 @@ export interface SwitchStats {
   resumes: number[];
 }
 
-export type GuestSideSession = SideSession & { readonly switches: SwitchStats; readonly guest: Guest; readonly notes: string[] };
+export type GuestSideSession = SideSession & {
+  readonly switches: SwitchStats;
+  readonly guest: Guest;
+  readonly notes: string[];
+  /** The guest's sysctls and cmdline as measured (after the side's settings). */
+  readonly profile: GuestProfile;
+};
 
 /**
  * One side of a kernel A/B: a booted guest (base or candidate kernel) with
@@ -60,6 +68,7 @@ export async function openGuestSide(o: GuestSideOptions): Promise<GuestSideSessi
       for (const ns of h.namespaces) await g.exec(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", `${s.key}=${s.value}`], { okCodes: "any", timeoutMs: 30_000 });
     }
   }
+  const profile = await readGuestProfile(o.variant.name, g);
   const restarts = new Map<Topology, number>();
   const startServer = async (h: TopologyHandle) => {
     // Without -D netserver daemonizes; the guest is thrown away after the job, so nothing leaks.
@@ -89,6 +98,7 @@ export async function openGuestSide(o: GuestSideOptions): Promise<GuestSideSessi
     switches,
     guest: g,
     notes,
+    profile,
     async enter() {
       if (!g.alive()) throw guestGone(g);
       if (paused) {
@@ -142,4 +152,12 @@ export async function openGuestSide(o: GuestSideOptions): Promise<GuestSideSessi
 function guestGone(g: Guest): Error {
   const d = g.death();
   return infraError(`the ${g.label} guest (${g.kernelRelease}) is gone${d ? `: ${d.reason}` : ""}`);
+}
+
+/** The profile sysctls and /proc/cmdline read inside the guest; a sysctl the kernel lacks is null. */
+async function readGuestProfile(side: string, g: Guest): Promise<GuestProfile> {
+  const read = (path: string) => g.readFile(path).then((t) => t.trim().split(/\s+/).join(" "), () => null);
+  const sysctls: Record<string, string | null> = {};
+  for (const k of PROFILE_SYSCTLS) sysctls[k] = await read(sysctlPath(k));
+  return { side, sysctls, cmdline: (await read("/proc/cmdline")) ?? "" };
 }

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { BenchPlan } from "../../domain/bench-plan.ts";
+import { silentLogger } from "../../lib/logger.ts";
+import { runBenchSessions } from "../bench/run-bench-sessions.ts";
+import type { Guest } from "./boot-guest.ts";
+import type { GuestSideSession } from "./guest-side-session.ts";
+import { rebootOnce } from "./reboot-once.ts";
+
+const plan: BenchPlan = {
+  cells: [{ test: "TCP_RR", size: 1, topology: "loopback" }],
+  variants: [
+    { name: "base", settings: [{ kind: "kernel", ref: "base" }] },
+    { name: "candidate", settings: [{ kind: "kernel", ref: "candidate" }] },
+  ],
+  rounds: 2,
+  runsPerRound: 2,
+  durationSec: 1,
+  warmup: false,
+  design: "ABBA",
+  seed: 1,
+  pinning: null,
+  pairing: "cell",
+};
+
+/** A stand-in guest session: boot number `boot`; `dieAt` kills its QEMU at that measured run (1-based, across boots). */
+function fakeSide(name: string, boot: number, counter: { runs: number; dieAt: number[] }, log: string[]): GuestSideSession {
+  let alive = true;
+  const guest = {
+    label: name,
+    accel: "tcg",
+    kernelRelease: "6.1.192+",
+    bootMs: 5000 + boot,
+    alive: () => alive,
+    death: () => (alive ? null : { outcome: "panic", reason: "kernel panic", consoleTail: "Kernel panic - not syncing: test" }),
+  } as unknown as Guest;
+  return {
+    name,
+    describe: `${name} kernel`,
+    guest,
+    notes: [],
+    profile: { side: name, sysctls: {}, cmdline: "" },
+    switches: { pauses: [1], resumes: [] },
+    async enter() {
+      if (!alive) throw new Error(`the ${name} guest is gone`);
+      log.push(`enter ${name}#${boot}`);
+    },
+    async leave() {
+      return [];
+    },
+    async measure() {
+      counter.runs++;
+      if (counter.dieAt.includes(counter.runs)) {
+        alive = false;
+        throw new Error("guest agent: connection closed");
+      }
+      log.push(`run ${name}#${boot}`);
+      return { startedAt: "a", endedAt: "b", values: {}, throughput: name === "base" ? 100 : 50, ok: true };
+    },
+    async close() {
+      log.push(`close ${name}#${boot}`);
+      return [];
+    },
+  };
+}
+
+function sides(dieAt: number[], log: string[]) {
+  const counter = { runs: 0, dieAt };
+  return ["base", "candidate"].map((name) => {
+    let boots = 0;
+    return rebootOnce(fakeSide(name, boots, counter, log), async () => fakeSide(name, ++boots, counter, log), silentLogger());
+  });
+}
+
+test("a candidate guest that dies mid-pair is booted again once; the pair is measured again on the new boot, nothing from the dead boot counts", async () => {
+  const log: string[] = [];
+  // Run 3 is the candidate's first run of round 0 (base, base, candidate, candidate).
+  const r = await runBenchSessions(plan, sides([3], log), { log: silentLogger(), settleMs: 0 });
+  const current = r.samples.filter((s) => s.superseded === undefined);
+  assert.equal(current.length, 2 * 2 * 2);
+  assert.ok(current.every((s) => s.ok));
+  assert.ok(log.includes("close candidate#0") && log.includes("enter candidate#1"), log.join(", "));
+  assert.ok(!log.slice(log.indexOf("close candidate#0") + 1).some((l) => l.endsWith("candidate#0")), "nothing runs on the dead boot after it died");
+  assert.ok(r.problems.some((p) => /^the candidate guest died \(kernel panic; console: Kernel panic - not syncing: test\) and was booted again in 5\.0 s$/.test(p)), r.problems.join("\n"));
+  assert.ok(r.problems.some((p) => /round 0: pair measured again \(candidate: the candidate guest died/.test(p)), r.problems.join("\n"));
+});
+
+test("a guest that dies a second time ends the benchmark with an error (run 7: the candidate on its new boot)", async () => {
+  await assert.rejects(runBenchSessions(plan, sides([3, 7], []), { log: silentLogger(), settleMs: 0 }), /connection closed/);
+});
