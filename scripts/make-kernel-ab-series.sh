@@ -8,6 +8,7 @@
 #   noop:        a comment-only change in the same file
 #   improvement: on a tree whose history carries the busy-wait, the series removes it;
 #                the cover letter claims a speedup in the seed's format (CLAIM below)
+#   selftest:    adds a KTAP kselftest (net/pb_ktap_smoke.sh) whose second case fails on purpose
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=test/data/kernel-ab
@@ -40,6 +41,28 @@ git commit -q -am "tcp: say what __tcp_transmit_skb does" -m "Signed-off-by: Ada
 fmt >"$W/noop.mbox"
 cover "tcp: a comment" "Only a comment changes; no change in behaviour." "$W/noop.mbox"
 
+git checkout -q -b selftest base
+T=tools/testing/selftests/net/pb_ktap_smoke.sh
+cat >"$T" <<'EOS'
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# A KTAP smoke test: the kernel has a loopback device, and one case fails on purpose.
+echo "TAP version 13"
+echo "1..2"
+if [ -d /sys/class/net/lo ]; then
+	echo "ok 1 loopback_present"
+else
+	echo "not ok 1 loopback_present"
+fi
+echo "not ok 2 fails_on_purpose"
+exit 1
+EOS
+chmod 755 "$T"
+git add -f "$T"
+git commit -q -m "selftests: net: a KTAP smoke test that fails on purpose" -m "Test data for patchbench: a new test whose second case always fails." -m "Signed-off-by: Ada Hacker <ada@example.org>"
+fmt >"$W/selftest.mbox"
+cover "selftests: a failing smoke test" "Adds a KTAP kselftest whose second case fails on purpose." "$W/selftest.mbox"
+
 # The "slow" history: the busy-wait as a commit of the tree itself (the e2e test makes the same
 # commit with the same identity and date, so its id is the base-commit of the improvement series).
 git checkout -q -b slow base
@@ -51,4 +74,4 @@ fmt >"$W/improvement.mbox"
 cover "tcp: faster transmits" "Removes the busy-wait that every segment paid.\\n\\n  $CLAIM" "$W/improvement.mbox"
 echo "slow: $(git rev-parse slow)" >&2
 cd - >/dev/null
-cp "$W"/{regression,noop,improvement}.mbox "$OUT/"
+cp "$W"/{regression,noop,selftest,improvement}.mbox "$OUT/"

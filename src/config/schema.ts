@@ -136,6 +136,21 @@ export const buildSchema = z
   })
   .strict();
 
+export const kselftestsSchema = z
+  .object({
+    tests: z
+      .array(z.string().regex(/^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9_./+-]+$/, "a path under tools/testing/selftests, e.g. net/so_busy_poll.sh"))
+      .default([])
+      .describe("Kselftest programs (paths under tools/testing/selftests) the selftests stage runs inside the base and the candidate kernel."),
+    fromSeries: z
+      .boolean()
+      .default(true)
+      .describe("Also run the executables the series adds or changes under tools/testing/selftests (new tests are told apart)."),
+    maxFromSeries: z.number().int().min(0).max(50).default(10).describe("Most series executables run per flow (the rest are listed as not run)."),
+    timeoutSec: z.number().int().min(5).max(3600).default(300).describe("Deadline of one kselftest program inside a guest."),
+  })
+  .strict();
+
 export const bootSchema = z
   .object({
     target: z.enum(["host", "qemu", "ssh"]).default("host").describe("Where kernels run: the runner itself, QEMU, or a machine over SSH."),
@@ -207,6 +222,9 @@ export const treeSchema = z
       .default(["apply", "selftests", "bench"])
       .describe("Runner stages, in order."),
     suites: z.array(z.string()).default(["host-probes"]).describe("Suites run by the selftests stage."),
+    kselftests: kselftestsSchema
+      .default(kselftestsSchema.parse({}))
+      .describe("Kselftests (KTAP output) run in the base and the candidate kernel by the selftests stage when the flow built them."),
     checks: z
       .array(z.string())
       .default(["checkpatch", "signed-off-by", "fixes-tag"])
@@ -390,6 +408,12 @@ export const globalSchema = z
           .min(10)
           .default(7200)
           .describe("Hard deadline per runner job (each attempt): past it every process the job started is killed and the stage is an infrastructure error."),
+        flowTimeoutSec: z
+          .number()
+          .int()
+          .min(10)
+          .default(21600)
+          .describe("Hard deadline of a whole flow, from its first stage's start: a stage gets at most what is left (and runner.jobTimeoutSec); a stage that starts past it does not run."),
         artifactsKeepDays: z
           .number()
           .int()
@@ -420,6 +444,7 @@ export const globalSchema = z
         pool: "local",
         workDir: null,
         jobTimeoutSec: 7200,
+        flowTimeoutSec: 21600,
         artifactsKeepDays: 14,
         artifactsMaxMB: 10240,
         sandbox: "bwrap",

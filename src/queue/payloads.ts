@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { benchSchema, bootSchema, buildSchema } from "../config/schema.ts";
+import { benchSchema, bootSchema, buildSchema, kselftestsSchema } from "../config/schema.ts";
 import { STAGES } from "../domain/results.ts";
 
 /**
@@ -22,6 +22,7 @@ export const stageJobSchema = z.object({
   /** Raw patch mails (cover excluded), in index order, base64. */
   patches: z.array(z.object({ index: z.number().int(), subject: z.string(), rawBase64: z.string() })),
   suites: z.array(z.string()),
+  kselftests: kselftestsSchema.default(kselftestsSchema.parse({})),
   bench: benchSchema,
   /** The branch tip the orchestrator saw when it planned the flow (null: it has no mirror). */
   treeTip: z.string().nullable().default(null),

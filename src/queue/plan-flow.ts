@@ -66,9 +66,12 @@ export function planFlow(input: {
   // A refused series gets one stage, which reports the refusal; nothing else is queued for it.
   const stages = refused ? tree.stages.slice(0, 1) : tree.stages;
   // A refusal is part of the plan: raising a cap later plans the series again, as a new flow.
+  const kernelSelftests = stages.includes("build") && stages.includes("selftests");
   const plan = {
     stages,
     suites: tree.suites,
+    // Only where it is used (kernels built and selftests run), so other trees' flow ids stay as they were.
+    ...(kernelSelftests ? { kselftests: tree.kselftests } : {}),
     bench,
     tree: tree.name,
     branch: tree.branch,
@@ -92,6 +95,7 @@ export function planFlow(input: {
     baseCommit: series.baseCommit,
     patches,
     suites: tree.suites,
+    kselftests: tree.kselftests,
     bench,
     treeTip: input.treeTip ?? null,
     checks: tree.checks,

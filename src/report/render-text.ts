@@ -232,6 +232,7 @@ export function renderText(r: Report): string {
 
   if (r.selftests) {
     push(...hang("Selftests: ", toAscii(r.selftests.summary), "  "));
+    if (r.selftests.data.kernel) push(...hang("  ran on: ", toAscii(r.selftests.data.kernel), "    "));
     for (const t of r.selftests.data.tests) {
       push(...wrap(`${t.status.toUpperCase().padEnd(5)} ${t.suite}/${t.name}`, "  "));
       push(...wrap(toAscii(t.detail), "        "));

@@ -1,6 +1,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { SelftestsData, StageResult, SuiteTest } from "../domain/results.ts";
+import type { ApplyData, BuildData, SelftestsData, StageResult, SuiteTest } from "../domain/results.ts";
+import type { Git } from "../lib/git.ts";
+import type { Logger } from "../lib/logger.ts";
+import type { Sandbox } from "../lib/sandbox.ts";
+import { flowRef } from "./apply/apply-series.ts";
+import { runKselftests } from "./kselftests/run-kselftests.ts";
+import { ensureMirror } from "./workspace/ensure-mirror.ts";
 import type { Series } from "../domain/series.ts";
 import { combineStatus } from "../domain/status.ts";
 import { type Exec, ExecError, exec as defaultExec } from "../lib/exec.ts";
@@ -20,6 +26,15 @@ export interface SelftestsDeps {
   cacheDir?: string;
   exec?: Exec;
   signal?: AbortSignal;
+  /** For kselftests in the built kernels: the flow's build and apply results and the runner's git. */
+  kernels?: {
+    build: BuildData | null;
+    apply: ApplyData | null;
+    git: Git;
+    workDir: string;
+    log: Logger;
+    sandbox?: Sandbox;
+  };
 }
 
 /** Run one test_progs suite: a missing binary or a test the tree lacks is said so, never a fail. */
@@ -60,9 +75,11 @@ export function selftestCounts(tests: readonly SuiteTest[]): string {
 }
 
 /**
- * The selftests stage on the runner's own kernel: the host probes (TCP
+ * The selftests stage: on the runner's own kernel the host probes (TCP
  * round trip, user-space and BPF SO_BUSY_POLL) and the named test_progs
- * suites of the registry (tcp_splice, so_busy_poll) that apply to the series.
+ * suites of the registry (tcp_splice, so_busy_poll) that apply to the series;
+ * when the flow built kernels, the tree's kselftests inside the base and the
+ * candidate kernel, each judged against the other.
  */
 export async function runSelftestsStage(job: StageJob, deps: SelftestsDeps): Promise<StageResult<SelftestsData>> {
   const startedAt = new Date().toISOString();
@@ -94,14 +111,53 @@ export async function runSelftestsStage(job: StageJob, deps: SelftestsDeps): Pro
       tests.push(await runTestProgsSuite(suite, job.build.testProgs ?? "test_progs", { exec, ...sig }));
     }
   }
+  const kernels: string[] = job.suites.length > 0 ? ["runner's own (host)"] : [];
+  const names = [...job.suites];
+  const k = await kselftestsInKernels(job, deps);
+  // None named and none in the series: nothing is said about kselftests.
+  if (k && k.tests.length > 0) {
+    tests.push(...k.tests);
+    kernels.push(`kselftests: ${k.kernels}`);
+    names.push("kselftests");
+  }
   const status = combineStatus(tests.map((t) => t.status));
   return {
     stage: "selftests",
     status,
-    summary: `${selftestCounts(tests)} (${job.suites.join(", ")})`,
+    summary: `${selftestCounts(tests)} (${names.join(", ") || "nothing to run"})`,
     startedAt,
     endedAt: new Date().toISOString(),
     runner: deps.runner,
-    data: { tests, kernel: "runner's own (host)" },
+    data: { tests, kernel: kernels.join("; ") || "none" },
   };
+}
+
+/** The tree's kselftests in the base and candidate kernels, when the flow built both; null otherwise. */
+async function kselftestsInKernels(job: StageJob, deps: SelftestsDeps): Promise<{ tests: SuiteTest[]; kernels: string } | null> {
+  const k = deps.kernels;
+  const cfg = job.kselftests;
+  if (!k || (cfg.tests.length === 0 && !cfg.fromSeries)) return null;
+  const base = k.build?.base?.image;
+  const candidate = k.build?.candidate?.image;
+  if (!base || !candidate || !k.apply?.baseCommit || !k.apply.head) return null;
+  const sig = deps.signal ? { signal: deps.signal } : {};
+  const mirror = await ensureMirror(job.tree, { git: k.git, workDir: k.workDir, fetchIntervalMs: 600_000, ...sig });
+  const known = await k.git(["rev-parse", "--verify", "--quiet", `${flowRef(job.flowId)}^{commit}`], { repo: mirror.repo, okCodes: "any" });
+  if (known.code !== 0) {
+    const detail = "the applied series is not in this runner's mirror (apply ran elsewhere)";
+    return { tests: [{ suite: "kselftest", name: "kselftests", status: "error", detail, durationMs: 0 }], kernels: "not run" };
+  }
+  return runKselftests({
+    config: cfg,
+    boot: job.boot,
+    repo: mirror.repo,
+    baseCommit: k.apply.baseCommit,
+    head: k.apply.head,
+    images: { base, candidate },
+    git: k.git,
+    artifactsDir: join(k.workDir, "artifacts", job.flowId),
+    log: k.log,
+    ...(k.sandbox ? { sandbox: k.sandbox } : {}),
+    ...sig,
+  });
 }

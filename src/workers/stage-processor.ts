@@ -26,6 +26,8 @@ export interface StageProcessorDeps {
   isShuttingDown: () => boolean;
   /** runner.jobTimeoutSec: the whole job's deadline (every attempt gets its own). */
   jobTimeoutSec: number;
+  /** runner.flowTimeoutSec: the whole flow's deadline, from its first stage's start. Default: none. */
+  flowTimeoutSec?: number;
   /** Where this runner records the process groups its jobs start (killed after a crash by the next runner). */
   processes: RunnerProcessRecord;
   /** How long a stage past its deadline may take to clean up (worktree, sysctls) before the runner moves on. */
@@ -35,6 +37,24 @@ export interface StageProcessorDeps {
 /** The summary of a stage that ran out of time (an infrastructure `error`, not the series' fault). */
 export function deadlineSummary(jobTimeoutSec: number): string {
   return `stage exceeded runner.jobTimeoutSec=${jobTimeoutSec}`;
+}
+
+/** The summary of a stage cut short (or never started) by the flow's deadline. */
+export function flowDeadlineSummary(flowTimeoutSec: number): string {
+  return `flow exceeded runner.flowTimeoutSec=${flowTimeoutSec}`;
+}
+
+/**
+ * Pure: how long this stage may run — the job's own deadline or what is left of the flow's,
+ * counted from the earliest start among the flow's earlier stages (now for the first one).
+ */
+export function stageBudget(o: { nowMs: number; jobTimeoutSec: number; flowTimeoutSec?: number; earlierStarts: readonly string[] }): { ms: number; by: "job" | "flow" } {
+  const job = o.jobTimeoutSec * 1000;
+  if (o.flowTimeoutSec === undefined) return { ms: job, by: "job" };
+  const starts = o.earlierStarts.map((t) => Date.parse(t)).filter(Number.isFinite);
+  const first = Math.min(o.nowMs, ...starts);
+  const left = o.flowTimeoutSec * 1000 - (o.nowMs - first);
+  return left < job ? { ms: Math.max(0, left), by: "flow" } : { ms: job, by: "job" };
 }
 
 /** The runner agent's job processor: one stage of one flow. */
@@ -52,17 +72,28 @@ export function createStageProcessor(deps: StageProcessorDeps) {
     const applyBroken = (apply && !applyData?.head) || prev.errors.some((e) => e.stage === "apply");
     // The job's deadline: aborts the stage's own work (every exec takes the
     // signal) and kills every process group the job started, whatever it is.
+    const budget = stageBudget({
+      nowMs: Date.now(),
+      jobTimeoutSec: deps.jobTimeoutSec,
+      ...(deps.flowTimeoutSec === undefined ? {} : { flowTimeoutSec: deps.flowTimeoutSec }),
+      earlierStarts: prev.results.map((r) => r.startedAt),
+    });
+    const outOfTimeSummary = budget.by === "flow" ? flowDeadlineSummary(deps.flowTimeoutSec!) : deadlineSummary(deps.jobTimeoutSec);
     const procs = deps.processes.begin(String(job.id));
     const deadline = new AbortController();
-    const timer = setTimeout(() => {
+    // Past the flow's deadline the stage does not start (runStage says so); no timer then.
+    const timer = budget.ms <= 0 ? undefined : setTimeout(() => {
       deadline.abort();
       const killed = procs.killAll();
-      log.warn({ jobTimeoutSec: deps.jobTimeoutSec, killed }, "stage ran out of time; its processes were killed");
-    }, deps.jobTimeoutSec * 1000);
+      log.warn({ jobTimeoutSec: deps.jobTimeoutSec, flowTimeoutSec: deps.flowTimeoutSec, by: budget.by, killed }, "stage ran out of time; its processes were killed");
+    }, budget.ms);
     const stageSignal = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
     const outOfTime = new Promise<"deadline">((r) => deadline.signal.addEventListener("abort", () => r("deadline"), { once: true }));
     const runStage = async (signal: AbortSignal): Promise<StageResult> => {
-      if (data.refused) {
+      if (budget.ms <= 0) {
+        const now = new Date().toISOString();
+        return { stage: data.stage, status: "error", summary: `not run: ${outOfTimeSummary}`, startedAt: now, endedAt: now, runner, data: null };
+      } else if (data.refused) {
         // Over an ingest cap (domain/series-caps): nothing of the series is looked at.
         const now = new Date().toISOString();
         return { stage: data.stage, status: "skip", summary: data.refused, startedAt: now, endedAt: now, runner, data: null };
@@ -91,7 +122,14 @@ export function createStageProcessor(deps: StageProcessorDeps) {
           signal,
         });
       } else if (data.stage === "selftests") {
-        return await runSelftestsStage(data, { runner, cacheDir: `${deps.workDir}/cache`, signal });
+        const buildResult = prev.results.find((r) => r.stage === "build");
+        const build = buildResult && buildResult.status !== "skip" ? (buildResult.data as BuildData | null) : null;
+        return await runSelftestsStage(data, {
+          runner,
+          cacheDir: `${deps.workDir}/cache`,
+          signal,
+          kernels: { build, apply: applyData ?? null, git: deps.git, workDir: deps.workDir, log, sandbox: deps.sandbox },
+        });
       } else {
         const buildResult = prev.results.find((r) => r.stage === "build");
         const build = buildResult && buildResult.status !== "skip" ? (buildResult.data as BuildData | null) : null;
@@ -121,7 +159,7 @@ export function createStageProcessor(deps: StageProcessorDeps) {
         await Promise.race([run.catch(() => undefined), new Promise((r) => (grace = setTimeout(r, deps.deadlineGraceMs ?? 30_000)))]);
         clearTimeout(grace);
         const now = new Date().toISOString();
-        result = { stage: data.stage, status: "error", summary: deadlineSummary(deps.jobTimeoutSec), startedAt: now, endedAt: now, runner, data: null };
+        result = { stage: data.stage, status: "error", summary: outOfTimeSummary, startedAt: now, endedAt: now, runner, data: null };
       } else result = raced;
     } catch (e) {
       if (signal?.aborted && deps.isShuttingDown()) {
@@ -132,7 +170,7 @@ export function createStageProcessor(deps: StageProcessorDeps) {
       }
       const now = new Date().toISOString();
       if (deadline.signal.aborted) {
-        result = { stage: data.stage, status: "error", summary: deadlineSummary(deps.jobTimeoutSec), startedAt: now, endedAt: now, runner, data: null };
+        result = { stage: data.stage, status: "error", summary: outOfTimeSummary, startedAt: now, endedAt: now, runner, data: null };
       } else {
         const code = errorCode(e);
         const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

@@ -108,6 +108,7 @@ export async function startWorkers(opts: {
       journalPath,
       isShuttingDown: () => shuttingDown,
       jobTimeoutSec: config.global.runner.jobTimeoutSec,
+      flowTimeoutSec: config.global.runner.flowTimeoutSec,
       processes,
     });
     // One job at a time per runner: benchmarks must not share the box.

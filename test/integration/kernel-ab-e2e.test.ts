@@ -72,17 +72,19 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     const slowBase = /^base-commit: ([0-9a-f]{40})$/m.exec(readFileSync(join(DATA, "improvement.mbox"), "utf8"))![1]!;
     assert.equal(g("rev-parse", "slow"), slowBase, "the slow branch is the improvement series' base");
 
-    const covers = ["regression", "noop", "improvement"].map((n) => /^Message-Id: <([^>]+)>/m.exec(readFileSync(join(DATA, `${n}.mbox`), "utf8"))![1]);
-    assert.equal(new Set(covers).size, 3, "three series, three cover Message-IDs");
+    const covers = ["regression", "noop", "improvement", "selftest"].map((n) => /^Message-Id: <([^>]+)>/m.exec(readFileSync(join(DATA, `${n}.mbox`), "utf8"))![1]);
+    assert.equal(new Set(covers).size, 4, "four series, four cover Message-IDs");
     configDir = join(dir, "config");
     mkdirSync(join(configDir, "trees"), { recursive: true });
-    const tree = (name: string, branch: string) => ({
+    const tree = (name: string, branch: string, stages = ["apply", "build", "bench"]) => ({
       name,
       url: "unused",
       path: repo,
       branch,
       tags: [],
-      stages: ["apply", "build", "bench"],
+      stages,
+      // Kselftests only: the host probes are the runner's kernel, not the series'.
+      suites: [],
       checks: ["signed-off-by"],
       build: {
         baseConfig: "tinyconfig",
@@ -109,9 +111,10 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     });
     writeFileSync(join(configDir, "trees", "linux-6.1.yaml"), stringify(tree("linux-6.1", "base")));
     writeFileSync(join(configDir, "trees", "linux-6.1-slow.yaml"), stringify(tree("linux-6.1-slow", "slow")));
+    writeFileSync(join(configDir, "trees", "linux-6.1-selftests.yaml"), stringify(tree("linux-6.1-selftests", "base", ["apply", "build", "selftests"])));
     writeFileSync(
       join(configDir, "patchbench.yaml"),
-      stringify({ trees: ["linux-6.1", "linux-6.1-slow"], defaultTree: "linux-6.1", mail: { dryRun: true, quiet: false } }),
+      stringify({ trees: ["linux-6.1", "linux-6.1-slow", "linux-6.1-selftests"], defaultTree: "linux-6.1", mail: { dryRun: true, quiet: true } }),
     );
     redis = await startTestRedis();
     dataDir = join(dir, "data");
@@ -122,10 +125,10 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const review = async (mbox: string, tree: string) => {
+  const review = async (mbox: string, tree: string, extra: string[] = []) => {
     const t0 = Date.now();
     const r = await runCli(
-      ["--config", configDir, "--data-dir", dataDir, "--redis-url", redis.url, "review", join(DATA, mbox), "--tree", tree, "--timeout", "3600"],
+      ["--config", configDir, "--data-dir", dataDir, "--redis-url", redis.url, "review", join(DATA, mbox), "--tree", tree, "--timeout", "3600", ...extra],
       { CCACHE_DIR: join(CACHE, "ccache") },
     );
     process.stderr.write(`${mbox}: review took ${((Date.now() - t0) / 1000).toFixed(0)} s\n${r.stdout}\n`);
@@ -157,5 +160,18 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     const claim = /^Claims in the series: 1 \((\d) consistent, (\d) not reproduced, (\d) not\s+measured\)/m.exec(report);
     assert.ok(claim, report);
     assert.equal(claim[3], "0", `the claim must be compared with the measured cell:\n${report}`);
+  });
+
+  test("(d) a series adds a kselftest that fails on purpose: run inside both kernels, 'new in this series: fails', and the mail is not quiet", async () => {
+    const out = JSON.parse(await review("selftest.mbox", "linux-6.1-selftests", ["--json"])) as { text: string; mail: { action: string; reasons: string[] } }[];
+    const report = out[0]!.text;
+    const flat = report.replace(/\s+/g, " ");
+    assert.match(flat, /Selftests: 0 passed, 1 failed of 1 \(kselftests\)/, report);
+    assert.match(flat, /FAIL kselftest\/net\/pb_ktap_smoke\.sh new in this series: fails \(1 of 2 passed; failed: fails_on_purpose\)/, report);
+    // Run inside the series' own kernel, not the runner's: the stage names the guests.
+    assert.match(flat, /kselftests: base and candidate kernels under QEMU (tcg|kvm)/, report);
+    assert.equal(out[0]!.mail.action, "send", JSON.stringify(out[0]!.mail));
+    // Quiet mode is on in this config: the mail goes out because of the failing selftest.
+    assert.deepEqual(out[0]!.mail.reasons, ["1 selftest(s) failed"], JSON.stringify(out[0]!.mail));
   });
 });

@@ -52,3 +52,25 @@ test("runner.jobTimeoutSec is a real deadline: a stage past it is an infrastruct
   assert.deepEqual(ourNetperfs(), [], "no netperf of the job is left running");
   assert.match(r.stderr, /stage ran out of time; its processes were killed/);
 });
+
+test("runner.flowTimeoutSec bounds the whole flow: the stage running at it is cut short and killed, as an infrastructure error", async () => {
+  const s = await createScratchSeries(join(dir, "s2"));
+  const configDir = writeDemoConfig({
+    dir: join(dir, "flow"),
+    treePath: s.treeDir,
+    maildir: join(dir, "maildir2"),
+    bench: { sizes: [1], topologies: ["loopback"], rounds: 2, maxRounds: 2, runsPerRound: 1, durationSec: Number(LENGTH) },
+  });
+  const globalFile = join(configDir, "patchbench.yaml");
+  const text = readFileSync(globalFile, "utf8");
+  assert.match(text, /^ {2}flowTimeoutSec: 21600$/m);
+  writeFileSync(globalFile, text.replace(/^ {2}flowTimeoutSec: 21600$/m, "  flowTimeoutSec: 20"));
+  const t0 = Date.now();
+  const r = await runCli(["--config", configDir, "--data-dir", join(dir, "data2"), "--redis-url", redis.url, "review", s.mboxPath]);
+  const took = (Date.now() - t0) / 1000;
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  // The bench is cut at the flow's deadline (or, on a slow machine, never starts): either way the flow's limit is named.
+  assert.match(r.stdout, /bench: could not run \(infrastructure, not the series\): (not run: )?flow exceeded\s+runner\.flowTimeoutSec=20/);
+  assert.ok(took < 60, `the review took ${took.toFixed(0)} s`);
+  assert.deepEqual(ourNetperfs(), [], "no netperf of the job is left running");
+});

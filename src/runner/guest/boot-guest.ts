@@ -4,13 +4,13 @@ import { join } from "node:path";
 import type { BootConfig } from "../../config/schema.ts";
 import type { BootOutcome } from "../../domain/results.ts";
 import type { Exec, ExecResult } from "../../lib/exec.ts";
-import { ExecError } from "../../lib/exec.ts";
+import { ExecError, exec as hostExec } from "../../lib/exec.ts";
 import { projectFile } from "../../lib/project-root.ts";
 import type { Sandbox } from "../../lib/sandbox.ts";
 import { type ProcessHandle, startProcess } from "../../lib/start-process.ts";
 import { consoleTail, parseConsole } from "../boot/parse-console.ts";
 import { JsonLineSocket } from "./json-line-socket.ts";
-import { qemuGuestArgv } from "./qemu-guest-argv.ts";
+import { qemuGuestArgv, SHARE_TAG } from "./qemu-guest-argv.ts";
 
 export const GUEST_INIT = projectFile("src", "runner", "guest", "guest-init.sh");
 
@@ -48,6 +48,11 @@ export interface BootGuestRequest {
   artifactsDir: string;
   /** Host CPUs for QEMU (taskset list). */
   cpus?: string | null;
+  /**
+   * A tar file unpacked into the guest's own folder and offered read-only over 9p (SHARE_TAG;
+   * mountShare mounts it): the job's files a guest needs, such as a tree's selftests.
+   */
+  shareTar?: string;
   /**
    * QEMU runs inside it (the series' kernel is untrusted code): as the sandbox user, with the
    * data and work folders hidden from QEMU and so from the guest's 9p view of /.
@@ -118,7 +123,18 @@ async function bootOnce(req: BootGuestRequest, accel: "kvm" | "tcg", signOfLifeM
   // root-only inside the sandbox, so QEMU reads everything from the one folder bound for it.
   const kernel = join(sockDir, "bzImage");
   copyFileSync(req.kernel, kernel);
-  const qemuArgv = qemuGuestArgv({ qemu: req.qemu, kernel, accel, init: GUEST_INIT, consolePath: liveConsole, agentSocket, qmpSocket, cpus: req.cpus ?? null });
+  let shareDir: string | null = null;
+  if (req.shareTar) {
+    shareDir = join(sockDir, "share");
+    mkdirSync(shareDir);
+    try {
+      await hostExec(["tar", "-xf", req.shareTar, "-C", shareDir, "--no-same-owner"], { timeoutMs: 300_000 });
+    } catch (e) {
+      rmSync(sockDir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+  const qemuArgv = qemuGuestArgv({ qemu: req.qemu, kernel, accel, init: GUEST_INIT, consolePath: liveConsole, agentSocket, qmpSocket, cpus: req.cpus ?? null, shareDir });
   let argv = qemuArgv;
   if (req.sandbox && req.sandbox.mode !== "none") {
     // The series' kernel is untrusted: QEMU runs as the sandbox user, and reads the kernel image.
@@ -300,4 +316,14 @@ function makeGuest(
       rmSync(sockDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Where mountShare puts the job's share inside a guest (/run is the guest's own tmpfs). */
+export const GUEST_SHARE_DIR = "/run/pb-share";
+
+/** Mount the guest's read-only share (BootGuestRequest.shareTar) at GUEST_SHARE_DIR. */
+export async function mountShare(g: Guest): Promise<string> {
+  await g.exec(["mkdir", "-p", GUEST_SHARE_DIR], { timeoutMs: 30_000 });
+  await g.exec(["mount", "-t", "9p", "-o", "trans=virtio,version=9p2000.L,ro,msize=262144", SHARE_TAG, GUEST_SHARE_DIR], { timeoutMs: 30_000 });
+  return GUEST_SHARE_DIR;
 }

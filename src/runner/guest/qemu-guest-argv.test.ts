@@ -23,6 +23,10 @@ test("qemuGuestArgv: the runner's root read-only over 9p, console to a file, age
   assert.ok(kvm.includes("-cpu") && kvm.includes("host"));
   const extra = qemuGuestArgv({ ...base, qemu: { ...qemu, append: "quiet" }, accel: "tcg" });
   assert.match(extra[extra.indexOf("-append") + 1]!, / quiet -- \/p\/guest-init\.sh$/, "the guest init stays last, after --");
+  assert.ok(!argv.some((a) => a.includes("pbshare")), "no share unless asked");
+  const shared = qemuGuestArgv({ ...base, accel: "tcg", shareDir: "/s/share" });
+  assert.ok(shared.includes("local,id=share,path=/s/share,security_model=none,readonly=on,multidevs=remap"));
+  assert.ok(shared.includes("virtio-9p-pci,fsdev=share,mount_tag=pbshare"));
 });
 
 test("kernel sides: the same settings on base and candidate; whose fault a boot failure is", () => {

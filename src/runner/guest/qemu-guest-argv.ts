@@ -10,6 +10,8 @@ export const ROOT_TAG = "/dev/root";
 const ROOT_TAG_STRIPPED = "root";
 /** The virtio-serial port the guest agent opens (found by name in /sys/class/virtio-ports). */
 export const AGENT_PORT = "patchbench.agent";
+/** The 9p tag of a job's read-only share (the tests a guest runs), mounted on request. */
+export const SHARE_TAG = "pbshare";
 
 export interface GuestArgvOptions {
   qemu: BootConfig["qemu"];
@@ -22,6 +24,8 @@ export interface GuestArgvOptions {
   qmpSocket: string;
   /** Host CPUs QEMU may use (taskset list), or null for any. */
   cpus?: string | null;
+  /** A host folder offered read-only under SHARE_TAG (the runner's / hides the job's folders). */
+  shareDir?: string | null;
 }
 
 /**
@@ -56,6 +60,9 @@ export function qemuGuestArgv(o: GuestArgvOptions): string[] {
     "-device", `virtio-9p-pci,fsdev=root,mount_tag=${ROOT_TAG}`,
     "-fsdev", "local,id=root2,path=/,security_model=none,readonly=on,multidevs=remap",
     "-device", `virtio-9p-pci,fsdev=root2,mount_tag=${ROOT_TAG_STRIPPED}`,
+    ...(o.shareDir
+      ? ["-fsdev", `local,id=share,path=${o.shareDir},security_model=none,readonly=on,multidevs=remap`, "-device", `virtio-9p-pci,fsdev=share,mount_tag=${SHARE_TAG}`]
+      : []),
     "-device", "virtio-serial-pci",
     "-chardev", `socket,id=agent,path=${o.agentSocket},server=on,wait=off`,
     "-device", `virtserialport,chardev=agent,name=${AGENT_PORT}`,
