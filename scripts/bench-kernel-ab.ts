@@ -74,7 +74,8 @@ try {
   const mbox = readFileSync(join(root, "test", "data", "kernel-ab", "regression.mbox"), "utf8");
   if (!mbox.includes("+\tudelay(500);\n")) throw new Error("regression.mbox no longer adds udelay(500)");
   writeFileSync(join(work, "regression.mbox"), mbox.replace("+\tudelay(500);\n", `+\tudelay(${DELAY_US});\n`));
-  execFileSync("git", ["am", "-q", "--empty=drop", join(work, "regression.mbox")], { cwd: tree, env: gitEnv });
+  // The sandboxed builds left the tree to the sandbox user; this tree and its patch are the project's own.
+  execFileSync("git", ["-c", "safe.directory=*", "am", "-q", "--empty=drop", join(work, "regression.mbox")], { cwd: tree, env: gitEnv });
   const slow = await build("candidate", "busy-wait");
 
   // 1. Switch cost vs reboot per side.
