@@ -16,6 +16,7 @@ import { listDeliveries } from "../../src/store/delivery-repository.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { CLI } from "../helpers/run-cli.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 let redis: TestRedis;
 let dir: string;
@@ -28,15 +29,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 test("Redis loses everything (FLUSHALL) while a flow is queued: the service enqueues it again and it runs to one report", async () => {
   const s = await createScratchSeries(join(dir, "s"));
@@ -65,7 +57,7 @@ test("Redis loses everything (FLUSHALL) while a flow is queued: the service enqu
   try {
     for (const [i, m] of splitMbox(readFileSync(s.mboxPath)).messages.entries()) writeFileSync(join(maildir, "new", `${i}.mail`), m.raw);
     const storePath = join(dataDir, "patchbench.sqlite");
-    const flowId = await until(
+    const flowId = await waitFor(
       "the flow in the store",
       async () => {
         if (!existsSync(storePath)) return undefined;
@@ -82,13 +74,13 @@ test("Redis loses everything (FLUSHALL) while a flow is queued: the service enqu
     await client.flushall();
     assert.equal(await reports.getJobState(reportJobId(flowId)), "unknown", "Redis lost it");
     // The timer (reconcileSec: 2) notices and enqueues it again with the same ids.
-    await until("the flow back in Redis", async () => ((await reports.getJobState(reportJobId(flowId))) !== "unknown" ? true : undefined), 30_000);
+    await waitFor("the flow back in Redis", async () => ((await reports.getJobState(reportJobId(flowId))) !== "unknown" ? true : undefined), 30_000);
     svc.kill("SIGTERM");
     assert.equal(await new Promise<number | null>((r) => svc.once("exit", r)), 0);
 
     svc = start([]);
     const outbox = join(dataDir, "outbox");
-    await until("the report", () => (existsSync(outbox) ? readdirSync(outbox).find((f) => f.endsWith(".eml")) : undefined), 240_000);
+    await waitFor("the report", () => (existsSync(outbox) ? readdirSync(outbox).find((f) => f.endsWith(".eml")) : undefined), 240_000);
     svc.kill("SIGTERM");
     assert.equal(await new Promise<number | null>((r) => svc.once("exit", r)), 0);
 

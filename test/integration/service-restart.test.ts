@@ -13,6 +13,7 @@ import { listDeliveries } from "../../src/store/delivery-repository.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import { CLI } from "../helpers/run-cli.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 let redis: TestRedis;
 let dir: string;
@@ -31,15 +32,6 @@ function startService(configDir: string, dataDir: string, log: string): ChildPro
     env: { ...process.env, PATCHBENCH_CONFIG: configDir, PATCHBENCH_DATA_DIR: dataDir, PATCHBENCH_LOG_LEVEL: "info" },
     stdio: ["ignore", fd, fd],
   });
-}
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 test("SIGTERM mid-flow stops cleanly; a restart finishes the flow with exactly one report", async () => {
@@ -61,7 +53,7 @@ test("SIGTERM mid-flow stops cleanly; a restart finishes the flow with exactly o
       writeFileSync(join(maildir, "new", `${i}.mail`), m.raw);
     }
     // Wait until the bench stage is running, then stop the service.
-    await until("the bench stage to start", async () => (await pool.getActive()).some((j) => j.name === "bench") || undefined, 120_000);
+    await waitFor("the bench stage to start", async () => (await pool.getActive()).some((j) => j.name === "bench") || undefined, 120_000);
     await new Promise((r) => setTimeout(r, 3000));
     const t0 = Date.now();
     svc.kill("SIGTERM");
@@ -76,7 +68,7 @@ test("SIGTERM mid-flow stops cleanly; a restart finishes the flow with exactly o
 
     svc = startService(configDir, dataDir, log);
     const outbox = join(dataDir, "outbox");
-    await until("the report", () => (existsSync(outbox) ? readdirSync(outbox).find((f) => f.endsWith(".eml")) : undefined), 240_000);
+    await waitFor("the report", () => (existsSync(outbox) ? readdirSync(outbox).find((f) => f.endsWith(".eml")) : undefined), 240_000);
     svc.kill("SIGTERM");
     assert.equal(await new Promise<number | null>((r) => svc.once("exit", r)), 0);
 
