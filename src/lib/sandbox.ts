@@ -193,40 +193,25 @@ export function sandboxArgv(
   for (const d of run.devices ?? []) mounts.push("--dev-bind", d, d);
   const env = sandboxEnv(run.env);
   const envArgs = Object.entries(env).flatMap(([k, v]) => ["--setenv", k, v]);
-  if (run.hostOwnership) {
-    return [
-      ...limitsArgv(settings.limits),
-      "bwrap",
-      "--die-with-parent",
-      "--new-session",
-      "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-      "--hostname", "patchbench-sandbox",
-      ...mounts,
-      "--clearenv",
-      ...envArgs,
-      "--chdir", resolve(run.cwd),
-      "--",
-      ...dropPrivilegesArgv(id),
-      ...argv,
-    ];
-  }
-  return [
-    ...limitsArgv(settings.limits),
-    ...dropPrivilegesArgv(id),
+  const bwrap = (unshare: readonly string[]) => [
     "bwrap",
     "--die-with-parent",
     "--new-session",
-    "--unshare-all",
-    "--unshare-user",
-    "--disable-userns",
+    ...unshare,
     "--hostname", "patchbench-sandbox",
     ...mounts,
     "--clearenv",
     ...envArgs,
     "--chdir", resolve(run.cwd),
     "--",
-    ...argv,
   ];
+  // With host ownership bwrap keeps the host's uids (no user namespace) and privileges are dropped
+  // inside it; otherwise they are dropped first and bwrap runs in a user namespace of its own.
+  if (run.hostOwnership) {
+    const unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"];
+    return [...limitsArgv(settings.limits), ...bwrap(unshare), ...dropPrivilegesArgv(id), ...argv];
+  }
+  return [...limitsArgv(settings.limits), ...dropPrivilegesArgv(id), ...bwrap(["--unshare-all", "--unshare-user", "--disable-userns"]), ...argv];
 }
 
 /**
