@@ -9,11 +9,15 @@
 #   improvement: on a tree whose history carries the busy-wait, the series removes it;
 #                the cover letter claims a speedup in the seed's format (CLAIM below)
 #   selftest:    adds a KTAP kselftest (net/pb_ktap_smoke.sh) whose second case fails on purpose
+#   feature:     on the busy-wait history, skips the wait while net.core.busy_read is set: no
+#                change by default, the speedup only with the setting (an arm's job); the cover
+#                letter claims "baseline TCP vs busy-poll" in the seed's format (FEATURE_CLAIM)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=test/data/kernel-ab
 SRC="$(bash scripts/prepare-kernel-tree.sh)"
 CLAIM="${CLAIM:?set CLAIM to the measured figure line, e.g. 'TCP_RR (loopback) 1 B 1.2k -> 2.4k tps (2.00x)'}"
+FEATURE_CLAIM="${FEATURE_CLAIM:?set FEATURE_CLAIM to the measured figure line of the busy_read=50 arm against the candidate}"
 W="$(mktemp -d)"; trap 'rm -rf "$W"' EXIT
 git clone -q --shared --branch base "$SRC" "$W/t"
 cd "$W/t"
@@ -72,6 +76,13 @@ git revert --no-edit HEAD >/dev/null
 git commit -q --amend -m "tcp: do not wait before transmitting" -m "Removes the 500 us busy-wait per segment." -m "Signed-off-by: Ada Hacker <ada@example.org>"
 fmt >"$W/improvement.mbox"
 cover "tcp: faster transmits" "Removes the busy-wait that every segment paid.\\n\\n  $CLAIM" "$W/improvement.mbox"
+
+git checkout -q -b feature slow
+perl -0pi -e 's/\tudelay\(500\);\n/\t\/* A busy-polling reader is waiting for this segment: do not make it wait. *\/\n\tif (!READ_ONCE(sysctl_net_busy_read))\n\t\tudelay(500);\n/' "$F"
+perl -0pi -e 's/(#include <linux\/delay.h>\n)/$1#include <net\/busy_poll.h>\n/' "$F"
+git commit -q -am "tcp: no transmit wait while busy polling is on" -m "With net.core.busy_read set, segments go out without the 500 us wait." -m "Signed-off-by: Ada Hacker <ada@example.org>"
+fmt >"$W/feature.mbox"
+cover "tcp: busy-poll skips the transmit wait" "Segments go out without the 500 us wait while net.core.busy_read is set;\nnothing changes with the default setting.\n\nnetperf in a 1-vCPU QEMU guest, baseline TCP vs busy-poll:\n$FEATURE_CLAIM" "$W/feature.mbox"
 echo "slow: $(git rev-parse slow)" >&2
 cd - >/dev/null
-cp "$W"/{regression,noop,selftest,improvement}.mbox "$OUT/"
+cp "$W"/{regression,noop,selftest,improvement,feature}.mbox "$OUT/"

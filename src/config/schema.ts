@@ -48,6 +48,29 @@ export const variantSchema = z.object({
   settings: z.array(variantSettingSchema).default([]),
 }).strict();
 
+/** A setting a kernel side can carry inside its guest (BPF attach is host-only for now). */
+const guestSettingSchema = variantSettingSchema.refine((s) => s.kind === "sysctl" || s.kind === "sockopt", {
+  message: "an arm's settings are sysctl or sockopt (BPF programs are not attached inside guests yet)",
+});
+
+export const armSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.=+-]{1,40}$/, "1-40 characters of A-Z a-z 0-9 _ . = + -")
+      .refine((n) => n !== "base" && n !== "candidate", 'an arm is not called "base" or "candidate"')
+      .describe("The arm's label in reports, e.g. busy_read=50."),
+    settings: z.array(guestSettingSchema).min(1).describe("Settings inside the candidate kernel on top of kernelSettings (an arm's sysctl replaces a kernelSettings one with the same key)."),
+    claimedAs: z
+      .object({ from: z.string().min(1).max(60), to: z.string().min(1).max(60) })
+      .nullable()
+      .default(null)
+      .describe(
+        'How the series\' claims name the plain candidate and this arm ("baseline TCP" -> "splice + busy-poll"): such a claim is checked against this arm\'s cells against the candidate. null: only claims naming "candidate" -> the arm\'s name.',
+      ),
+  })
+  .strict();
+
 export const benchSchema = z
   .object({
     tests: z.array(z.enum(BENCH_TESTS)).min(1).default(["TCP_RR"]).describe("netperf tests to run."),
@@ -75,6 +98,20 @@ export const benchSchema = z
       .array(variantSettingSchema)
       .default([])
       .describe("Settings applied inside both kernels when the sides are kernels (sysctl, sockopt)."),
+    arms: z
+      .array(armSchema)
+      .max(3)
+      .default([])
+      .superRefine((arms, ctx) => {
+        const seen = new Set<string>();
+        for (const [i, a] of arms.entries()) {
+          if (seen.has(a.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i, "name"], message: `arm name "${a.name}" is used twice` });
+          seen.add(a.name);
+        }
+      })
+      .describe(
+        "Extra sides on the candidate kernel, for feature claims: each arm boots the candidate kernel again with kernelSettings plus its own settings (sysctl, sockopt) and is compared with the plain candidate and with the base. Only with kernel sides.",
+      ),
     rounds: z.number().int().min(2).max(64).default(6).describe("Rounds per variant before any extension."),
     maxRounds: z.number().int().min(2).max(128).default(16).describe("Cap for adaptive extension."),
     runsPerRound: z.number().int().min(1).max(20).default(3).describe("Measured netperf runs per cell and round."),
@@ -515,6 +552,7 @@ export const globalSchema = z
 export type GlobalConfig = z.infer<typeof globalSchema>;
 export type TreeConfig = z.infer<typeof treeSchema>;
 export type BenchConfig = z.infer<typeof benchSchema>;
+export type ArmConfig = z.infer<typeof armSchema>;
 export type BuildConfig = z.infer<typeof buildSchema>;
 export type BootConfig = z.infer<typeof bootSchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;

@@ -147,6 +147,14 @@ export interface BenchData {
   commands: string[];
   /** Set when the sides were kernels: how they ran and what switching between them cost. */
   kernels?: KernelSidesInfo;
+  /** Arms: variants after base and candidate, on the candidate kernel with extra settings. */
+  arms?: ArmInfo[];
+}
+
+/** One arm of a kernel A/B: its variant's name and how the series' claims name it, if configured. */
+export interface ArmInfo {
+  variant: string;
+  claimedAs: { from: string; to: string } | null;
 }
 
 /** How a kernel A/B ran: each side's kernel as booted, and the measured cost of switching sides. */

@@ -5,8 +5,14 @@ import type { ApplyData, BenchData, BuildData, SelftestsData, Stage, StageResult
 import type { Series } from "../domain/series.ts";
 import { combineStatus, type Status } from "../domain/status.ts";
 import type { MatrixAnalysis } from "../stats/analyze-matrix.ts";
-import { checkSeriesClaims, type SeriesClaimCheck } from "../stats/claims/check-series-claims.ts";
-import type { Report, ReportCell, SideSummary } from "./report.ts";
+import { checkClaimsAgainst, type SeriesClaimCheck } from "../stats/claims/check-series-claims.ts";
+import type { Report, ReportArm, ReportCell, ReportComparison, SideSummary } from "./report.ts";
+
+export interface ArmAnalysis {
+  variant: string;
+  vsCandidate: MatrixAnalysis;
+  vsBase: MatrixAnalysis;
+}
 
 function formatRatio(r: number): string {
   return r >= 10 ? `${r.toFixed(1)}x` : `${r.toFixed(2)}x`;
@@ -33,6 +39,18 @@ function side(bench: BenchData, key: string, variant: string): SideSummary {
   const sd =
     values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1)) : Number.NaN;
   return { variant, mean: gm, cv: sd / m, rounds: values.length, runs: ss.length - failed, failedRuns: failed };
+}
+
+/** An arm's effect in a few words: the cells it sped up or slowed down, else what the cells were. */
+function armWords(cells: readonly ReportCell[]): string {
+  const n = cells.length;
+  const better = cells.filter((x) => x.analysis.verdict === "improvement");
+  const worse = cells.filter((x) => x.analysis.verdict === "regression");
+  const out: string[] = [];
+  if (better.length > 0) out.push(`${better.length} of ${n} cells faster, up to ${formatRatio(Math.max(...better.map((x) => x.analysis.ratio)))}`);
+  if (worse.length > 0) out.push(`${worse.length} of ${n} cells slower, down to ${formatRatio(Math.min(...worse.map((x) => x.analysis.ratio)))}`);
+  if (out.length === 0) out.push(`no cell changed (${[...new Set(cells.map((x) => x.analysis.verdict))].join(", ") || "no cells"})`);
+  return out.join(", ");
 }
 
 /** The verdict in words, first line of every rendering. */
@@ -73,6 +91,7 @@ export function headlineOf(r: Omit<Report, "headline">): string {
     if (c["no change"] > 0) parts.push(`${c["no change"]} unchanged`);
     if (c.inconclusive > 0) parts.push(`${c.inconclusive} inconclusive`);
     if (c.noisy > 0) parts.push(`${c.noisy} noisy`);
+    for (const arm of r.bench.arms ?? []) parts.push(`arm ${arm.name} vs candidate: ${armWords(arm.vsCandidate.cells)}`);
   }
   if (r.errors.length > 0) parts.push(`${r.errors.map((e) => e.stage).join(", ")} could not run (infrastructure)`);
   if (parts.length === 0) return r.status === "pass" ? "all checks passed" : `status: ${r.status}`;
@@ -85,6 +104,8 @@ export interface BuildReportInput {
   results: StageResult[];
   errors: { stage: Stage; reason: string }[];
   analysis: MatrixAnalysis | null;
+  /** Each arm's analyses against the plain candidate and against the base (variant order of the bench). */
+  armAnalyses?: ArmAnalysis[];
   generatedAt: string;
   tool: { name: string; version: string };
   /** Claim check computed by the caller; default: computed here from series.text and the bench cells. */
@@ -97,14 +118,38 @@ export function claimChecksOf(series: Series, bench: Report["bench"]): SeriesCla
   const [va, vb] = bench.variants;
   const kernelRef = (v: Variant) => v.settings.find((s) => s.kind === "kernel")?.ref ?? null;
   const kernels = kernelRef(va) === "base" && kernelRef(vb) === "candidate";
-  const measured = bench.cells.flatMap((c) =>
-    c.analysis.ci95 !== null && c.analysis.verdict !== "noisy"
-      ? [{ test: c.cell.test, topology: c.cell.topology, size: c.cell.size, ratio: c.analysis.ratio, ci95: c.analysis.ci95 }]
-      : [],
-  );
-  return checkSeriesClaims(series.text, measured, { a: va.name, b: vb.name, kernels });
+  const measured = (cells: readonly ReportCell[]) =>
+    cells.flatMap((c) =>
+      c.analysis.ci95 !== null && c.analysis.verdict !== "noisy"
+        ? [{ test: c.cell.test, topology: c.cell.topology, size: c.cell.size, ratio: c.analysis.ratio, ci95: c.analysis.ci95 }]
+        : [],
+    );
+  // An arm answers "baseline vs feature" claims: the plain candidate against the arm, under the names the config gives.
+  const arms = (bench.arms ?? []).map((a) => ({
+    cmp: { a: a.claimedAs?.from ?? "candidate", b: a.claimedAs?.to ?? a.name, kernels: false },
+    cells: measured(a.vsCandidate.cells),
+  }));
+  return checkClaimsAgainst(series.text, [{ cmp: { a: va.name, b: vb.name, kernels }, cells: measured(bench.cells) }, ...arms]);
 }
 
+
+/** Pure: one A -> B comparison's cells, in the plan's order (tests, topologies, sizes), not the shuffled run order. */
+function comparisonOf(data: BenchData, variants: [Variant, Variant], analysis: MatrixAnalysis): ReportComparison {
+  const cells: ReportCell[] = [];
+  for (const cell of data.cells) {
+    const c = analysis.cells.find((x) => x.key === cellKey(cell));
+    if (!c) continue;
+    cells.push({
+      cell,
+      metric: "THROUGHPUT",
+      unit: cell.test === "TCP_STREAM" ? "Mbit/s" : "tps",
+      a: side(data, c.key, variants[0].name),
+      b: side(data, c.key, variants[1].name),
+      analysis: c.analysis,
+    });
+  }
+  return { variants, cells, counts: analysis.counts };
+}
 
 /** Pure: stored results + their analysis → one Report value. */
 export function buildReport(input: BuildReportInput): Report {
@@ -118,23 +163,22 @@ export function buildReport(input: BuildReportInput): Report {
   const build = find<BuildData>("build");
   const benchStage = find<BenchData>("bench");
   let bench: Report["bench"] = null;
-  if (benchStage && benchStage.status !== "skip" && input.analysis && benchStage.data.variants.length === 2) {
-    const variants = benchStage.data.variants as [Variant, Variant];
-    const cells: ReportCell[] = [];
-    // In the plan's order (tests, topologies, sizes), not the shuffled run order.
-    for (const cell of benchStage.data.cells) {
-      const c = input.analysis.cells.find((x) => x.key === cellKey(cell));
-      if (!c) continue;
-      cells.push({
-        cell,
-        metric: "THROUGHPUT",
-        unit: cell.test === "TCP_STREAM" ? "Mbit/s" : "tps",
-        a: side(benchStage.data, c.key, variants[0].name),
-        b: side(benchStage.data, c.key, variants[1].name),
-        analysis: c.analysis,
+  if (benchStage && benchStage.status !== "skip" && input.analysis && benchStage.data.variants.length >= 2) {
+    const data = benchStage.data;
+    const variant = (name: string) => data.variants.find((v) => v.name === name);
+    const [base, candidate] = data.variants as [Variant, Variant];
+    const arms: ReportArm[] = [];
+    for (const a of input.armAnalyses ?? []) {
+      const v = variant(a.variant);
+      if (!v) continue;
+      arms.push({
+        name: a.variant,
+        claimedAs: data.arms?.find((x) => x.variant === a.variant)?.claimedAs ?? null,
+        vsCandidate: comparisonOf(data, [candidate, v], a.vsCandidate),
+        vsBase: comparisonOf(data, [base, v], a.vsBase),
       });
     }
-    bench = { stage: benchStage, variants, cells, counts: input.analysis.counts };
+    bench = { stage: benchStage, ...comparisonOf(data, [base, candidate], input.analysis), ...(arms.length ? { arms } : {}) };
   }
   const statuses: Status[] = input.results.map((r) => r.status);
   for (const _ of input.errors) statuses.push("error");

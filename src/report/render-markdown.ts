@@ -1,5 +1,5 @@
 import { formatChange, formatQuantity, formatRatio, formatSize } from "./format-number.ts";
-import type { Report, ReportCell } from "./report.ts";
+import type { Report, ReportCell, ReportComparison } from "./report.ts";
 
 /**
  * Markdown renderings of a Report for GitHub (check-run summaries and PR
@@ -62,8 +62,20 @@ function q(v: number): string {
 
 /** The results table: one row per cell. */
 export function cellTable(r: Report, maxRows = Number.POSITIVE_INFINITY): string[] {
-  const b = r.bench;
-  if (!b) return [];
+  return r.bench ? comparisonTable(r.bench, maxRows) : [];
+}
+
+/** Each arm of a kernel A/B: its cells against the plain candidate, then against the base. */
+export function armTables(r: Report): string[] {
+  const L: string[] = [];
+  for (const arm of r.bench?.arms ?? []) {
+    L.push(`**Arm ${escapeMarkdown(arm.name)}**: the candidate kernel with the arm's settings, against the candidate and against the base.`, "");
+    L.push(...comparisonTable(arm.vsCandidate), "", ...comparisonTable(arm.vsBase), "");
+  }
+  return L;
+}
+
+function comparisonTable(b: ReportComparison, maxRows = Number.POSITIVE_INFINITY): string[] {
   const [va, vb] = b.variants;
   const L = [
     `| Cell | A: ${escapeMarkdown(va.name)} | B: ${escapeMarkdown(vb.name)} | B/A | 95% CI | q | Verdict |`,
@@ -221,7 +233,7 @@ export function renderPrComment(r: Report, options: PrCommentOptions): string {
   if (options.request) L.push(`Requested: \`${fenceSafe(options.request).replace(/`/g, "'")}\``, "");
   L.push(...stageLines(r), "");
   if (r.bench) {
-    L.push(...cellTable(r), "", ...ratioChart(r), "", ...methodLines(r), "", ...detailsLines(r), "");
+    L.push(...cellTable(r), "", ...armTables(r), ...ratioChart(r), "", ...methodLines(r), "", ...detailsLines(r), "");
   }
   if (options.detailsUrl) L.push(`[Full report](${options.detailsUrl})`, "");
   L.push(`<sub>${escapeMarkdown(r.tool.name)} ${escapeMarkdown(r.tool.version)}, report \`${r.id}\`, ${r.generatedAt}</sub>`);

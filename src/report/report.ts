@@ -27,6 +27,21 @@ export interface ReportCell {
   analysis: CellAnalysis;
 }
 
+/** One A -> B comparison of a bench: its two variants and each cell's verdict. */
+export interface ReportComparison {
+  variants: [Variant, Variant];
+  cells: ReportCell[];
+  counts: Record<Verdict, number>;
+}
+
+/** An arm: the candidate kernel with extra settings, against the plain candidate and against the base. */
+export interface ReportArm {
+  name: string;
+  claimedAs: { from: string; to: string } | null;
+  vsCandidate: ReportComparison;
+  vsBase: ReportComparison;
+}
+
 export interface Report {
   id: string;
   series: Pick<Series, "title" | "version" | "tree" | "author" | "rfc" | "total" | "cover" | "patches" | "id">;
@@ -39,12 +54,11 @@ export interface Report {
   apply: StageResult<ApplyData> | null;
   selftests: StageResult<SelftestsData> | null;
   build: StageResult<BuildData> | null;
-  bench: {
+  bench: (ReportComparison & {
     stage: StageResult<BenchData>;
-    variants: [Variant, Variant];
-    cells: ReportCell[];
-    counts: Record<Verdict, number>;
-  } | null;
+    /** Arms of a kernel A/B (candidate kernel with extra settings); absent or empty without. */
+    arms?: ReportArm[];
+  }) | null;
   /** Stages that died of infrastructure, with the reason. */
   errors: { stage: string; reason: string }[];
   /** Claim check: the series' performance claims against the measured cells; absent without a bench. */

@@ -121,7 +121,8 @@ export async function runBenchStage(job: StageJob, deps: BenchStageDeps): Promis
         samples: out.samples,
         profile: describeProfile(out.profile),
         warnings: tuningWarnings(out.profile),
-        problems: out.problems,
+        // Arms are sides on the candidate kernel: without kernel sides there is none to put them on.
+        problems: [...out.problems, ...(b.arms.length ? [`bench.arms (${b.arms.map((a) => a.name).join(", ")}) not run: arms need kernel sides (a flow that builds kernels)`] : [])],
         commands: reproduceCommands(job.bench, cells, variants),
       },
     );
@@ -137,9 +138,10 @@ async function runKernelBench(
 ): Promise<StageResult<BenchData>> {
   const b = job.bench;
   const cells = cellsOf(b);
-  const variants = kernelVariants(b.kernelSettings as VariantSetting[]);
+  const variants = kernelVariants(b.kernelSettings as VariantSetting[], b.arms as { name: string; settings: VariantSetting[] }[]);
+  const arms = b.arms.map((a) => ({ variant: a.name, claimedAs: a.claimedAs }));
   const host = await collectMachineProfile({});
-  const empty = { variants, samples: [], profile: describeProfile(host), warnings: [], problems: [] as string[], commands: [] };
+  const empty = { variants, arms, samples: [], profile: describeProfile(host), warnings: [], problems: [] as string[], commands: [] };
   if (!build?.base?.image || !build.candidate?.image) {
     const why = !build ? "the flow built no kernels (add build to the tree's stages, or set bench.sides: settings)" : "the build stage left no base and candidate kernel images";
     return done("skip", `skipped: ${why}`, { ...empty, problems: [why] });
@@ -204,8 +206,8 @@ async function runKernelBench(
   const pinning = sessions.some((s) => s.notes.some((n) => n.includes("pinning"))) ? null : b.pinning;
   return done(
     out.aborted ? "error" : combineStatus([problems.length > 0 || failedRuns > 0 ? "warn" : "pass"]),
-    `${cells.length} cells x base/candidate kernels (QEMU ${kernels.accel}), ${okRuns} runs${failedRuns ? `, ${failedRuns} failed` : ""}`,
-    { variants, samples: out.samples, profile, warnings: [], problems, pinning, commands: [
+    `${cells.length} cells x base/candidate kernels${arms.length ? ` + ${arms.length} arm${arms.length > 1 ? "s" : ""} (${arms.map((a) => a.variant).join(", ")})` : ""} (QEMU ${kernels.accel}), ${okRuns} runs${failedRuns ? `, ${failedRuns} failed` : ""}`,
+    { variants, arms, samples: out.samples, profile, warnings: [], problems, pinning, commands: [
       "# inside each kernel: boot it as in README \"Kernel A/B\" (QEMU, the runner's root over 9p), then",
       ...reproduceCommands({ ...job.bench, pinning }, cells, variants),
     ], kernels },

@@ -7,10 +7,14 @@ import { nextRoundsDecision } from "./next-rounds-decision.ts";
  * `patchbench bench` alike): continue while a cell is undecided (nextRoundsDecision, 2 rounds
  * per side at a time, up to maxRounds). No bootstrap: the decision needs only the t interval.
  */
-export function adaptiveDecider(variants: readonly [string, string], maxRounds: number) {
+export function adaptiveDecider(variants: readonly [string, string], maxRounds: number, more: readonly (readonly [string, string])[] = []) {
   return (samples: readonly BenchSample[]): "stop" | "continue" => {
-    const analysis = analyzeSamples(samples, variants, { bootstrapResamples: 0 });
     const rounds = Math.max(0, ...samples.map((s) => s.round + 1));
-    return nextRoundsDecision(analysis.cells, { roundsSoFar: rounds, maxRounds, step: 2 }).continue ? "continue" : "stop";
+    // Every comparison of the job (an arm against the candidate too) gets its chance to settle.
+    for (const pair of [variants, ...more]) {
+      const analysis = analyzeSamples(samples, pair, { bootstrapResamples: 0 });
+      if (nextRoundsDecision(analysis.cells, { roundsSoFar: rounds, maxRounds, step: 2 }).continue) return "continue";
+    }
+    return "stop";
   };
 }

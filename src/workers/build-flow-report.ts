@@ -1,7 +1,7 @@
 import type { BenchSample, Cell } from "../domain/bench.ts";
 import type { BenchData, Stage, StageResult } from "../domain/results.ts";
 import type { Series } from "../domain/series.ts";
-import { buildReport } from "../report/build-report.ts";
+import { type ArmAnalysis, buildReport } from "../report/build-report.ts";
 import type { Report } from "../report/report.ts";
 import type { MatrixAnalysis } from "../stats/analyze-matrix.ts";
 import { analyzeSamples } from "../stats/analyze-samples.ts";
@@ -22,9 +22,9 @@ export function buildFlowReport(input: {
 }): { report: Report; analysis: MatrixAnalysis | null } {
   const bench = input.results.find((r) => r.stage === "bench" && r.status !== "skip" && r.data);
   const benchData = bench?.data as BenchData | undefined;
-  const analysis =
-    benchData && benchData.variants.length === 2 ? analyzeSamples(benchData.samples, [benchData.variants[0]!.name, benchData.variants[1]!.name]) : null;
+  const { analysis, armAnalyses } = benchData ? analyzeBench(benchData) : { analysis: null, armAnalyses: [] };
   const report = buildReport({
+    armAnalyses,
     id: input.flowId,
     series: input.series,
     results: input.results,
@@ -34,6 +34,25 @@ export function buildFlowReport(input: {
     tool: TOOL,
   });
   return { report, analysis };
+}
+
+/**
+ * A bench's comparisons: A (the baseline or base kernel) against B, and each arm against the
+ * plain candidate and against the base. Each comparison is one analysis with its own BH set:
+ * the arms answer other questions than the series' regression check.
+ */
+export function analyzeBench(data: BenchData): { analysis: MatrixAnalysis | null; armAnalyses: ArmAnalysis[] } {
+  if (data.variants.length < 2) return { analysis: null, armAnalyses: [] };
+  const [a, b] = [data.variants[0]!.name, data.variants[1]!.name];
+  const arms = (data.arms ?? []).filter((x) => data.variants.some((v) => v.name === x.variant));
+  return {
+    analysis: analyzeSamples(data.samples, [a, b]),
+    armAnalyses: arms.map((x) => ({
+      variant: x.variant,
+      vsCandidate: analyzeSamples(data.samples, [b, x.variant]),
+      vsBase: analyzeSamples(data.samples, [a, x.variant]),
+    })),
+  };
 }
 
 function cellFromKey(key: string): Cell {

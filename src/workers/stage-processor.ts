@@ -133,8 +133,9 @@ export function createStageProcessor(deps: StageProcessorDeps) {
       } else {
         const buildResult = prev.results.find((r) => r.stage === "build");
         const build = buildResult && buildResult.status !== "skip" ? (buildResult.data as BuildData | null) : null;
-        const sideNames: [string, string] =
-          benchSidesOf(data.bench, build) === "kernels" ? ["base", "candidate"] : [data.bench.variants[0]!.name, data.bench.variants[1]!.name];
+        const kernelSides = benchSidesOf(data.bench, build) === "kernels";
+        const sideNames: [string, string] = kernelSides ? ["base", "candidate"] : [data.bench.variants[0]!.name, data.bench.variants[1]!.name];
+        const armPairs = kernelSides ? data.bench.arms.map((a) => ["candidate", a.name] as const) : [];
         return await runBenchStage(data, {
           log,
           runner,
@@ -144,7 +145,7 @@ export function createStageProcessor(deps: StageProcessorDeps) {
           sandbox: deps.sandbox,
           signal,
           ...(data.bench.maxRounds > data.bench.rounds
-            ? { decide: adaptiveDecider(sideNames, data.bench.maxRounds) }
+            ? { decide: adaptiveDecider(sideNames, data.bench.maxRounds, armPairs) }
             : {}),
         });
       }

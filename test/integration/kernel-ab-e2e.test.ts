@@ -35,10 +35,12 @@ const GIT_ENV = {
   GIT_COMMITTER_DATE: "2026-12-01T10:00:00Z",
 };
 
-/** The verdict word of a cell line's continuation ("      regression: -40.1% ..."). */
-function verdictOf(report: string, topology: string): string | null {
+/** The verdict word of a cell line's continuation ("      regression: -40.1% ..."), the first after the line `after` starts with. */
+function verdictOf(report: string, topology: string, after = ""): string | null {
   const lines = report.split("\n");
-  const i = lines.findIndex((l) => l.includes(`TCP_RR (${topology}) 1 B `));
+  const from = after ? lines.findIndex((l) => l.trim().startsWith(after)) : 0;
+  if (from < 0) return null;
+  const i = lines.findIndex((l, n) => n > from && l.includes(`TCP_RR (${topology}) 1 B `));
   if (i < 0) return null;
   for (const l of lines.slice(i + 1, i + 4)) {
     const m = /^\s+(improvement|regression|no change|noisy|inconclusive):/.exec(l);
@@ -72,11 +74,11 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     const slowBase = /^base-commit: ([0-9a-f]{40})$/m.exec(readFileSync(join(DATA, "improvement.mbox"), "utf8"))![1]!;
     assert.equal(g("rev-parse", "slow"), slowBase, "the slow branch is the improvement series' base");
 
-    const covers = ["regression", "noop", "improvement", "selftest"].map((n) => /^Message-Id: <([^>]+)>/m.exec(readFileSync(join(DATA, `${n}.mbox`), "utf8"))![1]);
-    assert.equal(new Set(covers).size, 4, "four series, four cover Message-IDs");
+    const covers = ["regression", "noop", "improvement", "selftest", "feature"].map((n) => /^Message-Id: <([^>]+)>/m.exec(readFileSync(join(DATA, `${n}.mbox`), "utf8"))![1]);
+    assert.equal(new Set(covers).size, 5, "five series, five cover Message-IDs");
     configDir = join(dir, "config");
     mkdirSync(join(configDir, "trees"), { recursive: true });
-    const tree = (name: string, branch: string, stages = ["apply", "build", "bench"]) => ({
+    const tree = (name: string, branch: string, stages = ["apply", "build", "bench"], arms: object[] = []) => ({
       name,
       url: "unused",
       path: repo,
@@ -106,15 +108,19 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
         warmup: true,
         warmupRounds: "first",
         sides: "kernels",
+        arms,
         budgetSec: 3600,
       },
     });
     writeFileSync(join(configDir, "trees", "linux-6.1.yaml"), stringify(tree("linux-6.1", "base")));
     writeFileSync(join(configDir, "trees", "linux-6.1-slow.yaml"), stringify(tree("linux-6.1-slow", "slow")));
     writeFileSync(join(configDir, "trees", "linux-6.1-selftests.yaml"), stringify(tree("linux-6.1-selftests", "base", ["apply", "build", "selftests"])));
+    // The feature's arm: the candidate kernel with busy polling on, named as the cover letter's claim names it.
+    const busyPoll = { name: "busy_read=50", settings: [{ kind: "sysctl", key: "net.core.busy_read", value: "50" }], claimedAs: { from: "baseline TCP", to: "busy-poll" } };
+    writeFileSync(join(configDir, "trees", "linux-6.1-feature.yaml"), stringify(tree("linux-6.1-feature", "slow", ["apply", "build", "bench"], [busyPoll])));
     writeFileSync(
       join(configDir, "patchbench.yaml"),
-      stringify({ trees: ["linux-6.1", "linux-6.1-slow", "linux-6.1-selftests"], defaultTree: "linux-6.1", mail: { dryRun: true, quiet: true } }),
+      stringify({ trees: ["linux-6.1", "linux-6.1-slow", "linux-6.1-selftests", "linux-6.1-feature"], defaultTree: "linux-6.1", mail: { dryRun: true, quiet: true } }),
     );
     redis = await startTestRedis();
     dataDir = join(dir, "data");
@@ -122,7 +128,9 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
   });
   after(async () => {
     await redis?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    // PATCHBENCH_E2E_KEEP=1 keeps the trees and the store (recorded runs for goldens, debugging).
+    if (dir && process.env.PATCHBENCH_E2E_KEEP === "1") process.stderr.write(`kept ${dir}\n`);
+    else if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const review = async (mbox: string, tree: string, extra: string[] = []) => {
@@ -173,5 +181,22 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     assert.equal(out[0]!.mail.action, "send", JSON.stringify(out[0]!.mail));
     // Quiet mode is on in this config: the mail goes out because of the failing selftest.
     assert.deepEqual(out[0]!.mail.reasons, ["1 selftest(s) failed"], JSON.stringify(out[0]!.mail));
+  });
+
+  test("(e) a feature behind a setting: no change by default, the arm with the setting is faster than the plain candidate, and the 'baseline vs feature' claim is checked against it", async () => {
+    const report = await review("feature.mbox", "linux-6.1-feature");
+    assert.match(report.replace(/\s+/g, " "), /A = base, B = candidate \(the series\); arms on the candidate kernel: busy_read=50/);
+    // Three guests, each booted once: base, candidate, and the candidate again with busy polling.
+    assert.equal((report.match(/; booted in [\d.]+ s/g) ?? []).length, 3, report);
+    for (const t of ["loopback", "container"]) {
+      const v = verdictOf(report, t);
+      assert.ok(v !== null && v !== "regression" && v !== "improvement", `base vs candidate, ${t}: ${v}\n${report}`);
+    }
+    assert.equal(verdictOf(report, "loopback", "against the candidate"), "improvement", report);
+    assert.equal(verdictOf(report, "loopback", "against the base"), "improvement", report);
+    const claim = /^Claims in the series: 1 \((\d) consistent, (\d) not reproduced, (\d) not\s+measured\)/m.exec(report);
+    assert.ok(claim, report);
+    assert.equal(claim[3], "0", `the claim must be held against the arm's cell:\n${report}`);
+    assert.match(report.replace(/\s+/g, " "), /held against baseline TCP -> busy-poll/, report);
   });
 });

@@ -10,12 +10,23 @@ import { infraError } from "../../lib/errors.ts";
 
 export type KernelRef = "base" | "candidate";
 
-/** Pure: the two sides of a kernel A/B — the same settings on the base and on the candidate kernel. */
-export function kernelVariants(settings: readonly VariantSetting[]): [Variant, Variant] {
+/**
+ * Pure: the sides of a kernel A/B — the same settings on the base and on the candidate kernel,
+ * then each arm: the candidate kernel with those settings plus its own (an arm's sysctl
+ * replaces a shared one with the same key, so "busy_read=50" means what it says).
+ */
+export function kernelVariants(settings: readonly VariantSetting[], arms: readonly { name: string; settings: readonly VariantSetting[] }[] = []): Variant[] {
   const shared = settings.filter((s) => s.kind !== "kernel");
+  const armSides = arms.map((a): Variant => {
+    const own = a.settings.filter((s) => s.kind !== "kernel");
+    const keys = new Set(own.flatMap((s) => (s.kind === "sysctl" ? [s.key] : [])));
+    const kept = shared.filter((s) => s.kind !== "sysctl" || !keys.has(s.key));
+    return { name: a.name, settings: [{ kind: "kernel", ref: "candidate" }, ...kept, ...own] };
+  });
   return [
     { name: "base", settings: [{ kind: "kernel", ref: "base" }, ...shared] },
     { name: "candidate", settings: [{ kind: "kernel", ref: "candidate" }, ...shared] },
+    ...armSides,
   ];
 }
 
@@ -40,7 +51,7 @@ export type KernelSidesResult =
 
 /** Pure: whose fault boot failures are. The candidate alone failing is the series'; both failing is the runner's. */
 export function bootFaultOf(failures: readonly GuestBootFailure[]): boolean {
-  return failures.length === 1 && failures[0]!.kernel === "candidate" && failures[0]!.outcome !== "error";
+  return failures.length > 0 && failures.every((f) => f.kernel === "candidate" && f.outcome !== "error");
 }
 
 /**
@@ -64,6 +75,7 @@ export async function openKernelSides(o: {
 }): Promise<KernelSidesResult> {
   const sessions: GuestSideSession[] = [];
   const failures: GuestBootFailure[] = [];
+  const cameUp = new Set<KernelRef>();
   const images = { base: o.build.base?.image ?? null, candidate: o.build.candidate?.image ?? null };
   /** Boot one side's kernel and open its session; a failure to come up is returned, not thrown. */
   const bootSide = async (v: Variant, ref: KernelRef, image: string): Promise<GuestSideSession | GuestBootFailure> => {
@@ -93,6 +105,9 @@ export async function openKernelSides(o: {
       failures.push({ kernel: ref, outcome: "error", reason: `no ${ref} kernel image from the build stage`, consoleTail: "" });
       continue;
     }
+    // An arm boots the candidate kernel again: once it failed to come up, it is not tried twice.
+    const failedBefore = failures.find((f) => f.kernel === ref);
+    if (failedBefore) continue;
     let first: GuestSideSession | GuestBootFailure;
     try {
       first = await bootSide(v, ref, image);
@@ -109,11 +124,13 @@ export async function openKernelSides(o: {
       if ("kernel" in again) throw infraError(`the ${v.name} kernel did not come up again after its guest died: ${again.outcome} (${again.reason})`);
       return again;
     };
+    cameUp.add(ref);
     sessions.push(rebootOnce(first, reopen, o.log));
   }
   if (failures.length > 0) {
     for (const s of sessions) await s.close();
-    return { ok: false, failures, seriesFault: bootFaultOf(failures) };
+    // The candidate kernel came up for one side but not for an arm: a flaky boot, not the series.
+    return { ok: false, failures, seriesFault: bootFaultOf(failures) && !cameUp.has("candidate") };
   }
   return { ok: true, sessions };
 }

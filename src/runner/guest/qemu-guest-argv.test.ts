@@ -32,7 +32,7 @@ test("qemuGuestArgv: the runner's root read-only over 9p, console to a file, age
 test("kernel sides: the same settings on base and candidate; whose fault a boot failure is", () => {
   const [a, b] = kernelVariants([{ kind: "sysctl", key: "net.core.busy_read", value: "50" }, { kind: "kernel", ref: "candidate" }]);
   assert.deepEqual(a, { name: "base", settings: [{ kind: "kernel", ref: "base" }, { kind: "sysctl", key: "net.core.busy_read", value: "50" }] });
-  assert.equal(kernelOf(b), "candidate");
+  assert.equal(kernelOf(b!), "candidate");
   assert.equal(kernelOf({ name: "x", settings: [] }), null);
   const f = (kernel: "base" | "candidate", outcome: "panic" | "timeout" | "error") => ({ kernel, outcome, reason: "", consoleTail: "" });
   assert.equal(bootFaultOf([f("candidate", "panic")]), true);
@@ -40,4 +40,17 @@ test("kernel sides: the same settings on base and candidate; whose fault a boot 
   assert.equal(bootFaultOf([f("candidate", "error")]), false, "QEMU did not start: the runner's problem");
   assert.equal(bootFaultOf([f("base", "panic"), f("candidate", "panic")]), false, "both failing is infrastructure");
   assert.equal(bootFaultOf([f("base", "panic")]), false);
+});
+
+test("kernel sides with arms: the candidate kernel again, the arm's sysctl replacing the shared one of the same key", () => {
+  const shared = [{ kind: "sysctl" as const, key: "net.core.busy_read", value: "0" }, { kind: "sysctl" as const, key: "net.core.busy_poll", value: "0" }];
+  const sides = kernelVariants(shared, [{ name: "busy_read=50", settings: [{ kind: "sysctl", key: "net.core.busy_read", value: "50" }] }]);
+  assert.deepEqual(sides.map((v) => [v.name, kernelOf(v)]), [["base", "base"], ["candidate", "candidate"], ["busy_read=50", "candidate"]]);
+  assert.deepEqual(sides[2]!.settings, [
+    { kind: "kernel", ref: "candidate" },
+    { kind: "sysctl", key: "net.core.busy_poll", value: "0" },
+    { kind: "sysctl", key: "net.core.busy_read", value: "50" },
+  ]);
+  const f = (outcome: "panic" | "error") => ({ kernel: "candidate" as const, outcome, reason: "", consoleTail: "" });
+  assert.equal(bootFaultOf([f("panic"), f("panic")]), true, "the candidate and its arm failing alone is the series'");
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { readFixture } from "../../../test/helpers/fixtures.ts";
 import type { MeasuredCell } from "./check-claims.ts";
-import { checkSeriesClaims, mapClaim } from "./check-series-claims.ts";
+import { checkClaimsAgainst, checkSeriesClaims, mapClaim } from "./check-series-claims.ts";
 import { parseClaims } from "./parse-claims.ts";
 
 const seedText = () => readFixture("mail", "seed-02-busy-poll.lore-page.txt").toString();
@@ -45,4 +45,21 @@ test("a before/after claim maps only to a base vs candidate kernel comparison", 
     kernels: true,
   });
   assert.equal(r[0]?.verdict, "not reproduced");
+});
+
+test("with an arm: before/after claims meet base -> candidate, the feature claims meet the arm against the candidate", () => {
+  const text = `Before and after:\n\nTCP_RR (loopback) 64 B 100.0k -> 98.0k tps (0.98x)\n\n${seedText()}`;
+  const kernels = { cmp: { a: "base", b: "candidate", kernels: true }, cells: [{ test: "TCP_RR", topology: "loopback", size: 64, ratio: 0.99, ci95: [0.97, 1.01] as const }] };
+  const arm = { cmp: { a: "baseline TCP", b: "splice + busy-poll", kernels: false }, cells: measured };
+  const r = checkClaimsAgainst(text, [kernels, arm]);
+  assert.equal(r.length, 11);
+  assert.deepEqual([r[0]?.verdict, r[0]?.against], ["consistent", "base -> candidate"]);
+  assert.deepEqual(r.slice(1, 4).map((c) => [c.verdict, c.against]), [
+    ["consistent", "baseline TCP -> splice + busy-poll"],
+    ["not measured", "baseline TCP -> splice + busy-poll"],
+    ["not reproduced", "baseline TCP -> splice + busy-poll"],
+  ]);
+  const none = checkClaimsAgainst(seedText(), [kernels, { ...arm, cmp: { a: "candidate", b: "busy_read=50", kernels: false } }]);
+  assert.equal(none[0]?.notMeasuredBecause, "variants differ");
+  assert.match(none[0]?.detail ?? "", /we compared base -> candidate on one kernel|we compared base -> candidate \(or candidate -> busy_read=50\)/);
 });

@@ -23,6 +23,8 @@ export interface Comparison {
 export interface SeriesClaimCheck extends ClaimCheck {
   /** Why a claim was not compared: no cell of that test/topology/size, or other variants. */
   notMeasuredBecause: "no cell" | "variants differ" | null;
+  /** The comparison the claim was held against, when the job had more than one ("candidate -> busy_read=50"). */
+  against?: string;
 }
 
 const norm = (s: string | null): string => (s ?? "").toLowerCase().replace(/[^a-z0-9]+/g, "");
@@ -46,12 +48,31 @@ export function checkSeriesClaims(
   cmp: Comparison,
   options: { relativeTolerance?: number } = {},
 ): SeriesClaimCheck[] {
+  return checkClaimsAgainst(text, [{ cmp, cells }], options);
+}
+
+/**
+ * The claims against several comparisons of one job (base -> candidate, then each arm against
+ * the plain candidate): each claim is held against the first comparison it maps to; a claim
+ * that maps to none is "not measured (variants differ)", explained by the first comparison.
+ */
+export function checkClaimsAgainst(
+  text: string,
+  comparisons: readonly { cmp: Comparison; cells: readonly MeasuredCell[] }[],
+  options: { relativeTolerance?: number } = {},
+): SeriesClaimCheck[] {
   const claims = parseClaims(text);
   return claims.map((claim): SeriesClaimCheck => {
-    const m = mapClaim(claim, cmp);
-    if (!m.ok) return { claim, verdict: "not measured", cell: null, gap: null, detail: m.detail, notMeasuredBecause: "variants differ" };
-    const [c] = checkClaims([claim], cells, options);
+    const mapped = comparisons.find((c) => mapClaim(claim, c.cmp).ok);
+    if (!mapped) {
+      const first = comparisons[0] ? mapClaim(claim, comparisons[0].cmp) : { ok: false as const, detail: "nothing was compared" };
+      const detail = first.ok ? "" : first.detail;
+      const more = comparisons.length > 1 ? ` (or ${comparisons.slice(1).map((c) => `${c.cmp.a} -> ${c.cmp.b}`).join(", ")})` : "";
+      return { claim, verdict: "not measured", cell: null, gap: null, detail: `${detail}${more}`, notMeasuredBecause: "variants differ" };
+    }
+    const [c] = checkClaims([claim], mapped.cells, options);
     const check = c as ClaimCheck;
-    return { ...check, notMeasuredBecause: check.verdict === "not measured" ? "no cell" : null };
+    const against = comparisons.length > 1 ? { against: `${mapped.cmp.a} -> ${mapped.cmp.b}` } : {};
+    return { ...check, ...against, notMeasuredBecause: check.verdict === "not measured" ? "no cell" : null };
   });
 }
