@@ -121,4 +121,13 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.schema.alterTable("deliveries").dropColumn("claim_id").execute();
     },
   },
+  "0003-superseded-samples": {
+    async up(db: Kysely<unknown>) {
+      // A re-measured pair's first runs stay stored; a report rebuilt from the store must leave them out as the first one did.
+      await db.schema.alterTable("samples").addColumn("superseded", "text").execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable("samples").dropColumn("superseded").execute();
+    },
+  },
 };

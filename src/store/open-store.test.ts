@@ -68,10 +68,12 @@ test("store: migrations, series round trip, one flow per id, outbox, samples rep
       ok: true,
     };
     await saveFlowResults(db, "flow-1", { runs: [], samples: [sample, sample], verdicts: [] });
-    await saveFlowResults(db, "flow-1", { runs: [], samples: [sample], verdicts: [] });
+    await saveFlowResults(db, "flow-1", { runs: [], samples: [{ ...sample, superseded: "A: slow mode" }, sample], verdicts: [] });
     const rows = await listSamples(db, "flow-1");
-    assert.equal(rows.length, 1);
+    assert.equal(rows.length, 2);
     assert.equal(rows[0]?.throughput, 123.4);
+    // A set-aside run keeps its reason, so a report rebuilt from the store leaves it out as the first did.
+    assert.deepEqual(rows.map((r) => r.superseded), ["A: slow mode", null]);
     await db.destroy();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -53,6 +53,7 @@ export async function saveFlowResults(
           started_at: s.startedAt,
           ended_at: s.endedAt,
           values_json: JSON.stringify(s.values),
+          superseded: s.superseded ?? null,
         })
         .execute();
     }

@@ -52,6 +52,8 @@ export interface SampleTable {
   started_at: string;
   ended_at: string;
   values_json: string;
+  /** Why the run was set aside and measured again (it stays stored, out of the analysis); null when it counts. */
+  superseded: string | null;
 }
 export interface VerdictTable {
   flow_id: string;

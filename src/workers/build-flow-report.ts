@@ -78,6 +78,7 @@ export async function loadFlowReport(db: Db, flowId: string): Promise<Report | u
     throughput: s.throughput ?? Number.NaN,
     ok: s.ok === 1,
     ...(s.problem ? { problem: s.problem } : {}),
+    ...(s.superseded !== null ? { superseded: s.superseded } : {}),
   }));
   const results = (await listRuns(db, flowId)).map((r) => {
     const res = JSON.parse(r.data) as StageResult;

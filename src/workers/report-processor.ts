@@ -54,16 +54,14 @@ export function createReportProcessor(deps: { db: Db; config: Config; log: Logge
       verdicts: (analysis?.cells ?? []).map((c) => ({ cell: c.key, verdict: c.analysis.verdict, data: c.analysis })),
     });
 
-    // --- mail (deliver/): quiet-by-default policy, rate limits, exactly-once outbox ---
+    // Mail: quiet-by-default policy, rate limits, exactly-once outbox.
     const request = z.object({ by: z.string().nullable().default(null) }).nullable().default(null).safeParse((job.data as { request?: unknown }).request ?? null);
     const delivered = await deliverReportMail(
       { db: deps.db, log },
       { flowId, series, report, text, tree, config: deps.config, request: request.success ? request.data : null },
     );
-    // --- end mail ---
-    // --- GitHub (deliver/github): the PR's check run or /bench comment, updated in place ---
+    // GitHub: the PR's check run or /bench comment, updated in place.
     if (series.source === "github") await (deps.deliverGithub ?? deliverGithub)({ db: deps.db, config: deps.config, log }, { flowId, report });
-    // --- end GitHub ---
     await setFlowStatus(deps.db, flowId, report.status, true);
     log.info({ status: report.status, headline: report.headline, eml: delivered.path, mailed: delivered.sent, held: delivered.held }, "report done");
     return { flowId, status: report.status, headline: report.headline, emlPath: delivered.path, messageId: delivered.messageId, text, mail: delivered.decision };

@@ -53,7 +53,7 @@ export const PROFILE_SYSCTLS = [
   "kernel.sched_autogroup_enabled",
 ] as const;
 
-// ---- pure parts ----
+// Pure parts: parsing what the machine reports.
 
 export function parseCpuinfo(text: string): { model: string | null; hypervisor: boolean } {
   const model = /^model name\s*:\s*(.+)$/m.exec(text)?.[1]?.trim() ?? /^cpu model\s*:\s*(.+)$/m.exec(text)?.[1]?.trim() ?? null;
@@ -106,7 +106,7 @@ export function tuningWarnings(p: MachineProfile): string[] {
   return w;
 }
 
-// ---- I/O ----
+// Reading the machine.
 
 export interface MachineProfileDeps {
   exec?: Exec;
