@@ -58,6 +58,14 @@ export function significantFindings(
   const improved = cells.filter((c) => c.analysis.verdict === "improvement").length;
   if (regressed > 0) out.push(`${regressed} benchmark cell(s) regressed`);
   if (improved > 0) out.push(`${improved} benchmark cell(s) improved`);
+  // An arm is the feature the series adds, switched on: its effect against the plain candidate counts too.
+  for (const arm of report.bench?.arms ?? []) {
+    const cs = arm.vsCandidate.cells;
+    const worse = cs.filter((c) => c.analysis.verdict === "regression").length;
+    const better = cs.filter((c) => c.analysis.verdict === "improvement").length;
+    if (worse > 0) out.push(`arm ${arm.name}: ${worse} cell(s) slower than the candidate`);
+    if (better > 0) out.push(`arm ${arm.name}: ${better} cell(s) faster than the candidate`);
+  }
   if (unreproducedClaims > 0) out.push(`${unreproducedClaims} claim(s) in the series not reproduced`);
   return out;
 }

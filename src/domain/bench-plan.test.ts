@@ -37,6 +37,8 @@ test("estimatePlanSeconds counts per-cell switches at the pairing's settle and f
   assert.equal(estimateBenchSeconds({ ...settings, maxRounds: 12 }), Math.ceil(12 * 2 * 3 * 3.3 + 2 * 3 * 3.3 + 72 * 0.2 + 1));
   const three: BenchPlan = { ...p, variants: [...p.variants, { name: "c", settings: [] }] };
   assert.equal(estimatePlanSeconds(three), Math.ceil(6 * 3 * 3 * 3.3 + 3 * 3 * 3.3 + 54 * 0.2 + 1));
+  // An arm is that third side.
+  assert.equal(estimateBenchSeconds({ ...settings, arms: [{ name: "c", settings: [{ kind: "sysctl" }] }] }), estimatePlanSeconds(three));
 });
 
 test("benchPlanOf: auto pairing is per cell, kernel sides too (guests switch by pause/resume); without adaptive the plan stops at rounds", () => {

@@ -60,6 +60,8 @@ export interface BenchSettings {
   warmupRounds: "all" | "first";
   pinning: { local: number; remote: number } | null;
   seed: number;
+  /** Arms: extra sides on the candidate kernel (kernel sides only). */
+  arms?: readonly { name: string; settings: readonly { kind: string }[] }[];
 }
 
 /** Per-run overhead on top of -l (process start, control connection, teardown). */
@@ -128,7 +130,9 @@ export function estimatePlanSeconds(plan: BenchPlan, options: EstimateOptions = 
 
 /** Estimated runner seconds of a bench config, as the bench stage will run it (adaptive up to maxRounds). */
 export function estimateBenchSeconds(b: BenchSettings): number {
-  return estimatePlanSeconds(benchPlanOf(b));
+  // Each arm is one more side; counted whether or not the flow ends up with kernel sides (an upper bound).
+  const arms = b.arms ?? [];
+  return estimatePlanSeconds(benchPlanOf(arms.length ? { ...b, variants: [...b.variants, ...arms] } : b));
 }
 
 export interface PlanCheckOptions extends EstimateOptions {

@@ -184,7 +184,8 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
   });
 
   test("(e) a feature behind a setting: no change by default, the arm with the setting is faster than the plain candidate, and the 'baseline vs feature' claim is checked against it", async () => {
-    const report = await review("feature.mbox", "linux-6.1-feature");
+    const out = JSON.parse(await review("feature.mbox", "linux-6.1-feature", ["--json"])) as { text: string; mail: { action: string; reasons: string[] } }[];
+    const report = out[0]!.text;
     assert.match(report.replace(/\s+/g, " "), /A = base, B = candidate \(the series\); arms on the candidate kernel: busy_read=50/);
     // Three guests, each booted once: base, candidate, and the candidate again with busy polling.
     assert.equal((report.match(/; booted in [\d.]+ s/g) ?? []).length, 3, report);
@@ -198,5 +199,8 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     assert.ok(claim, report);
     assert.equal(claim[3], "0", `the claim must be held against the arm's cell:\n${report}`);
     assert.match(report.replace(/\s+/g, " "), /held against baseline TCP -> busy-poll/, report);
+    // Quiet mode is on: the arm's speedup is what makes the report worth a mail.
+    assert.equal(out[0]!.mail.action, "send", JSON.stringify(out[0]!.mail));
+    assert.ok(out[0]!.mail.reasons.some((r) => /^arm busy_read=50: \d cell\(s\) faster than the candidate$/.test(r)), JSON.stringify(out[0]!.mail));
   });
 });
