@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { formatDemoOutput } from "../src/demo/format-demo-output.ts";
 import { createScratchSeries } from "../src/demo/scratch-series.ts";
 import { writeDemoConfig } from "../src/demo/write-demo-config.ts";
 import { splitMbox } from "../src/ingest/mail/split-mbox.ts";
@@ -94,21 +95,4 @@ service.kill("SIGTERM");
 await new Promise((r) => (exited ? r(null) : service.once("exit", r)));
 say("service stopped");
 
-const text = readFileSync(emlPath, "utf8");
-const body = text.slice(text.indexOf("\n\n") + 2);
-process.stdout.write(`\n${body}\n`);
-process.stdout.write(`Report (the mail patchbench would send, dry run): ${emlPath}\n`);
-// Each cell's line, its verdict line and the verdict line's continuation (the mail wraps at 72).
-const rows: string[] = [];
-let inVerdict = false;
-for (const l of body.split("\n")) {
-  if (/^ {2}TCP_RR \(/.test(l)) {
-    rows.push(l);
-    inVerdict = false;
-  } else if (/^ {6}(improvement|regression|no change|inconclusive|noisy):/.test(l)) {
-    rows.push(l);
-    inVerdict = true;
-  } else if (inVerdict && /^ {6}\S/.test(l)) rows.push(l);
-  else inVerdict = false;
-}
-process.stdout.write(`\nVerdict table:\n${rows.join("\n")}\n`);
+process.stdout.write(formatDemoOutput(readFileSync(emlPath, "utf8"), emlPath));

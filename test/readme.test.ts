@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { parse } from "yaml";
 import { globalSchema, treeSchema } from "../src/config/schema.ts";
 import { PROJECT_ROOT } from "./helpers/fixtures.ts";
 
@@ -29,5 +30,33 @@ test("README documents every configuration option", () => {
   };
   for (const p of paths(globalSchema.parse({}))) check(p, "patchbench.yaml");
   for (const p of paths(treeSchema.parse({ name: "x", url: "y" }))) if (!p.startsWith("bench.pinning.")) check(p, "trees/<name>.yaml");
+  assert.deepEqual(missing, []);
+});
+
+/** `a.b: value` as the README writes a shipped setting: lists in YAML flow style. */
+function shippedSetting(path: string, v: unknown): string {
+  return `\`${path}: ${Array.isArray(v) ? `[${v.join(", ")}]` : String(v)}\``;
+}
+
+test("README names every option the shipped config/ sets away from the built-in default", () => {
+  const readme = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
+  const flat = (v: unknown, prefix = "", out = new Map<string, unknown>()) => {
+    if (v && typeof v === "object" && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) flat(x, prefix ? `${prefix}.${k}` : k, out);
+    else out.set(prefix, v);
+    return out;
+  };
+  const config = join(PROJECT_ROOT, "config");
+  const files: [string, unknown, unknown][] = [
+    ["patchbench.yaml", parse(readFileSync(join(config, "patchbench.yaml"), "utf8")), globalSchema.parse({})],
+    ["trees/bpf-next.yaml", parse(readFileSync(join(config, "trees", "bpf-next.yaml"), "utf8")), treeSchema.parse({ name: "bpf-next", url: "x" })],
+  ];
+  const missing: string[] = [];
+  for (const [file, shipped, defaults] of files) {
+    const d = flat(defaults);
+    for (const [path, v] of flat(shipped)) {
+      if (path === "name" || path === "url" || JSON.stringify(v) === JSON.stringify(d.get(path))) continue;
+      if (!readme.includes(shippedSetting(path, v))) missing.push(`${file}: ${shippedSetting(path, v)}`);
+    }
+  }
   assert.deepEqual(missing, []);
 });

@@ -30,7 +30,8 @@ export interface CheckContext {
 export interface Check {
   id: string;
   describe: string;
-  appliesTo(ctx: CheckContext): boolean;
+  /** Why it does not run on this series and tree, in the report's words ("the tree has no scripts/checkpatch.pl"); null when it runs. */
+  skipReason(ctx: CheckContext): string | null;
   run(ctx: CheckContext): Promise<Omit<CheckResult, "durationMs">>;
 }
 

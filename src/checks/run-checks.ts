@@ -15,8 +15,9 @@ export async function runChecks(ctx: CheckContext, ids: readonly string[] = [...
       results.push({ id, status: "error", summary: `unknown check "${id}"`, findings: [], durationMs: 0 });
       continue;
     }
-    if (!check.appliesTo(ctx)) {
-      results.push({ id, status: "skip", summary: "does not apply to this series/tree", findings: [], durationMs: 0 });
+    const skip = check.skipReason(ctx);
+    if (skip !== null) {
+      results.push({ id, status: "skip", summary: skip, findings: [], durationMs: 0 });
       continue;
     }
     try {

@@ -1,4 +1,5 @@
 import type { BenchConfig } from "../config/schema.ts";
+import { BENCH_TESTS, TOPOLOGIES } from "../domain/bench.ts";
 import { validatePlan } from "../runner/bench/run-matrix.ts";
 import { benchPlanOf } from "../domain/bench-plan.ts";
 import { inputError } from "../lib/errors.ts";
@@ -57,11 +58,32 @@ export function applyBenchFlags(base: BenchConfig, f: BenchFlags, reasons?: stri
     const sizes = f.sizes.split(",").map((s) => intFlag("sizes", s.trim(), 0));
     if (sizes.every((s) => s !== undefined)) out.sizes = sizes as number[];
   }
-  if (f.topologies) out.topologies = f.topologies.split(",").map((s) => s.trim()) as BenchConfig["topologies"];
-  if (f.tests) out.tests = f.tests.split(",").map((s) => s.trim()) as BenchConfig["tests"];
+  if (f.topologies !== undefined) {
+    const t = namesFlag("topologies", "topology", f.topologies, TOPOLOGIES, problems);
+    if (t) out.topologies = t;
+  }
+  if (f.tests !== undefined) {
+    const t = namesFlag("tests", "test", f.tests, BENCH_TESTS, problems);
+    if (t) out.tests = t;
+  }
   if (reasons) reasons.push(...problems);
   else if (problems.length > 0) throw inputError(listReasons(problems));
   return out;
+}
+
+/**
+ * A comma-separated list of names the config schema knows (its enums): each
+ * unknown one is a problem; undefined unless the whole list is good.
+ */
+export function namesFlag<T extends string>(flag: string, what: string, value: string, known: readonly T[], problems: string[]): T[] | undefined {
+  const names = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (names.length === 0) {
+    problems.push(`--${flag} names no ${what} (known: ${known.join(", ")})`);
+    return undefined;
+  }
+  const bad = names.filter((n) => !(known as readonly string[]).includes(n));
+  for (const n of bad) problems.push(`unknown ${what} "${n}" (known: ${known.join(", ")})`);
+  return bad.length === 0 ? (names as T[]) : undefined;
 }
 
 /** Several reasons in one line: "2 problems: a; b". */

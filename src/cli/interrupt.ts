@@ -1,14 +1,16 @@
 /**
- * How a one-shot command stops early: SIGINT, SIGTERM, or the reader of its
- * output going away (EPIPE on stdout or stderr, e.g. `| head -1`).
- *
- * The first of them aborts `signal`; the command then cleans up as on a
- * normal end (workers closed, a running stage handed back to the queue, a
- * private redis-server stopped) and returns. From then on nothing more is
- * written to a closed pipe. A second signal, or a cleanup that outlasts
- * `graceMs`, exits at once (130; 141 for a closed pipe, as a process killed
- * by SIGPIPE). Node ignores SIGPIPE itself, so a closed pipe shows up as
- * EPIPE write errors, handled here instead of crashing with a stack trace.
+ * How a command stops early: SIGINT, SIGTERM, or the reader of its output
+ * going away (EPIPE on stdout or stderr, e.g. `| head -1`). All three take
+ * one path: `armInterrupts` (called first thing in main.ts) catches them for
+ * the whole process and hands each to the commands watching
+ * (`watchInterrupts`), which clean up as on a normal end (workers closed, a
+ * running stage handed back to the queue, a private redis-server stopped)
+ * and return. From then on nothing more is written to a closed pipe. With no
+ * command watching (still loading, or nothing that needs cleaning up), the
+ * process ends at once: 130, or 141 for a closed pipe, as a process killed by
+ * SIGPIPE. A second signal, or a cleanup that outlasts `graceMs`, also exits
+ * at once. Node ignores SIGPIPE itself, so a closed pipe shows up as EPIPE
+ * write errors, handled here instead of crashing with a stack trace.
  */
 export interface Interrupt {
   signal: AbortSignal;
@@ -21,6 +23,8 @@ export interface Interrupt {
 
 let pipeClosed = false;
 let interrupted = false;
+let armed = false;
+const watchers = new Set<(why: string) => void>();
 
 /** True once a signal or a closed pipe interrupted a command: it exits as soon as it returns. */
 export function wasInterrupted(): boolean {
@@ -32,48 +36,70 @@ export function outputClosed(): boolean {
   return pipeClosed;
 }
 
+const exitCodeOf = (why: string | null): number => (why === "EPIPE" ? 141 : 130);
+
+function dispatch(why: string): void {
+  if (watchers.size > 0) {
+    for (const w of [...watchers]) w(why);
+    return;
+  }
+  // Nobody holds anything to hand back yet (or any more): end now, as documented.
+  if (why === "EPIPE") process.exit(process.exitCode ?? 141);
+  if (!pipeClosed) process.stderr.write(`patchbench: interrupted (${why})\n`);
+  process.exit(130);
+}
+
 /**
- * Process-wide: an EPIPE on stdout/stderr marks the output closed instead of
- * throwing. Without a command watching (`watchInterrupts`), it exits quietly.
+ * Process-wide and idempotent: SIGINT, SIGTERM and EPIPE on stdout/stderr go
+ * to the watching commands from here on. Called before any command is even
+ * loaded, so a signal during the (slow) import of one is not Node's silent
+ * default death (143) that skips every exit handler.
  */
-export function quietOnClosedPipe(): void {
+export function armInterrupts(): void {
+  if (armed) return;
+  armed = true;
   const onError = (e: NodeJS.ErrnoException) => {
     if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") throw e;
-    const first = !pipeClosed;
+    if (pipeClosed) return;
     pipeClosed = true;
-    if (!first) return;
-    if (watchers.size === 0) process.exit(process.exitCode ?? 141);
-    for (const w of watchers) w("EPIPE");
+    dispatch("EPIPE");
   };
   process.stdout.on("error", onError);
   process.stderr.on("error", onError);
+  process.on("SIGINT", () => dispatch("SIGINT"));
+  process.on("SIGTERM", () => dispatch("SIGTERM"));
 }
 
-const watchers = new Set<(why: string) => void>();
+export interface WatchOptions {
+  /** Cleanup deadline after the first interrupt; null: none (a service closes its running stage however long it takes). Default 10 s. */
+  graceMs?: number | null;
+  onInterrupt?: (why: string) => void;
+  /** A second signal: the process exits right after this. */
+  onSecondSignal?: (why: string) => void;
+}
 
-export function watchInterrupts(opts: { graceMs?: number; onInterrupt?: (why: string) => void } = {}): Interrupt {
+export function watchInterrupts(opts: WatchOptions = {}): Interrupt {
+  armInterrupts();
   const ac = new AbortController();
   let reason: string | null = null;
-  const codeOf = (why: string | null) => (why === "EPIPE" ? 141 : 130);
+  const graceMs = opts.graceMs === undefined ? 10_000 : opts.graceMs;
   const trigger = (why: string) => {
     if (reason !== null) {
-      if (why !== "EPIPE") process.exit(codeOf(reason));
-      return;
+      if (why === "EPIPE") return;
+      opts.onSecondSignal?.(why);
+      process.exit(exitCodeOf(reason));
     }
     reason = why;
     interrupted = true;
     opts.onInterrupt?.(why);
     ac.abort(new Error(`interrupted (${why})`));
+    if (graceMs === null) return;
     // Cleanup must not hold the terminal: stop regardless after the grace period.
     setTimeout(() => {
-      if (!pipeClosed) process.stderr.write(`patchbench: cleanup did not finish within ${Math.round((opts.graceMs ?? 10_000) / 1000)} s; exiting\n`);
-      process.exit(codeOf(reason));
-    }, opts.graceMs ?? 10_000);
+      if (!pipeClosed) process.stderr.write(`patchbench: cleanup did not finish within ${Math.round(graceMs / 1000)} s; exiting\n`);
+      process.exit(exitCodeOf(reason));
+    }, graceMs).unref();
   };
-  const onInt = () => trigger("SIGINT");
-  const onTerm = () => trigger("SIGTERM");
-  process.on("SIGINT", onInt);
-  process.on("SIGTERM", onTerm);
   watchers.add(trigger);
   if (pipeClosed) trigger("EPIPE");
   return {
@@ -82,15 +108,11 @@ export function watchInterrupts(opts: { graceMs?: number; onInterrupt?: (why: st
       return reason;
     },
     get exitCode() {
-      return codeOf(reason);
+      return exitCodeOf(reason);
     },
     dispose() {
-      // Signals stay handled until the process ends: a second one must still exit at once.
-      watchers.delete(trigger);
-      if (reason === null) {
-        process.off("SIGINT", onInt);
-        process.off("SIGTERM", onTerm);
-      }
+      // Once interrupted, a second signal must still exit at once: the watcher stays.
+      if (reason === null) watchers.delete(trigger);
     },
   };
 }

@@ -1,9 +1,12 @@
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { describeError, errorCode } from "../lib/errors.ts";
 import type { GlobalFlags } from "./context.ts";
-import { outputClosed, quietOnClosedPipe, wasInterrupted } from "./interrupt.ts";
+import { armInterrupts, outputClosed, wasInterrupted } from "./interrupt.ts";
+import { usageErrorLine } from "./usage-error.ts";
 
-quietOnClosedPipe();
+// Before anything slow: a signal while a command is still being imported ends
+// as documented (130), not in Node's silent default death.
+armInterrupts();
 
 // Commands are imported when they run: `--help` and a mistyped flag must not
 // pay for bullmq, probot, kysely or postal-mime (scripts/build.mjs splits
@@ -19,7 +22,8 @@ program
   .option("--redis-url <url>", "Redis URL (env REDIS_URL; default 127.0.0.1:6379 if it answers, else a private redis-server)")
   .option("--log-level <level>", "trace|debug|info|warn|error|silent (env PATCHBENCH_LOG_LEVEL)")
   .addOption(new Option("--log-format <format>", "pretty (default on a terminal) or json (default otherwise) (env PATCHBENCH_LOG_FORMAT)").choices(["pretty", "json"]))
-  .showHelpAfterError("(`patchbench help <command>` lists its options)")
+  // Usage errors are written by us, one line each (see the end of this file).
+  .configureOutput({ outputError: () => {} })
   .hook("preAction", () => {
     // The logger reads the environment (src/lib/logger.ts): one place decides the format.
     const f = program.opts<{ logFormat?: string }>().logFormat;
@@ -127,4 +131,21 @@ quarantine
   .addOption(new Option("--json", "machine-readable output"))
   .action((opts: { json?: boolean }) => run(async () => (await import("./commands/quarantine-command.ts")).quarantineListCommand(globals(), opts))());
 
-await program.parseAsync(process.argv);
+// A usage error (unknown option, missing argument, ...) is bad input: one line
+// naming the command's own help, exit 65. Help and --version end as usual.
+const each = (c: Command): Command[] => [c, ...c.commands.flatMap(each)];
+for (const cmd of each(program)) {
+  cmd.exitOverride((err) => {
+    if (err.exitCode !== 0 && err.code !== "commander.help") {
+      process.stderr.write(`${usageErrorLine(cmd, err.message)}\n`);
+      process.exitCode = 65;
+    } else process.exitCode = err.exitCode;
+    throw err;
+  });
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (!(e instanceof CommanderError)) throw e;
+}

@@ -1,19 +1,22 @@
 import type { Logger } from "../lib/logger.ts";
+import { watchInterrupts } from "./interrupt.ts";
 
-/** Resolve on the first SIGINT/SIGTERM; a second one exits at once. */
+/**
+ * Resolves with the reason on the first SIGINT, SIGTERM or closed output pipe
+ * (the same path as every command, src/cli/interrupt.ts); a second signal
+ * exits at once. No deadline: a running stage is handed back however long
+ * that takes. Call it before starting anything, so a signal during start-up
+ * still ends in a clean stop.
+ */
 export function waitForShutdown(log: Logger): Promise<string> {
   return new Promise((resolve) => {
-    let seen = false;
-    const on = (sig: string) => {
-      if (seen) {
-        log.warn({ signal: sig }, "second signal: exiting now");
-        process.exit(130);
-      }
-      seen = true;
-      log.info({ signal: sig }, "shutting down: closing workers (running stages go back to the queue)");
-      resolve(sig);
-    };
-    process.on("SIGINT", () => on("SIGINT"));
-    process.on("SIGTERM", () => on("SIGTERM"));
+    watchInterrupts({
+      graceMs: null,
+      onInterrupt: (why) => {
+        log.info({ signal: why }, "shutting down: closing workers (running stages go back to the queue)");
+        resolve(why);
+      },
+      onSecondSignal: (why) => log.warn({ signal: why }, "second signal: exiting now"),
+    });
   });
 }

@@ -74,15 +74,23 @@ export function headlineOf(r: Omit<Report, "headline">): string {
     const n = r.bench.cells.length;
     const better = r.bench.cells.filter((x) => x.analysis.verdict === "improvement");
     const worse = r.bench.cells.filter((x) => x.analysis.verdict === "regression");
+    // Cells that could tell: shown unchanged or faster. Noisy and inconclusive ones saw nothing either way.
+    const decided = c["no change"] + better.length;
     if (worse.length > 0) {
       const worst = Math.min(...worse.map((x) => x.analysis.ratio));
       parts.push(`${worse.length} of ${n} cells regressed, down to ${formatRatio(worst)}`);
-    } else if (c["no change"] > 0 || better.length > 0) parts.push("no regressions");
+    } else if (decided > 0) parts.push(decided === n ? "no regressions" : `no regressions in ${decided} of ${n} cells`);
     else {
-      // Nothing was shown unchanged: say what the run could not see rather than "no regressions".
+      // No cell could tell: say what the run could not have seen rather than "no regressions".
       const mdes = r.bench.cells.map((x) => x.analysis.mde).filter(Number.isFinite);
       const mde = mdes.length > 0 ? Math.min(...mdes) * 100 : Number.NaN;
-      parts.push(Number.isFinite(mde) ? `no regression seen; changes under ${mde > 100 ? "100" : mde.toFixed(0)}% could hide` : "no regression seen, none ruled out");
+      parts.push(
+        !Number.isFinite(mde)
+          ? "no regression seen, none ruled out"
+          : mde > 100
+            ? "no regression seen; this run could not have seen even a 100% change"
+            : `no regression seen; this run could not have seen a change under ${mde.toFixed(0)}%`,
+      );
     }
     if (better.length > 0) {
       const best = Math.max(...better.map((x) => x.analysis.ratio));

@@ -24,3 +24,17 @@ export function formatSize(bytes: number): string {
   if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KB`;
   return `${bytes} B`;
 }
+
+/**
+ * The minimum detectable effects of a matrix (in percent) as one range:
+ * "40.9%", "4.1% to 9.8%", ">100%". Ends that print alike are said once, so
+ * never ">100% to >100%". Null when no cell has one.
+ */
+export function formatMdeRange(mdePercents: readonly number[]): string | null {
+  const finite = mdePercents.filter(Number.isFinite);
+  if (finite.length === 0) return null;
+  const pct = (x: number) => (x > 100 ? ">100%" : `${x.toFixed(1)}%`);
+  const lo = pct(Math.min(...finite));
+  const hi = pct(Math.max(...finite));
+  return lo === hi ? lo : `${lo} to ${hi}`;
+}

@@ -1,5 +1,5 @@
 import type { Report, ReportArm, ReportCell } from "./report.ts";
-import { formatChange, formatQuantity, formatRatio, formatSize } from "./format-number.ts";
+import { formatChange, formatMdeRange, formatQuantity, formatRatio, formatSize } from "./format-number.ts";
 import { hang, MAX_COLUMNS, plural, toAscii, wrap, wrapCommand } from "./text-layout.ts";
 
 function cellLabel(c: ReportCell): string {
@@ -116,17 +116,8 @@ export function renderBenchText(b: NonNullable<Report["bench"]>, claims: NonNull
     push(`  ${label}${bar(c.analysis.ratio, scale)} ${formatRatio(c.analysis.ratio)}`);
   }
   push("");
-  const mdes = b.cells.map((c) => c.analysis.mde * 100).filter(Number.isFinite);
-  if (mdes.length) {
-    const pct = (x: number) => (x > 100 ? ">100%" : `${x.toFixed(1)}%`);
-    const lo = Math.min(...mdes);
-    const hi = Math.max(...mdes);
-    push(
-      ...wrap(
-        `Minimum detectable effect (80% power, alpha 0.01): ${lo === hi || (lo > 100 && hi > 100) ? pct(lo) : `${pct(lo)} to ${pct(hi)}`} per cell; smaller changes can hide behind "no change".`,
-      ),
-    );
-  }
+  const mde = formatMdeRange(b.cells.map((c) => c.analysis.mde * 100));
+  if (mde !== null) push(...wrap(`Minimum detectable effect (80% power, alpha 0.01): ${mde} per cell; smaller changes can hide behind "no change".`));
   push(
     ...wrap(
       `Verdicts: improvement/regression need BH-adjusted q <= 0.05 across ${b.cells.length === 1 ? "the 1 cell" : `all ${b.cells.length} cells`}, a 95% CI excluding zero and a change beyond the cell's noise floor; "no change" needs the 90% CI inside the floor.`,

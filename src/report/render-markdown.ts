@@ -1,4 +1,4 @@
-import { formatChange, formatQuantity, formatRatio, formatSize } from "./format-number.ts";
+import { formatChange, formatMdeRange, formatQuantity, formatRatio, formatSize } from "./format-number.ts";
 import type { Report, ReportCell, ReportComparison } from "./report.ts";
 
 /**
@@ -157,15 +157,8 @@ export function methodLines(r: Report): string[] {
   const L = [
     `netperf on the runner's kernel, A = \`${fenceSafe(va.name)}\`, B = \`${fenceSafe(vb.name)}\`; ${d.design} interleaving, ${d.rounds} rounds per variant × ${d.runsPerRound} runs × ${d.durationSec} s, ${pin}.`,
   ];
-  const mdes = b.cells.map((c) => c.analysis.mde * 100).filter(Number.isFinite);
-  if (mdes.length) {
-    const pct = (x: number) => (x > 100 ? ">100%" : `${x.toFixed(1)}%`);
-    const lo = Math.min(...mdes);
-    const hi = Math.max(...mdes);
-    L.push(
-      `Minimum detectable effect (80% power, α 0.01): ${lo === hi ? pct(lo) : `${pct(lo)} to ${pct(hi)}`} per cell; smaller changes can hide behind "no change".`,
-    );
-  }
+  const mde = formatMdeRange(b.cells.map((c) => c.analysis.mde * 100));
+  if (mde !== null) L.push(`Minimum detectable effect (80% power, α 0.01): ${mde} per cell; smaller changes can hide behind "no change".`);
   L.push(
     `Verdicts: improvement/regression need a BH-adjusted q ≤ 0.05 across all ${b.cells.length} cells, a 95% CI excluding 1 and a change beyond the cell's noise floor.`,
   );

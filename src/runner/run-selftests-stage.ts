@@ -103,7 +103,7 @@ export async function runSelftestsStage(job: StageJob, deps: SelftestsDeps): Pro
     if (!suite) {
       tests.push({ suite: id, name: id, status: "error", detail: `unknown suite "${id}" on this runner`, durationMs: 0 });
     } else if (!suite.appliesTo(target)) {
-      tests.push({ suite: id, name: id, status: "skip", detail: `does not apply to this series (${suite.describe})`, durationMs: 0 });
+      tests.push({ suite: id, name: id, status: "skip", detail: `${suite.skipReason(target)} (${suite.describe})`, durationMs: 0 });
     } else if (job.build.testProgs === null && !onPath("test_progs")) {
       // Not configured and not installed: this runner has no test_progs (a fact, not a failure).
       tests.push({ suite: id, name: id, status: "skip", detail: "test_progs is not installed on this runner (set build.testProgs)", durationMs: 0 });

@@ -13,7 +13,7 @@ import { parseCheckpatchOutput } from "./parse-output.ts";
 export const checkpatchCheck: Check = {
   id: "checkpatch",
   describe: "scripts/checkpatch.pl --no-tree --show-types on every patch",
-  appliesTo: (ctx) => existsSync(join(ctx.treeDir, "scripts", "checkpatch.pl")),
+  skipReason: (ctx) => (existsSync(join(ctx.treeDir, "scripts", "checkpatch.pl")) ? null : "the tree has no scripts/checkpatch.pl"),
   async run(ctx) {
     const findings: CheckFinding[] = [];
     const statuses: Status[] = [];

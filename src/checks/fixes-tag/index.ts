@@ -9,7 +9,7 @@ import { parseFixesTags } from "./parse-output.ts";
 export const fixesTagCheck: Check = {
   id: "fixes-tag",
   describe: 'Fixes: tags use a 12+ character sha and the quoted subject ("...")',
-  appliesTo: (ctx) => ctx.patches.some((p) => /^\s*fixes:/im.test(p.raw.toString("latin1"))),
+  skipReason: (ctx) => (ctx.patches.some((p) => /^\s*fixes:/im.test(p.raw.toString("latin1"))) ? null : "no patch has a Fixes: tag"),
   async run(ctx) {
     const findings: CheckFinding[] = [];
     let tags = 0;

@@ -5,7 +5,7 @@ import { checkSignoffs } from "./parse-output.ts";
 export const signedOffByCheck: Check = {
   id: "signed-off-by",
   describe: "the author and the sender of each patch have a Signed-off-by line",
-  appliesTo: () => true,
+  skipReason: () => null,
   async run(ctx) {
     const findings: CheckFinding[] = [];
     for (const p of ctx.patches) {

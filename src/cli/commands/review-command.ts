@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Series, seriesRef } from "../../domain/series.ts";
 import { Job, Queue, QueueEvents } from "bullmq";
-import { benchSchema, type TreeConfig } from "../../config/schema.ts";
+import { benchSchema } from "../../config/schema.ts";
 import { inputError } from "../../lib/errors.ts";
 import { enqueueFlow } from "../../queue/enqueue-flow.ts";
 import { planFlow } from "../../queue/plan-flow.ts";
@@ -24,6 +24,7 @@ import { watchInterrupts, whenAborted } from "../interrupt.ts";
 import { createProgress } from "../progress.ts";
 import { looksLikeMessageId, readSeriesById } from "../read-series-by-id.ts";
 import { readSeriesInput } from "../read-series-input.ts";
+import { type CheckedReviewFlags, checkReviewFlags } from "../review-flags.ts";
 
 export interface ReviewFlags extends GlobalFlags, BenchFlags {
   json?: boolean;
@@ -62,6 +63,7 @@ async function quarantineAll(storePath: string, source: string, items: readonly 
  * redis-server stops; the flow resumes on the next `review` of the series.
  */
 export async function reviewCommand(input: string, flags: ReviewFlags): Promise<number> {
+  const checked = checkReviewFlags(flags);
   const config = loadConfigFromFlags(flags);
   const log = loggerFor(config);
   const progress = createProgress(process.stderr);
@@ -72,7 +74,7 @@ export async function reviewCommand(input: string, flags: ReviewFlags): Promise<
       ),
   });
   try {
-    return await review(input, flags, { config, log, progress, signal: interrupt.signal, interruptedCode: () => interrupt.exitCode });
+    return await review(input, flags, { config, log, progress, checked, signal: interrupt.signal, interruptedCode: () => interrupt.exitCode });
   } finally {
     interrupt.dispose();
   }
@@ -85,11 +87,12 @@ async function review(
     config: ReturnType<typeof loadConfigFromFlags>;
     log: ReturnType<typeof loggerFor>;
     progress: ReturnType<typeof createProgress>;
+    checked: CheckedReviewFlags;
     signal: AbortSignal;
     interruptedCode: () => number;
   },
 ): Promise<number> {
-  const { config, log, progress, signal } = ctx;
+  const { config, log, progress, signal, checked } = ctx;
   progress.step(`reading ${input}`);
   const byId = !existsSync(input) && looksLikeMessageId(input);
   // Read a path before connecting anywhere: bad input fails fast and leaves nothing behind but its quarantine.
@@ -141,7 +144,7 @@ async function review(
     const prepared = series.map((s) => {
       let tree = pickTree(s, config.trees, config.global.defaultTree, flags.tree);
       if (flags.treePath) tree = { ...tree, path: resolve(flags.treePath) };
-      if (flags.stages) tree = { ...tree, stages: flags.stages.split(",") as TreeConfig["stages"] };
+      if (checked.stages) tree = { ...tree, stages: checked.stages };
       const bench = benchSchema.parse(applyBenchFlags(tree.bench, flags));
       if (tree.stages.includes("bench")) assertBenchPlanValid(bench);
       return { s, tree, bench };
@@ -208,9 +211,8 @@ async function review(
         last = key;
       };
       const ticker = setInterval(() => void tick().catch(() => {}), 2000);
-      const timeoutMs = flags.timeout ? Number(flags.timeout) * 1000 : 6 * 3600_000;
       try {
-        const done = await Promise.race([job.waitUntilFinished(queueEvents, timeoutMs) as Promise<ReportOutcome>, whenAborted(signal)]);
+        const done = await Promise.race([job.waitUntilFinished(queueEvents, checked.timeoutMs) as Promise<ReportOutcome>, whenAborted(signal)]);
         if (done === "aborted") break;
         progress.update(`${p.tree.stages.length}/${p.tree.stages.length} stages done; report ${flowId} written`, true);
         outcomes.push({ ...done, tree: { name: p.tree.name, origin, branch: p.tree.branch } });

@@ -8,12 +8,13 @@ export async function runnerCommand(flags: GlobalFlags & { pool?: string }): Pro
   const config = loadConfigFromFlags(flags);
   const log = loggerFor(config);
   const pool = flags.pool ?? config.global.runner.pool;
+  const shutdown = waitForShutdown(log);
   const redis = await connectRedis({ url: config.global.redis.url, dataDir: config.paths.dataDir, log });
   log.info({ redis: redis.describe, pool }, "runner starting");
   const workers = await startWorkers({ config, redis: redis.options, log, orchestrator: false, pool });
-  await waitForShutdown(log);
+  const why = await shutdown;
   await workers.close();
   await redis.close();
   log.info("runner stopped");
-  return 0;
+  return why === "EPIPE" ? 141 : 0;
 }

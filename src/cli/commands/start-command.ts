@@ -18,6 +18,7 @@ import { waitForShutdown } from "../wait-for-shutdown.ts";
 export async function startCommand(flags: GlobalFlags & { runner?: boolean }): Promise<number> {
   const config = loadConfigFromFlags(flags);
   const log = loggerFor(config);
+  const shutdown = waitForShutdown(log);
   const services = await openServices(config, log);
   log.info({ redis: services.redis.describe, store: config.paths.storePath, sources: config.global.sources.length }, "patchbench starting");
   const volatile = await checkRedisPersistence(services.redis.options);
@@ -76,7 +77,7 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
           .catch((e: unknown) => log.error({ err: e }, "outbox drain failed"));
       }, 30_000);
   log.info("patchbench running; SIGINT/SIGTERM to stop");
-  await waitForShutdown(log);
+  const why = await shutdown;
   stopped = true;
   if (drainTimer) clearInterval(drainTimer);
   clearInterval(reconcileTimer);
@@ -88,5 +89,5 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
   await workers.close();
   await services.close();
   log.info("patchbench stopped");
-  return 0;
+  return why === "EPIPE" ? 141 : 0;
 }

@@ -15,6 +15,8 @@ export interface Node {
   /** Thread ancestors, nearest first. */
   ancestors: string[];
   member: boolean;
+  /** A member `git am` could not use (its body): quarantined, so in no series, though its thread still leads through it. */
+  quarantined: boolean;
   index: number;
   total: number;
   time: number;
@@ -53,7 +55,8 @@ function ancestorsOf(msg: ParsedMessage): string[] {
  * One node per Message-ID, in input order; cross-posted copies count once.
  * Mails that cannot take part (no header block, no Message-ID, HTML only, a
  * conflicting duplicate) go to `quarantined` instead, as do members whose body
- * `git am` could not use (those still group).
+ * `git am` could not use: those keep a node (marked `quarantined`) so mails
+ * threaded below them still find their series, but are never part of one.
  * `byId` also answers to each mail's original Message-ID.
  */
 export function collectNodes(messages: readonly ParsedMessage[], quarantined: Quarantined[]): { nodes: Node[]; byId: Map<string, Node> } {
@@ -91,6 +94,7 @@ export function collectNodes(messages: readonly ParsedMessage[], quarantined: Qu
       cls,
       ancestors: ancestorsOf(msg),
       member,
+      quarantined: false,
       index: cls.kind === "pull" && subject.index === null ? 0 : index,
       total,
       time: msg.time ?? 0,
@@ -99,14 +103,13 @@ export function collectNodes(messages: readonly ParsedMessage[], quarantined: Qu
     byId.set(node.id, node);
     nodes.push(node);
     if (member) {
+      const why: string[] = [];
       for (const p of msg.problems) {
-        if (p.startsWith("MIME decoding failed") || p === "invalid base64 body") {
-          quarantined.push({ messageId: node.id, reason: `body could not be decoded: ${p}` });
-        }
+        if (p.startsWith("MIME decoding failed") || p === "invalid base64 body") why.push(`body could not be decoded: ${p}`);
       }
-      if (cls.kind === "patch" && msg.headers.contentType.flowed) {
-        quarantined.push({ messageId: node.id, reason: "format=flowed patch would be mangled by git am" });
-      }
+      if (cls.kind === "patch" && msg.headers.contentType.flowed) why.push("format=flowed patch would be mangled by git am");
+      for (const reason of why) quarantined.push({ messageId: node.id, reason });
+      node.quarantined = why.length > 0;
     }
   }
   // Outlook/Exchange rewrite Message-IDs and keep the original: answer to both.

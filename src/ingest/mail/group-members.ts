@@ -77,7 +77,8 @@ export function groupMembers(
   };
 
   const groups = new Map<string, Group>();
-  const members = nodes.filter((n) => n.member).sort((a, b) => a.time - b.time || a.seq - b.seq);
+  // A quarantined mail is missing from its series, like one never received.
+  const members = nodes.filter((n) => n.member && !n.quarantined).sort((a, b) => a.time - b.time || a.seq - b.seq);
   const dupQuarantine = new Set<Node>();
   for (const node of members) {
     const anchor = anchorOf(node, 0);

@@ -37,6 +37,15 @@ test("appliesTo: bpf/net trees and series that touch the area; baseline runs alw
   assert.equal(soBusyPollSuite.appliesTo({ tree: "bpf", series: other }), false);
 });
 
+test("skipReason: says which condition kept a suite from running", () => {
+  const other = series("bpf: Specify access type of bpf_sysctl_get_name args", ["bpf: Specify access type"]);
+  assert.equal(tcpSpliceSuite.skipReason({ tree: "mm", series: other }), "tree mm is not one of bpf, bpf-next, net, net-next");
+  assert.equal(
+    soBusyPollSuite.skipReason({ tree: "bpf", series: other }),
+    "the series' title and patch subjects mention none of busy_poll, bpf_setsockopt",
+  );
+});
+
 test("parse + classify: the mail-pasted single-test run is a pass for its own filter", () => {
   const text = readFixture("selftests", "test_progs", "mail-pasted.below-triple-dash.cgroup_storage.txt").toString();
   const parsed = tcpSpliceSuite.parse(text);

@@ -24,6 +24,8 @@ export interface Suite<Parsed, Run> {
   id: string;
   describe: string;
   appliesTo(target: SuiteTarget): boolean;
+  /** Why it does not apply, in the report's words (asked only when `appliesTo` is false). */
+  skipReason(target: SuiteTarget): string;
   command(opts: SuiteCommandOptions): string[];
   parse(output: string): Parsed;
   classify(run: Run): SuiteOutcome;
@@ -33,11 +35,21 @@ export type TestProgsSuite = Suite<TestProgsOutput, TestProgsRun>;
 
 const BPF_NET_TREES = new Set(["bpf", "bpf-next", "net", "net-next"]);
 
-function seriesMentions(target: SuiteTarget, pattern: RegExp): boolean {
-  if (target.tree !== null && !BPF_NET_TREES.has(target.tree)) return false;
-  const s = target.series;
-  if (s === null) return true;
-  return [s.title, s.text ?? "", ...s.patches.map((p) => p.subject)].some((t) => pattern.test(t));
+/** A suite for bpf/net trees that runs when the series mentions its area (`words` name the pattern in the report). */
+function seriesMentions(pattern: RegExp, words: string): Pick<TestProgsSuite, "appliesTo" | "skipReason"> {
+  const otherTree = (target: SuiteTarget) => target.tree !== null && !BPF_NET_TREES.has(target.tree);
+  return {
+    appliesTo: (target) => {
+      if (otherTree(target)) return false;
+      const s = target.series;
+      if (s === null) return true;
+      return [s.title, s.text ?? "", ...s.patches.map((p) => p.subject)].some((t) => pattern.test(t));
+    },
+    skipReason: (target) =>
+      otherTree(target)
+        ? `tree ${target.tree} is not one of ${[...BPF_NET_TREES].join(", ")}`
+        : `the series' title${target.series?.text ? ", cover letter" : ""} and patch subjects mention none of ${words}`,
+  };
 }
 
 function testProgsArgv(opts: SuiteCommandOptions, filter: string): string[] {
@@ -50,7 +62,7 @@ function testProgsArgv(opts: SuiteCommandOptions, filter: string): string[] {
 export const tcpSpliceSuite: TestProgsSuite = {
   id: "tcp_splice",
   describe: "BPF selftest tcp_splice (test_progs -t tcp_splice): paired-socket splice round trip",
-  appliesTo: (target) => seriesMentions(target, /splice|tcp_bpf|sockmap|sock_?ops/i),
+  ...seriesMentions(/splice|tcp_bpf|sockmap|sock_?ops/i, "splice, tcp_bpf, sockmap, sock_ops"),
   command: (opts) => testProgsArgv(opts, "tcp_splice"),
   parse: (output) => parseTestProgsOutput(output),
   classify: (run) => classifyTestProgsRun(run, { test: "tcp_splice" }),
@@ -69,7 +81,7 @@ export const tcpSpliceSuite: TestProgsSuite = {
 export const soBusyPollSuite: TestProgsSuite = {
   id: "so_busy_poll",
   describe: "SO_BUSY_POLL via bpf_setsockopt from sock_ops (test_progs -t tcp_splice/busy_poll)",
-  appliesTo: (target) => seriesMentions(target, /busy[-_ ]?poll|bpf_setsockopt/i),
+  ...seriesMentions(/busy[-_ ]?poll|bpf_setsockopt/i, "busy_poll, bpf_setsockopt"),
   command: (opts) => testProgsArgv(opts, "tcp_splice/busy_poll"),
   parse: (output) => parseTestProgsOutput(output),
   classify: (run) => classifyTestProgsRun(run, { test: "tcp_splice", subtest: "busy_poll" }),
