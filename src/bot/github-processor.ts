@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { type FlowProducer, type Job, type Queue, UnrecoverableError } from "bullmq";
 import { authorizeGithub } from "../commands/authorize-bench.ts";
-import { benchPolicyOf, type BenchRequestInput, handleBenchRequest, settleBenchDecision } from "../commands/handle-bench-request.ts";
+import { benchPolicyOf, type BenchRequestInput, describeBenchRun, handleBenchRequest, settleBenchDecision } from "../commands/handle-bench-request.ts";
 import type { BenchConfig, Config, TreeConfig } from "../config/schema.ts";
 import { upsertCheckRun } from "../deliver/github/check-runs.ts";
 import { detailsUrlOf } from "../deliver/github/deliver-github.ts";
@@ -17,6 +17,8 @@ import type { CancelFlow } from "../queue/cancel-flow.ts";
 import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
 import { estimateBenchSeconds } from "../domain/bench-plan.ts";
+import { benchEstimatorFor } from "../commands/bench-estimator.ts";
+import { type KernelCosts, kernelSeconds } from "../domain/flow-estimate.ts";
 import { getFlow } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { getRawMails, getSeries, saveSeries } from "../store/series-repository.ts";
@@ -170,14 +172,19 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
   }
 
   /** Flows waiting or running on a pool, oldest first, with their estimated runner time. */
-  async function queueAhead(pool: string): Promise<{ flows: number; seconds: number }> {
+  async function queueAhead(pool: string, costs: KernelCosts): Promise<{ flows: number; seconds: number }> {
     const q = deps.poolQueue(pool);
     const jobs = await q.getJobs(["active", "waiting", "prioritized", "delayed", "waiting-children"]);
     const byFlow = new Map<string, number>();
     for (const j of jobs) {
       const d = j?.data as { flowId?: string; stage?: string; bench?: BenchConfig } | undefined;
       if (!d?.flowId) continue;
-      const est = d.stage === "bench" && d.bench ? estimateBenchSeconds(d.bench) : 0;
+      const est =
+        d.stage === "bench" && d.bench
+          ? estimateBenchSeconds(d.bench)
+          : d.stage === "build"
+            ? kernelSeconds(costs, 2)
+            : 0;
       byFlow.set(d.flowId, (byFlow.get(d.flowId) ?? 0) + est);
     }
     return { flows: byFlow.size, seconds: [...byFlow.values()].reduce((a, b) => a + b, 0) };
@@ -236,12 +243,13 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
       if (t && (t.state === "queued" || t.state === "in_progress")) pending = { flowId: st.pendingBench, request: t.request ?? "/bench" };
     }
     const tree = treeOf(config);
-    const policy = benchPolicyOf(config, estimateBenchSeconds);
+    const estimator = await benchEstimatorFor(db, tree.name);
+    const policy = benchPolicyOf(config, estimator.estimateSeconds);
     const input: BenchRequestInput = {
       sender: { channel: "github", login: e.login, association: e.association, type: e.userType },
       command: e.command,
       place: key,
-      tree: { bench: tree.bench, pool: tree.pool },
+      tree: { bench: tree.bench, stages: tree.stages, pool: tree.pool },
       pending,
     };
     const d = await settleBenchDecision(handleBenchRequest(input, policy), input, policy, (g) => deps.limiter.consume(g));
@@ -267,14 +275,14 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
       return { closed: true };
     }
     // Every stage of the tree: a maintainer's /bench is also the approval of an untrusted author's PR.
-    const p = await planPull(e, pr, octokit, { bench: d.bench, pool: d.pool, salt: `bench-${e.commentId}` });
+    const p = await planPull(e, pr, octokit, { bench: d.bench, pool: d.pool, stages: d.stages, salt: `bench-${e.commentId}` });
     const created = await enqueueFlow({ db, flows: deps.flows, log: deps.log }, p.plan);
-    const ahead = await queueAhead(d.pool);
+    const ahead = await queueAhead(d.pool, estimator.costs);
     const start = new Date(now().getTime() + Math.max(0, ahead.seconds - d.estimateSec) * 1000);
     const ackId = await comment(
       octokit,
       where,
-      `<!-- patchbench:${p.plan.flowId} -->\n**patchbench:** queued, position ${ahead.flows} on runner pool \`${d.pool}\`, estimated start ${start.toISOString().slice(0, 16).replace("T", " ")} UTC (this run ≈ ${Math.ceil(d.estimateSec / 60)} min of runner time). Results will replace this comment.\n\nRequested: \`${e.command.replace(/`/g, "'")}\`\n`,
+      `<!-- patchbench:${p.plan.flowId} -->\n**patchbench:** queued, position ${ahead.flows} on runner pool \`${d.pool}\`, estimated start ${start.toISOString().slice(0, 16).replace("T", " ")} UTC (this run ≈ ${Math.ceil(d.estimateSec / 60)} min of runner time: ${describeBenchRun(d, estimator.costs)}). Results will replace this comment.\n\nRequested: \`${e.command.replace(/`/g, "'")}\`\n`,
     );
     await setTarget(db, p.plan.flowId, {
       installationId: e.installationId,

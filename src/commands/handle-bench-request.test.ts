@@ -10,7 +10,7 @@ const policy: BenchPolicy = {
   trustedAuthservIds: ["mx.example"],
   estimateSeconds: () => 60,
 };
-const tree = { bench: benchSchema.parse({}), pool: "local" };
+const tree = { bench: benchSchema.parse({}), stages: ["apply" as const, "bench" as const], pool: "local" };
 const gh = (association: string, command: string, more: Partial<BenchRequestInput> = {}): BenchRequestInput => ({
   sender: { channel: "github", login: "Someone", association, type: "User" },
   command,

@@ -1,7 +1,8 @@
-import type { BenchConfig, Config } from "../config/schema.ts";
+import type { BenchConfig, Config, TreeConfig } from "../config/schema.ts";
+import type { KernelCosts } from "../domain/flow-estimate.ts";
 import { authorizeGithub, authorizeMail, mailAddressOf } from "./authorize-bench.ts";
 import { BENCH_HELP, parseBenchCommand } from "./parse-bench-command.ts";
-import { type BenchLimits, planBenchRequest } from "./plan-bench-request.ts";
+import { type BenchLimits, type PlannedBench, planBenchRequest } from "./plan-bench-request.ts";
 
 /**
  * One `/bench` request, whichever channel it came by (pure):
@@ -24,7 +25,7 @@ export interface BenchRequestInput {
   /** Where the answer goes (a PR, a series thread): refusals are limited per sender and place. */
   place: string;
   /** The tree the request would run on; null when the mail is not in a known series' thread. */
-  tree: { bench: BenchConfig; pool: string } | null;
+  tree: { bench: BenchConfig; stages: TreeConfig["stages"]; pool: string } | null;
   /** A /bench still pending at this place (one at a time), with the line that asked. */
   pending: { flowId: string; request: string } | null;
 }
@@ -36,12 +37,15 @@ export interface BenchPolicy {
   /** Mail: maintainer addresses and the authserv-ids whose Authentication-Results count. */
   maintainers: readonly string[];
   trustedAuthservIds: readonly string[];
-  /** The runner's estimate of a bench plan (seconds), passed in to keep this module pure. */
-  estimateSeconds: (bench: BenchConfig) => number;
+  /**
+   * The runner's estimate of a flow (seconds), builds and boots included when `kernels`
+   * (src/domain/flow-estimate.ts); passed in to keep this module pure.
+   */
+  estimateSeconds: (bench: BenchConfig, kernels: boolean) => number;
 }
 
 /** The policy of a configuration: limits from github.bench, mail senders from mail.bench. */
-export function benchPolicyOf(config: Config, estimateSeconds: (bench: BenchConfig) => number): BenchPolicy {
+export function benchPolicyOf(config: Config, estimateSeconds: BenchPolicy["estimateSeconds"]): BenchPolicy {
   const { bench } = config.global.github;
   return {
     limits: bench,
@@ -66,7 +70,19 @@ export type BenchDecision =
   | { kind: "refuse"; reason: string; reply: string | null; gate: BenchGate | null }
   /** An answer without a run (help, a parse or plan error, one already pending). */
   | { kind: "reply"; reason: string; reply: string; gate: BenchGate | null }
-  | { kind: "run"; reason: string; bench: BenchConfig; pool: string; estimateSec: number; gate: BenchGate | null };
+  | ({ kind: "run"; reason: string; gate: BenchGate | null } & BenchRun);
+
+/** What a run request becomes: the flow's bench, stages and pool, and the estimate behind its acknowledgement. */
+export type BenchRun = Omit<Extract<PlannedBench, { ok: true }>, "ok">;
+
+/** What a run will do, for its acknowledgement: "base and candidate kernels built and booted, …". */
+export function describeBenchRun(run: Pick<BenchRun, "bench" | "sides">, costs: KernelCosts): string {
+  const b = run.bench;
+  const cells = b.tests.length * b.sizes.length * b.topologies.length;
+  if (run.sides === "settings") return `${b.variants[0]!.name} against ${b.variants[1]!.name} on the runner's own kernel (the series' code is not run), ${cells} cell(s)`;
+  const arms = b.arms.length > 0 ? ` and ${b.arms.map((a) => `arm ${a.name}`).join(", ")} on the candidate` : "";
+  return `base and candidate kernels built and booted${arms}, ${cells} cell(s) measured in each; build times from ${costs.source}`;
+}
 
 /** Once every gate was passed (or failed): what the adapter does. */
 export type SettledBenchDecision =
@@ -74,7 +90,7 @@ export type SettledBenchDecision =
   /** Nothing leaves; the adapter logs `reason`. */
   | { kind: "silent"; reason: string }
   | { kind: "reply"; reason: string; reply: string }
-  | { kind: "run"; reason: string; bench: BenchConfig; pool: string; estimateSec: number };
+  | ({ kind: "run"; reason: string } & BenchRun);
 
 const clean = (s: string, channel: BenchSender["channel"]) => (channel === "github" ? s.replace(/[`@<>]/g, "'") : s);
 
@@ -132,9 +148,10 @@ export function handleBenchRequest(input: BenchRequestInput, policy: BenchPolicy
   if (input.pending) {
     return { kind: "reply", reason: `pending: ${input.pending.flowId}`, reply: text(ch, "pending", clean(input.pending.request, ch)), gate };
   }
-  const planned = planBenchRequest(input.tree.bench, parsed.request, policy.limits, input.tree.pool, policy.estimateSeconds);
+  const planned = planBenchRequest(input.tree, parsed.request, policy.limits, input.tree.pool, policy.estimateSeconds);
   if (!planned.ok) return { kind: "reply", reason: `refused: ${planned.message}`, reply: text(ch, "plan", planned.message), gate };
-  return { kind: "run", reason: auth.reason, bench: planned.bench, pool: planned.pool, estimateSec: planned.estimateSec, gate };
+  const { ok: _, ...run } = planned;
+  return { kind: "run", reason: auth.reason, ...run, gate };
 }
 
 /**
@@ -146,7 +163,7 @@ export function afterGate(d: BenchDecision, granted: boolean, input: BenchReques
   if (d.kind === "ignore") return d;
   const open: SettledBenchDecision =
     d.kind === "run"
-      ? { kind: "run", reason: d.reason, bench: d.bench, pool: d.pool, estimateSec: d.estimateSec }
+      ? { kind: "run", reason: d.reason, bench: d.bench, pool: d.pool, estimateSec: d.estimateSec, stages: d.stages, sides: d.sides }
       : d.reply === null
         ? { kind: "silent", reason: d.reason }
         : { kind: "reply", reason: d.reason, reply: d.reply };

@@ -8,23 +8,39 @@ import { type BenchLimits, planBenchRequest } from "./plan-bench-request.ts";
 test("parseBenchCommand: the documented forms", () => {
   assert.deepEqual(parseBenchCommand("/bench"), { kind: "run", request: {} });
   assert.deepEqual(parseBenchCommand("/bench help"), { kind: "help" });
-  assert.deepEqual(parseBenchCommand("LGTM, but:\r\n\r\n/bench tests=TCP_RR,TCP_STREAM sizes=1,64,1K,16K,64K topology=loopback,container variant=busy_read=50 rounds=4 runner=local\nthanks"), {
+  assert.deepEqual(parseBenchCommand("LGTM, but:\r\n\r\n/bench tests=TCP_RR,TCP_STREAM sizes=1,64,1K,16K,64K topology=loopback,container kernel=host variant=busy_read=50 rounds=4 runner=local\nthanks"), {
     kind: "run",
     request: {
       tests: ["TCP_RR", "TCP_STREAM"],
       sizes: [1, 64, 1024, 16384, 65536],
       topologies: ["loopback", "container"],
+      kernel: "host",
       variant: { knob: "busy_read", key: "net.core.busy_read", value: 50 },
       rounds: 4,
       runner: "local",
     },
   });
+  assert.deepEqual(parseBenchCommand("/bench tests=TCP_RR sizes=1 arm=busy_read=50,busy_poll=50"), {
+    kind: "run",
+    request: {
+      tests: ["TCP_RR"],
+      sizes: [1],
+      arm: {
+        name: "busy_read=50+busy_poll=50",
+        settings: [
+          { knob: "busy_read", key: "net.core.busy_read", value: 50 },
+          { knob: "busy_poll", key: "net.core.busy_poll", value: 50 },
+        ],
+      },
+    },
+  });
+  assert.deepEqual(parseBenchCommand("/bench kernel=series"), { kind: "run", request: { kernel: "series" } });
   assert.deepEqual(parseBenchCommand("no command here\n/benchmark please"), { kind: "none" });
   assert.deepEqual(parseBenchCommand("quoted: > /bench rounds=2"), { kind: "none" });
 });
 
 const errorCases: [string, string, RegExp][] = [
-  ["unknown key", "/bench test=TCP_RR", /unknown key "test"; valid keys: tests, sizes, topology, variant, rounds, runner/],
+  ["unknown key", "/bench test=TCP_RR", /unknown key "test"; valid keys: tests, sizes, topology, arm, kernel, variant, rounds, runner/],
   ["duplicate key", "/bench rounds=2 rounds=4", /key "rounds" is given twice/],
   ["unknown test", "/bench tests=TCP_RR,SCTP_RR", /unknown test "SCTP_RR"; valid: TCP_RR, TCP_CRR, TCP_STREAM, UDP_RR/],
   ["duplicate value", "/bench tests=TCP_RR,TCP_RR", /listed twice/],
@@ -33,8 +49,14 @@ const errorCases: [string, string, RegExp][] = [
   ["size zero", "/bench sizes=0", /"0" is not a size/],
   ["negative rounds", "/bench rounds=-1", /rounds: expected a whole number/],
   ["bad topology", "/bench topology=wan", /unknown topology "wan"; valid: loopback, container, container-bridge/],
-  ["variant not allowlisted", "/bench variant=tcp_rmem=1", /KNOB one of busy_read, busy_poll/],
-  ["variant out of range", "/bench variant=busy_read=5000", /busy_read must be in 0\.\.1000/],
+  ["variant not allowlisted", "/bench kernel=host variant=tcp_rmem=1", /KNOB one of busy_read, busy_poll/],
+  ["variant out of range", "/bench kernel=host variant=busy_read=5000", /busy_read must be in 0\.\.1000/],
+  ["arm with kernel=host", "/bench kernel=host arm=busy_read=50", /kernel=host has none/],
+  ["arm not allowlisted", "/bench arm=tcp_rmem=1", /arm: expected KNOB=N items with KNOB one of busy_read, busy_poll/],
+  ["arm knob twice", "/bench arm=busy_read=50,busy_read=10", /busy_read is given twice/],
+  ["arm out of range", "/bench arm=busy_poll=5000", /busy_poll must be in 0\.\.1000/],
+  ["arm with a BPF object", "/bench arm=bpf-cgroup=splice.bpf.o", /not attached inside the kernels' guests yet/],
+  ["unknown kernel", "/bench kernel=next", /kernel: expected host or series, got "next"/],
   ["empty list item", "/bench sizes=1,,64", /empty item/],
   ["missing value", "/bench rounds=", /rounds: missing value/],
   ["not key=value", "/bench please", /"please" is not key=value/],
@@ -71,10 +93,20 @@ test("parseBenchCommand: huge comments are scanned without trouble, long lines r
 
 const base = benchSchema.parse({});
 const limits: BenchLimits = { maxCells: 12, minRounds: 2, maxRounds: 10, maxRunnerMinutes: 30, pools: ["local", "big"] };
-const estimate = (b: typeof base) => b.tests.length * b.sizes.length * b.topologies.length * b.maxRounds * 2 * 10;
+// A stand-in estimator with the real one's shape: cells × rounds × sides, plus 600 s when kernels are built.
+const estimate = (b: typeof base, kernels: boolean) =>
+  b.tests.length * b.sizes.length * b.topologies.length * b.maxRounds * (2 + b.arms.length) * 10 + (kernels ? 600 : 0);
+const building = { bench: base, stages: ["apply", "build", "selftests", "bench"] as const };
+const hostOnly = { bench: base, stages: ["apply", "bench"] as const };
 
-test("planBenchRequest: overrides, limits and the runner's estimate", () => {
-  const ok = planBenchRequest(base, { sizes: [1], topologies: ["loopback"], rounds: 4, variant: { knob: "busy_read", key: "net.core.busy_read", value: 100 } }, limits, "local", estimate);
+test("planBenchRequest: kernel=host is the sysctl A/B on the runner's kernel, without build or selftests", () => {
+  const ok = planBenchRequest(
+    { ...building, stages: [...building.stages] },
+    { sizes: [1], topologies: ["loopback"], rounds: 4, kernel: "host", variant: { knob: "busy_read", key: "net.core.busy_read", value: 100 } },
+    limits,
+    "local",
+    estimate,
+  );
   assert.equal(ok.ok, true);
   if (!ok.ok) return;
   assert.deepEqual(ok.bench.sizes, [1]);
@@ -82,20 +114,58 @@ test("planBenchRequest: overrides, limits and the runner's estimate", () => {
   assert.equal(ok.bench.maxRounds, 4);
   assert.equal(ok.bench.variants[1]!.name, "busy_read=100");
   assert.equal(ok.bench.variants[0]!.name, "busy_read=0");
+  assert.equal(ok.bench.sides, "settings");
+  assert.deepEqual(ok.stages, ["apply", "bench"]);
+  assert.equal(ok.sides, "settings");
   assert.equal(ok.estimateSec, 1 * 1 * 1 * 4 * 2 * 10);
   assert.equal(ok.pool, "local");
-  const cases: [Parameters<typeof planBenchRequest>[1], RegExp][] = [
-    [{}, /10 cells \(1 tests x 5 sizes x 2 topologies\)|estimated runner time/],
-    [{ rounds: 40, sizes: [1] }, /rounds: must be in 2\.\.10, got 40/],
-    [{ runner: "gpu", sizes: [1] }, /unknown pool "gpu"; valid: local, big/],
-    [{ tests: ["TCP_RR", "TCP_CRR", "UDP_RR"], sizes: [1, 64, 1024] }, /18 cells .* the limit is 12/],
-    [{ variant: { knob: "busy_read", key: "net.core.busy_read", value: 0 }, sizes: [1] }, /is the baseline/],
+});
+
+test("planBenchRequest: by default base vs candidate kernel, builds counted; an arm is one more side", () => {
+  const ok = planBenchRequest({ ...building, stages: [...building.stages] }, { tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"], rounds: 4 }, limits, "local", estimate);
+  assert.equal(ok.ok, true);
+  if (!ok.ok) return;
+  assert.equal(ok.sides, "kernels");
+  assert.equal(ok.bench.sides, "kernels");
+  assert.deepEqual(ok.stages, ["apply", "build", "selftests", "bench"]);
+  assert.equal(ok.estimateSec, 4 * 2 * 10 + 600);
+  const arm = { name: "busy_read=50", settings: [{ knob: "busy_read", key: "net.core.busy_read", value: 50 }] };
+  const withArm = planBenchRequest({ ...building, stages: [...building.stages] }, { tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"], rounds: 4, arm }, limits, "local", estimate);
+  assert.equal(withArm.ok, true);
+  if (!withArm.ok) return;
+  assert.deepEqual(withArm.bench.arms, [{ name: "busy_read=50", settings: [{ kind: "sysctl", key: "net.core.busy_read", value: "50" }], claimedAs: null }]);
+  assert.equal(withArm.estimateSec, 4 * 3 * 10 + 600);
+  // A tree without a build stage has no kernels to compare: the host A/B, and no arms.
+  const plain = planBenchRequest({ ...hostOnly, stages: [...hostOnly.stages] }, { sizes: [1], topologies: ["loopback"] }, limits, "local", estimate);
+  assert.equal(plain.ok && plain.sides, "settings");
+  // There variant= needs no kernel=host: the host A/B is the only kind.
+  const variant = planBenchRequest({ ...hostOnly, stages: [...hostOnly.stages] }, { sizes: [1], topologies: ["loopback"], variant: { knob: "busy_read", key: "net.core.busy_read", value: 50 } }, limits, "local", estimate);
+  assert.equal(variant.ok && variant.bench.variants[1]!.name, "busy_read=50");
+});
+
+test("planBenchRequest: refusals name the limit, builds included", () => {
+  const arm = { name: "busy_read=50", settings: [{ knob: "busy_read", key: "net.core.busy_read", value: 50 }] };
+  const cases: [Parameters<typeof planBenchRequest>[1], RegExp, typeof building | typeof hostOnly][] = [
+    [{}, /10 cells \(1 tests x 5 sizes x 2 topologies\)|estimated runner time/, building],
+    [{ rounds: 40, sizes: [1] }, /rounds: must be in 2\.\.10, got 40/, building],
+    [{ runner: "gpu", sizes: [1] }, /unknown pool "gpu"; valid: local, big/, building],
+    [{ tests: ["TCP_RR", "TCP_CRR", "UDP_RR"], sizes: [1, 64, 1024] }, /18 cells .* the limit is 12/, building],
+    [{ kernel: "host", variant: { knob: "busy_read", key: "net.core.busy_read", value: 0 }, sizes: [1] }, /is the baseline/, building],
+    // 8 cells × 10 rounds × 2 sides × 10 s = 1600 s fits 30 min; with the builds' 600 s it does not.
+    [{ tests: ["TCP_RR", "TCP_CRR", "UDP_RR", "TCP_STREAM"], sizes: [1, 64], topologies: ["loopback"] }, /estimated runner time 37 min \(kernel builds and boots included\) exceeds the limit of 30 min/, building],
+    [{ variant: { knob: "busy_read", key: "net.core.busy_read", value: 50 }, sizes: [1] }, /add kernel=host for that, or use arm=/, building],
+    [{ kernel: "series", sizes: [1] }, /this tree builds no kernels \(stages: apply, bench\); only kernel=host/, hostOnly],
+    [{ arm, sizes: [1] }, /an arm is a side on the candidate kernel, and this tree builds no kernels/, hostOnly],
+    [{ arm, sizes: [1], topologies: ["loopback"] }, /already an arm of this tree/, { ...building, bench: { ...base, arms: [{ name: "busy_read=50", settings: [], claimedAs: null }] } }],
   ];
-  for (const [req, re] of cases) {
-    const r = planBenchRequest(base, req, limits, "local", estimate);
+  for (const [req, re, tree] of cases) {
+    const r = planBenchRequest({ ...tree, stages: [...tree.stages] }, req, limits, "local", estimate);
     assert.equal(r.ok, false, JSON.stringify(req));
     assert.match((r as { message: string }).message, re);
   }
+  // The same matrix on the runner's own kernel fits: only the builds tipped it over.
+  const host = planBenchRequest({ ...building, stages: [...building.stages] }, { tests: ["TCP_RR", "TCP_CRR", "UDP_RR", "TCP_STREAM"], sizes: [1, 64], topologies: ["loopback"], kernel: "host" }, limits, "local", estimate);
+  assert.equal(host.ok, true);
 });
 
 test("authorizeGithub: owners, members, collaborators and the allowlist; nobody else", () => {

@@ -4,8 +4,13 @@ import { BENCH_TESTS, type BenchTest, TOPOLOGIES, type Topology } from "../domai
  * The `/bench` comment grammar (pure). One command line:
  *
  *   /bench [tests=TCP_RR,TCP_STREAM] [sizes=1,64,1K,16K,64K] [topology=loopback,container]
- *          [variant=busy_read=50] [rounds=N] [runner=POOL]
+ *          [arm=busy_read=50,busy_poll=50] [rounds=N] [runner=POOL]
+ *   /bench kernel=host [variant=busy_read=50] [...]
  *   /bench help
+ *
+ * By default a /bench measures the series: the base kernel against the candidate kernel (plus
+ * an arm: the candidate with settings). kernel=host is the quick A/B of two sysctl settings on
+ * the runner's own kernel.
  *
  * Only the first line that starts with "/bench" counts; everything else in
  * the comment is ignored. Keys and values are plain ASCII: look-alikes
@@ -20,7 +25,7 @@ export const VARIANT_KNOBS: Readonly<Record<string, { key: string; min: number; 
   busy_poll: { key: "net.core.busy_poll", min: 0, max: 1000 },
 };
 
-export const BENCH_KEYS = ["tests", "sizes", "topology", "variant", "rounds", "runner"] as const;
+export const BENCH_KEYS = ["tests", "sizes", "topology", "arm", "kernel", "variant", "rounds", "runner"] as const;
 export type BenchKey = (typeof BENCH_KEYS)[number];
 
 /** What a command asks for; absent fields keep the tree's configuration. */
@@ -29,6 +34,10 @@ export interface BenchRequest {
   sizes?: number[];
   topologies?: Topology[];
   variant?: { knob: string; key: string; value: number };
+  /** A side on the candidate kernel with these sysctls (named like "busy_read=50+busy_poll=50"). */
+  arm?: { name: string; settings: { knob: string; key: string; value: number }[] };
+  /** "host": the sysctl A/B on the runner's own kernel; "series" (the default): base vs candidate kernel. */
+  kernel?: "host" | "series";
   rounds?: number;
   runner?: string;
 }
@@ -46,13 +55,27 @@ const MAX_LIST = 16;
 const MAX_SIZE = 1 << 20;
 
 export const BENCH_HELP = [
-  "Usage: /bench [tests=LIST] [sizes=LIST] [topology=LIST] [variant=KNOB=N] [rounds=N] [runner=POOL]",
+  "Usage: /bench [tests=LIST] [sizes=LIST] [topology=LIST] [arm=KNOB=N,...]",
+  "              [rounds=N] [runner=POOL]",
+  "       /bench kernel=host [variant=KNOB=N] [tests=...] [sizes=...] [...]",
+  "Measures the series: the base kernel against the candidate kernel (the",
+  "series' own), both built and booted, with the same settings.",
   `  tests     ${BENCH_TESTS.join(", ")}`,
   "  sizes     bytes, with K for 1024: 1,64,1K,16K,64K",
   `  topology  ${TOPOLOGIES.join(", ")}`,
-  `  variant   the B side: ${Object.keys(VARIANT_KNOBS).join(", ")}=N (A stays the tree's baseline)`,
-  "  rounds    rounds per variant (fixed design, no adaptive extension)",
+  `  arm       one more side: the candidate kernel with KNOB=N settings`,
+  `            (${Object.keys(VARIANT_KNOBS).join(", ")}; comma-separated), compared with the`,
+  "            plain candidate and with the base",
+  "  kernel    host: an A/B of two sysctl settings on the runner's own kernel",
+  "            instead (no build; the series' code is not run)",
+  "  variant   with kernel=host (or on a tree that builds no kernels): the B",
+  `            side, ${Object.keys(VARIANT_KNOBS).join(" or ")}=N; A stays the tree's baseline`,
+  "  rounds    rounds per side (fixed design, no adaptive extension)",
   "  runner    runner pool",
+  "Examples:",
+  "  /bench tests=TCP_RR sizes=1",
+  "  /bench tests=TCP_RR sizes=1 topology=loopback arm=busy_read=50,busy_poll=50",
+  "  /bench kernel=host variant=busy_read=50",
   "/bench help prints this.",
 ].join("\n");
 
@@ -168,6 +191,31 @@ export function parseBenchCommand(body: string): ParsedBenchCommand {
         request.variant = { knob: m[1]!, key: knob.key, value: n };
         break;
       }
+      case "arm": {
+        const items = splitList(key, value);
+        if (typeof items === "string") return { kind: "error", message: items };
+        const settings: { knob: string; key: string; value: number }[] = [];
+        for (const item of items) {
+          const name = item.slice(0, Math.max(0, item.indexOf("=")));
+          if (name === "bpf-cgroup" || name === "tc-bpf") {
+            return { kind: "error", message: `arm: ${name} is not available here: BPF objects are not attached inside the kernels' guests yet` };
+          }
+          const m = /^([a-z_]+)=([0-9]{1,7})$/.exec(item);
+          const knob = m ? VARIANT_KNOBS[m[1]!] : undefined;
+          if (!m || !knob) return { kind: "error", message: `arm: expected KNOB=N items with KNOB one of ${Object.keys(VARIANT_KNOBS).join(", ")}, got "${item}"` };
+          const n = Number(m[2]);
+          if (n < knob.min || n > knob.max) return { kind: "error", message: `arm: ${m[1]} must be in ${knob.min}..${knob.max}, got ${n}` };
+          if (settings.some((x) => x.knob === m[1])) return { kind: "error", message: `arm: ${m[1]} is given twice` };
+          settings.push({ knob: m[1]!, key: knob.key, value: n });
+        }
+        request.arm = { name: settings.map((x) => `${x.knob}=${x.value}`).join("+"), settings };
+        break;
+      }
+      case "kernel": {
+        if (value !== "host" && value !== "series") return { kind: "error", message: `kernel: expected host or series, got "${value}"` };
+        request.kernel = value;
+        break;
+      }
       case "rounds": {
         if (!/^[0-9]{1,4}$/.test(value)) return { kind: "error", message: `rounds: expected a whole number, got "${value}"` };
         request.rounds = Number(value);
@@ -180,5 +228,6 @@ export function parseBenchCommand(body: string): ParsedBenchCommand {
       }
     }
   }
+  if (request.kernel === "host" && request.arm) return { kind: "error", message: "arm: an arm is a side on the candidate kernel; kernel=host has none (use variant= there)" };
   return { kind: "run", request };
 }

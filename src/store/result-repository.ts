@@ -1,4 +1,6 @@
 import { type BenchSample, cellKey } from "../domain/bench.ts";
+import type { PastBuild } from "../domain/flow-estimate.ts";
+import type { BuildData } from "../domain/results.ts";
 import type { Db } from "./open-store.ts";
 
 export interface StoredRun {
@@ -76,4 +78,26 @@ export async function listRuns(db: Db, flowId: string) {
 
 export async function listVerdicts(db: Db, flowId: string) {
   return db.selectFrom("verdicts").selectAll().where("flow_id", "=", flowId).execute();
+}
+
+/**
+ * The build stages of a tree's latest flows that built something (newest first), with the base
+ * commit each flow was built on: what the `/bench` estimate goes by.
+ */
+export async function listRecentBuilds(db: Db, tree: string, limit = 5): Promise<PastBuild[]> {
+  const rows = await db
+    .selectFrom("runs")
+    .innerJoin("flows", "flows.id", "runs.flow_id")
+    .select(["flows.base as base", "runs.data as data"])
+    .where("flows.tree", "=", tree)
+    .where("runs.stage", "=", "build")
+    .where("runs.status", "in", ["pass", "warn", "fail"])
+    .orderBy("runs.created_at", "desc")
+    .limit(limit)
+    .execute();
+  // Rows of another shape (a build stage that stopped before building) are left out, not guessed at.
+  return rows.flatMap((r) => {
+    const data = JSON.parse(r.data) as Partial<BuildData> | null;
+    return data && Array.isArray(data.boots) && "candidate" in data ? [{ base: r.base, data: data as BuildData }] : [];
+  });
 }

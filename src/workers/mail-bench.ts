@@ -1,6 +1,6 @@
 import type { FlowProducer } from "bullmq";
 import { benchPolicyOf, type BenchRequestInput, handleBenchRequest, settleBenchDecision } from "../commands/handle-bench-request.ts";
-import { estimateBenchSeconds } from "../domain/bench-plan.ts";
+import { benchEstimatorFor } from "../commands/bench-estimator.ts";
 import { pickTree } from "../config/pick-tree.ts";
 import type { Config } from "../config/schema.ts";
 import { deliverMail } from "../deliver/deliver-mail.ts";
@@ -38,7 +38,6 @@ export interface MailBenchDeps {
 export async function handleMailBenchCommands(deps: MailBenchDeps, box: AssembledMailbox): Promise<string[]> {
   const { db, config, log } = deps;
   const flows: string[] = [];
-  const policy = benchPolicyOf(config, estimateBenchSeconds);
   for (const r of box.replies) {
     if (r.kind !== "command" || !r.command) continue;
     if (await getCursor(db, HANDLED, r.messageId)) continue;
@@ -52,11 +51,13 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
     }
     const series = box.series.find((s) => s.id === r.seriesId);
     const tree = series ? pickTree(series, config.trees, config.global.defaultTree) : null;
+    const estimator = await benchEstimatorFor(db, tree?.name ?? "", series?.baseCommit ?? null);
+    const policy = benchPolicyOf(config, estimator.estimateSeconds);
     const input: BenchRequestInput = {
       sender: { channel: "mail", from: r.from, authenticationResults },
       command: r.command,
       place: `thread:${series?.id ?? r.messageId}`,
-      tree: tree ? { bench: tree.bench, pool: tree.pool } : null,
+      tree: tree ? { bench: tree.bench, stages: tree.stages, pool: tree.pool } : null,
       pending: null,
     };
     const d = await settleBenchDecision(handleBenchRequest(input, policy), input, policy, (g) => deps.limiter.consume(g));
@@ -98,7 +99,7 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
       series: series!,
       raw: box.raw,
       caps: config.global.ingest,
-      tree: { ...tree!, pool: d.pool },
+      tree: { ...tree!, pool: d.pool, stages: d.stages },
       installationId: `${deps.installationId}-mailbench-${stableId("m", r.messageId)}`,
       bench: d.bench,
     });

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { benchSchema } from "../config/schema.ts";
+import { estimateBenchSeconds } from "./bench-plan.ts";
+import { DEFAULT_KERNEL_COSTS, estimateFlowSeconds, kernelCostsOf, type PastBuild } from "./flow-estimate.ts";
+import type { BootRun, BuildData, KernelBuild } from "./results.ts";
+
+const build = (commit: string, ms: number, ok = true): KernelBuild => ({ commit, ok, durationMs: ms, warnings: [], logTail: "", logPath: "", image: ok ? "/x" : null, ccache: true });
+const boot = (kernel: BootRun["kernel"], ms: number): BootRun => ({ target: "qemu", kernel, outcome: "ok", reason: "", durationMs: ms, consoleTail: "", probes: [] });
+const past = (base: string, baseMs: number, candMs: number, bootMs: number): PastBuild => {
+  const data: BuildData = {
+    config: { base: "defconfig", fragments: [], extras: [] },
+    base: build(base, baseMs),
+    candidate: build("c", candMs),
+    newWarnings: [],
+    boots: [boot("base", bootMs), boot("candidate", bootMs)],
+    probeChanges: [],
+  };
+  return { base, data };
+};
+
+test("kernelCostsOf: defaults without history; medians of the tree's recent builds with it", () => {
+  assert.deepEqual(kernelCostsOf([]), DEFAULT_KERNEL_COSTS);
+  const c = kernelCostsOf([past("b1", 400_000, 90_000, 20_000), past("b2", 700_000, 120_000, 30_000), past("b3", 500_000, 60_000, 25_000)]);
+  assert.deepEqual({ ...c, source: "" }, { baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, source: "" });
+  assert.match(c.source, /the last 3 build\(s\) of this tree/);
+});
+
+test("kernelCostsOf: a base built before is a ccache hit, costed as a candidate build", () => {
+  const c = kernelCostsOf([past("b1", 400_000, 90_000, 20_000)], "b1");
+  assert.equal(c.baseBuildSec, 90);
+  assert.match(c.source, /this base was built before/);
+  assert.equal(kernelCostsOf([past("b1", 400_000, 90_000, 20_000)], "other").baseBuildSec, 400);
+});
+
+test("estimateFlowSeconds: the bench alone for settings sides; builds and one boot per guest for kernels", () => {
+  const bench = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"] });
+  const costs = { baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, source: "t" };
+  assert.equal(estimateFlowSeconds(bench, null), estimateBenchSeconds(bench));
+  assert.equal(estimateFlowSeconds(bench, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 25);
+  const armed = { ...bench, arms: [{ name: "busy_read=50", settings: [{ kind: "sysctl" as const, key: "net.core.busy_read", value: "50" }], claimedAs: null }] };
+  assert.equal(estimateFlowSeconds(armed, costs), estimateBenchSeconds(armed) + 500 + 90 + 3 * 25);
+});

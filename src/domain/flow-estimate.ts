@@ -1,0 +1,69 @@
+import type { BuildData } from "./results.ts";
+import { type BenchSettings, estimateBenchSeconds } from "./bench-plan.ts";
+
+/** What the kernels of a flow cost before its bench runs: two builds and one boot per guest. */
+export interface KernelCosts {
+  baseBuildSec: number;
+  candidateBuildSec: number;
+  bootSec: number;
+  /** Where the figures come from, in the acknowledgement's words. */
+  source: string;
+}
+
+/**
+ * Without any build of the tree to go by: a cold base build (no ccache) and a candidate that
+ * reuses the base's objects, on a 2-vCPU runner; a QEMU TCG boot of a guest. Deliberately
+ * high: an estimate gates a request against the operator's limit.
+ */
+export const DEFAULT_KERNEL_COSTS: KernelCosts = {
+  baseBuildSec: 900,
+  candidateBuildSec: 300,
+  bootSec: 60,
+  source: "default build times (no build of this tree yet)",
+};
+
+/** A build stage the store kept, and the base commit its flow was built on. */
+export interface PastBuild {
+  base: string | null;
+  data: BuildData;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+};
+
+/**
+ * Pure: the kernel costs a runner showed lately (newest first). A base commit built before on
+ * this tree is a ccache hit: it costs what a candidate build does.
+ */
+export function kernelCostsOf(past: readonly PastBuild[], baseCommit: string | null = null): KernelCosts {
+  const sec = (ms: number) => Math.ceil(ms / 1000);
+  const bases = past.flatMap((p) => (p.data.base?.ok ? [sec(p.data.base.durationMs)] : []));
+  const candidates = past.flatMap((p) => (p.data.candidate?.ok ? [sec(p.data.candidate.durationMs)] : []));
+  const boots = past.flatMap((p) => p.data.boots.filter((b) => b.outcome === "ok").map((b) => sec(b.durationMs)));
+  if (candidates.length === 0) return DEFAULT_KERNEL_COSTS;
+  const candidateBuildSec = median(candidates);
+  const baseBuilt = baseCommit !== null && past.some((p) => p.base === baseCommit && p.data.base?.ok);
+  return {
+    baseBuildSec: baseBuilt ? candidateBuildSec : bases.length > 0 ? median(bases) : DEFAULT_KERNEL_COSTS.baseBuildSec,
+    candidateBuildSec,
+    bootSec: boots.length > 0 ? median(boots) : DEFAULT_KERNEL_COSTS.bootSec,
+    source: `the last ${candidates.length} build(s) of this tree${baseBuilt ? "; this base was built before" : ""}`,
+  };
+}
+
+/**
+ * Runner seconds of a flow's build and bench: the one estimate behind `/bench` limits and
+ * acknowledgements. `kernels` null: the sides are settings on the runner's own kernel (no
+ * build, no boot). With kernel sides every side is a guest booted once: base, candidate, arms.
+ */
+export function estimateFlowSeconds(bench: BenchSettings, kernels: KernelCosts | null): number {
+  const run = estimateBenchSeconds(bench);
+  return kernels === null ? run : run + kernelSeconds(kernels, 2 + (bench.arms?.length ?? 0));
+}
+
+/** The builds of base and candidate and one boot per guest. */
+export function kernelSeconds(costs: KernelCosts, guests: number): number {
+  return costs.baseBuildSec + costs.candidateBuildSec + guests * costs.bootSec;
+}

@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createFlowIfAbsent } from "./flow-repository.ts";
+import { openStore } from "./open-store.ts";
+import { listRecentBuilds, saveFlowResults } from "./result-repository.ts";
+
+const buildData = (ms: number) => ({
+  config: { base: "defconfig", fragments: [], extras: [] },
+  base: { commit: "b", ok: true, durationMs: ms, warnings: [], logTail: "", logPath: "", image: "/i", ccache: true },
+  candidate: { commit: "c", ok: true, durationMs: ms / 2, warnings: [], logTail: "", logPath: "", image: "/i", ccache: true },
+  newWarnings: [],
+  boots: [],
+  probeChanges: [],
+});
+
+test("listRecentBuilds: the tree's build stages that built, with their flow's base; other trees and stages left out", async () => {
+  const db = await openStore(":memory:");
+  try {
+    const flows = [
+      { id: "f1", tree: "bpf-next", base: "base1", build: { status: "pass", data: buildData(100_000) } },
+      { id: "f2", tree: "bpf-next", base: "base2", build: { status: "skip", data: { note: "skipped: nothing applied to build" } } },
+      { id: "f3", tree: "net-next", base: "base3", build: { status: "pass", data: buildData(300_000) } },
+      { id: "f4", tree: "bpf-next", base: null, build: { status: "error", data: { config: {}, base: null } } },
+    ];
+    for (const f of flows) {
+      await createFlowIfAbsent(db, { id: f.id, seriesId: "s", tree: f.tree, base: f.base, plan: "{}" });
+      await saveFlowResults(db, f.id, {
+        runs: [
+          { stage: "apply", status: "pass", summary: "", data: {} },
+          { stage: "build", status: f.build.status, summary: "", data: f.build.data },
+        ],
+        samples: [],
+        verdicts: [],
+      });
+    }
+    const got = await listRecentBuilds(db, "bpf-next");
+    assert.deepEqual(
+      got.map((g) => [g.base, g.data.base?.durationMs]),
+      [["base1", 100_000]],
+    );
+    assert.equal((await listRecentBuilds(db, "net-next")).length, 1);
+    assert.deepEqual(await listRecentBuilds(db, "nope"), []);
+  } finally {
+    await db.destroy();
+  }
+});
