@@ -163,6 +163,12 @@ export const buildSchema = z
     jobs: z.number().int().min(0).default(0).describe("make -j; 0 = the runner's CPU count."),
     ccache: z.boolean().default(true).describe("Compile through ccache when it is installed."),
     compareBase: z.boolean().default(true).describe("Also build the base commit to find warnings the series adds."),
+    reuseKernels: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Keep each built kernel by commit, config and compiler (under the runner's artifacts, same retention), and boot a kept one instead of building again: a base shared by many series, a /bench on a series already built.",
+      ),
     timeoutSec: z.number().int().min(10).default(3600).describe("Deadline of one kernel build (process group killed)."),
     logMaxBytes: z.number().int().min(4096).default(8 * 1024 * 1024).describe("Build log kept per job (the tail)."),
     testProgs: z

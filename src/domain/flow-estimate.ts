@@ -39,8 +39,10 @@ const median = (xs: number[]): number => {
  */
 export function kernelCostsOf(past: readonly PastBuild[], baseCommit: string | null = null): KernelCosts {
   const sec = (ms: number) => Math.ceil(ms / 1000);
-  const bases = past.flatMap((p) => (p.data.base?.ok ? [sec(p.data.base.durationMs)] : []));
-  const candidates = past.flatMap((p) => (p.data.candidate?.ok ? [sec(p.data.candidate.durationMs)] : []));
+  // A kept kernel that was booted again says nothing about what a build costs.
+  const built = (k: BuildData["base"]): k is NonNullable<BuildData["base"]> => k?.ok === true && !k.reused;
+  const bases = past.flatMap((p) => (built(p.data.base) ? [sec(p.data.base.durationMs)] : []));
+  const candidates = past.flatMap((p) => (built(p.data.candidate) ? [sec(p.data.candidate.durationMs)] : []));
   const boots = past.flatMap((p) => p.data.boots.filter((b) => b.outcome === "ok").map((b) => sec(b.durationMs)));
   if (candidates.length === 0) return DEFAULT_KERNEL_COSTS;
   const candidateBuildSec = median(candidates);

@@ -87,6 +87,8 @@ export interface KernelBuild {
   /** Path of the built kernel image kept for the boot step, when built. */
   image: string | null;
   ccache: boolean;
+  /** Set when the image was not built here but reused: a kept kernel of the same commit and config. */
+  reused?: { flowId: string; builtAt: string; buildMs: number };
 }
 
 export type BootOutcome = "ok" | "panic" | "oops" | "timeout" | "no-boot" | "error";

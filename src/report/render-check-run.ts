@@ -2,8 +2,10 @@ import type { Status } from "../domain/status.ts";
 import { formatChange, formatRatio } from "./format-number.ts";
 import type { Report } from "./report.ts";
 import {
+  armTables,
   cellLabel,
-  armTables, cellTable,
+  cellTable,
+  claimLines,
   detailsLines,
   escapeMarkdown,
   fitText,
@@ -129,7 +131,7 @@ export function renderCheckRun(r: Report, options: CheckRunOptions = {}): CheckR
   const note = (n: number) => `_… ${n} characters cut to fit GitHub's 65,535-character limit${url ? `; see the [full report](${url})` : ""}._`;
   // The summary keeps the table short enough to stay whole; the text has everything.
   const rows = (r.bench?.cells.length ?? 0) > 200 ? 200 : Number.POSITIVE_INFINITY;
-  const summary = [headlineLine(r), "", ...stageLines(r), "", ...cellTable(r, rows), "", ...armTables(r), ...ratioChart(r), ""].join("\n");
+  const summary = [headlineLine(r), "", ...stageLines(r), "", ...cellTable(r, rows), "", ...armTables(r), ...claimLines(r), ...ratioChart(r), ""].join("\n");
   const text = [...methodLines(r), "", ...detailsLines(r), "", `${escapeMarkdown(r.tool.name)} ${escapeMarkdown(r.tool.version)}, report \`${r.id}\`, ${r.generatedAt}`, ""].join("\n");
   return {
     conclusion: conclusionOf(r.status),

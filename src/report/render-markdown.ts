@@ -69,8 +69,9 @@ export function cellTable(r: Report, maxRows = Number.POSITIVE_INFINITY): string
 export function armTables(r: Report): string[] {
   const L: string[] = [];
   for (const arm of r.bench?.arms ?? []) {
-    L.push(`**Arm ${escapeMarkdown(arm.name)}**: the candidate kernel with the arm's settings, against the candidate and against the base.`, "");
-    L.push(...comparisonTable(arm.vsCandidate), "", ...comparisonTable(arm.vsBase), "");
+    L.push(`**Arm ${escapeMarkdown(arm.name)}**: the candidate kernel with the arm's settings.`, "");
+    L.push("Against the candidate (the feature's effect):", "", ...comparisonTable(arm.vsCandidate), "");
+    L.push("Against the base:", "", ...comparisonTable(arm.vsBase), "");
   }
   return L;
 }
@@ -134,6 +135,11 @@ export function stageLines(r: Report): string[] {
     }
     for (const rej of d.rejected) L.push(`  - patch ${rej.patch} refused: ${escapeMarkdown(rej.reason)}`);
   }
+  const bu = r.build;
+  if (bu) {
+    L.push(`- **Build** ${statusMark(bu.status)}: ${escapeMarkdown(bu.summary.split("\n")[0] ?? "")}`);
+    for (const w of bu.data.newWarnings.slice(0, 5)) L.push(`  - new warning \`${fenceSafe(`${w.file}:${w.line}`).replace(/`/g, "'")}\`: ${escapeMarkdown(w.message)}`);
+  }
   const st = r.selftests;
   if (st) {
     L.push(`- **Selftests** ${statusMark(st.status)}: ${escapeMarkdown(st.summary)}`);
@@ -147,6 +153,28 @@ export function stageLines(r: Report): string[] {
   return L;
 }
 
+/** The series' own claims held against what was measured (consistent, not reproduced, not measured: why), then a blank line. */
+export function claimLines(r: Report): string[] {
+  const checks = r.claims ?? [];
+  if (checks.length === 0 || !r.bench) return [];
+  const n = (v: string) => checks.filter((c) => c.verdict === v).length;
+  const L = [
+    `**Claims in the series**: ${checks.length} (${n("consistent")} consistent, ${n("not reproduced")} not reproduced, ${n("not measured")} not measured)`,
+    "",
+  ];
+  for (const c of checks) {
+    const cl = c.claim;
+    const word = c.notMeasuredBecause === "variants differ" ? "not measured (variants differ)" : c.verdict;
+    const where = `${cl.test} ${cl.topology ?? "?"} ${cl.size === null ? "?" : formatSize(cl.size)}`;
+    // A measured claim's detail states the claimed ratio itself.
+    const claimed = c.verdict === "not measured" ? ` (claimed ${formatRatio(cl.ratio)})` : "";
+    L.push(`- ${CLAIM_MARK[c.verdict] ?? ""} **${word}** ${escapeMarkdown(where)}${claimed}: ${escapeMarkdown(`${c.detail}${c.against ? ` (held against ${c.against})` : ""}`)}`);
+  }
+  return [...L, ""];
+}
+
+const CLAIM_MARK: Record<string, string> = { consistent: "🟢", "not reproduced": "🔴", "not measured": "⚪" };
+
 /** How the numbers were made and how to repeat them. */
 export function methodLines(r: Report): string[] {
   const b = r.bench;
@@ -154,9 +182,14 @@ export function methodLines(r: Report): string[] {
   const d = b.stage.data;
   const [va, vb] = b.variants;
   const pin = d.pinning ? `pinned \`-T ${d.pinning.local},${d.pinning.remote}\`` : "unpinned";
+  const where = d.kernels ? "netperf inside each booted kernel" : "netperf on the runner's kernel";
+  const arms = b.arms?.length ? `; arms on the candidate kernel: ${b.arms.map((a) => `\`${fenceSafe(a.name)}\``).join(", ")}` : "";
   const L = [
-    `netperf on the runner's kernel, A = \`${fenceSafe(va.name)}\`, B = \`${fenceSafe(vb.name)}\`; ${d.design} interleaving, ${d.rounds} rounds per variant × ${d.runsPerRound} runs × ${d.durationSec} s, ${pin}.`,
+    `${where}, A = \`${fenceSafe(va.name)}\`, B = \`${fenceSafe(vb.name)}\`${arms}; ${d.design} interleaving, ${d.rounds} rounds per variant × ${d.runsPerRound} runs × ${d.durationSec} s, ${pin}.`,
   ];
+  const sides = d.kernels?.sides ?? [];
+  // A list needs blank lines around it, or the next line joins its last item.
+  if (sides.length) L.push("", ...sides.map((x) => `- ${escapeMarkdown(x.name)}: ${escapeMarkdown(x.describe)}; booted in ${(x.bootMs / 1000).toFixed(1)} s`), "");
   const mde = formatMdeRange(b.cells.map((c) => c.analysis.mde * 100));
   if (mde !== null) L.push(`Minimum detectable effect (80% power, α 0.01): ${mde} per cell; smaller changes can hide behind "no change".`);
   L.push(
@@ -226,7 +259,9 @@ export function renderPrComment(r: Report, options: PrCommentOptions): string {
   if (options.request) L.push(`Requested: \`${fenceSafe(options.request).replace(/`/g, "'")}\``, "");
   L.push(...stageLines(r), "");
   if (r.bench) {
-    L.push(...cellTable(r), "", ...armTables(r), ...ratioChart(r), "", ...methodLines(r), "", ...detailsLines(r), "");
+    // The kernel comparison first, then each arm, then the series' claims against them.
+    const caption = r.bench.stage.data.kernels ? ["**Base vs candidate kernel** (the series' regression check):", ""] : [];
+    L.push(...caption, ...cellTable(r), "", ...armTables(r), ...claimLines(r), ...ratioChart(r), "", ...methodLines(r), "", ...detailsLines(r), "");
   }
   if (options.detailsUrl) L.push(`[Full report](${options.detailsUrl})`, "");
   L.push(`<sub>${escapeMarkdown(r.tool.name)} ${escapeMarkdown(r.tool.version)}, report \`${r.id}\`, ${r.generatedAt}</sub>`);

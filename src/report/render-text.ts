@@ -63,7 +63,9 @@ export function renderText(r: Report): string {
       push(
         ...hang(
           `  ${label}: `,
-          `${k.commit.slice(0, 12)} ${k.ok ? "built" : "FAILED"} in ${Math.round(k.durationMs / 1000)} s, ${k.warnings.length} warning(s)${k.ccache ? ", ccache" : ""}`,
+          k.reused
+            ? `${k.commit.slice(0, 12)} reused, built for flow ${k.reused.flowId} in ${Math.round(k.reused.buildMs / 1000)} s, ${k.warnings.length} warning(s)`
+            : `${k.commit.slice(0, 12)} ${k.ok ? "built" : "FAILED"} in ${Math.round(k.durationMs / 1000)} s, ${k.warnings.length} warning(s)${k.ccache ? ", ccache" : ""}`,
           "    ",
         ),
       );

@@ -4,7 +4,7 @@ import { PROJECT_ROOT } from "../lib/project-root.ts";
 import { GUEST_CONFIG, planKernelConfig, SELFTESTS_BPF_CONFIG } from "./build/plan-kernel-config.ts";
 import type { ApplyData, BootRun, BuildData, KernelBuild, StageResult } from "../domain/results.ts";
 import { combineStatus, type Status } from "../domain/status.ts";
-import type { Exec } from "../lib/exec.ts";
+import { type Exec, exec as defaultExec } from "../lib/exec.ts";
 import type { Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
 import { defaultSandbox, type Sandbox } from "../lib/sandbox.ts";
@@ -16,9 +16,29 @@ import { buildGuestProbe } from "./boot/build-guest-probe.ts";
 import { createBootTarget } from "./boot/create-boot-target.ts";
 import { BuildFailure, buildKernel } from "./build/build-kernel.ts";
 import { compareProbes } from "./build/compare-probes.ts";
+import { keepBuiltKernel, kernelCacheKey, takeCachedKernel } from "./build/kernel-cache.ts";
 import { newWarnings } from "./build/parse-build-warnings.ts";
 import { ensureMirror } from "./workspace/ensure-mirror.ts";
 import { withJobWorktree, worktreeGitArgs } from "./workspace/job-worktree.ts";
+
+/** The runner's compiler, part of a kept kernel's key ("unknown" when gcc does not answer). */
+async function compilerVersion(exec: Exec = defaultExec): Promise<string> {
+  try {
+    const r = await exec(["gcc", "-dumpfullversion", "-dumpversion"], { okCodes: "any", timeoutMs: 10_000 });
+    return r.code === 0 ? r.stdout.trim() : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Pure: "built base and candidate", or which of them was a kept kernel and from which flow. */
+export function describeBuilds(base: KernelBuild | null, candidate: KernelBuild): string {
+  const kernels = [...(base ? [{ label: "base", k: base }] : []), { label: "candidate", k: candidate }];
+  const reused = kernels.flatMap(({ label, k }) => (k.reused ? [`${label} from flow ${k.reused.flowId}`] : []));
+  if (reused.length === 0) return `built ${base ? "base and candidate" : "candidate"}`;
+  const built = kernels.filter(({ k }) => !k.reused).map(({ label }) => label);
+  return `reused the kept ${reused.join(" and ")} (same commit, config and compiler)${built.length ? `, built ${built.join(" and ")}` : ""}`;
+}
 
 export interface BuildStageDeps {
   git: Git;
@@ -71,7 +91,8 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
   if (!apply?.baseCommit || !apply.head) return done("skip", "skipped: nothing applied to build");
   const sig = deps.signal ? { signal: deps.signal } : {};
   const exec = deps.exec ? { exec: deps.exec } : {};
-  const artifactsDir = join(deps.workDir, "artifacts", job.flowId);
+  const artifactsRoot = join(deps.workDir, "artifacts");
+  const artifactsDir = join(artifactsRoot, job.flowId);
   const mirror = await ensureMirror(job.tree, { git, workDir: deps.workDir, fetchIntervalMs: 600_000, ...sig });
   const target = deps.bootTarget ?? createBootTarget(job.boot, deps.exec ? { exec: deps.exec } : {});
 
@@ -88,9 +109,17 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
 
     const sandbox = deps.sandbox ?? defaultSandbox([deps.workDir]);
     const common = { treeDir: wt.dir, config: cfg, artifactsDir, ccacheDir: deps.ccacheDir ?? null, sandbox, mirrorRepo: mirror.repo, ...exec, ...sig };
+    const compiler = cfg.reuseKernels ? await compilerVersion(deps.exec) : "";
     const attempt = async (label: "base" | "candidate", commit: string, reuseConfig: boolean): Promise<KernelBuild | BuildFailure> => {
+      // The selftests fragment is part of the config: whether the tree has it at this commit.
+      const hasSelftestsConfig = (await git(["cat-file", "-e", `${commit}:${SELFTESTS_BPF_CONFIG}`], { repo: mirror.repo, okCodes: "any" })).code === 0;
+      const key = cfg.reuseKernels ? kernelCacheKey({ commit, config: cfg, hasSelftestsConfig, compiler }) : null;
+      const kept = key ? takeCachedKernel({ artifactsRoot, key, artifactsDir, label }) : null;
+      if (kept) return kept;
       try {
-        return await buildKernel({ ...common, label, commit, reuseConfig });
+        const built = await buildKernel({ ...common, label, commit, reuseConfig });
+        if (key) keepBuiltKernel({ artifactsRoot, key, flowId: job.flowId, build: built });
+        return built;
       } catch (e) {
         if (e instanceof BuildFailure) return e;
         throw e;
@@ -110,7 +139,8 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
     );
     // After a sandboxed build the worktree is untrusted: address it without reading its .git.
     await git([...worktreeGitArgs(wt), "checkout", "--quiet", "--detach", head]);
-    const c = await attempt("candidate", head, cfg.compareBase);
+    // Incremental on the base's objects when the base was built here; a reused base left none.
+    const c = await attempt("candidate", head, cfg.compareBase && !data.base?.reused);
     if (c instanceof BuildFailure) {
       data.candidate = c.build;
       const status: Status = c.kind === "failed" ? "fail" : "error";
@@ -133,7 +163,7 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
     data.probeChanges = compareProbes(bootOf("base"), bootOf("candidate"));
 
     const statuses: Status[] = [];
-    const notes: string[] = [`built ${data.base ? "base and candidate" : "candidate"} (${cfg.baseConfig})`];
+    const notes: string[] = [`${describeBuilds(data.base, data.candidate)} (${cfg.baseConfig})`];
     if (data.newWarnings.length > 0) {
       statuses.push("warn");
       notes.push(`${data.newWarnings.length} new warning(s): ${data.newWarnings[0]!.file}:${data.newWarnings[0]!.line}`);

@@ -60,13 +60,19 @@ function cellFromKey(key: string): Cell {
   return { test: test as Cell["test"], topology: topology as Cell["topology"], size: Number(size) };
 }
 
-/** Rebuild a finished flow's report from the store (runs and raw samples), e.g. for b4 or a dashboard. */
-export async function loadFlowReport(db: Db, flowId: string): Promise<Report | undefined> {
-  const flow = await getFlow(db, flowId);
-  if (!flow) return undefined;
-  const series = await getSeries(db, flow.seriesId);
-  if (!series) return undefined;
-  const samples: BenchSample[] = (await listSamples(db, flowId)).map((s) => ({
+/** A flow as the store keeps it: its stage results and, apart, the bench's raw samples. */
+export interface StoredFlow {
+  flowId: string;
+  series: Series;
+  /** Stage results as stored (the bench's without its samples). */
+  runs: StageResult[];
+  samples: Awaited<ReturnType<typeof listSamples>>;
+  generatedAt: string;
+}
+
+/** Pure: a stored flow's report (the samples put back into its bench result). */
+export function reportOfStoredFlow(f: StoredFlow): Report {
+  const samples: BenchSample[] = f.samples.map((s) => ({
     cell: cellFromKey(s.cell),
     variant: s.variant,
     round: s.round,
@@ -80,10 +86,27 @@ export async function loadFlowReport(db: Db, flowId: string): Promise<Report | u
     ...(s.problem ? { problem: s.problem } : {}),
     ...(s.superseded !== null ? { superseded: s.superseded } : {}),
   }));
-  const results = (await listRuns(db, flowId)).map((r) => {
-    const res = JSON.parse(r.data) as StageResult;
-    if (res.stage === "bench" && res.data) (res.data as BenchData).samples = samples;
-    return res;
-  });
-  return buildFlowReport({ flowId, series, results, errors: [], generatedAt: flow.finishedAt ?? flow.createdAt }).report;
+  const results = f.runs.map((r) => (r.stage === "bench" && r.data ? { ...r, data: { ...(r.data as BenchData), samples } } : r));
+  return buildFlowReport({ flowId: f.flowId, series: f.series, results, errors: [], generatedAt: f.generatedAt }).report;
+}
+
+/** Reads a finished flow from the store (e.g. for b4, a dashboard, a recorded fixture). */
+export async function loadStoredFlow(db: Db, flowId: string): Promise<StoredFlow | undefined> {
+  const flow = await getFlow(db, flowId);
+  if (!flow) return undefined;
+  const series = await getSeries(db, flow.seriesId);
+  if (!series) return undefined;
+  return {
+    flowId,
+    series,
+    runs: (await listRuns(db, flowId)).map((r) => JSON.parse(r.data) as StageResult),
+    samples: await listSamples(db, flowId),
+    generatedAt: flow.finishedAt ?? flow.createdAt,
+  };
+}
+
+/** Rebuild a finished flow's report from the store (runs and raw samples). */
+export async function loadFlowReport(db: Db, flowId: string): Promise<Report | undefined> {
+  const f = await loadStoredFlow(db, flowId);
+  return f ? reportOfStoredFlow(f) : undefined;
 }

@@ -85,6 +85,32 @@ describe("build stage (real make, gcc, tmpfs)", () => {
     assert.deepEqual(r.data.boots[0]?.probes.map((p) => p.status), ["pass", "pass"]);
   });
 
+  test("a kept kernel: the same series again reuses both kernels (no make), another series on the same base reuses the base", async () => {
+    const workDir = join(dir, "w6");
+    const mail = await patchMail("net.c", "int net(int a)\n{\n\tint unused;\n\treturn a + 1;\n}\n", "net: add a variable");
+    const first = await run("keep-1", mail, workDir);
+    assert.match(first.summary, /^built base and candidate/);
+    const again = await run("keep-2", mail, workDir);
+    assert.equal(again.status, "warn", again.summary);
+    assert.equal(again.data.candidate?.commit, first.data.candidate?.commit, "the same series on the same base is the same commit");
+    assert.match(again.summary, /^reused the kept base from flow flow-keep-1 and candidate from flow flow-keep-1 \(same commit, config and compiler\) \(defconfig\)/);
+    assert.deepEqual(again.data.newWarnings, first.data.newWarnings, "warnings come back with the kernel");
+    for (const k of [again.data.base!, again.data.candidate!]) {
+      assert.equal(k.reused?.flowId, "flow-keep-1");
+      assert.equal(k.image, join(workDir, "artifacts", "flow-keep-2", `bzImage-${k === again.data.base ? "base" : "candidate"}`));
+      assert.match(readFileSync(k.logPath, "utf8"), /^kernel reused: /);
+    }
+    const other = await run("keep-3", await patchMail("net.c", "int net(int a)\n{\n\treturn a + 2;\n}\n", "net: add two"), workDir);
+    assert.equal(other.status, "pass", other.summary);
+    assert.equal(other.data.base?.reused?.flowId, "flow-keep-1");
+    assert.equal(other.data.candidate?.reused, undefined);
+    // Nothing of the base's build is in this worktree: the candidate is configured from scratch.
+    assert.match(readFileSync(other.data.candidate!.logPath, "utf8"), /^\$ make defconfig$/m);
+    assert.match(other.summary, /^reused the kept base from flow flow-keep-1 \(same commit, config and compiler\), built candidate/);
+    const off = await run("keep-4", mail, workDir, { reuseKernels: false });
+    assert.match(off.summary, /^built base and candidate/);
+  });
+
   test("a compile error is the series' failure, with the log tail", async () => {
     const r = await run("broken", await patchMail("net.c", "int net(int a)\n{\n\treturn a +;\n}\n", "net: break"), join(dir, "w2"));
     assert.equal(r.status, "fail");

@@ -28,7 +28,9 @@ export async function amSeries(git: Git, wt: string, patches: readonly RawPatch[
   const sig = signal ? { signal } : {};
   const out: AmOutcome = { applied: 0, alreadyApplied: [], failure: null, head: null };
   for (const p of patches) {
-    const am = await git(["-c", "gc.auto=0", "am", "-3", "--patch-format=mboxrd"], {
+    // The committer (fixed in GIT_ENV) and its date taken from the mail: the same series on the
+    // same base is the same commit on every runner and every flow, so a kept kernel can be found.
+    const am = await git(["-c", "gc.auto=0", "am", "-3", "--committer-date-is-author-date", "--patch-format=mboxrd"], {
       repo: wt,
       input: toMboxrd([p.raw]),
       okCodes: "any",

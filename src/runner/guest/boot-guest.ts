@@ -100,8 +100,11 @@ export async function bootGuest(req: BootGuestRequest): Promise<BootGuestResult>
   const wantKvm = req.qemu.kvm === "on" || (req.qemu.kvm === "auto" && kvmUsable());
   let accel: "kvm" | "tcg" = wantKvm ? "kvm" : "tcg";
   let r = await bootOnce(req, accel, accel === "kvm" && req.qemu.kvm === "auto" ? KVM_SIGN_OF_LIFE_MS : null);
-  if (!r.ok && r.outcome === "no-boot" && accel === "kvm" && req.qemu.kvm === "auto" && /no sign of life/.test(r.reason)) {
-    // /dev/kvm can open and still not run a guest: trust KVM only after the kernel printed.
+  const kvmFailed = (x: BootGuestResult) =>
+    !x.ok && ((x.outcome === "no-boot" && /no sign of life/.test(x.reason)) || (x.outcome === "error" && /kvm/i.test(x.reason) && /qemu did not start/.test(x.reason)));
+  if (accel === "kvm" && req.qemu.kvm === "auto" && kvmFailed(r)) {
+    // /dev/kvm can open for the runner and still not run a guest (no sign of life, or closed to
+    // the sandbox user QEMU runs as): trust KVM only after the kernel printed.
     accel = "tcg";
     r = await bootOnce(req, accel, null);
   }
