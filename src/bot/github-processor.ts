@@ -23,6 +23,7 @@ import { getFlow } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { getRawMails, getSeries, saveSeries } from "../store/series-repository.ts";
 import { type GithubEvent, githubEventSchema } from "./github-event.ts";
+import { knownApplyFailure } from "./known-apply-failure.ts";
 import { withdrawPullFlows } from "./withdraw-pull-flows.ts";
 
 export interface GithubProcessorDeps {
@@ -273,6 +274,15 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
     if (pr.state !== "open") {
       await comment(octokit, where, "**patchbench:** this pull request is closed; nothing to benchmark.\n");
       return { closed: true };
+    }
+    const failed = await knownApplyFailure(db, st.flows, pr.headSha);
+    if (failed) {
+      await comment(
+        octokit,
+        where,
+        `**patchbench:** nothing to benchmark: this head does not apply (${failed.summary.split("\n")[0]!.replace(/[`@<>]/g, "'")}; flow \`${failed.flowId}\`). Push a branch that applies and ask again.\n`,
+      );
+      return { replied: "does not apply" };
     }
     // Every stage of the tree: a maintainer's /bench is also the approval of an untrusted author's PR.
     const p = await planPull(e, pr, octokit, { bench: d.bench, pool: d.pool, stages: d.stages, salt: `bench-${e.commentId}` });

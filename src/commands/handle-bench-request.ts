@@ -75,13 +75,13 @@ export type BenchDecision =
 /** What a run request becomes: the flow's bench, stages and pool, and the estimate behind its acknowledgement. */
 export type BenchRun = Omit<Extract<PlannedBench, { ok: true }>, "ok">;
 
-/** What a run will do, for its acknowledgement: "base and candidate kernels built and booted, …". */
+/** What a run will do, for its acknowledgement: "base and candidate kernels built (or reused when kept) and booted, …". */
 export function describeBenchRun(run: Pick<BenchRun, "bench" | "sides">, costs: KernelCosts): string {
   const b = run.bench;
   const cells = b.tests.length * b.sizes.length * b.topologies.length;
   if (run.sides === "settings") return `${b.variants[0]!.name} against ${b.variants[1]!.name} on the runner's own kernel (the series' code is not run), ${cells} cell(s)`;
   const arms = b.arms.length > 0 ? ` and ${b.arms.map((a) => `arm ${a.name}`).join(", ")} on the candidate` : "";
-  return `base and candidate kernels built and booted${arms}, ${cells} cell(s) measured in each; build times from ${costs.source}`;
+  return `base and candidate kernels built (or reused when kept) and booted${arms}, ${cells} cell(s) measured in each; build times from ${costs.source}`;
 }
 
 /** Once every gate was passed (or failed): what the adapter does. */

@@ -5,7 +5,7 @@ import type { Report } from "../report/report.ts";
 import type { Db } from "../store/open-store.ts";
 import { type DeliveredMail, deliverMail, envelopeAddresses, type SendDeps } from "./deliver-mail.ts";
 import { countRecentMail } from "./mail-outbox.ts";
-import { decideMail, type MailDecision } from "./mail-policy.ts";
+import { bareAddress, decideMail, type MailDecision } from "./mail-policy.ts";
 
 /** Resolve "author" / "list" / addresses of the tree config ("list" is the tree's first list). */
 export function resolveRecipients(list: readonly string[], author: string, lists: readonly string[]): string[] {
@@ -18,9 +18,14 @@ export function resolveRecipients(list: readonly string[], author: string, lists
   return [...new Set(out.filter(Boolean))];
 }
 
-/** Who asked with `/bench` (set on the report job by the command path); absent for mail-triggered runs. */
+/**
+ * Who asked with `/bench` (set on the report job by the command path); absent for mail-triggered
+ * runs. The answer is a reply to the asking mail, to its sender, the usual recipients in copy.
+ */
 export interface ReportRequest {
   by: string | null;
+  /** The asking mail's Message-ID (without <>), when it came by mail. */
+  messageId?: string | null;
 }
 
 export interface ReportMailInput {
@@ -47,8 +52,16 @@ export async function deliverReportMail(
 ): Promise<DeliveredMail & { decision: MailDecision }> {
   const mail = input.config.global.mail;
   const lists = input.tree?.lists ?? [];
-  const to = resolveRecipients(input.tree?.recipients.to ?? ["author"], input.series.author, lists);
-  const cc = resolveRecipients(input.tree?.recipients.cc ?? [], input.series.author, lists);
+  const usual = {
+    to: resolveRecipients(input.tree?.recipients.to ?? ["author"], input.series.author, lists),
+    cc: resolveRecipients(input.tree?.recipients.cc ?? [], input.series.author, lists),
+  };
+  // An answer goes to the one who asked, the usual recipients in copy.
+  const asker = input.request?.by ?? null;
+  const to = asker ? [asker] : usual.to;
+  const cc = asker ? [...usual.to, ...usual.cc].filter((a, i, all) => bareAddress(a) !== bareAddress(asker) && all.findIndex((b) => bareAddress(b) === bareAddress(a)) === i) : usual.cc;
+  const asked = input.request?.messageId ?? null;
+  const thread = input.report.thread;
   const now = (deps.now ?? (() => new Date()))();
   const since = new Date(now.getTime() - mail.rateLimit.windowHours * 3600_000);
   const recent = await countRecentMail(deps.db, { seriesId: input.series.id, lists: envelopeAddresses(lists), since });
@@ -76,9 +89,9 @@ export async function deliverReportMail(
       from: mail.from,
       to,
       cc,
-      subject: input.report.thread.subject,
-      inReplyTo: input.report.thread.inReplyTo,
-      references: input.report.thread.references,
+      subject: thread.subject,
+      inReplyTo: asked ?? thread.inReplyTo,
+      references: asked ? [...thread.references.filter((r) => r !== asked), asked] : thread.references,
       text: input.text,
       headers: {
         "X-Patchbench-Report": input.flowId,

@@ -70,7 +70,8 @@ export function significantFindings(
   return out;
 }
 
-const bare = (a: string) => (/<([^>]+)>\s*$/.exec(a)?.[1] ?? a).trim().toLowerCase();
+/** An address without its display name, lower-cased: "Ada <A@x.org>" -> "a@x.org". */
+export const bareAddress = (a: string) => (/<([^>]+)>\s*$/.exec(a)?.[1] ?? a).trim().toLowerCase();
 
 /**
  * Pure: send (to whom) or hold. Held reports stay in the outbox and the
@@ -93,17 +94,17 @@ export function decideMail(input: MailPolicyInput, options: MailPolicyOptions = 
     return { action: "hold", reasons: [why] };
   }
 
-  const lists = new Set(input.lists.map(bare));
-  const isList = (a: string) => lists.has(bare(a));
+  const lists = new Set(input.lists.map(bareAddress));
+  const isList = (a: string) => lists.has(bareAddress(a));
   const over: string[] = [];
   if (input.sentToThread >= options.perThread)
     over.push(`thread limit reached: ${input.sentToThread} of ${options.perThread} mails in ${options.windowHours} h`);
   for (const a of [...input.to, ...input.cc].filter(isList)) {
-    const n = input.sentToList[bare(a)] ?? 0;
-    if (n >= options.perList) over.push(`list limit reached for ${bare(a)}: ${n} of ${options.perList} mails in ${options.windowHours} h`);
+    const n = input.sentToList[bareAddress(a)] ?? 0;
+    if (n >= options.perList) over.push(`list limit reached for ${bareAddress(a)}: ${n} of ${options.perList} mails in ${options.windowHours} h`);
   }
   if (over.length === 0) return { action: "send", to: [...input.to], cc: [...input.cc], reasons };
   if (!input.requested) return { action: "hold", reasons: [...reasons, ...over] };
   const who = input.requestedBy ?? input.author;
-  return { action: "send", to: [who], cc: [], reasons: [...reasons, ...over, `answered to ${bare(who)} only`] };
+  return { action: "send", to: [who], cc: [], reasons: [...reasons, ...over, `answered to ${bareAddress(who)} only`] };
 }

@@ -31,13 +31,18 @@ async function compilerVersion(exec: Exec = defaultExec): Promise<string> {
   }
 }
 
-/** Pure: "built base and candidate", or which of them was a kept kernel and from which flow. */
-export function describeBuilds(base: KernelBuild | null, candidate: KernelBuild): string {
+/**
+ * Pure: "built base and candidate (defconfig)", or which kernels were kept ones and from which
+ * flow: "reused the kept base and candidate of flow X (same commit, defconfig config and compiler)".
+ */
+export function describeBuilds(base: KernelBuild | null, candidate: KernelBuild, configName: string): string {
   const kernels = [...(base ? [{ label: "base", k: base }] : []), { label: "candidate", k: candidate }];
-  const reused = kernels.flatMap(({ label, k }) => (k.reused ? [`${label} from flow ${k.reused.flowId}`] : []));
-  if (reused.length === 0) return `built ${base ? "base and candidate" : "candidate"}`;
   const built = kernels.filter(({ k }) => !k.reused).map(({ label }) => label);
-  return `reused the kept ${reused.join(" and ")} (same commit, config and compiler)${built.length ? `, built ${built.join(" and ")}` : ""}`;
+  if (built.length === kernels.length) return `built ${built.join(" and ")} (${configName})`;
+  const byFlow = new Map<string, string[]>();
+  for (const { label, k } of kernels) if (k.reused) byFlow.set(k.reused.flowId, [...(byFlow.get(k.reused.flowId) ?? []), label]);
+  const reused = [...byFlow].map(([flow, labels]) => `${labels.join(" and ")} of flow ${flow}`).join(" and the ");
+  return `reused the kept ${reused} (same commit, ${configName} config and compiler)${built.length ? `, built ${built.join(" and ")}` : ""}`;
 }
 
 export interface BuildStageDeps {
@@ -163,7 +168,7 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
     data.probeChanges = compareProbes(bootOf("base"), bootOf("candidate"));
 
     const statuses: Status[] = [];
-    const notes: string[] = [`${describeBuilds(data.base, data.candidate)} (${cfg.baseConfig})`];
+    const notes: string[] = [describeBuilds(data.base, data.candidate, cfg.baseConfig)];
     if (data.newWarnings.length > 0) {
       statuses.push("warn");
       notes.push(`${data.newWarnings.length} new warning(s): ${data.newWarnings[0]!.file}:${data.newWarnings[0]!.line}`);

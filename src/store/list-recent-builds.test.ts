@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { Status } from "../domain/status.ts";
 import { createFlowIfAbsent } from "./flow-repository.ts";
 import { openStore } from "./open-store.ts";
 import { listRecentBuilds, saveFlowResults } from "./result-repository.ts";
 
+const AT = "2026-12-06T10:00:00.000Z";
 const buildData = (ms: number) => ({
   config: { base: "defconfig", fragments: [], extras: [] },
   base: { commit: "b", ok: true, durationMs: ms, warnings: [], logTail: "", logPath: "", image: "/i", ccache: true },
@@ -25,9 +27,9 @@ test("listRecentBuilds: the tree's build stages that built, with their flow's ba
     for (const f of flows) {
       await createFlowIfAbsent(db, { id: f.id, seriesId: "s", tree: f.tree, base: f.base, plan: "{}" });
       await saveFlowResults(db, f.id, {
-        runs: [
-          { stage: "apply", status: "pass", summary: "", data: {} },
-          { stage: "build", status: f.build.status, summary: "", data: f.build.data },
+        results: [
+          { stage: "apply", status: "pass", summary: "", startedAt: AT, endedAt: AT, runner: "r", data: {} },
+          { stage: "build", status: f.build.status as Status, summary: "", startedAt: AT, endedAt: AT, runner: "r", data: f.build.data },
         ],
         samples: [],
         verdicts: [],

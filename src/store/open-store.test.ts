@@ -67,8 +67,8 @@ test("store: migrations, series round trip, one flow per id, outbox, samples rep
       throughput: 123.4,
       ok: true,
     };
-    await saveFlowResults(db, "flow-1", { runs: [], samples: [sample, sample], verdicts: [] });
-    await saveFlowResults(db, "flow-1", { runs: [], samples: [{ ...sample, superseded: "A: slow mode" }, sample], verdicts: [] });
+    await saveFlowResults(db, "flow-1", { results: [], samples: [sample, sample], verdicts: [] });
+    await saveFlowResults(db, "flow-1", { results: [], samples: [{ ...sample, superseded: "A: slow mode" }, sample], verdicts: [] });
     const rows = await listSamples(db, "flow-1");
     assert.equal(rows.length, 2);
     assert.equal(rows[0]?.throughput, 123.4);

@@ -1,31 +1,25 @@
 import { type BenchSample, cellKey } from "../domain/bench.ts";
 import type { PastBuild } from "../domain/flow-estimate.ts";
-import type { BuildData } from "../domain/results.ts";
+import type { BuildData, StageResult } from "../domain/results.ts";
 import type { Db } from "./open-store.ts";
-
-export interface StoredRun {
-  stage: string;
-  status: string;
-  summary: string;
-  data: unknown;
-}
 
 /**
  * Store every stage result, raw sample and verdict of a flow in one
  * transaction. Re-running replaces the flow's rows, so a retried report job
- * never duplicates them.
+ * never duplicates them. A run's `data` column is the whole stage result;
+ * the bench's samples go to their own table.
  */
 export async function saveFlowResults(
   db: Db,
   flowId: string,
-  input: { runs: StoredRun[]; samples: BenchSample[]; verdicts: { cell: string; verdict: string; data: unknown }[] },
+  input: { results: StageResult[]; samples: BenchSample[]; verdicts: { cell: string; verdict: string; data: unknown }[] },
 ): Promise<void> {
   const now = new Date().toISOString();
   await db.transaction().execute(async (tx) => {
     await tx.deleteFrom("runs").where("flow_id", "=", flowId).execute();
     await tx.deleteFrom("samples").where("flow_id", "=", flowId).execute();
     await tx.deleteFrom("verdicts").where("flow_id", "=", flowId).execute();
-    for (const r of input.runs) {
+    for (const r of input.results) {
       await tx
         .insertInto("runs")
         .values({
@@ -34,7 +28,7 @@ export async function saveFlowResults(
           stage: r.stage,
           status: r.status,
           summary: r.summary,
-          data: JSON.stringify(r.data),
+          data: JSON.stringify(r.stage === "bench" && r.data ? { ...r, data: { ...(r.data as object), samples: undefined } } : r),
           created_at: now,
         })
         .execute();
@@ -97,7 +91,7 @@ export async function listRecentBuilds(db: Db, tree: string, limit = 5): Promise
     .execute();
   // Rows of another shape (a build stage that stopped before building) are left out, not guessed at.
   return rows.flatMap((r) => {
-    const data = JSON.parse(r.data) as Partial<BuildData> | null;
+    const data = (JSON.parse(r.data) as Partial<StageResult<Partial<BuildData>>> | null)?.data;
     return data && Array.isArray(data.boots) && "candidate" in data ? [{ base: r.base, data: data as BuildData }] : [];
   });
 }

@@ -103,7 +103,7 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
       installationId: `${deps.installationId}-mailbench-${stableId("m", r.messageId)}`,
       bench: d.bench,
     });
-    plan.job.data = { ...(plan.job.data as object), request: { by: r.from } };
+    plan.job.data = { ...(plan.job.data as object), request: { by: r.from, messageId: r.messageId } };
     const e = await enqueueFlow({ db, flows: deps.flows, log }, plan);
     await done(`flow ${e.flowId}`);
     log.info({ ...who, flowId: e.flowId, reason: d.reason }, "/bench by mail queued");

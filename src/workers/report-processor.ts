@@ -49,13 +49,13 @@ export function createReportProcessor(deps: { db: Db; config: Config; log: Logge
     const text = renderText(report);
 
     await saveFlowResults(deps.db, flowId, {
-      runs: results.map((r) => ({ stage: r.stage, status: r.status, summary: r.summary, data: { ...r, data: r.stage === "bench" ? { ...(r.data as object), samples: undefined } : r.data } })),
+      results,
       samples: benchData?.samples ?? [],
       verdicts: (analysis?.cells ?? []).map((c) => ({ cell: c.key, verdict: c.analysis.verdict, data: c.analysis })),
     });
 
     // Mail: quiet-by-default policy, rate limits, exactly-once outbox.
-    const request = z.object({ by: z.string().nullable().default(null) }).nullable().default(null).safeParse((job.data as { request?: unknown }).request ?? null);
+    const request = z.object({ by: z.string().nullable().default(null), messageId: z.string().nullable().default(null) }).nullable().default(null).safeParse((job.data as { request?: unknown }).request ?? null);
     const delivered = await deliverReportMail(
       { db: deps.db, log },
       { flowId, series, report, text, tree, config: deps.config, request: request.success ? request.data : null },

@@ -86,7 +86,7 @@ test("/bench by mail: a maintainer's DKIM-passing request (by our authserv-id) r
     assert.equal(second.flows.length, 1, "only the maintainer's DKIM-passing request runs");
     const report = await reports.getJob(`${second.flows[0]}-report`);
     assert.ok(report, "the report job exists");
-    assert.deepEqual((report.data as { request?: unknown }).request, { by: "Maint <maint@kernel.example>" });
+    assert.deepEqual((report.data as { request?: unknown }).request, { by: "Maint <maint@kernel.example>", messageId: "r3@x" });
     const bench = (await pool.getJob(`${second.flows[0]}-bench`))?.data as {
       bench: { sizes: number[]; topologies: string[]; rounds: number };
     };

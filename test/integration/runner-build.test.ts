@@ -93,7 +93,7 @@ describe("build stage (real make, gcc, tmpfs)", () => {
     const again = await run("keep-2", mail, workDir);
     assert.equal(again.status, "warn", again.summary);
     assert.equal(again.data.candidate?.commit, first.data.candidate?.commit, "the same series on the same base is the same commit");
-    assert.match(again.summary, /^reused the kept base from flow flow-keep-1 and candidate from flow flow-keep-1 \(same commit, config and compiler\) \(defconfig\)/);
+    assert.match(again.summary, /^reused the kept base and candidate of flow flow-keep-1 \(same commit, defconfig config and compiler\); /);
     assert.deepEqual(again.data.newWarnings, first.data.newWarnings, "warnings come back with the kernel");
     for (const k of [again.data.base!, again.data.candidate!]) {
       assert.equal(k.reused?.flowId, "flow-keep-1");
@@ -106,7 +106,7 @@ describe("build stage (real make, gcc, tmpfs)", () => {
     assert.equal(other.data.candidate?.reused, undefined);
     // Nothing of the base's build is in this worktree: the candidate is configured from scratch.
     assert.match(readFileSync(other.data.candidate!.logPath, "utf8"), /^\$ make defconfig$/m);
-    assert.match(other.summary, /^reused the kept base from flow flow-keep-1 \(same commit, config and compiler\), built candidate/);
+    assert.match(other.summary, /^reused the kept base of flow flow-keep-1 \(same commit, defconfig config and compiler\), built candidate; /);
     const off = await run("keep-4", mail, workDir, { reuseKernels: false });
     assert.match(off.summary, /^built base and candidate/);
   });
