@@ -79,6 +79,7 @@ export async function deliverReportMail(
       sentToThread: recent.thread,
       sentToList: recent.perList,
       unposted: input.series.syntheticMessageIds === true,
+      pullRequest: input.series.source === "github",
     },
     { quiet: mail.quiet, ...mail.rateLimit },
   );

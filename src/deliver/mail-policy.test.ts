@@ -26,6 +26,13 @@ describe("decideMail (quiet by default, rate limits)", async () => {
     assert.deepEqual(d, { action: "hold", reasons: ["the series was never posted (synthetic Message-IDs): no thread to answer"] });
   });
 
+  test("a pull request is never mailed, asked for or not: it is answered on GitHub", () => {
+    for (const requested of [false, true]) {
+      const d = decideMail(input({ pullRequest: true, requested }), { ...DEFAULT_MAIL_POLICY, quiet: false });
+      assert.deepEqual(d, { action: "hold", reasons: ["a pull request is answered on GitHub (check run, /bench comment); no list thread to answer"] });
+    }
+  });
+
   test("does not apply is mailed to author and list", () => {
     const d = decideMail(input());
     assert.deepEqual(d, { action: "send", to: ["Eric Dumazet <edumazet@google.com>"], cc: [LIST], reasons: ["the series does not apply"] });

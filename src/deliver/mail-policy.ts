@@ -37,6 +37,8 @@ export interface MailPolicyInput {
   sentToList: Readonly<Record<string, number>>;
   /** The series was never posted (local input with synthetic Message-IDs): there is no thread to answer. */
   unposted?: boolean;
+  /** The series is a GitHub pull request: its answers go to GitHub, and no list thread exists. */
+  pullRequest?: boolean;
 }
 
 export type MailDecision =
@@ -80,6 +82,7 @@ export const bareAddress = (a: string) => (/<([^>]+)>\s*$/.exec(a)?.[1] ?? a).tr
  * only, so a busy thread cannot flood the list.
  */
 export function decideMail(input: MailPolicyInput, options: MailPolicyOptions = DEFAULT_MAIL_POLICY): MailDecision {
+  if (input.pullRequest) return { action: "hold", reasons: ["a pull request is answered on GitHub (check run, /bench comment); no list thread to answer"] };
   if (input.unposted) return { action: "hold", reasons: ["the series was never posted (synthetic Message-IDs): no thread to answer"] };
   const findings = significantFindings(input.report, input.unreproducedClaims);
   const reasons: string[] = [];
