@@ -30,7 +30,7 @@ export interface ReportRequest {
 
 export interface ReportMailInput {
   flowId: string;
-  series: Pick<Series, "id" | "author" | "syntheticMessageIds">;
+  series: Pick<Series, "id" | "author" | "syntheticMessageIds" | "source">;
   report: Report;
   text: string;
   tree: TreeConfig | undefined;

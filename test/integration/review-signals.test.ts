@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createScratchSeries, type ScratchSeries } from "../../src/demo/scratch-series.ts";
+import { acquireHostLock } from "../../src/lib/host-lock.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { exitOf, runCli, spawnCli } from "../helpers/run-cli.ts";
 
@@ -106,7 +107,16 @@ describe("patchbench review: signals and pipes (real CLI, Redis, git)", () => {
   });
 
   test("SIGTERM while the bench stage runs: stops within seconds, sysctls restored, the stage resumes on the next review", async () => {
-    const before = readFileSync("/proc/sys/net/core/busy_read", "utf8").trim();
+    // Read under the machine's bench lock: a bench of another test may hold busy_read at its B value.
+    const busyRead = async () => {
+      const lock = await acquireHostLock("bench");
+      try {
+        return readFileSync("/proc/sys/net/core/busy_read", "utf8").trim();
+      } finally {
+        lock.release();
+      }
+    };
+    const before = await busyRead();
     const bench = ["--stages", "apply,bench", "--sizes", "1", "--topologies", "loopback", "--rounds", "4", "--runs", "1", "--duration", "3"];
     const data = ["--data-dir", join(dir, "bench"), "--redis-url", redis.url, "review", s.mboxPath, "--tree-path", s.treeDir];
     const cli = spawnCli([...data, ...bench]);
@@ -130,7 +140,7 @@ describe("patchbench review: signals and pipes (real CLI, Redis, git)", () => {
     const ms = Date.now() - killedAt;
     assert.equal(c.code, 130, stderr);
     assert.ok(ms < 10_000, `stopped in ${ms} ms`);
-    assert.equal(readFileSync("/proc/sys/net/core/busy_read", "utf8").trim(), before, "busy_read restored");
+    assert.equal(await busyRead(), before, "busy_read restored");
     const again = await runCli([...data, ...bench]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /flow already exists/);
