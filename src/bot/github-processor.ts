@@ -18,12 +18,12 @@ import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
 import { estimateBenchSeconds } from "../domain/bench-plan.ts";
 import { benchEstimatorFor } from "../commands/bench-estimator.ts";
+import { knownApplyFailure } from "../commands/known-apply-failure.ts";
 import { type KernelCosts, kernelSeconds } from "../domain/flow-estimate.ts";
 import { getFlow } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { getRawMails, getSeries, saveSeries } from "../store/series-repository.ts";
 import { type GithubEvent, githubEventSchema } from "./github-event.ts";
-import { knownApplyFailure } from "./known-apply-failure.ts";
 import { withdrawPullFlows } from "./withdraw-pull-flows.ts";
 
 export interface GithubProcessorDeps {

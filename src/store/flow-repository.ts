@@ -89,6 +89,12 @@ export async function listUnfinishedFlows(db: Db): Promise<UnfinishedFlow[]> {
   return rows.map((r) => ({ id: r.id, status: r.status, createdAt: r.created_at, job: r.job }));
 }
 
+/** Every flow of a series, oldest first. */
+export async function listFlowsOfSeries(db: Db, seriesId: string): Promise<string[]> {
+  const rows = await db.selectFrom("flows").select("id").where("series_id", "=", seriesId).orderBy("created_at").execute();
+  return rows.map((r) => r.id);
+}
+
 /** Queued flows (not yet reported) of a series. */
 export async function listQueuedFlowsOfSeries(db: Db, seriesId: string): Promise<string[]> {
   const rows = await db.selectFrom("flows").select("id").where("series_id", "=", seriesId).where("status", "=", "queued").execute();

@@ -11,6 +11,8 @@ import type { Logger } from "../lib/logger.ts";
 import type { BenchLimiter } from "../queue/bench-limiter.ts";
 import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
+import { knownApplyFailure } from "../commands/known-apply-failure.ts";
+import { listFlowsOfSeries } from "../store/flow-repository.ts";
 import { getCursor, setCursor } from "../store/cursor-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { saveSeries } from "../store/series-repository.ts";
@@ -68,7 +70,18 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
       await done(`ignored: ${reason}`);
       continue;
     }
-    if (d.kind === "reply") {
+    // A series whose earlier flow did not apply would only fail again: answered at once, nothing queued.
+    const failed = d.kind === "run" && series ? await knownApplyFailure(db, await listFlowsOfSeries(db, series.id)) : null;
+    const reply =
+      d.kind === "reply"
+        ? { text: d.reply, reason: d.reason }
+        : failed
+          ? {
+              text: `patchbench: nothing to benchmark: this series does not apply.\n\n  ${failed.summary.split("\n")[0]}\n  (flow ${failed.flowId})\n\nSend a version that applies and ask again.\n`,
+              reason: "does not apply",
+            }
+          : null;
+    if (reply) {
       await deliverMail(
         { db, log },
         stableId("mailcmd", r.messageId),
@@ -79,7 +92,7 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
           subject: /^re:/i.test(r.subject) ? r.subject : `Re: ${r.subject}`,
           inReplyTo: r.messageId,
           references: [r.messageId],
-          text: d.reply,
+          text: reply.text,
           headers: { "X-Patchbench-Command": "bench" },
         },
         {
@@ -89,10 +102,11 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
         },
         { action: "send", to: [r.from], cc: [], reasons: ["answer to a /bench request"] },
       );
-      log.info({ ...who, reason: d.reason }, "/bench by mail answered");
-      await done(d.reason);
+      log.info({ ...who, reason: reply.reason }, "/bench by mail answered");
+      await done(reply.reason);
       continue;
     }
+    if (d.kind !== "run") continue;
     // A run: the decision had a tree, so the series exists.
     await saveSeries(db, series!, box.raw);
     const plan = planFlow({

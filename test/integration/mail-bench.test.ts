@@ -12,6 +12,7 @@ import { createBenchLimiter } from "../../src/queue/bench-limiter.ts";
 import { ORCHESTRATOR_QUEUE } from "../../src/queue/queue-names.ts";
 import { bullConnection } from "../../src/queue/redis-connection.ts";
 import { openStore } from "../../src/store/open-store.ts";
+import { saveFlowResults } from "../../src/store/result-repository.ts";
 import { pollOnce } from "../../src/workers/mail-poller.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 
@@ -102,6 +103,23 @@ test("/bench by mail: a maintainer's DKIM-passing request (by our authserv-id) r
     appendFileSync(mbox, reply({ from: "Other <o@x.example>", id: "r5@x", to: cover, subject, body: "Looks good." }));
     const third = await pollOnce(deps);
     assert.deepEqual(third.flows, []);
+
+    // The series' own flow did not apply (as its report stored it): a new /bench is answered at once, nothing queued.
+    const at = new Date().toISOString();
+    const failure = "patch 2/2 does not apply to bpf-next at 0123456789ab";
+    await saveFlowResults(db, first.flows[0]!, {
+      results: [{ stage: "apply", status: "fail", summary: `${failure}\nerror: net/core/filter.c: patch does not apply`, startedAt: at, endedAt: at, runner: "r", data: {} }],
+      samples: [],
+      verdicts: [],
+    });
+    appendFileSync(mbox, reply({ from: "Maint <maint@kernel.example>", id: "r8@x", to: cover, subject, body: "/bench sizes=1", auth: "dkim=pass header.d=kernel.example" }));
+    const fourth = await pollOnce(deps);
+    assert.deepEqual(fourth.flows, [], "nothing queued for a series that does not apply");
+    const answer = readdirSync(config.paths.outboxDir)
+      .map((f) => readFileSync(join(config.paths.outboxDir, f), "utf8"))
+      .find((m) => /^In-Reply-To: <r8@x>$/m.test(m));
+    assert.ok(answer, "the request is answered");
+    assert.match(answer.replace(/=\r?\n/g, ""), new RegExp(`nothing to benchmark: this series does not apply\\.\n\n  ${failure}\n  \\(flow ${first.flows[0]}\\)\n`));
   } finally {
     await flows.close();
     await reports.close();

@@ -1,0 +1,18 @@
+import { getTarget } from "../deliver/github/github-target.ts";
+import type { Db } from "../store/open-store.ts";
+import { listRuns } from "../store/result-repository.ts";
+
+/**
+ * An earlier flow of the same series (for a pull request: on the same head) whose apply failed:
+ * a `/bench` would only fail the same way, so it is answered at once with that failure and no
+ * runner time is spent. `flows` oldest first; the newest failure wins; null when none failed
+ * (or none ran apply yet).
+ */
+export async function knownApplyFailure(db: Db, flows: readonly string[], headSha: string | null = null): Promise<{ flowId: string; summary: string } | null> {
+  for (const flowId of [...flows].reverse()) {
+    if (headSha !== null && (await getTarget(db, flowId))?.headSha !== headSha) continue;
+    const apply = (await listRuns(db, flowId)).find((r) => r.stage === "apply");
+    if (apply?.status === "fail") return { flowId, summary: apply.summary };
+  }
+  return null;
+}
