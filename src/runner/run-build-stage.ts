@@ -117,8 +117,8 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
     const compiler = cfg.reuseKernels ? await compilerVersion(deps.exec) : "";
     const attempt = async (label: "base" | "candidate", commit: string, reuseConfig: boolean): Promise<KernelBuild | BuildFailure> => {
       // The selftests fragment is part of the config: whether the tree has it at this commit.
-      const hasSelftestsConfig = (await git(["cat-file", "-e", `${commit}:${SELFTESTS_BPF_CONFIG}`], { repo: mirror.repo, okCodes: "any" })).code === 0;
-      const key = cfg.reuseKernels ? kernelCacheKey({ commit, config: cfg, hasSelftestsConfig, compiler }) : null;
+      const hasSelftestsConfig = async () => (await git(["cat-file", "-e", `${commit}:${SELFTESTS_BPF_CONFIG}`], { repo: mirror.repo, okCodes: "any" })).code === 0;
+      const key = cfg.reuseKernels ? kernelCacheKey({ commit, config: cfg, hasSelftestsConfig: await hasSelftestsConfig(), compiler }) : null;
       const kept = key ? takeCachedKernel({ artifactsRoot, key, artifactsDir, label }) : null;
       if (kept) return kept;
       try {

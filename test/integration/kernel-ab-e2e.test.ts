@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { PROJECT_ROOT } from "../helpers/fixtures.ts";
+import { cloneKernelTestTree } from "../helpers/kernel-test-tree.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
@@ -56,18 +55,12 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
   let dataDir: string;
 
   before(async () => {
-    const src = execFileSync("bash", [join(PROJECT_ROOT, "scripts", "prepare-kernel-tree.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
-      .trim()
-      .split("\n")
-      .pop()!;
-    dir = mkdtempSync(join(tmpdir(), "pb-kab-"));
-    // make runs as the sandbox user, which must be able to reach the worktrees (mkdtemp makes 0700).
-    chmodSync(dir, 0o711);
     // The test tree: the pinned base plus a "slow" branch whose history carries the busy-wait,
     // made with the identity and date the series script used, so its id is the improvement's base.
-    const repo = join(dir, "linux");
-    const g = (...args: string[]) => execFileSync("git", args, { cwd: repo, env: { ...process.env, ...GIT_ENV }, encoding: "utf8" }).trim();
-    execFileSync("git", ["clone", "-q", "--shared", "--branch", "base", src, repo], { env: { ...process.env, ...GIT_ENV } });
+    const cloned = cloneKernelTestTree("pb-kab-", GIT_ENV);
+    dir = cloned.dir;
+    const repo = cloned.repo;
+    const g = cloned.git;
     g("checkout", "-q", "-b", "slow");
     g("am", "-q", "--empty=drop", "--committer-date-is-author-date", join(DATA, "regression.mbox"));
     g("checkout", "-q", "base");

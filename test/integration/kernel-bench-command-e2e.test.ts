@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { type FakeGithub, type FakePull, issueCommentPayload, pullRequestPayload, sendWebhook, startFakeGithub } from "../helpers/fake-github.ts";
 import { PROJECT_ROOT } from "../helpers/fixtures.ts";
+import { cloneKernelTestTree } from "../helpers/kernel-test-tree.ts";
 import { freePort, startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { CLI } from "../helpers/run-cli.ts";
 import { openStore } from "../../src/store/open-store.ts";
@@ -60,16 +60,10 @@ describe("/bench on a pull request: base vs candidate kernel, the PR's built ker
   };
 
   before(async () => {
-    const src = execFileSync("bash", [join(PROJECT_ROOT, "scripts", "prepare-kernel-tree.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
-      .trim()
-      .split("\n")
-      .pop()!;
-    dir = mkdtempSync(join(tmpdir(), "pb-kbench-"));
-    // make runs as the sandbox user, which must be able to reach the worktrees (mkdtemp makes 0700).
-    chmodSync(dir, 0o711);
-    const work = join(dir, "linux");
-    const g = (...args: string[]) => execFileSync("git", args, { cwd: work, env: { ...process.env, ...ADA }, encoding: "utf8" }).trim();
-    execFileSync("git", ["clone", "-q", "--shared", "--branch", "base", src, work], { env: { ...process.env, ...ADA } });
+    const tree = cloneKernelTestTree("pb-kbench-", ADA);
+    dir = tree.dir;
+    const work = tree.repo;
+    const g = tree.git;
     const baseSha = g("rev-parse", "HEAD");
     g("checkout", "-q", "-b", "topic");
     g("am", "-q", "--empty=drop", "--committer-date-is-author-date", join(PROJECT_ROOT, "test", "data", "kernel-ab", "regression.mbox"));
