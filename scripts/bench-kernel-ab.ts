@@ -59,7 +59,7 @@ const sandbox = defaultSandbox([work]);
 mkdirSync(artifacts, { recursive: true });
 const build = async (label: "base" | "candidate", name: string) => {
   const t0 = Date.now();
-  const b = await buildKernel({ treeDir: tree, commit: name, label, config: buildCfg, artifactsDir: join(artifacts, name), ccacheDir: join(CACHE, "ccache"), sandbox });
+  const b = await buildKernel({ treeDir: tree, commit: name, label, config: buildCfg, artifactsDir: join(artifacts, name), ccacheDir: join(CACHE, "ccache"), ccacheWrite: label === "base", sandbox });
   say(`built ${name}: ${secs(Date.now() - t0)}${b.ccache ? " (ccache)" : ""}`);
   return b;
 };

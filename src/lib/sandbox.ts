@@ -62,6 +62,8 @@ export interface SandboxRun extends Omit<ExecOptions, "env" | "extraEnv" | "cwd"
   measure?: readonly string[];
   /** The whole environment besides the sandbox's base (PATH, HOME=/tmp, LC_ALL, TERM, TZ, git isolation). */
   env?: Record<string, string>;
+  /** Bound from the host's /dev (e.g. /dev/kvm for a QEMU boot). */
+  devices?: readonly string[];
 }
 
 export interface Sandbox {
@@ -75,7 +77,7 @@ export interface Sandbox {
    * The argv that starts a long-lived process (a QEMU guest) in the sandbox, for
    * lib/start-process; `devices` are bound from the host's /dev (e.g. /dev/kvm).
    */
-  wrap(argv: readonly string[], opts: Pick<SandboxRun, "cwd" | "writable" | "readOnly" | "env"> & { devices?: readonly string[]; hostOwnership?: boolean }): string[];
+  wrap(argv: readonly string[], opts: Pick<SandboxRun, "cwd" | "writable" | "readOnly" | "env" | "devices"> & { hostOwnership?: boolean }): string[];
   /** One line for logs and results. */
   describe: string;
 }
@@ -159,8 +161,7 @@ function kindOf(p: string): "dir" | "file" | null {
  */
 export function sandboxArgv(
   argv: readonly string[],
-  run: Pick<SandboxRun, "cwd" | "writable" | "readOnly" | "env"> & {
-    devices?: readonly string[];
+  run: Pick<SandboxRun, "cwd" | "writable" | "readOnly" | "env" | "devices"> & {
     /**
      * Keep the host's file ownership visible (no user namespace): bwrap runs as root and drops to
      * the sandbox user inside. For QEMU, whose 9p share must show root-owned files as root's.
@@ -287,14 +288,19 @@ export function createSandbox(settings: SandboxSettings, deps: { exec?: Exec; lo
       return sandboxArgv(argv, opts, settings, identity);
     },
     async run(argv, opts) {
-      const { cwd, writable, readOnly, env, measure: _measure, ...rest } = opts;
+      const { cwd, writable, readOnly, env, devices, measure: _measure, ...rest } = opts;
       if (settings.mode === "none") {
         const r = await exec(argv, { ...rest, cwd, env: sandboxEnv(env) });
         await checkDisk(argv, opts, r);
         return r;
       }
       ensureTraversable([cwd, ...(writable ?? []), ...(readOnly ?? [])], settings.hide, identity);
-      const full = sandboxArgv(argv, { cwd, ...(writable ? { writable } : {}), ...(readOnly ? { readOnly } : {}), ...(env ? { env } : {}) }, settings, identity);
+      const full = sandboxArgv(
+        argv,
+        { cwd, ...(writable ? { writable } : {}), ...(readOnly ? { readOnly } : {}), ...(env ? { env } : {}), ...(devices ? { devices } : {}) },
+        settings,
+        identity,
+      );
       try {
         // prlimit, setpriv and bwrap itself get PATH only: bwrap's own process is visible in the sandbox's /proc.
         const r = await exec(full, { ...rest, env: { PATH: SANDBOX_PATH } });

@@ -52,7 +52,7 @@ export interface BuildStageDeps {
   runner: string;
   /** The apply stage's result (base and head commits). */
   apply: ApplyData | null;
-  /** ccache's cache dir shared by jobs (null: ccache's default). */
+  /** ccache's cache dir shared by jobs, written only by base builds (null: none kept between builds). */
   ccacheDir?: string | null;
   exec?: Exec;
   /** Where make runs; default: bwrap hiding workDir. */
@@ -99,7 +99,9 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
   const artifactsRoot = join(deps.workDir, "artifacts");
   const artifactsDir = join(artifactsRoot, job.flowId);
   const mirror = await ensureMirror(job.tree, { git, workDir: deps.workDir, fetchIntervalMs: 600_000, ...sig });
-  const target = deps.bootTarget ?? createBootTarget(job.boot, deps.exec ? { exec: deps.exec } : {});
+  const sandbox = deps.sandbox ?? defaultSandbox([deps.workDir]);
+  // The qemu target boots the series' kernel: QEMU runs in the sandbox like make does.
+  const target = deps.bootTarget ?? createBootTarget(job.boot, { ...(deps.exec ? { exec: deps.exec } : {}), sandbox });
 
   return withJobWorktree({ git, repo: mirror.repo, workDir: deps.workDir, key: `${job.flowId}-build`, commit: apply.baseCommit, ...sig }, async (wt) => {
     // The applied head is kept as a ref by the apply stage; on another runner, apply again.
@@ -112,7 +114,6 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
       await git(["checkout", "--quiet", "--detach", apply.baseCommit!], { repo: wt.dir });
     }
 
-    const sandbox = deps.sandbox ?? defaultSandbox([deps.workDir]);
     const common = { treeDir: wt.dir, config: cfg, artifactsDir, ccacheDir: deps.ccacheDir ?? null, sandbox, mirrorRepo: mirror.repo, ...exec, ...sig };
     const compiler = cfg.reuseKernels ? await compilerVersion(deps.exec) : "";
     const attempt = async (label: "base" | "candidate", commit: string, reuseConfig: boolean): Promise<KernelBuild | BuildFailure> => {
@@ -122,7 +123,8 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
       const kept = key ? takeCachedKernel({ artifactsRoot, key, artifactsDir, label }) : null;
       if (kept) return kept;
       try {
-        const built = await buildKernel({ ...common, label, commit, reuseConfig });
+        // Only the base (upstream history) may add to the tree's ccache; the series' build reads it.
+        const built = await buildKernel({ ...common, label, commit, reuseConfig, ccacheWrite: label === "base" });
         if (key) keepBuiltKernel({ artifactsRoot, key, flowId: job.flowId, build: built });
         return built;
       } catch (e) {

@@ -117,7 +117,7 @@ export function createStageProcessor(deps: StageProcessorDeps) {
           workDir: deps.workDir,
           runner,
           apply: applyData ?? null,
-          ccacheDir: process.env.CCACHE_DIR ?? null,
+          ccacheDir: process.env.CCACHE_DIR ?? `${deps.workDir}/cache/ccache`,
           sandbox: deps.sandbox,
           signal,
         });

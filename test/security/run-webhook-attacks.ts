@@ -13,6 +13,7 @@ import { createLogger, silentLogger } from "../../src/lib/logger.ts";
 import { stageJobSchema } from "../../src/queue/payloads.ts";
 import { bullConnection } from "../../src/queue/redis-connection.ts";
 import { applySeries } from "../../src/runner/apply/apply-series.ts";
+import { getFlow } from "../../src/store/flow-repository.ts";
 import { type Db, openStore } from "../../src/store/open-store.ts";
 import { type FakeGithub, type FakePull, issueCommentPayload, pullRequestPayload, sendWebhook, startFakeGithub } from "../helpers/fake-github.ts";
 import type { TestRedis } from "../helpers/redis-server.ts";
@@ -128,7 +129,8 @@ export async function runWebhookAttacks(redis: TestRedis): Promise<AttackRow[]> 
         assert.equal(status, 400);
         await waitFor("the refusal in the log", () => /signature does not match/.test(logText));
         assert.equal(handled("sec-bad-sig"), 0);
-        return `answered ${status}; "signature does not match" logged; not enqueued`;
+        assert.equal(logText.includes(marker), false, "the unsigned payload reached the log");
+        return `answered ${status}; "signature does not match" logged, the payload not; not enqueued`;
       }),
     );
     rows.push(
@@ -161,7 +163,8 @@ export async function runWebhookAttacks(redis: TestRedis): Promise<AttackRow[]> 
         const status = await postBig(url, MAX_WEBHOOK_BYTES + 1, true, "sec-huge-cl");
         assert.equal(status, 413);
         assert.match(logText, /"deliveryId":"sec-huge-cl"[^\n]*"declared":true/);
-        return `Content-Length ${MAX_WEBHOOK_BYTES + 1}: ${status}, body not read`;
+        assert.equal(logText.includes('{"x":"y"}'), false, "the body reached the log");
+        return `Content-Length ${MAX_WEBHOOK_BYTES + 1}: ${status}, body not read, not logged`;
       }),
     );
     rows.push(
@@ -170,7 +173,8 @@ export async function runWebhookAttacks(redis: TestRedis): Promise<AttackRow[]> 
         assert.equal(status, 413);
         const bytes = Number(/"deliveryId":"sec-huge-chunked"[^\n]*"bytes":(\d+),"declared":false/.exec(logText)?.[1]);
         assert.ok(bytes > MAX_WEBHOOK_BYTES && bytes <= MAX_WEBHOOK_BYTES + 1024 * 1024, `read ${bytes} bytes`);
-        return `${status} after reading ${bytes} bytes`;
+        assert.equal(logText.includes('{"x":"y"}'), false, "the body reached the log");
+        return `${status} after reading ${bytes} bytes; log ${Math.round(logText.length / 1024)} KiB, no body in it`;
       }),
     );
     rows.push(
@@ -212,6 +216,36 @@ export async function runWebhookAttacks(redis: TestRedis): Promise<AttackRow[]> 
         assert.equal(existsSync(marker), false, "a command ran");
         assert.deepEqual(fake.problems, []);
         return `check run queued; git am applied "${stage.patches[0]?.subject.slice(0, 40)}…" as text; no marker file`;
+      }),
+    );
+    rows.push(
+      await probeAttack("a PR pushed three times in a row", "earlier heads' queued flows withdrawn; one queued", async () => {
+        const before = new Set([...fake.checkRuns.values()].map((r) => String(r.external_id)));
+        let last = "";
+        for (let i = 1; i <= 3; i++) {
+          await git(["checkout", "--quiet", "topic"], { repo: work });
+          writeFileSync(join(work, "filter.c"), `int a;\nint b;\nint c${i};\n`);
+          await git(["commit", "--quiet", "-am", `net: push ${i}\n\nSigned-off-by: New Comer <new@example.org>`], { repo: work });
+          last = (await git(["rev-parse", "HEAD"], { repo: work })).stdout.trim();
+          await git(["push", "--quiet", "--force", bare, `HEAD:refs/pull/7/head`], { repo: work });
+          fake.pulls.get(7)!.headSha = last;
+          const payload = pullRequestPayload(fake, { owner: OWNER, repo: REPO, action: "synchronize", pull: { ...pull, headSha: last }, cloneUrl: `file://${bare}`, association: "FIRST_TIME_CONTRIBUTOR" });
+          assert.equal(await sendWebhook(url, SECRET, "pull_request", `sec-push-${i}`, payload), 200);
+          await waitFor(`push ${i} handled`, () => handled(`sec-push-${i}`) === 1);
+        }
+        const newest = await waitFor("the newest head's check run", () => [...fake.checkRuns.values()].find((r) => r.head_sha === last));
+        const earlier = [...fake.checkRuns.values()].filter((r) => r !== newest);
+        await waitFor("the earlier check runs completed", () => earlier.every((r) => r.status === "completed"));
+        for (const r of earlier) {
+          const flow = String(r.external_id);
+          assert.equal(r.conclusion, "cancelled", `${flow}: ${r.conclusion}`);
+          assert.equal(await pool!.getJob(`${flow}-apply`), undefined, `${flow}: still queued`);
+          assert.equal((await getFlow(db!, flow))?.status, "superseded");
+        }
+        assert.ok(await pool!.getJob(`${String(newest.external_id)}-apply`), "the newest head is not queued");
+        assert.equal(await pool!.count(), 1, "more than one job queued for the PR");
+        assert.deepEqual(fake.problems, []);
+        return `${earlier.length} earlier check runs cancelled (${[...before].length} before the pushes), their flows superseded; 1 job queued`;
       }),
     );
     return rows;

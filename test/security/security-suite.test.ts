@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { type AttackRow, formatAttackTable, verdictOf } from "./format-attack-table.ts";
+import { runBuildAttacks } from "./run-build-attacks.ts";
 import { runMailAttacks } from "./run-mail-attacks.ts";
 import { runPatchAttacks } from "./run-patch-attacks.ts";
+import { runQemuAttacks } from "./run-qemu-attacks.ts";
 import { runSandboxAttacks } from "./run-sandbox-attacks.ts";
 import { runWebhookAttacks } from "./run-webhook-attacks.ts";
 
@@ -27,6 +29,14 @@ test("hostile series through the apply stage (real git)", async () => {
 
 test("a hostile tree's checkpatch.pl in the runner's sandbox (real bwrap, real Redis socket)", async () => {
   rows.push(...(await runSandboxAttacks()));
+});
+
+test("a series' Makefile in the build stage's sandbox (real make, bwrap, ccache)", async () => {
+  rows.push(...(await runBuildAttacks()));
+});
+
+test("QEMU's privileges, as a guest escape would get them (both boot paths, real bwrap)", async () => {
+  rows.push(...(await runQemuAttacks()));
 });
 
 test("forged, replayed and oversized webhooks; /bench on GitHub (real Redis, fake GitHub)", async () => {

@@ -1,8 +1,10 @@
-import { closeSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BootConfig } from "../../config/schema.ts";
 import type { BootRun } from "../../domain/results.ts";
 import { type Exec, ExecError, exec as defaultExec } from "../../lib/exec.ts";
+import type { Sandbox } from "../../lib/sandbox.ts";
 import { type BootRequest, type BootTarget, GUEST_PROBES } from "./boot-target.ts";
 import { makeInitramfs } from "./make-initramfs.ts";
 import { consoleTail, parseConsole } from "./parse-console.ts";
@@ -35,9 +37,12 @@ export function qemuArgv(cfg: BootConfig["qemu"], kernel: string, initrd: string
  * runs the probe on the serial console. KVM when /dev/kvm really works
  * (a guest printed within 20 s), TCG otherwise. The console is kept
  * in the job's artifacts folder; the deadline kills QEMU's process group.
+ * The kernel is the series' code: with a sandbox, QEMU runs in it as the
+ * sandbox user, seeing only a folder with copies of the image and initramfs.
  */
-export function createQemuTarget(cfg: BootConfig["qemu"], deps: { exec?: Exec } = {}): BootTarget {
+export function createQemuTarget(cfg: BootConfig["qemu"], deps: { exec?: Exec; sandbox?: Sandbox } = {}): BootTarget {
   const exec = deps.exec ?? defaultExec;
+  const sandbox = deps.sandbox;
   // Learned on the first boot of this target (null: not tried yet).
   let kvmVerdict: boolean | null = null;
   return {
@@ -51,14 +56,23 @@ export function createQemuTarget(cfg: BootConfig["qemu"], deps: { exec?: Exec } 
       }
       mkdirSync(req.artifactsDir, { recursive: true });
       const initrd = await makeInitramfs({ probe: req.probe, out: join(req.artifactsDir, `initramfs-${label}.cpio`), exec });
+      // In the sandbox QEMU reads only its own folder: copies of the image and the initramfs.
+      const own = sandbox && sandbox.mode !== "none" ? mkdtempSync(join(tmpdir(), "pbq-")) : null;
+      const kernel = own ? join(own, "bzImage") : req.kernel.image;
+      const bootFiles = own ? join(own, "initramfs.cpio") : initrd;
+      if (own && sandbox) {
+        copyFileSync(req.kernel.image, kernel);
+        copyFileSync(initrd, bootFiles);
+        await sandbox.prepareWritable([own]);
+      }
       const boot = async (accel: "kvm" | "tcg", timeoutMs: number) => {
+        const argv = qemuArgv(cfg, kernel, bootFiles, accel);
+        const opts = { timeoutMs, okCodes: "any" as const, maxOutput: 1024 * 1024, ...(req.signal ? { signal: req.signal } : {}) };
         try {
-          const r = await exec(qemuArgv(cfg, req.kernel!.image, initrd, accel), {
-            timeoutMs,
-            okCodes: "any",
-            maxOutput: 1024 * 1024,
-            ...(req.signal ? { signal: req.signal } : {}),
-          });
+          const r =
+            own && sandbox
+              ? await sandbox.run(argv, { ...opts, cwd: own, readOnly: [own], devices: accel === "kvm" ? ["/dev/kvm"] : [] })
+              : await exec(argv, opts);
           return { text: `${r.stdout}${r.stderr}`, timedOut: false, code: r.code };
         } catch (e) {
           if (!(e instanceof ExecError)) throw e;
@@ -71,17 +85,22 @@ export function createQemuTarget(cfg: BootConfig["qemu"], deps: { exec?: Exec } 
       // auto: /dev/kvm can open and still not run a guest (it hangs silently here, FACTS.md).
       // Trust KVM only after a guest printed something within KVM_SIGN_OF_LIFE_MS; else use TCG.
       const firstTry = accel === "kvm" && cfg.kvm === "auto" && kvmVerdict === null ? Math.min(req.timeoutMs, KVM_SIGN_OF_LIFE_MS) : req.timeoutMs;
-      let r = await boot(accel, firstTry);
-      if (accel === "kvm" && cfg.kvm === "auto" && kvmVerdict === null) {
-        const alive = /PATCHBENCH-INIT|Linux version/.test(r.text);
-        kvmVerdict = alive;
-        if (!alive) {
-          notes.push(`KVM gave no sign of life in ${firstTry / 1000} s; fell back to TCG`);
-          accel = "tcg";
-          r = await boot(accel, req.timeoutMs);
-        } else if (r.timedOut && firstTry < req.timeoutMs) {
-          r = await boot(accel, req.timeoutMs);
+      let r: Awaited<ReturnType<typeof boot>>;
+      try {
+        r = await boot(accel, firstTry);
+        if (accel === "kvm" && cfg.kvm === "auto" && kvmVerdict === null) {
+          const alive = /PATCHBENCH-INIT|Linux version/.test(r.text);
+          kvmVerdict = alive;
+          if (!alive) {
+            notes.push(`KVM gave no sign of life in ${firstTry / 1000} s; fell back to TCG`);
+            accel = "tcg";
+            r = await boot(accel, req.timeoutMs);
+          } else if (r.timedOut && firstTry < req.timeoutMs) {
+            r = await boot(accel, req.timeoutMs);
+          }
         }
+      } finally {
+        if (own) rmSync(own, { recursive: true, force: true });
       }
       writeFileSync(join(req.artifactsDir, `console-${label}.log`), r.text);
       const c = parseConsole(r.text, { suite: "guest-probe", timedOut: r.timedOut, expected: GUEST_PROBES });

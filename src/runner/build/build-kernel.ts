@@ -15,10 +15,16 @@ export interface BuildKernelOptions {
   config: BuildConfig;
   /** Per-job folder: log and kernel image are kept here. */
   artifactsDir: string;
-  /** ccache's cache (shared across jobs); null uses ccache's default. */
+  /** ccache's cache (shared by every job of the runner); null: none kept between builds. */
   ccacheDir: string | null;
+  /**
+   * Whether this build may add to that cache: only code from the tree's upstream history (a base).
+   * A series' build reads it and cannot write it (bound read-only, CCACHE_READONLY), so it cannot
+   * plant objects that later builds of other series would link.
+   */
+  ccacheWrite?: boolean;
   exec?: Exec;
-  /** Where make (and the tree's scripts it runs) runs: the worktree and ccache writable, nothing else. */
+  /** Where make (and the tree's scripts it runs) runs: the worktree writable, nothing else. */
   sandbox: Sandbox;
   /** The mirror the worktree belongs to (read-only inside, so the tree's scripts can ask git). */
   mirrorRepo?: string;
@@ -54,12 +60,26 @@ async function hasCcache(exec: Exec): Promise<boolean> {
   }
 }
 
+/**
+ * Pure: ccache's environment for a build in `treeDir`. Read-only: hits come from the cache, nothing
+ * is added, no statistics are written, and temporary files go to the sandbox's own /tmp.
+ */
+export function ccacheEnv(treeDir: string, dir: string | null, write: boolean): Record<string, string> {
+  return {
+    CCACHE_BASEDIR: treeDir,
+    CCACHE_NOHASHDIR: "1",
+    ...(dir ? { CCACHE_DIR: dir } : {}),
+    ...(write ? {} : { CCACHE_READONLY: "1", CCACHE_NOSTATS: "1", CCACHE_TEMPDIR: "/tmp/ccache-tmp" }),
+  };
+}
+
 const tailOf = (text: string, lines = 60) => text.split("\n").slice(-lines).join("\n").slice(-6000);
 
 /**
  * Configure and build one kernel in a worktree: make <base>, merge
  * fragments, olddefconfig, make -jN <target> (through ccache when present,
- * with CCACHE_BASEDIR so every job's worktree hits the same cache). The
+ * with CCACHE_BASEDIR so every job's worktree hits the same cache, read-only
+ * unless the caller vouches for the code with `ccacheWrite`). The
  * log (stdout+stderr, tail-capped) is kept beside the image. A failed or
  * timed-out build throws BuildFailure with the log tail.
  */
@@ -75,18 +95,21 @@ export async function buildKernel(opts: BuildKernelOptions): Promise<KernelBuild
     KBUILD_BUILD_USER: "patchbench",
     KBUILD_BUILD_HOST: "patchbench",
     LC_ALL: "C",
-    ...(ccache ? { CCACHE_BASEDIR: opts.treeDir, CCACHE_NOHASHDIR: "1", ...(opts.ccacheDir ? { CCACHE_DIR: opts.ccacheDir } : {}) } : {}),
+    ...(ccache ? ccacheEnv(opts.treeDir, opts.ccacheDir, opts.ccacheWrite ?? false) : {}),
   };
   const started = Date.now();
   const deadline = started + cfg.timeoutSec * 1000;
-  // The sandbox user owns the worktree (and the shared ccache) while make runs; chown only the
-  // cache when it is not the sandbox user's yet (it can be large).
+  // The sandbox user owns the worktree (and a cache it may write) while make runs; chown the
+  // cache only when it is not the sandbox user's yet (it can be large).
   const writable = [opts.treeDir];
+  const readOnly = [opts.artifactsDir, ...(opts.mirrorRepo ? [opts.mirrorRepo] : [])];
   await opts.sandbox.prepareWritable([opts.treeDir]);
   if (ccache && opts.ccacheDir) {
     mkdirSync(opts.ccacheDir, { recursive: true });
-    if (statSync(opts.ccacheDir).uid !== opts.sandbox.identity.uid) await opts.sandbox.prepareWritable([opts.ccacheDir]);
-    writable.push(opts.ccacheDir);
+    if (opts.ccacheWrite) {
+      if (statSync(opts.ccacheDir).uid !== opts.sandbox.identity.uid) await opts.sandbox.prepareWritable([opts.ccacheDir]);
+      writable.push(opts.ccacheDir);
+    } else readOnly.push(opts.ccacheDir);
   }
   let all = "";
   const build: KernelBuild = { commit: opts.commit, ok: false, durationMs: 0, warnings: [], logTail: "", logPath, image: null, ccache };
@@ -97,7 +120,7 @@ export async function buildKernel(opts: BuildKernelOptions): Promise<KernelBuild
         cwd: opts.treeDir,
         writable,
         measure: [opts.treeDir],
-        readOnly: [opts.artifactsDir, ...(opts.mirrorRepo ? [opts.mirrorRepo] : [])],
+        readOnly,
         env,
         timeoutMs: Math.max(1000, deadline - Date.now()),
         maxOutput: cfg.logMaxBytes,
