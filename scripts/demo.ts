@@ -48,7 +48,8 @@ const configDir = writeDemoConfig({ dir: dataDir, treePath: scratch.treeDir, mai
 say(`config ${configDir} (matrix: TCP_RR x ${bench.sizes.join("/")} B x ${bench.topologies.join("+")}, busy_read=0 vs 50, ${bench.rounds} rounds/variant${bench.maxRounds > bench.rounds ? ` up to ${bench.maxRounds}` : ""})`);
 
 // 3. The service, as an operator starts it.
-const env = { ...process.env, PATCHBENCH_CONFIG: configDir, PATCHBENCH_DATA_DIR: dataDir, PATCHBENCH_LOG_LEVEL: process.env.PATCHBENCH_LOG_LEVEL ?? "info" };
+// Its own redis-server in the data folder: nothing of the demo is left in a Redis that others use.
+const env = { ...process.env, PATCHBENCH_CONFIG: configDir, PATCHBENCH_DATA_DIR: dataDir, REDIS_URL: "private", PATCHBENCH_LOG_LEVEL: process.env.PATCHBENCH_LOG_LEVEL ?? "info" };
 const logPath = join(dataDir, "service.log");
 const logFd = openSync(logPath, "a");
 const service = spawn(process.execPath, [join(root, "bin", "patchbench.js"), "start"], { env, stdio: ["ignore", logFd, logFd] });

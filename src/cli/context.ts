@@ -2,7 +2,7 @@ import { FlowProducer } from "bullmq";
 import { loadConfig, type LoadOptions } from "../config/load-config.ts";
 import type { Config } from "../config/schema.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
-import { bullConnection, connectRedis, type RedisTarget } from "../queue/redis-connection.ts";
+import { bullConnection, connectRedis, queuePrefix, type RedisTarget } from "../queue/redis-connection.ts";
 import { getCursor, setCursor } from "../store/cursor-repository.ts";
 import { type Db, openStore } from "../store/open-store.ts";
 import { randomUUID } from "node:crypto";
@@ -45,9 +45,24 @@ export interface Services {
   close(): Promise<void>;
 }
 
+/**
+ * Find Redis (redis-connection.ts) and settle the key prefix every queue of
+ * this process uses (`config.global.redis.prefix`): one place for the
+ * orchestrator, `review` and `runner`.
+ */
+export async function connectQueueRedis(config: Config, log: Logger): Promise<RedisTarget> {
+  const redis = await connectRedis({ url: config.global.redis.url, dataDir: config.paths.dataDir, log });
+  const prefix = queuePrefix(config.global.redis.prefix, redis.found, config.paths.dataDir);
+  if (prefix !== config.global.redis.prefix) {
+    log.info({ redis: redis.describe, prefix }, "Redis on the default port is shared: queue keys carry this data dir's prefix (set redis.url to share queues across hosts)");
+    config.global.redis.prefix = prefix;
+  }
+  return redis;
+}
+
 /** Open the store and the queue connection (the orchestrator's side). */
 export async function openServices(config: Config, log: Logger): Promise<Services> {
-  const redis = await connectRedis({ url: config.global.redis.url, dataDir: config.paths.dataDir, log });
+  const redis = await connectQueueRedis(config, log);
   let db: Db;
   try {
     db = await openStore(config.paths.storePath);

@@ -73,7 +73,7 @@ benchOptions(
   program
     .command("review")
     .description("one shot: ingest a series, run its flow through the queue, print the report")
-    .argument("<input>", "mbox file, maildir, .eml file or folder of mails")
+    .argument("<input...>", "mbox files, maildirs, .eml or .patch files, folders of mails (read together), or one Message-ID already stored")
     .option("--json", "print the report outcome as JSON")
     .option("--tree <name>", "review against this configured tree")
     .option("--tree-path <dir>", "use this local git repository as the tree")
@@ -81,7 +81,7 @@ benchOptions(
     .option("--no-local-runner", "only enqueue; let runner agents on the shared Redis do the work")
     .option("--timeout <s>", "give up waiting after this many seconds")
     .option("--rerun", "run the series again as a fresh flow (flow id suffix -rerun-<time>) instead of reprinting the report of an earlier run"),
-).action((input: string, opts: Record<string, unknown>) => run(async () => (await import("./commands/review-command.ts")).reviewCommand(input, { ...globals(), ...opts }))());
+).action((inputs: string[], opts: Record<string, unknown>) => run(async () => (await import("./commands/review-command.ts")).reviewCommand(inputs, { ...globals(), ...opts }))());
 
 benchOptions(
   program
@@ -107,9 +107,9 @@ benchOptions(
 program
   .command("series")
   .description("print the series assembled from a mailbox, without running anything")
-  .argument("<input>", "mbox file, maildir, .eml file or folder of mails")
+  .argument("<input...>", "mbox files, maildirs, .eml or .patch files, folders of mails (read together)")
   .option("--json", "machine-readable output (the documented contract)")
-  .action((input: string, opts: { json?: boolean }) => run(async () => (await import("./commands/series-command.ts")).seriesCommand(input, globals(), opts))());
+  .action((inputs: string[], opts: { json?: boolean }) => run(async () => (await import("./commands/series-command.ts")).seriesCommand(inputs, globals(), opts))());
 
 const config = program.command("config").description("configuration tools");
 config

@@ -53,12 +53,8 @@ function readDryRunLog(path: string, files: string[]): ReadMailboxResult {
   return out;
 }
 
-/**
- * A path (mbox, maildir, .eml, folder of mails or of `git format-patch`
- * files, a `git send-email --dry-run` log) → assembled series. Refuses
- * clearly when the path is missing or holds no mail at all.
- */
-export async function readSeriesInput(path: string): Promise<AssembledMailbox & { read: number }> {
+/** One path's mail, refused clearly when the path is missing, a web page, or holds no mail at all. */
+function readOnePath(path: string): ReadMailboxResult {
   if (!existsSync(path)) throw inputError(`${path}: no such file or directory`, "give an mbox file, a maildir, an .eml file or a folder of mails");
   const st = statSync(path);
   if (!st.isFile() && !st.isDirectory()) throw inputError(`${path}: not a file or folder`);
@@ -72,7 +68,21 @@ export async function readSeriesInput(path: string): Promise<AssembledMailbox & 
     const why = box.quarantined[0]?.reason;
     throw inputError(`${path}: no mail found${why ? ` (${why})` : ""}`, "is this an mbox, a maildir or an .eml file?");
   }
+  return box;
+}
+
+/**
+ * Paths (mbox, maildir, .eml, folder of mails or of `git format-patch`
+ * files, a `git send-email --dry-run` log; several, e.g. `000*.patch`) →
+ * the series assembled from all their mail together.
+ */
+export async function readSeriesInput(paths: readonly string[]): Promise<AssembledMailbox & { read: number }> {
+  const boxes = paths.map(readOnePath);
+  const messages = boxes.flatMap((b) => b.messages);
   // A user's own input: `git format-patch` output without --thread has no Message-IDs.
-  const assembled = await assembleMailbox(box.messages.map((m) => m.raw), { synthesizeMessageIds: true });
-  return { ...assembled, quarantined: [...box.quarantined, ...assembled.quarantined], read: box.messages.length };
+  const assembled = await assembleMailbox(
+    messages.map((m) => m.raw),
+    { synthesizeMessageIds: true },
+  );
+  return { ...assembled, quarantined: [...boxes.flatMap((b) => b.quarantined), ...assembled.quarantined], read: messages.length };
 }

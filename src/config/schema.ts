@@ -398,6 +398,9 @@ export const githubSchema = z
   .strict();
 
 /** Per-process limits (prlimit) and budgets of one sandboxed step (src/lib/sandbox.ts). */
+/** redis.url / REDIS_URL value that always means the data dir's own redis-server. */
+export const PRIVATE_REDIS = "private";
+
 export const sandboxLimitsSchema = z
   .object({
     cpuSec: z.number().int().min(1).default(3600).describe("CPU seconds per process (RLIMIT_CPU); a compiler never needs an hour."),
@@ -424,7 +427,9 @@ export const globalSchema = z
           .string()
           .nullable()
           .default(null)
-          .describe("redis:// URL (env REDIS_URL). Unset: 127.0.0.1:6379 if it answers, else a private redis-server."),
+          .describe(
+            "redis:// URL (env REDIS_URL); \"private\": always this data dir's own redis-server. Unset: 127.0.0.1:6379 if it answers (the default prefix then gets a suffix of this data dir's), else a private redis-server.",
+          ),
         prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default("patchbench").describe("BullMQ key prefix."),
         reconcileSec: z
           .number()

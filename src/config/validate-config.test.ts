@@ -27,6 +27,9 @@ test("overrides beat the file; bad redis scheme is refused", () => {
   });
   assert.equal(r.global?.dataDir, "/from/flag");
   assert.ok(r.errors.some((e) => e.path === "redis.url"));
+  const priv = validateConfig({ global: { file: "g.yaml", text: "redis:\n  url: private\n" }, trees: [{ file: "bpf-next.yaml", text: "name: bpf-next\nurl: /x\n" }] });
+  assert.deepEqual(priv.errors, []);
+  assert.equal(priv.global?.redis.url, "private");
 });
 
 test("unknown keys and YAML syntax errors are reported, not ignored", () => {

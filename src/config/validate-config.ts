@@ -1,7 +1,7 @@
 import { type Document, isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { estimateBenchSeconds } from "../domain/bench-plan.ts";
-import { type GlobalConfig, globalSchema, type TreeConfig, treeSchema } from "./schema.ts";
+import { type GlobalConfig, globalSchema, PRIVATE_REDIS, type TreeConfig, treeSchema } from "./schema.ts";
 
 export interface ConfigIssue {
   file: string;
@@ -191,8 +191,8 @@ export function validateConfig(input: {
           message: "none: a tree's scripts and make run with the runner's privileges (root on a runner), its network and its files; development only",
         });
       }
-      if (global.redis.url && !/^rediss?:\/\//.test(global.redis.url)) {
-        errors.push({ file: globalFile, path: "redis.url", message: "expected a redis:// or rediss:// URL" });
+      if (global.redis.url && global.redis.url !== PRIVATE_REDIS && !/^rediss?:\/\//.test(global.redis.url)) {
+        errors.push({ file: globalFile, path: "redis.url", message: `expected a redis:// or rediss:// URL, or "${PRIVATE_REDIS}"` });
       }
       const mb = global.mail.bench;
       if (mb.maintainers.length > 0 && mb.trustedAuthservIds.length === 0) {

@@ -20,6 +20,8 @@ export type BaseRule = "base-commit trailer" | "tree tip" | "given" | "preimage 
 
 export interface ApplyData {
   tree: string;
+  /** Where the tree's mirror fetches from (URL without credentials, or a local path). */
+  origin?: string;
   branch: string;
   baseCommit: string | null;
   baseRule: BaseRule | null;

@@ -1,15 +1,19 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { childEnv } from "../lib/exec.ts";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { join, resolve } from "node:path";
 import { Redis, type RedisOptions } from "ioredis";
+import { PRIVATE_REDIS } from "../config/schema.ts";
 import { configError, infraError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 
 /**
  * How patchbench finds its Redis:
  *  1. REDIS_URL / redis.url when given (must answer, else a clear error);
- *  2. else 127.0.0.1:6379 when something answers there;
+ *     "private" goes straight to 3;
+ *  2. else 127.0.0.1:6379 when something answers there (shared with whatever
+ *     else uses it: the queue keys get this data dir's prefix, see queuePrefix);
  *  3. else a private redis-server on a unix socket under <dataDir>/redis,
  *     with AOF on (a restart resumes unfinished flows) and stopped on exit.
  * Every Redis must run with maxmemory-policy noeviction: BullMQ keys evicted
@@ -22,6 +26,8 @@ export interface RedisTarget {
   describe: string;
   /** True when this process started a private redis-server. */
   private: boolean;
+  /** How it was found: the configured URL, the default port nobody configured, or this data dir's own server. */
+  found: "configured" | "default-port" | "private";
   /** Stop the private server if we started it. */
   close(): Promise<void>;
 }
@@ -87,6 +93,21 @@ function assertNoEviction(where: string, policy: string): void {
   }
 }
 
+/**
+ * Pure: the BullMQ key prefix to use. A Redis found on the default port
+ * was configured by nobody and may serve other data dirs (a demo, another
+ * user's reviews): with the default prefix, the keys get this data dir's
+ * own suffix so one install never takes another's jobs. A configured Redis
+ * is shared on purpose (orchestrator and runners on several hosts), and a
+ * private one serves one data dir: their prefix is the configured one.
+ */
+export function queuePrefix(prefix: string, found: RedisTarget["found"], dataDir: string): string {
+  if (found !== "default-port" || prefix !== DEFAULT_PREFIX) return prefix;
+  return `${prefix}-${createHash("sha256").update(resolve(dataDir)).digest("hex").slice(0, 8)}`;
+}
+
+export const DEFAULT_PREFIX = "patchbench";
+
 export async function connectRedis(opts: {
   url: string | null;
   dataDir: string;
@@ -94,6 +115,7 @@ export async function connectRedis(opts: {
   /** Skip step 2 (tests that must not touch a shared Redis). */
   noDefaultPort?: boolean;
 }): Promise<RedisTarget> {
+  if (opts.url === PRIVATE_REDIS) return startPrivateRedis(opts.dataDir, opts.log);
   if (opts.url) {
     const options = optionsFromUrl(opts.url);
     const p = await probe(options, 3000);
@@ -101,14 +123,14 @@ export async function connectRedis(opts: {
       throw infraError(`cannot reach Redis at ${redact(opts.url)}`, "check REDIS_URL and that redis-server is running");
     }
     assertNoEviction(redact(opts.url), p.policy);
-    return { options, describe: redact(opts.url), private: false, close: async () => {} };
+    return { options, describe: redact(opts.url), private: false, found: "configured", close: async () => {} };
   }
   if (!opts.noDefaultPort) {
     const options: RedisOptions = { host: "127.0.0.1", port: 6379 };
     const p = await probe(options, 500);
     if (p) {
       assertNoEviction("127.0.0.1:6379", p.policy);
-      return { options, describe: "redis://127.0.0.1:6379", private: false, close: async () => {} };
+      return { options, describe: "redis://127.0.0.1:6379", private: false, found: "default-port", close: async () => {} };
     }
   }
   return startPrivateRedis(opts.dataDir, opts.log);
@@ -124,7 +146,7 @@ async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisTar
     const p = await probe(options, 500);
     if (p) {
       assertNoEviction(socket, p.policy);
-      return { options, describe: `unix:${socket} (shared private)`, private: false, close: async () => {} };
+      return { options, describe: `unix:${socket} (shared private)`, private: false, found: "private", close: async () => {} };
     }
     rmSync(socket, { force: true });
   }
@@ -177,6 +199,7 @@ async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisTar
     options,
     describe: `unix:${socket} (private)`,
     private: true,
+    found: "private",
     close: async () => {
       process.off("exit", onExit);
       if (child.exitCode !== null) return;

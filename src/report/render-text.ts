@@ -1,7 +1,7 @@
 import type { Report } from "./report.ts";
 import { describeCarried } from "../domain/describe-carried.ts";
 import { renderBenchText } from "./render-bench-text.ts";
-import { hang, toAscii, wrap } from "./text-layout.ts";
+import { hang, MAX_COLUMNS, toAscii, wrap } from "./text-layout.ts";
 
 /**
  * The plain-text mailing-list reply: ASCII only, at most 72 columns, no
@@ -26,6 +26,13 @@ export function renderText(r: Report): string {
   if (ap) {
     const d = ap.data;
     if (d.baseCommit) {
+      if (d.origin) {
+        // A URL is never cut: one line of its own when the branch does not fit beside it.
+        const tree = `Tree:   ${toAscii(d.origin)}`;
+        const branch = `branch ${toAscii(d.branch)}`;
+        if (tree.length + 1 + branch.length <= MAX_COLUMNS) push(`${tree} ${branch}`);
+        else push(tree, `        ${branch}`);
+      }
       push(`Base:   ${d.tree} ${d.baseCommit.slice(0, 12)} (${d.baseRule ?? "?"})`);
       for (const n of d.baseNotes) push(...wrap(`- ${n}`, "        "));
     }

@@ -50,6 +50,20 @@ describe("patchbench CLI: the first hour", () => {
     assert.ok(box.quarantined.every((q) => /missing Message-ID/.test(q.reason)));
   });
 
+  test("several paths (what `000*.patch` expands to, in any order) are read together as one series", async () => {
+    const files = readdirSync(unsent.seriesDir).sort().map((f) => join(unsent.seriesDir, f));
+    assert.equal(files.length, 3, "cover letter and two patches");
+    const folder = JSON.parse((await runCli(["series", unsent.seriesDir, "--json"])).stdout).series[0];
+    const r = await runCli(["series", ...files.reverse(), "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.series.length, 1);
+    assert.deepEqual(out.series[0].patches, folder.patches, "the same series as from the folder");
+    const missing = await runCli(["series", files[0]!, join(dir, "nope.patch")]);
+    assert.equal(missing.code, 65);
+    assert.match(missing.stderr, /nope\.patch: no such file or directory/);
+  });
+
   test("review of an unsent series: applies from the format-patch files, the report is kept, never mailed", async () => {
     const r = await runCli(["--data-dir", join(dir, "unsent-data"), "--redis-url", redis.url, "review", unsent.seriesDir, "--tree-path", unsent.treeDir, "--stages", "apply", "--json"]);
     assert.equal(r.code, 0, r.stderr);

@@ -77,6 +77,7 @@ export function autotuneDoesNotApply(series: Series): StageResult<ApplyData> {
   const p1 = series.patches[0]!;
   return stage("apply", "fail", "patch 1 of 3 does not apply", {
     tree: "net-next",
+    origin: "https://git.kernel.org/pub/scm/linux/kernel/git/netdev/net-next.git",
     branch: "base",
     baseCommit: BASE_COMMIT,
     baseRule: "given",

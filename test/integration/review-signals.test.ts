@@ -147,10 +147,11 @@ describe("patchbench review: signals and pipes (real CLI, Redis, git)", () => {
     assert.match(again.stdout, /TCP_RR \(loopback\) 1 B /);
   });
 
-  test("--rerun makes a fresh flow of the same series", async () => {
-    const first = await runCli(args("rerun"));
+  test("--rerun makes a fresh flow of the same series (a first run keeps the plain id)", async () => {
+    const first = await runCli(args("rerun", "--rerun"));
     assert.equal(first.code, 0, first.stderr);
     const id = /flow queued: (\S+)/.exec(first.stderr)![1]!;
+    assert.doesNotMatch(id, /-rerun-/, "nothing ran before: no rerun suffix");
     const rerun = await runCli(args("rerun", "--rerun"));
     assert.equal(rerun.code, 0, rerun.stderr);
     const id2 = /flow queued: (\S+)/.exec(rerun.stderr)?.[1];

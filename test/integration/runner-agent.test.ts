@@ -36,7 +36,7 @@ describe("patchbench runner (real Redis, separate process)", () => {
 
   test("takes a flow's jobs, stores apply/build/selftests results, leaves no worktree", async () => {
     const s = await createScratchSeries(join(dir, "series"));
-    const box = await readSeriesInput(s.mboxPath);
+    const box = await readSeriesInput([s.mboxPath]);
     const series = box.series.find((x) => x.kind === "patch")!;
     const tree = treeSchema.parse({
       name: "scratch",

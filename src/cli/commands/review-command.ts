@@ -13,6 +13,7 @@ import { benchPlanOf, estimatePlanSeconds } from "../../domain/bench-plan.ts";
 import { openStore } from "../../store/open-store.ts";
 import { quarantineMessage } from "../../store/quarantine-repository.ts";
 import { saveSeries } from "../../store/series-repository.ts";
+import { getFlow } from "../../store/flow-repository.ts";
 import type { ReportOutcome } from "../../workers/report-processor.ts";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { applyBenchFlags, assertBenchPlanValid, type BenchFlags } from "../bench-overrides.ts";
@@ -62,7 +63,7 @@ async function quarantineAll(storePath: string, source: string, items: readonly 
  * stage goes back to the queue without spending a retry, a private
  * redis-server stops; the flow resumes on the next `review` of the series.
  */
-export async function reviewCommand(input: string, flags: ReviewFlags): Promise<number> {
+export async function reviewCommand(inputs: readonly string[], flags: ReviewFlags): Promise<number> {
   const checked = checkReviewFlags(flags);
   const config = loadConfigFromFlags(flags);
   const log = loggerFor(config);
@@ -74,14 +75,14 @@ export async function reviewCommand(input: string, flags: ReviewFlags): Promise<
       ),
   });
   try {
-    return await review(input, flags, { config, log, progress, checked, signal: interrupt.signal, interruptedCode: () => interrupt.exitCode });
+    return await review(inputs, flags, { config, log, progress, checked, signal: interrupt.signal, interruptedCode: () => interrupt.exitCode });
   } finally {
     interrupt.dispose();
   }
 }
 
 async function review(
-  input: string,
+  inputs: readonly string[],
   flags: ReviewFlags,
   ctx: {
     config: ReturnType<typeof loadConfigFromFlags>;
@@ -93,10 +94,11 @@ async function review(
   },
 ): Promise<number> {
   const { config, log, progress, signal, checked } = ctx;
+  const input = inputs.join(" ");
   progress.step(`reading ${input}`);
-  const byId = !existsSync(input) && looksLikeMessageId(input);
-  // Read a path before connecting anywhere: bad input fails fast and leaves nothing behind but its quarantine.
-  const fromPath = byId ? null : await readSeriesInput(resolve(input));
+  const byId = inputs.length === 1 && !existsSync(input) && looksLikeMessageId(input);
+  // Read paths before connecting anywhere: bad input fails fast and leaves nothing behind but its quarantine.
+  const fromPath = byId ? null : await readSeriesInput(inputs.map((p) => resolve(p)));
   if (signal.aborted) return ctx.interruptedCode();
   if (fromPath && pickSeries(fromPath.series).length === 0) {
     progress.done();
@@ -152,17 +154,21 @@ async function review(
     const planned = await Promise.all(
       prepared.map(async ({ s, tree, bench }) => {
         const treeTip = await readTreeTip(tree);
-        const plan = planFlow({
-          series: s,
-          raw: box.raw,
-          tree,
-          installationId: services.installationId,
-          bench,
-          treeTip,
-          caps: config.global.ingest,
-          ...(flags.treePath ? { origin: tree.path! } : {}),
-          ...(rerun ? { rerun } : {}),
-        });
+        const planOf = (rerun?: string) =>
+          planFlow({
+            series: s,
+            raw: box.raw,
+            tree,
+            installationId: services.installationId,
+            bench,
+            treeTip,
+            caps: config.global.ingest,
+            ...(flags.treePath ? { origin: tree.path! } : {}),
+            ...(rerun ? { rerun } : {}),
+          });
+        // --rerun makes a fresh flow only when this plan ran before; a first run keeps the plain id.
+        const first = planOf();
+        const plan = rerun && (await getFlow(services.db, first.flowId)) ? planOf(rerun) : first;
         return { s, tree, bench, plan };
       }),
     );

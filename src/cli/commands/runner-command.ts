@@ -1,6 +1,5 @@
-import { connectRedis } from "../../queue/redis-connection.ts";
 import { startWorkers } from "../../workers/start-workers.ts";
-import { type GlobalFlags, loadConfigFromFlags, loggerFor } from "../context.ts";
+import { connectQueueRedis, type GlobalFlags, loadConfigFromFlags, loggerFor } from "../context.ts";
 import { waitForShutdown } from "../wait-for-shutdown.ts";
 
 /** `patchbench runner --pool NAME`: a runner agent on a shared Redis. */
@@ -9,7 +8,7 @@ export async function runnerCommand(flags: GlobalFlags & { pool?: string }): Pro
   const log = loggerFor(config);
   const pool = flags.pool ?? config.global.runner.pool;
   const shutdown = waitForShutdown(log);
-  const redis = await connectRedis({ url: config.global.redis.url, dataDir: config.paths.dataDir, log });
+  const redis = await connectQueueRedis(config, log);
   log.info({ redis: redis.describe, pool }, "runner starting");
   const workers = await startWorkers({ config, redis: redis.options, log, orchestrator: false, pool });
   const why = await shutdown;

@@ -7,7 +7,7 @@ import type { Git } from "../../lib/git.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { defaultSandbox, type Sandbox } from "../../lib/sandbox.ts";
 import type { StageJob } from "../../queue/payloads.ts";
-import { ensureMirror } from "../workspace/ensure-mirror.ts";
+import { displayOrigin, ensureMirror } from "../workspace/ensure-mirror.ts";
 import { withJobWorktree } from "../workspace/job-worktree.ts";
 import { parsePreimages } from "../workspace/parse-preimages.ts";
 import { selectBase } from "../workspace/select-base.ts";
@@ -53,6 +53,7 @@ export async function applySeries(job: StageJob, deps: ApplyDeps): Promise<Stage
   const { git } = deps;
   const data: ApplyData = {
     tree: job.tree.name,
+    origin: displayOrigin(job.tree),
     branch: job.tree.branch,
     baseCommit: null,
     baseRule: null,

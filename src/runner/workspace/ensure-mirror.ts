@@ -29,6 +29,19 @@ export interface Mirror {
 
 const STAMP = "patchbench-last-fetch";
 
+/** Pure: a tree's origin as reports show it: the local path, or the URL without user or password. */
+export function displayOrigin(tree: Pick<MirrorTree, "url" | "path">): string {
+  if (tree.path !== null) return tree.path;
+  try {
+    const u = new URL(tree.url);
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return tree.url;
+  }
+}
+
 export function mirrorPath(workDir: string, tree: string): string {
   return join(workDir, "mirrors", `${tree}.git`);
 }
