@@ -82,7 +82,7 @@ async function runSource(kind: "public-inbox-http" | "public-inbox-git"): Promis
     global: { ...g, sources: [source], redis: { ...g.redis, prefix: "bench" } },
     trees: [treeSchema.parse({ name: "bpf-next", url: "https://git.kernel.org/pub/scm/linux/kernel/git/bpf/bpf-next.git" })],
     secrets: { smtpPassword: null },
-    paths: { dataDir: dir, storePath: join(dir, "store.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
+    paths: { dataDir: dir, storePath: join(dir, "store.sqlite"), store: join(dir, "store.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
   };
   const base = readFixture("mail", "bpf-sysctl-get-name", "v1", "00-single-patch.eml");
   // A list has history: public-inbox answers 404 for an empty inbox's new.atom.

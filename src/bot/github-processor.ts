@@ -18,6 +18,7 @@ import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
 import { estimateBenchSeconds } from "../domain/bench-plan.ts";
 import { benchEstimatorFor } from "../commands/bench-estimator.ts";
+import { flowsOnHead, newestHead } from "../commands/flows-on-head.ts";
 import { knownApplyFailure } from "../commands/known-apply-failure.ts";
 import { type KernelCosts, kernelSeconds } from "../domain/flow-estimate.ts";
 import { getFlow } from "../store/flow-repository.ts";
@@ -244,7 +245,8 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
       if (t && (t.state === "queued" || t.state === "in_progress")) pending = { flowId: st.pendingBench, request: t.request ?? "/bench" };
     }
     const tree = treeOf(config);
-    const estimator = await benchEstimatorFor(db, tree.name);
+    // Kernels an earlier flow of this head built are booted again: the estimate counts no build.
+    const estimator = await benchEstimatorFor(db, tree.name, null, await flowsOnHead(db, st.flows, await newestHead(db, st.flows)));
     const policy = benchPolicyOf(config, estimator.estimateSeconds);
     const input: BenchRequestInput = {
       sender: { channel: "github", login: e.login, association: e.association, type: e.userType },

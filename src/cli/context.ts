@@ -65,7 +65,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   const redis = await connectQueueRedis(config, log);
   let db: Db;
   try {
-    db = await openStore(config.paths.storePath);
+    db = await openStore(config.paths.store);
   } catch (e) {
     await redis.close();
     throw e;

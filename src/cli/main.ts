@@ -131,6 +131,18 @@ quarantine
   .addOption(new Option("--json", "machine-readable output"))
   .action((opts: { json?: boolean }) => run(async () => (await import("./commands/quarantine-command.ts")).quarantineListCommand(globals(), opts))());
 
+const store = program.command("store").description("the store: SQLite (default) or PostgreSQL (store.url)");
+store
+  .command("migrate")
+  .description("bring the configured store's schema up to date")
+  .action(() => run(async () => (await import("./commands/store-command.ts")).storeMigrateCommand(globals()))());
+store
+  .command("copy")
+  .description("copy every row of one store into another (e.g. SQLite to PostgreSQL); safe to run again")
+  .requiredOption("--from <store>", "a SQLite file or a postgres:// URL")
+  .requiredOption("--to <store>", "a SQLite file or a postgres:// URL (migrated first)")
+  .action((opts: { from: string; to: string }) => run(async () => (await import("./commands/store-command.ts")).storeCopyCommand(opts))());
+
 // A usage error (unknown option, missing argument, ...) is bad input: one line
 // naming the command's own help, exit 65. Help and --version end as usual.
 const each = (c: Command): Command[] => [c, ...c.commands.flatMap(each)];

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { benchSchema } from "../config/schema.ts";
-import { type BenchGate, type BenchPolicy, type BenchRequestInput, handleBenchRequest, settleBenchDecision } from "./handle-bench-request.ts";
+import { withKeptKernels } from "../domain/flow-estimate.ts";
+import { type BenchGate, type BenchPolicy, type BenchRequestInput, describeBenchRun, handleBenchRequest, settleBenchDecision } from "./handle-bench-request.ts";
 
 const policy: BenchPolicy = {
   limits: { maxCells: 4, minRounds: 2, maxRounds: 8, maxRunnerMinutes: 60, pools: ["local"], rateLimit: { perSender: 2, global: 5, windowHours: 24 } },
@@ -80,4 +81,17 @@ test("settle: a request over its limit becomes one rate-limit reply, then silenc
   assert.equal(again.kind, "silent");
   const ok = await settleBenchDecision(d, input, policy, async () => true);
   assert.equal(ok.kind, "run");
+});
+
+test("describeBenchRun: builds and where their times come from, or the kept kernels booted again", () => {
+  const bench = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"] });
+  const costs = { baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, source: "the last 2 build(s) of this tree" };
+  assert.equal(
+    describeBenchRun({ bench, sides: "kernels" }, costs),
+    "base and candidate kernels built (or reused when kept) and booted, 1 cell(s) measured in each; build times from the last 2 build(s) of this tree",
+  );
+  assert.equal(
+    describeBenchRun({ bench, sides: "kernels" }, withKeptKernels(costs, "flow-9")),
+    "the base and candidate kernels kept from flow-9 booted again (no build), 1 cell(s) measured in each",
+  );
 });

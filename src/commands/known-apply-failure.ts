@@ -1,6 +1,6 @@
-import { getTarget } from "../deliver/github/github-target.ts";
 import type { Db } from "../store/open-store.ts";
 import { listRuns } from "../store/result-repository.ts";
+import { flowsOnHead } from "./flows-on-head.ts";
 
 /**
  * An earlier flow of the same series (for a pull request: on the same head) whose apply failed:
@@ -9,8 +9,7 @@ import { listRuns } from "../store/result-repository.ts";
  * (or none ran apply yet).
  */
 export async function knownApplyFailure(db: Db, flows: readonly string[], headSha: string | null = null): Promise<{ flowId: string; summary: string } | null> {
-  for (const flowId of [...flows].reverse()) {
-    if (headSha !== null && (await getTarget(db, flowId))?.headSha !== headSha) continue;
+  for (const flowId of (await flowsOnHead(db, flows, headSha)).reverse()) {
     const apply = (await listRuns(db, flowId)).find((r) => r.stage === "apply");
     if (apply?.status === "fail") return { flowId, summary: apply.summary };
   }

@@ -64,9 +64,10 @@ export function readConfig(opts: LoadOptions = {}): ValidatedConfig & { configDi
     const p = join(configDir, "trees", `${name}.yaml`);
     if (existsSync(p)) trees.push({ file: p, text: readFileSync(p, "utf8") });
   }
-  const envOverrides: Partial<{ dataDir: string; redisUrl: string; logLevel: string }> = {};
+  const envOverrides: Partial<{ dataDir: string; redisUrl: string; storeUrl: string; logLevel: string }> = {};
   if (env.PATCHBENCH_DATA_DIR) envOverrides.dataDir = env.PATCHBENCH_DATA_DIR;
   if (env.REDIS_URL) envOverrides.redisUrl = env.REDIS_URL;
+  if (env.PATCHBENCH_STORE_URL) envOverrides.storeUrl = env.PATCHBENCH_STORE_URL;
   if (env.PATCHBENCH_LOG_LEVEL) envOverrides.logLevel = env.PATCHBENCH_LOG_LEVEL;
   const result = validateConfig({ global, trees, overrides: { ...envOverrides, ...(opts.flags ?? {}) } });
   return { ...result, configDir };
@@ -98,6 +99,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     paths: {
       dataDir,
       storePath: rel(g.store.path, "patchbench.sqlite"),
+      store: g.store.url ?? rel(g.store.path, "patchbench.sqlite"),
       workDir: rel(g.runner.workDir, "work"),
       outboxDir: rel(g.mail.outboxDir, "outbox"),
     },

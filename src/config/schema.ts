@@ -443,9 +443,15 @@ export const globalSchema = z
     store: z
       .object({
         path: z.string().nullable().default(null).describe("SQLite file; default <dataDir>/patchbench.sqlite."),
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, "a postgres:// or postgresql:// URL")
+          .nullable()
+          .default(null)
+          .describe("PostgreSQL store instead of SQLite (env PATCHBENCH_STORE_URL), e.g. postgres://patchbench@db.example.org/patchbench."),
       })
       .strict()
-      .default({ path: null }),
+      .default({ path: null, url: null }),
     runner: z
       .object({
         pool: z.string().default("local").describe("Pool the local runner agent joins."),
@@ -576,5 +582,6 @@ export interface Config {
   trees: TreeConfig[];
   secrets: { smtpPassword: string | null };
   /** Resolved absolute paths. */
-  paths: { dataDir: string; storePath: string; workDir: string; outboxDir: string };
+  /** storePath: the SQLite file (hidden from sandboxes even when unused); store: what openStore opens (store.url, else storePath). */
+  paths: { dataDir: string; storePath: string; store: string; workDir: string; outboxDir: string };
 }

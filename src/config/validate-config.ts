@@ -162,7 +162,7 @@ function movedKeys(file: string, raw: unknown): ConfigIssue[] {
 export function validateConfig(input: {
   global: ConfigFileText | null;
   trees: ConfigFileText[];
-  overrides?: Partial<{ dataDir: string; redisUrl: string; logLevel: string }>;
+  overrides?: Partial<{ dataDir: string; redisUrl: string; storeUrl: string; logLevel: string }>;
 }): ValidatedConfig {
   const errors: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
@@ -179,6 +179,7 @@ export function validateConfig(input: {
       const o = input.overrides ?? {};
       if (o.dataDir) global.dataDir = o.dataDir;
       if (o.redisUrl) global.redis.url = o.redisUrl;
+      if (o.storeUrl) global.store.url = o.storeUrl;
       if (o.logLevel) {
         const lv = globalSchema.shape.logLevel.safeParse(o.logLevel);
         if (lv.success) global.logLevel = lv.data;
@@ -190,6 +191,9 @@ export function validateConfig(input: {
           path: "runner.sandbox",
           message: "none: a tree's scripts and make run with the runner's privileges (root on a runner), its network and its files; development only",
         });
+      }
+      if (global.store.url && !/^postgres(ql)?:\/\//.test(global.store.url)) {
+        errors.push({ file: "(env/flags)", path: "store.url", message: "expected a postgres:// or postgresql:// URL" });
       }
       if (global.redis.url && global.redis.url !== PRIVATE_REDIS && !/^rediss?:\/\//.test(global.redis.url)) {
         errors.push({ file: globalFile, path: "redis.url", message: `expected a redis:// or rediss:// URL, or "${PRIVATE_REDIS}"` });

@@ -6,10 +6,9 @@ import addressparser from "nodemailer/lib/addressparser/index.js";
 import { stableId } from "../domain/ids.ts";
 import { infraError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
-import { claimDelivery, finishDelivery, reserveDelivery } from "../store/delivery-repository.ts";
+import { claimDelivery, type Delivery, finishDelivery, getDelivery, holdMail, reserveDelivery } from "../store/delivery-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { composeMail, type MailMessage } from "./compose-mail.ts";
-import { getMailRow, holdMail, type MailRow } from "./mail-outbox.ts";
 import type { MailDecision } from "./mail-policy.ts";
 
 export interface SmtpSettings {
@@ -105,7 +104,7 @@ export function outboxLeaseMs(smtp: SmtpSettings): number {
  * another sender holds a live lease. Throws an infra error when SMTP refused
  * or was unreachable (row: failed, lease released).
  */
-export async function sendStoredMail(deps: SendDeps, row: MailRow, settings: MailSettings, from: string, leaseMs = outboxLeaseMs(settings.smtp)): Promise<boolean> {
+export async function sendStoredMail(deps: SendDeps, row: Delivery, settings: MailSettings, from: string, leaseMs = outboxLeaseMs(settings.smtp)): Promise<boolean> {
   const now = deps.now ?? (() => new Date());
   const claimId = randomUUID();
   if (!(await claimDelivery(deps.db, row.id, { claimId, now: now(), leaseMs }))) return false;
@@ -152,7 +151,7 @@ export async function deliverMail(
     messageId,
     target: envelopeAddresses([...out.to, ...out.cc]).join(", "),
   });
-  const row = await getMailRow(deps.db, deliveryId);
+  const row = await getDelivery(deps.db, deliveryId);
   if (!row) throw infraError(`outbox row ${deliveryId} vanished`);
   const result = (o: Partial<DeliveredMail>): DeliveredMail => ({
     deliveryId,
@@ -222,7 +221,7 @@ export const DEFAULT_DRAIN: DrainOptions = { baseDelayMs: 30_000, maxDelayMs: 3_
  * was reserved. (Judging a claimed row by created_at let the drain re-send
  * a report whose retry was in flight.)
  */
-export function drainable(row: MailRow, nowMs: number, notBeforeMs: number, o: { orphanAfterMs: number; leaseMs: number }): boolean {
+export function drainable(row: Delivery, nowMs: number, notBeforeMs: number, o: { orphanAfterMs: number; leaseMs: number }): boolean {
   if (nowMs < notBeforeMs) return false;
   if (row.status === "failed") return true;
   if (row.claimId !== null) return nowMs - Date.parse(row.claimedAt ?? "") >= o.leaseMs;
@@ -242,7 +241,7 @@ export async function drainOutbox(
   deps: SendDeps,
   settings: MailSettings,
   from: string,
-  rows: readonly MailRow[],
+  rows: readonly Delivery[],
   state: DrainState = new Map(),
   options: DrainOptions = DEFAULT_DRAIN,
 ): Promise<{ sent: string[]; failed: string[]; waiting: string[]; gaveUp: string[] }> {

@@ -4,7 +4,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { Report } from "../report/report.ts";
 import type { Db } from "../store/open-store.ts";
 import { type DeliveredMail, deliverMail, envelopeAddresses, type SendDeps } from "./deliver-mail.ts";
-import { countRecentMail } from "./mail-outbox.ts";
+import { countRecentMail } from "../store/delivery-repository.ts";
 import { bareAddress, decideMail, type MailDecision } from "./mail-policy.ts";
 
 /** Resolve "author" / "list" / addresses of the tree config ("list" is the tree's first list). */

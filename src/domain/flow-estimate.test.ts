@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { benchSchema } from "../config/schema.ts";
 import { estimateBenchSeconds } from "./bench-plan.ts";
-import { DEFAULT_KERNEL_COSTS, estimateFlowSeconds, kernelCostsOf, type PastBuild } from "./flow-estimate.ts";
+import { DEFAULT_KERNEL_COSTS, estimateFlowSeconds, kernelCostsOf, type PastBuild, withKeptKernels } from "./flow-estimate.ts";
 import type { BootRun, BuildData, KernelBuild } from "./results.ts";
 
 const build = (commit: string, ms: number, ok = true): KernelBuild => ({ commit, ok, durationMs: ms, warnings: [], logTail: "", logPath: "", image: ok ? "/x" : null, ccache: true });
@@ -31,6 +31,13 @@ test("kernelCostsOf: a base built before is a ccache hit, costed as a candidate 
   assert.equal(c.baseBuildSec, 90);
   assert.match(c.source, /this base was built before/);
   assert.equal(kernelCostsOf([past("b1", 400_000, 90_000, 20_000)], "other").baseBuildSec, 400);
+});
+
+test("withKeptKernels: kernels an earlier flow of the same head built cost their boots only", () => {
+  const bench = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"] });
+  const kept = withKeptKernels({ baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, source: "t" }, "flow-1");
+  assert.equal(kept.keptFrom, "flow-1");
+  assert.equal(estimateFlowSeconds(bench, kept), estimateBenchSeconds(bench) + 2 * 25);
 });
 
 test("estimateFlowSeconds: the bench alone for settings sides; builds and one boot per guest for kernels", () => {

@@ -8,6 +8,8 @@ export interface KernelCosts {
   bootSec: number;
   /** Where the figures come from, in the acknowledgement's words. */
   source: string;
+  /** The flow whose kept base and candidate kernels the runner is expected to boot again (no build). */
+  keptFrom?: string;
 }
 
 /**
@@ -53,6 +55,15 @@ export function kernelCostsOf(past: readonly PastBuild[], baseCommit: string | n
     bootSec: boots.length > 0 ? median(boots) : DEFAULT_KERNEL_COSTS.bootSec,
     source: `the last ${candidates.length} build(s) of this tree${baseBuilt ? "; this base was built before" : ""}`,
   };
+}
+
+/**
+ * Pure: the costs when an earlier flow of the same series (same head) built both kernels: a
+ * runner that kept them boots them again, so no build is counted. Optimistic only when the
+ * runner has pruned them (artifact retention) or another pool takes the job.
+ */
+export function withKeptKernels(costs: KernelCosts, flowId: string): KernelCosts {
+  return { ...costs, baseBuildSec: 0, candidateBuildSec: 0, keptFrom: flowId };
 }
 
 /**

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { STORE_BACKENDS } from "../../test/helpers/store-backends.ts";
 import type { Status } from "../domain/status.ts";
 import { createFlowIfAbsent } from "./flow-repository.ts";
 import { openStore } from "./open-store.ts";
-import { listRecentBuilds, saveFlowResults } from "./result-repository.ts";
+import { listRecentBuilds, newestFlowWithKernels, saveFlowResults } from "./result-repository.ts";
 
 const AT = "2026-12-06T10:00:00.000Z";
 const buildData = (ms: number) => ({
@@ -15,8 +16,9 @@ const buildData = (ms: number) => ({
   probeChanges: [],
 });
 
-test("listRecentBuilds: the tree's build stages that built, with their flow's base; other trees and stages left out", async () => {
-  const db = await openStore(":memory:");
+for (const backend of STORE_BACKENDS) test(`listRecentBuilds on ${backend.name}: the tree's build stages that built, with their flow's base; other trees and stages left out`, async () => {
+  const store = await backend.fresh();
+  const db = await openStore(store.location);
   try {
     const flows = [
       { id: "f1", tree: "bpf-next", base: "base1", build: { status: "pass", data: buildData(100_000) } },
@@ -42,7 +44,13 @@ test("listRecentBuilds: the tree's build stages that built, with their flow's ba
     );
     assert.equal((await listRecentBuilds(db, "net-next")).length, 1);
     assert.deepEqual(await listRecentBuilds(db, "nope"), []);
+    // What a /bench estimate reuses: the newest of the given flows that left both kernels.
+    assert.equal(await newestFlowWithKernels(db, ["f1", "f2", "f4"]), "f1");
+    assert.equal(await newestFlowWithKernels(db, ["f1", "f3"]), "f3");
+    assert.equal(await newestFlowWithKernels(db, ["f2", "f4", "gone"]), null);
+    assert.equal(await newestFlowWithKernels(db, []), null);
   } finally {
     await db.destroy();
+    await store.drop();
   }
 });

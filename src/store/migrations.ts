@@ -1,12 +1,25 @@
-import { type Kysely, type Migration, sql } from "kysely";
+import { type ColumnDataType, type ColumnDefinitionBuilder, type Kysely, type Migration, PostgresAdapter, sql } from "kysely";
 
 /**
- * Schema migrations, in order. Column types stay portable (text, integer,
- * real, blob) so the same migrations run on PostgreSQL later.
+ * The few column types that differ between the backends: SQLite's real is
+ * 8 bytes (PostgreSQL's real is 4: double precision keeps every digit), its
+ * blob is PostgreSQL's bytea, and an integer key that numbers itself is
+ * `integer … autoincrement` on one and `serial` on the other.
+ */
+function typesOf(db: Kysely<unknown>): { real: ColumnDataType; blob: ColumnDataType; serial: ColumnDataType; pg: boolean } {
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+  return pg ? { real: "double precision", blob: "bytea", serial: "serial", pg } : { real: "real", blob: "blob", serial: "integer", pg };
+}
+
+/**
+ * Schema migrations, in order, for SQLite and PostgreSQL alike (typesOf
+ * holds what differs).
  */
 export const MIGRATIONS: Record<string, Migration> = {
   "0001-initial": {
     async up(db: Kysely<unknown>) {
+      const t = typesOf(db);
+      const autoId = (c: ColumnDefinitionBuilder) => (t.pg ? c.primaryKey() : c.primaryKey().autoIncrement());
       await db.schema
         .createTable("series")
         .addColumn("id", "text", (c) => c.primaryKey())
@@ -21,7 +34,7 @@ export const MIGRATIONS: Record<string, Migration> = {
         .createTable("raw_mails")
         .addColumn("message_id", "text", (c) => c.primaryKey())
         .addColumn("series_id", "text")
-        .addColumn("raw", "blob", (c) => c.notNull())
+        .addColumn("raw", t.blob, (c) => c.notNull())
         .addColumn("created_at", "text", (c) => c.notNull())
         .execute();
       await db.schema
@@ -47,14 +60,14 @@ export const MIGRATIONS: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable("samples")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", t.serial, autoId)
         .addColumn("flow_id", "text", (c) => c.notNull())
         .addColumn("cell", "text", (c) => c.notNull())
         .addColumn("variant", "text", (c) => c.notNull())
         .addColumn("round", "integer", (c) => c.notNull())
         .addColumn("run", "integer", (c) => c.notNull())
         .addColumn("slot", "integer", (c) => c.notNull())
-        .addColumn("throughput", "real")
+        .addColumn("throughput", t.real)
         .addColumn("ok", "integer", (c) => c.notNull())
         .addColumn("problem", "text")
         .addColumn("started_at", "text", (c) => c.notNull())
@@ -85,11 +98,11 @@ export const MIGRATIONS: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable("quarantine")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", t.serial, autoId)
         .addColumn("message_id", "text")
         .addColumn("reason", "text", (c) => c.notNull())
         .addColumn("source", "text", (c) => c.notNull())
-        .addColumn("raw", "blob")
+        .addColumn("raw", t.blob)
         .addColumn("created_at", "text", (c) => c.notNull())
         .execute();
       await db.schema

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
+import { STORE_BACKENDS } from "../../test/helpers/store-backends.ts";
 import type { Series } from "../domain/series.ts";
 import { reserveDelivery, markDelivery, listDeliveries } from "./delivery-repository.ts";
 import { countFlowsForSeries, createFlowIfAbsent } from "./flow-repository.ts";
@@ -32,10 +30,10 @@ const series: Series = {
   date: null,
 };
 
-test("store: migrations, series round trip, one flow per id, outbox, samples replace", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "pb-store-"));
+for (const backend of STORE_BACKENDS) test(`store on ${backend.name}: migrations, series round trip, one flow per id, outbox, samples replace`, async () => {
+  const store = await backend.fresh();
   try {
-    const path = join(dir, "s.sqlite");
+    const path = store.location;
     let db = await openStore(path);
     await saveSeries(db, series, new Map([["p1@x", Buffer.from("raw bytes\r\n")]]));
     await db.destroy();
@@ -76,6 +74,6 @@ test("store: migrations, series round trip, one flow per id, outbox, samples rep
     assert.deepEqual(rows.map((r) => r.superseded), ["A: slow mode", null]);
     await db.destroy();
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await store.drop();
   }
 });

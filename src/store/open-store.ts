@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, type MigrationProvider, Migrator, SqliteDialect } from "kysely";
+import { type Dialect, Kysely, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from "kysely";
 import { infraError } from "../lib/errors.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import type { Database } from "./schema.ts";
@@ -10,8 +10,24 @@ export type Db = Kysely<Database>;
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
-/** Open (creating when needed) the SQLite store and bring its schema up to date. */
-export async function openStore(path: string): Promise<Db> {
+/** A store location that is a PostgreSQL URL (the rest are SQLite files, or ":memory:"). */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
+}
+
+/** Pure: a store location for logs and errors, without a password. */
+export function describeStore(location: string): string {
+  if (!isPostgresUrl(location)) return location;
+  try {
+    const u = new URL(location);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "postgres://…";
+  }
+}
+
+async function sqliteDialect(path: string): Promise<Dialect> {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   let sqlite: SQLite.Database;
   try {
@@ -22,7 +38,31 @@ export async function openStore(path: string): Promise<Db> {
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new SqliteDialect({ database: sqlite });
+}
+
+async function postgresDialect(url: string): Promise<Dialect> {
+  // Loaded only for a PostgreSQL store: the CLI's start stays light for everyone else.
+  const { default: pg } = await import("pg");
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
+  try {
+    (await pool.connect()).release();
+  } catch (e) {
+    await pool.end();
+    throw infraError(`cannot reach the store at ${describeStore(url)}: ${(e as Error).message}`, "check store.url (PATCHBENCH_STORE_URL) and that PostgreSQL is running", e);
+  }
+  return new PostgresDialect({ pool });
+}
+
+/**
+ * Open (creating when needed) the store and bring its schema up to date:
+ * SQLite for a file path (the embedded default), PostgreSQL for a
+ * `postgres://` URL (`store.url`). The same migrations and repositories
+ * serve both.
+ */
+export async function openStore(location: string): Promise<Db> {
+  const dialect = isPostgresUrl(location) ? await postgresDialect(location) : await sqliteDialect(location);
+  const db = new Kysely<Database>({ dialect });
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) {
     await db.destroy();

@@ -95,3 +95,16 @@ export async function listRecentBuilds(db: Db, tree: string, limit = 5): Promise
     return data && Array.isArray(data.boots) && "candidate" in data ? [{ base: r.base, data: data as BuildData }] : [];
   });
 }
+
+/**
+ * The newest of `flows` (oldest first) whose build stage left both a base and a candidate kernel
+ * image: the kernels a runner keeps and boots again for the same series. Null when none did.
+ */
+export async function newestFlowWithKernels(db: Db, flows: readonly string[]): Promise<string | null> {
+  for (const flowId of [...flows].reverse()) {
+    const row = await db.selectFrom("runs").select("data").where("flow_id", "=", flowId).where("stage", "=", "build").executeTakeFirst();
+    const data = row ? (JSON.parse(row.data) as Partial<StageResult<Partial<BuildData>>> | null)?.data : null;
+    if (data?.base?.ok && data.base.image && data.candidate?.ok && data.candidate.image) return flowId;
+  }
+  return null;
+}

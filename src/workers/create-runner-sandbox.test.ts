@@ -15,7 +15,7 @@ test("the runner's sandbox hides the data dir, work dir, outbox, store, config a
     global: v.global!,
     trees: v.trees,
     secrets: { smtpPassword: null },
-    paths: { dataDir: "/srv/pb/data", storePath: "/srv/db/pb.sqlite", workDir: "/scratch/work", outboxDir: "/srv/outbox" },
+    paths: { dataDir: "/srv/pb/data", storePath: "/srv/db/pb.sqlite", store: "/srv/db/pb.sqlite", workDir: "/scratch/work", outboxDir: "/srv/outbox" },
   };
   const s = sandboxSettingsOf(config, { PATCHBENCH_GITHUB_PRIVATE_KEY_PATH: "/etc/keys/app.pem" });
   assert.equal(s.mode, "bwrap");

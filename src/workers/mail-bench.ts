@@ -53,7 +53,8 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
     }
     const series = box.series.find((s) => s.id === r.seriesId);
     const tree = series ? pickTree(series, config.trees, config.global.defaultTree) : null;
-    const estimator = await benchEstimatorFor(db, tree?.name ?? "", series?.baseCommit ?? null);
+    const earlier = series ? await listFlowsOfSeries(db, series.id) : [];
+    const estimator = await benchEstimatorFor(db, tree?.name ?? "", series?.baseCommit ?? null, earlier);
     const policy = benchPolicyOf(config, estimator.estimateSeconds);
     const input: BenchRequestInput = {
       sender: { channel: "mail", from: r.from, authenticationResults },
@@ -71,7 +72,7 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
       continue;
     }
     // A series whose earlier flow did not apply would only fail again: answered at once, nothing queued.
-    const failed = d.kind === "run" && series ? await knownApplyFailure(db, await listFlowsOfSeries(db, series.id)) : null;
+    const failed = d.kind === "run" && series ? await knownApplyFailure(db, earlier) : null;
     const reply =
       d.kind === "reply"
         ? { text: d.reply, reason: d.reason }

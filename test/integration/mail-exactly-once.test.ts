@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { composeMail } from "../../src/deliver/compose-mail.ts";
 import { type DrainState, deliverMail, drainOutbox, type MailSettings } from "../../src/deliver/deliver-mail.ts";
-import { getMailRow, listUnsentMail } from "../../src/deliver/mail-outbox.ts";
+import { getDelivery, listUnsentMail } from "../../src/store/delivery-repository.ts";
 import { stableId } from "../../src/domain/ids.ts";
 import { parseMessage } from "../../src/ingest/mail/parse-message.ts";
 import { createLogger } from "../../src/lib/logger.ts";
@@ -104,7 +104,7 @@ describe("exactly once, on a real SMTP server and a real public-inbox", () => {
     assert.equal(smtp.received.length, 1);
 
     const id = stableId("delivery", flowId, "mail");
-    const row = await getMailRow(db, id);
+    const row = await getDelivery(db, id);
     assert.equal(row?.status, "pending", "the crash left the row unmarked");
     assert.equal(row?.attempts, 1);
     const messageId = row!.messageId!;
@@ -121,7 +121,7 @@ describe("exactly once, on a real SMTP server and a real public-inbox", () => {
     assert.deepEqual(r.sent, [id]);
     assert.equal(smtp.received.length, 2, "the message went out a second time");
     assert.deepEqual(smtp.received[1]!.raw, smtp.received[0]!.raw, "byte-identical re-send");
-    assert.equal((await getMailRow(db, id))?.status, "sent");
+    assert.equal((await getDelivery(db, id))?.status, "sent");
     assert.equal(await copies(inbox, messageId), 1, "public-inbox holds it once");
 
     // A third run (a retried report job) sends nothing.
@@ -144,7 +144,7 @@ describe("exactly once, on a real SMTP server and a real public-inbox", () => {
     const id = stableId("delivery", flowId, "mail");
     await smtp.stop();
     await assert.rejects(deliverMail({ db, log }, flowId, message(flowId), settings), (e: Error & { code?: string }) => e.code === "infra");
-    let row = await getMailRow(db, id);
+    let row = await getDelivery(db, id);
     assert.equal(row?.status, "failed");
     assert.match(row?.lastError ?? "", /ECONNREFUSED/);
     const eml = readFileSync(join(settings.outboxDir, `${flowId}.eml`));
@@ -168,7 +168,7 @@ describe("exactly once, on a real SMTP server and a real public-inbox", () => {
     assert.equal(smtp.received.length, before + 1);
     // SMTP carries CRLF line ends; the outbox file has LF.
     assert.equal(smtp.received.at(-1)!.raw.toString("utf8").replace(/\r\n/g, "\n"), eml.toString("utf8"), "the stored bytes went out");
-    row = await getMailRow(db, id);
+    row = await getDelivery(db, id);
     assert.equal(row?.status, "sent");
     assert.equal(row?.attempts, 3);
     assert.equal(await copies(inbox, row!.messageId!), 1);
@@ -181,10 +181,10 @@ describe("exactly once, on a real SMTP server and a real public-inbox", () => {
     const id = stableId("delivery", flowId, "mail");
     smtp.tempFail = true;
     await assert.rejects(deliverMail({ db, log }, flowId, message(flowId), settings));
-    assert.match((await getMailRow(db, id))?.lastError ?? "", /451/);
+    assert.match((await getDelivery(db, id))?.lastError ?? "", /451/);
     smtp.tempFail = false;
     const r = await drainOutbox({ db, log }, settings, FROM, await listUnsentMail(db));
     assert.deepEqual(r.sent, [id]);
-    assert.equal(await copies(inbox, (await getMailRow(db, id))!.messageId!), 1);
+    assert.equal(await copies(inbox, (await getDelivery(db, id))!.messageId!), 1);
   });
 });

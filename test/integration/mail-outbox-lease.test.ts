@@ -5,13 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { deliverMail, drainOutbox, type MailSettings, outboxLeaseMs } from "../../src/deliver/deliver-mail.ts";
-import { getMailRow, listUnsentMail } from "../../src/deliver/mail-outbox.ts";
+import { getDelivery, listUnsentMail } from "../../src/store/delivery-repository.ts";
 import { stableId } from "../../src/domain/ids.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { claimDelivery } from "../../src/store/delivery-repository.ts";
 import { type Db, openStore } from "../../src/store/open-store.ts";
 import { PROJECT_ROOT } from "../helpers/fixtures.ts";
 import { startTestSmtp, type TestSmtp } from "../helpers/smtp-server.ts";
+import { STORE_BACKENDS, type StoreBackend } from "../helpers/store-backends.ts";
 
 const FROM = "patchbench <patchbench@bot.example.org>";
 const log = createLogger({ level: "silent" });
@@ -27,7 +28,7 @@ const message = (flowId: string) => ({
 });
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** A report sender in its own process (own SQLite connection), as a second orchestrator would run it. */
+/** A report sender in its own process (own store connection), as a second orchestrator would run it. */
 const CHILD = `
 import { deliverMail } from "./src/deliver/deliver-mail.ts";
 import { openStore } from "./src/store/open-store.ts";
@@ -39,8 +40,9 @@ console.log(JSON.stringify({ sent: r.sent }));
 await db.destroy();
 `;
 
-describe("outbox lease: one sender hands a report to SMTP", () => {
+for (const backend of STORE_BACKENDS) describe(`outbox lease on ${backend.name}: one sender hands a report to SMTP`, () => {
   let dir: string;
+  let store: Awaited<ReturnType<StoreBackend["fresh"]>>;
   let smtp: TestSmtp;
   let db: Db;
   let settings: MailSettings;
@@ -54,7 +56,8 @@ describe("outbox lease: one sender hands a report to SMTP", () => {
         if (slowMs) await sleep(slowMs);
       },
     });
-    db = await openStore(join(dir, "store.sqlite"));
+    store = await backend.fresh();
+    db = await openStore(store.location);
     settings = { dryRun: false, outboxDir: join(dir, "outbox"), smtp: { host: "127.0.0.1", port: smtp.port, secure: false, user: null, password: null, timeoutMs: 5000 } };
   });
   beforeEach(() => {
@@ -64,6 +67,7 @@ describe("outbox lease: one sender hands a report to SMTP", () => {
   after(async () => {
     await smtp?.stop();
     await db?.destroy();
+    await store?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -72,8 +76,8 @@ describe("outbox lease: one sender hands a report to SMTP", () => {
     const id = stableId("delivery", flowId, "mail");
     slowMs = 3000;
     const retry = deliverMail({ db, log }, flowId, message(flowId), settings);
-    for (let i = 0; i < 100 && !(await getMailRow(db, id))?.claimId; i++) await sleep(20);
-    assert.ok((await getMailRow(db, id))?.claimId, "the retry claimed the row");
+    for (let i = 0; i < 100 && !(await getDelivery(db, id))?.claimId; i++) await sleep(20);
+    assert.ok((await getDelivery(db, id))?.claimId, "the retry claimed the row");
     // orphanAfterMs 0: the row counts as long reserved — what made the old drain (judging by created_at) send it again.
     const r = await drainOutbox({ db, log }, settings, FROM, await listUnsentMail(db), new Map(), {
       baseDelayMs: 1000,
@@ -86,7 +90,7 @@ describe("outbox lease: one sender hands a report to SMTP", () => {
     const done = await retry;
     assert.equal(done.sent, true);
     assert.equal(smtp.received.length, 1, "exactly one mail");
-    const row = await getMailRow(db, id);
+    const row = await getDelivery(db, id);
     assert.equal(row?.status, "sent");
     assert.equal(row?.attempts, 1);
     assert.equal(row?.claimId, null);
@@ -95,7 +99,7 @@ describe("outbox lease: one sender hands a report to SMTP", () => {
   test("two senders in two processes at once, the server slow: exactly one mail", async () => {
     const flowId = "flow-two-processes";
     slowMs = 2000;
-    const storePath = join(dir, "store.sqlite");
+    const storePath = store.location;
     const runOne = () =>
       new Promise<string>((resolve, reject) => {
         const c = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", CHILD, storePath, flowId, JSON.stringify(settings), JSON.stringify(message(flowId))], {
@@ -111,7 +115,7 @@ describe("outbox lease: one sender hands a report to SMTP", () => {
     const outs = await Promise.all([runOne(), runOne()]);
     assert.equal(smtp.received.length, 1, `exactly one mail (senders said ${outs.join(", ")})`);
     assert.deepEqual(outs.map((o) => JSON.parse(o).sent).sort(), [false, true], "one sent, the other left it to the holder");
-    assert.equal((await getMailRow(db, stableId("delivery", flowId, "mail")))?.status, "sent");
+    assert.equal((await getDelivery(db, stableId("delivery", flowId, "mail")))?.status, "sent");
   });
 
   test("a sender that died holding the lease: taken over only after the lease time, then sent once", async () => {
@@ -133,6 +137,6 @@ describe("outbox lease: one sender hands a report to SMTP", () => {
     r = await drainOutbox({ db, log, now: () => new Date(t0.getTime() + lease) }, settings, FROM, await listUnsentMail(db), new Map(), opts);
     assert.deepEqual(r.sent, [id]);
     assert.equal(smtp.received.length, 1);
-    assert.equal((await getMailRow(db, id))?.status, "sent");
+    assert.equal((await getDelivery(db, id))?.status, "sent");
   });
 });

@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import type { Job } from "bullmq";
 import { type Config, globalSchema, treeSchema } from "../../src/config/schema.ts";
 import type { Series } from "../../src/domain/series.ts";
-import { getMailRow } from "../../src/deliver/mail-outbox.ts";
+import { getDelivery } from "../../src/store/delivery-repository.ts";
 import { assembleMailbox } from "../../src/ingest/mail/assemble-mailbox.ts";
 import { classifyMessage } from "../../src/ingest/mail/classify-message.ts";
 import { parseMessage } from "../../src/ingest/mail/parse-message.ts";
@@ -80,7 +80,7 @@ describe("report mail into a real public-inbox", () => {
       global,
       trees: [treeSchema.parse({ name: "net-next", url: "unused", lists: [LIST], recipients: { to: ["author"], cc: ["list"] } })],
       secrets: { smtpPassword: null },
-      paths: { dataDir: dir, storePath: join(dir, "store.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
+      paths: { dataDir: dir, storePath: join(dir, "store.sqlite"), store: join(dir, "store.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
     };
   });
   after(async () => {
@@ -138,7 +138,7 @@ describe("report mail into a real public-inbox", () => {
       assert.ok(existsSync(o.emlPath), "the held mail stays in the outbox folder");
       assert.match(readFileSync(o.emlPath, "utf8"), /^X-Patchbench-Report: /m);
       const row = await db.selectFrom("deliveries").selectAll().where("flow_id", "=", o.flowId).executeTakeFirstOrThrow();
-      assert.equal((await getMailRow(db, row.id))?.status, "held");
+      assert.equal((await getDelivery(db, row.id))?.status, "held");
     }
     assert.equal(await fetch(`${base}/${encodeURIComponent(noisy.messageId)}/raw`).then((r) => r.status), 404);
   });

@@ -40,7 +40,7 @@ function testConfig(dataDir: string, sources: SourceConfig[], incompleteAfterSec
     global: { ...global, sources, redis: { ...global.redis, prefix: "pbt" } },
     trees: [tree],
     secrets: { smtpPassword: null },
-    paths: { dataDir, storePath: join(dataDir, "store.sqlite"), workDir: join(dataDir, "work"), outboxDir: join(dataDir, "outbox") },
+    paths: { dataDir, storePath: join(dataDir, "store.sqlite"), store: join(dataDir, "store.sqlite"), workDir: join(dataDir, "work"), outboxDir: join(dataDir, "outbox") },
   };
 }
 

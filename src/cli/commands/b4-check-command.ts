@@ -30,7 +30,7 @@ export async function b4CheckCommand(flags: GlobalFlags, opts: { url?: string })
   }
   if (ids.length === 0) throw inputError("b4-check: the mail has no Message-ID");
   const config = loadConfigFromFlags(flags);
-  const db = await openStore(config.paths.storePath);
+  const db = await openStore(config.paths.store);
   try {
     let out: B4Check | null = null;
     for (const id of ids) {

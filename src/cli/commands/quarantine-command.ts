@@ -1,14 +1,14 @@
 import { existsSync } from "node:fs";
-import { openStore } from "../../store/open-store.ts";
+import { isPostgresUrl, openStore } from "../../store/open-store.ts";
 import { listQuarantine } from "../../store/quarantine-repository.ts";
 import { type GlobalFlags, loadConfigFromFlags } from "../context.ts";
 
 /** `patchbench quarantine list`. */
 export async function quarantineListCommand(flags: GlobalFlags, opts: { json?: boolean }): Promise<number> {
   const config = loadConfigFromFlags(flags);
-  const path = config.paths.storePath;
+  const path = config.paths.store;
   // A listing only reads: opening would create an empty store wherever it was typed.
-  if (path !== ":memory:" && !existsSync(path)) {
+  if (path !== ":memory:" && !isPostgresUrl(path) && !existsSync(path)) {
     if (opts.json) {
       process.stderr.write(`patchbench: no store at ${path}\n`);
       process.stdout.write("[]\n");

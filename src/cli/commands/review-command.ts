@@ -102,7 +102,7 @@ async function review(
   if (signal.aborted) return ctx.interruptedCode();
   if (fromPath && pickSeries(fromPath.series).length === 0) {
     progress.done();
-    await quarantineAll(config.paths.storePath, input, fromPath.quarantined);
+    await quarantineAll(config.paths.store, input, fromPath.quarantined);
     const stored = fromPath.quarantined.length > 0 ? ` (${fromPath.quarantined.length} quarantined: \`patchbench quarantine list\`)` : "";
     throw inputError(`${input}: ${describeNonSeries(fromPath)}${stored}`);
   }

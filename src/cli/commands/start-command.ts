@@ -1,13 +1,14 @@
 import { serveGithubApp } from "../../bot/serve-github-app.ts";
 import { readGithubAppSettings } from "../../deliver/github/github-app-settings.ts";
 import { drainOutbox } from "../../deliver/deliver-mail.ts";
-import { listUnsentMail } from "../../deliver/mail-outbox.ts";
+import { listUnsentMail } from "../../store/delivery-repository.ts";
 import { Queue } from "bullmq";
 import { ORCHESTRATOR_QUEUE } from "../../queue/queue-names.ts";
 import { reconcileFlows } from "../../queue/reconcile-flows.ts";
 import { bullConnection, checkRedisPersistence } from "../../queue/redis-connection.ts";
 import { startMailPolling } from "../../workers/mail-poller.ts";
 import { startWorkers } from "../../workers/start-workers.ts";
+import { describeStore } from "../../store/open-store.ts";
 import { type GlobalFlags, loadConfigFromFlags, loggerFor, openServices } from "../context.ts";
 import { waitForShutdown } from "../wait-for-shutdown.ts";
 
@@ -20,7 +21,7 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
   const log = loggerFor(config);
   const shutdown = waitForShutdown(log);
   const services = await openServices(config, log);
-  log.info({ redis: services.redis.describe, store: config.paths.storePath, sources: config.global.sources.length }, "patchbench starting");
+  log.info({ redis: services.redis.describe, store: describeStore(config.paths.store), sources: config.global.sources.length }, "patchbench starting");
   const volatile = await checkRedisPersistence(services.redis.options);
   if (volatile) log.warn({ redis: services.redis.describe }, volatile);
   // The store is the record of flows: give Redis back those it lost, now and on a timer.
