@@ -19,6 +19,7 @@ import type { Db } from "../store/open-store.ts";
 import { createGithubApp } from "./create-github-app.ts";
 import { GITHUB_QUEUE, type GithubEvent } from "./github-event.ts";
 import { createGithubProcessor } from "./github-processor.ts";
+import { githubDeliveryKey, githubEventJobId } from "../queue/job-ids.ts";
 
 export interface GithubAppService {
   /** http://host:port of the webhook server. */
@@ -110,18 +111,18 @@ export async function serveGithubApp(deps: {
 
   const enqueue = async (event: GithubEvent): Promise<boolean> => {
     // X-GitHub-Delivery is stable across redeliveries: claim it once.
-    const claimed = await redis.set(`${prefix}:github:delivery:${event.deliveryId}`, "1", "EX", DELIVERY_TTL_SEC, "NX");
+    const claimed = await redis.set(githubDeliveryKey(prefix, event.deliveryId), "1", "EX", DELIVERY_TTL_SEC, "NX");
     if (claimed !== "OK") return false;
     try {
       await queue.add(event.kind, event, {
-        jobId: `gh-${event.deliveryId.replace(/[^A-Za-z0-9_-]/g, "_")}`,
+        jobId: githubEventJobId(event.deliveryId),
         attempts: 5,
         backoff: { type: "exponential", delay: 2000 },
         removeOnComplete: { age: 7 * 24 * 3600 },
         removeOnFail: { age: 30 * 24 * 3600 },
       });
     } catch (e) {
-      await redis.del(`${prefix}:github:delivery:${event.deliveryId}`);
+      await redis.del(githubDeliveryKey(prefix, event.deliveryId));
       throw e;
     }
     return true;

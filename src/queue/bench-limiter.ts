@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { BenchGate } from "../commands/handle-bench-request.ts";
-import { stableId } from "../domain/ids.ts";
+import { benchRateKeys, benchRefusedKey } from "./job-ids.ts";
 
 export interface BenchRateLimit {
   perSender: number;
@@ -36,13 +36,11 @@ export function createBenchLimiter(redis: Redis, prefix: string, limits: BenchRa
   return {
     async consume(gate) {
       if (gate.kind === "refusal") {
-        const key = `${prefix}:bench:refused:${stableId("r", gate.sender, gate.place)}`;
-        return (await redis.set(key, "1", "EX", REFUSAL_TTL_SEC, "NX")) === "OK";
+        return (await redis.set(benchRefusedKey(prefix, gate.sender, gate.place), "1", "EX", REFUSAL_TTL_SEC, "NX")) === "OK";
       }
       const win = Math.floor(now() / 1000 / windowSec);
-      const sender = `${prefix}:bench:rate:${win}:${stableId("s", gate.sender)}`;
-      const all = `${prefix}:bench:rate:${win}:all`;
-      const r = await redis.eval(REQUEST_SCRIPT, 2, sender, all, limits.perSender, limits.global, windowSec);
+      const keys = benchRateKeys(prefix, String(win), gate.sender);
+      const r = await redis.eval(REQUEST_SCRIPT, 2, keys.sender, keys.all, limits.perSender, limits.global, windowSec);
       return r === 1;
     },
   };

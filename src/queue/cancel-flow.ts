@@ -2,6 +2,7 @@ import type { Queue } from "bullmq";
 import type { Logger } from "../lib/logger.ts";
 import { setFlowStatus } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
+import { reportJobId } from "./job-ids.ts";
 
 /** What happens to a pending flow that is withdrawn. */
 export type CancelOutcome = "removed" | "running" | "absent";
@@ -14,7 +15,7 @@ export type CancelFlow = (flowId: string) => Promise<CancelOutcome>;
  */
 export function createFlowCanceller(queue: Queue): CancelFlow {
   return async (flowId) => {
-    const id = `${flowId}-report`;
+    const id = reportJobId(flowId);
     const job = await queue.getJob(id);
     if (!job) return "absent";
     const state = await job.getState();

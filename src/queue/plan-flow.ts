@@ -5,6 +5,7 @@ import { type SeriesCaps, seriesCapProblem } from "../domain/series-caps.ts";
 import type { RawMails, Series } from "../domain/series.ts";
 import type { ReportJob, StageJob } from "./payloads.ts";
 import { ORCHESTRATOR_QUEUE, poolQueue } from "./queue-names.ts";
+import { reportJobId, stageJobId } from "./job-ids.ts";
 
 export interface FlowPlan {
   flowId: string;
@@ -13,11 +14,6 @@ export interface FlowPlan {
   base: string | null;
   planJson: string;
   job: FlowJob;
-}
-
-/** The parent job's id: Redis knows a flow while it holds this job. */
-export function reportJobId(flowId: string): string {
-  return `${flowId}-report`;
 }
 
 /** Retries for infrastructure errors; results (fail) are not retried. */
@@ -111,7 +107,7 @@ export function planFlow(input: {
       queueName: poolQueue(tree.pool),
       data,
       opts: {
-        jobId: `${flowId}-${stage}`,
+        jobId: stageJobId(flowId, stage),
         attempts: STAGE_ATTEMPTS,
         backoff: { type: "exponential", delay: 5000 },
         // An infrastructure failure must not block the report: it says "error".

@@ -2,7 +2,7 @@ import type { FlowProducer, Queue } from "bullmq";
 import type { Logger } from "../lib/logger.ts";
 import { listUnfinishedFlows } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
-import { reportJobId } from "./plan-flow.ts";
+import { reportJobId } from "./job-ids.ts";
 import { planReconcile, type ReconcileAction } from "./plan-reconcile.ts";
 
 /**

@@ -20,6 +20,7 @@ import { keepBuiltKernel, kernelCacheKey, takeCachedKernel } from "./build/kerne
 import { newWarnings } from "./build/parse-build-warnings.ts";
 import { ensureMirror } from "./workspace/ensure-mirror.ts";
 import { withJobWorktree, worktreeGitArgs } from "./workspace/job-worktree.ts";
+import { stageJobId } from "../queue/job-ids.ts";
 
 /** The runner's compiler, part of a kept kernel's key ("unknown" when gcc does not answer). */
 async function compilerVersion(exec: Exec = defaultExec): Promise<string> {
@@ -103,7 +104,7 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
   // The qemu target boots the series' kernel: QEMU runs in the sandbox like make does.
   const target = deps.bootTarget ?? createBootTarget(job.boot, { ...(deps.exec ? { exec: deps.exec } : {}), sandbox });
 
-  return withJobWorktree({ git, repo: mirror.repo, workDir: deps.workDir, key: `${job.flowId}-build`, commit: apply.baseCommit, ...sig }, async (wt) => {
+  return withJobWorktree({ git, repo: mirror.repo, workDir: deps.workDir, key: stageJobId(job.flowId, "build"), commit: apply.baseCommit, ...sig }, async (wt) => {
     // The applied head is kept as a ref by the apply stage; on another runner, apply again.
     let head = apply.head!;
     const known = await git(["rev-parse", "--verify", "--quiet", `${flowRef(job.flowId)}^{commit}`], { repo: mirror.repo, okCodes: "any" });

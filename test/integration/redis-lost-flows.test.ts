@@ -9,7 +9,7 @@ import { Redis } from "ioredis";
 import { createScratchSeries } from "../../src/demo/scratch-series.ts";
 import { writeDemoConfig } from "../../src/demo/write-demo-config.ts";
 import { splitMbox } from "../../src/ingest/mail/split-mbox.ts";
-import { reportJobId } from "../../src/queue/plan-flow.ts";
+import { reportJobId } from "../../src/queue/job-ids.ts";
 import { ORCHESTRATOR_QUEUE } from "../../src/queue/queue-names.ts";
 import { bullConnection } from "../../src/queue/redis-connection.ts";
 import { listDeliveries } from "../../src/store/delivery-repository.ts";

@@ -26,6 +26,7 @@ import { createProgress } from "../progress.ts";
 import { looksLikeMessageId, readSeriesById } from "../read-series-by-id.ts";
 import { readSeriesInput } from "../read-series-input.ts";
 import { type CheckedReviewFlags, checkReviewFlags } from "../review-flags.ts";
+import { reportJobId, stageJobId } from "../../queue/job-ids.ts";
 
 export interface ReviewFlags extends GlobalFlags, BenchFlags {
   json?: boolean;
@@ -191,7 +192,7 @@ async function review(
       progress.step(
         `${created ? "flow queued" : "flow already exists (reviewed before; --rerun runs it again)"}: ${flowId} - tree ${p.tree.name} from ${origin} (branch ${p.tree.branch}), stages ${p.tree.stages.join(" -> ")}`,
       );
-      const job = await Job.fromId<unknown, ReportOutcome>(queue, `${flowId}-report`);
+      const job = await Job.fromId<unknown, ReportOutcome>(queue, reportJobId(flowId));
       if (!job) throw inputError(`the report job of ${flowId} is gone from the queue (older than its retention)`, "run again with --rerun");
       let poolQ = poolQueues.get(p.tree.pool);
       if (!poolQ) {
@@ -206,7 +207,7 @@ async function review(
       const tick = async () => {
         const stages: StageProgress[] = [];
         for (const stage of p.tree.stages) {
-          const j = await Job.fromId(poolQ, `${flowId}-${stage}`).catch(() => undefined);
+          const j = await Job.fromId(poolQ, stageJobId(flowId, stage)).catch(() => undefined);
           const state = j ? await j.getState().catch(() => "unknown") : "unknown";
           stages.push({ stage, state, startedAt: j?.processedOn ?? null, finishedAt: j?.finishedOn ?? null });
         }

@@ -13,6 +13,7 @@ import { parsePreimages } from "../workspace/parse-preimages.ts";
 import { selectBase } from "../workspace/select-base.ts";
 import { amSeries, type RawPatch } from "./am-series.ts";
 import { validatePatch } from "./validate-patch.ts";
+import { stageJobId } from "../../queue/job-ids.ts";
 
 export interface ApplyDeps {
   git: Git;
@@ -103,7 +104,7 @@ export async function applySeries(job: StageJob, deps: ApplyDeps): Promise<Stage
 
   try {
     return await withJobWorktree(
-      { git, repo: mirror.repo, workDir: deps.workDir, key: `${job.flowId}-apply`, commit: base.commit, ...sig },
+      { git, repo: mirror.repo, workDir: deps.workDir, key: stageJobId(job.flowId, "apply"), commit: base.commit, ...sig },
       async (wt) => {
         const history = await git(["rev-list", "--count", "--max-count=2", "HEAD"], { repo: wt.dir });
         const sandbox = deps.sandbox ?? defaultSandbox([deps.workDir]);

@@ -1,0 +1,37 @@
+import { stableId } from "../domain/ids.ts";
+
+/**
+ * Every BullMQ job id and every Redis key patchbench makes. Ids are
+ * deterministic, so a retry, a redelivered webhook or a second enqueue of
+ * the same flow finds the job that is already there instead of adding one.
+ */
+
+/** The parent (report) job of a flow: Redis knows a flow while it holds this job. */
+export function reportJobId(flowId: string): string {
+  return `${flowId}-report`;
+}
+
+/** A runner stage of a flow; also the key of that stage's worktree on a runner. */
+export function stageJobId(flowId: string, stage: string): string {
+  return `${flowId}-${stage}`;
+}
+
+/** The github queue's job for one webhook delivery (X-GitHub-Delivery, made safe for a job id). */
+export function githubEventJobId(deliveryId: string): string {
+  return `gh-${deliveryId.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+}
+
+/** Claimed once per webhook delivery, so a redelivery is handled once. */
+export function githubDeliveryKey(prefix: string, deliveryId: string): string {
+  return `${prefix}:github:delivery:${deliveryId}`;
+}
+
+/** The one refusal a sender gets per place per day. */
+export function benchRefusedKey(prefix: string, sender: string, place: string): string {
+  return `${prefix}:bench:refused:${stableId("r", sender, place)}`;
+}
+
+/** `/bench` rate windows: per sender, and for everyone. */
+export function benchRateKeys(prefix: string, window: string, sender: string): { sender: string; all: string } {
+  return { sender: `${prefix}:bench:rate:${window}:${stableId("s", sender)}`, all: `${prefix}:bench:rate:${window}:all` };
+}
