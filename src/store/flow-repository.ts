@@ -100,3 +100,15 @@ export async function listQueuedFlowsOfSeries(db: Db, seriesId: string): Promise
   const rows = await db.selectFrom("flows").select("id").where("series_id", "=", seriesId).where("status", "=", "queued").execute();
   return rows.map((r) => r.id);
 }
+
+/** The series' most recently finished flow (null when none finished). */
+export async function latestFinishedFlow(db: Db, seriesId: string): Promise<string | null> {
+  const r = await db
+    .selectFrom("flows")
+    .select("id")
+    .where("series_id", "=", seriesId)
+    .where("finished_at", "is not", null)
+    .orderBy("finished_at", "desc")
+    .executeTakeFirst();
+  return r?.id ?? null;
+}

@@ -53,3 +53,24 @@ export async function listRecentMails(db: Db, sinceIso: string): Promise<Uint8Ar
   const rows = await db.selectFrom("raw_mails").select("raw").where("created_at", ">=", sinceIso).orderBy("created_at").execute();
   return rows.map((r) => r.raw);
 }
+
+/** Stored mail that arrived since `sinceIso` (oldest first), with its arrival time. */
+export async function listRawMailsSince(db: Db, sinceIso: string): Promise<{ messageId: string; raw: Uint8Array; arrivedAt: number }[]> {
+  const rows = await db
+    .selectFrom("raw_mails")
+    .select(["message_id", "raw", "created_at"])
+    .where("created_at", ">=", sinceIso)
+    .orderBy("created_at")
+    .execute();
+  return rows.map((r) => ({ messageId: r.message_id, raw: r.raw, arrivedAt: Date.parse(r.created_at) }));
+}
+
+/** Series whose stored data names this Message-ID (as a JSON string: cover, patch or trailer source). */
+export async function listSeriesMentioning(db: Db, messageId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom("series")
+    .select("id")
+    .where("data", "like", `%${JSON.stringify(messageId)}%`)
+    .execute();
+  return rows.map((r) => r.id);
+}

@@ -26,7 +26,7 @@ import { getCursor, setCursor } from "../store/cursor-repository.ts";
 import { countFlowsForSeries, listQueuedFlowsOfSeries } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { quarantineMessage } from "../store/quarantine-repository.ts";
-import { saveIncomingMail, saveSeries } from "../store/series-repository.ts";
+import { listRawMailsSince, saveIncomingMail, saveSeries } from "../store/series-repository.ts";
 import { handleMailBenchCommands } from "./mail-bench.ts";
 
 /** Series are assembled from the mails of this window (patches arrive over hours). */
@@ -140,23 +140,6 @@ export function createSourcePoller(source: SourceConfig, deps: SourceDeps): Sour
       };
     }
   }
-}
-
-interface RecentMail {
-  messageId: string;
-  raw: Uint8Array;
-  arrivedAt: number;
-}
-
-/** The window's mails with their arrival times (the incomplete deadline counts from arrival). */
-async function listWindow(db: Db, sinceIso: string): Promise<RecentMail[]> {
-  const rows = await db
-    .selectFrom("raw_mails")
-    .select(["message_id", "raw", "created_at"])
-    .where("created_at", ">=", sinceIso)
-    .orderBy("created_at")
-    .execute();
-  return rows.map((r) => ({ messageId: r.message_id, raw: r.raw, arrivedAt: Date.parse(r.created_at) }));
 }
 
 /**
@@ -301,7 +284,8 @@ export async function pollOnce(deps: PollDeps): Promise<PollResult> {
 
 async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollResult): Promise<void> {
   const { db, config, log } = deps;
-  const window = await listWindow(db, new Date(nowMs - WINDOW_MS).toISOString());
+  // The window's mails with their arrival times (the incomplete deadline counts from arrival).
+  const window = await listRawMailsSince(db, new Date(nowMs - WINDOW_MS).toISOString());
   const box = await assembleMailbox(
     window.map((m) => m.raw),
     {

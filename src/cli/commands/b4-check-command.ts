@@ -1,8 +1,9 @@
-import { sql } from "kysely";
 import { parseMessageHeaders } from "../../ingest/mail/parse-message.ts";
 import { inputError } from "../../lib/errors.ts";
 import { type B4Check, renderB4Check } from "../../report/render-b4-check.ts";
+import { latestFinishedFlow } from "../../store/flow-repository.ts";
 import { openStore } from "../../store/open-store.ts";
+import { listSeriesMentioning } from "../../store/series-repository.ts";
 import { loadFlowReport } from "../../workers/build-flow-report.ts";
 import { type GlobalFlags, loadConfigFromFlags } from "../context.ts";
 
@@ -34,21 +35,9 @@ export async function b4CheckCommand(flags: GlobalFlags, opts: { url?: string })
   try {
     let out: B4Check | null = null;
     for (const id of ids) {
-      // Series values hold their Message-IDs as JSON strings.
-      const series = await db
-        .selectFrom("series")
-        .select("id")
-        .where("data", "like", sql<string>`${`%${JSON.stringify(id)}%`}`)
-        .execute();
-      for (const s of series) {
-        const flow = await db
-          .selectFrom("flows")
-          .select("id")
-          .where("series_id", "=", s.id)
-          .where("finished_at", "is not", null)
-          .orderBy("finished_at", "desc")
-          .executeTakeFirst();
-        const report = flow ? await loadFlowReport(db, flow.id) : undefined;
+      for (const seriesId of await listSeriesMentioning(db, id)) {
+        const flow = await latestFinishedFlow(db, seriesId);
+        const report = flow ? await loadFlowReport(db, flow) : undefined;
         if (report) {
           out = renderB4Check(report, { url: opts.url ? opts.url.replace("{flow}", report.id) : null });
           break;
