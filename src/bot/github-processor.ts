@@ -6,7 +6,7 @@ import type { BenchConfig, Config, TreeConfig } from "../config/schema.ts";
 import { upsertCheckRun } from "../deliver/github/check-runs.ts";
 import { detailsUrlOf } from "../deliver/github/deliver-github.ts";
 import type { GithubOctokit, OctokitFor } from "../deliver/github/github-client.ts";
-import { type GithubTarget, getPullState, getTarget, prKey, setPullState, setTarget } from "../deliver/github/github-target.ts";
+import { type GithubTarget, getPullState, getTarget, prKey, setPullState, setTarget } from "../store/github-repository.ts";
 import { fetchPullRequest } from "../ingest/github/fetch-pull-request.ts";
 import { pullRequestToSeries } from "../ingest/github/pull-request-to-series.ts";
 import { describeError, errorCode } from "../lib/errors.ts";

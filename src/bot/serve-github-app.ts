@@ -8,7 +8,7 @@ import { upsertCheckRun } from "../deliver/github/check-runs.ts";
 import { detailsUrlOf } from "../deliver/github/deliver-github.ts";
 import type { GithubAppSettings } from "../deliver/github/github-app-settings.ts";
 import { createGithubProbot, octokitForProbot } from "../deliver/github/github-client.ts";
-import { getTarget, setTarget } from "../deliver/github/github-target.ts";
+import { getTarget, setTarget } from "../store/github-repository.ts";
 import { git as defaultGit, type Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
 import { createBenchLimiter } from "../queue/bench-limiter.ts";

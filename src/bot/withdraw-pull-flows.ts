@@ -1,6 +1,6 @@
 import { cancelCheckRun } from "../deliver/github/check-runs.ts";
 import type { GithubOctokit } from "../deliver/github/github-client.ts";
-import { getPullState, getTarget, setPullState, setTarget } from "../deliver/github/github-target.ts";
+import { getPullState, getTarget, setPullState, setTarget } from "../store/github-repository.ts";
 import type { Logger } from "../lib/logger.ts";
 import { type CancelFlow, withdrawFlows } from "../queue/cancel-flow.ts";
 import type { Db } from "../store/open-store.ts";

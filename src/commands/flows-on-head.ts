@@ -1,4 +1,4 @@
-import { getTarget } from "../deliver/github/github-target.ts";
+import { getTarget } from "../store/github-repository.ts";
 import type { Db } from "../store/open-store.ts";
 
 /** Of a pull request's `flows` (oldest first), those on `headSha` (all when null). */

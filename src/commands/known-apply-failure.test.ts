@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type GithubTarget, setTarget } from "../deliver/github/github-target.ts";
+import { type GithubTarget, setTarget } from "../store/github-repository.ts";
 import type { Status } from "../domain/status.ts";
 import { createFlowIfAbsent } from "../store/flow-repository.ts";
 import { openStore } from "../store/open-store.ts";

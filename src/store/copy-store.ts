@@ -13,6 +13,8 @@ const TABLES: Record<keyof Database, { key: readonly string[]; serial?: string }
   deliveries: { key: ["id"] },
   quarantine: { key: ["id"], serial: "id" },
   cursors: { key: ["source", "key"] },
+  github_targets: { key: ["flow_id"] },
+  pull_states: { key: ["pr_key"] },
 };
 
 const BATCH = 500;

@@ -143,4 +143,67 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.schema.alterTable("samples").dropColumn("superseded").execute();
     },
   },
+  "0004-github-tables": {
+    async up(db: Kysely<unknown>) {
+      // GitHub ids (check runs, comments) are past 2^31: 8-byte integers on both backends.
+      await db.schema
+        .createTable("github_targets")
+        .addColumn("flow_id", "text", (c) => c.primaryKey())
+        .addColumn("installation_id", "bigint", (c) => c.notNull())
+        .addColumn("owner", "text", (c) => c.notNull())
+        .addColumn("repo", "text", (c) => c.notNull())
+        .addColumn("number", "integer", (c) => c.notNull())
+        .addColumn("head_sha", "text", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("check_run_id", "bigint")
+        .addColumn("comment_id", "bigint")
+        .addColumn("request", "text")
+        .addColumn("changed_files", "text", (c) => c.notNull())
+        .addColumn("state", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("pull_states")
+        .addColumn("pr_key", "text", (c) => c.primaryKey())
+        .addColumn("flows", "text", (c) => c.notNull())
+        .addColumn("pending_bench", "text")
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      // What the cursors table held for GitHub (JSON values) moves into the typed tables.
+      const q = db as Kysely<{ cursors: { source: string; key: string; value: string; updated_at: string } } & Record<string, Record<string, unknown>>>;
+      for (const r of await q.selectFrom("cursors").selectAll().where("source", "=", "github-flow").execute()) {
+        const t = JSON.parse(r.value) as Record<string, unknown>;
+        await q
+          .insertInto("github_targets")
+          .values({
+            flow_id: r.key,
+            installation_id: t.installationId,
+            owner: t.owner,
+            repo: t.repo,
+            number: t.number,
+            head_sha: t.headSha,
+            kind: t.kind,
+            check_run_id: t.checkRunId ?? null,
+            comment_id: t.commentId ?? null,
+            request: t.request ?? null,
+            changed_files: JSON.stringify(t.changedFiles ?? []),
+            state: t.state,
+            updated_at: r.updated_at,
+          })
+          .execute();
+      }
+      for (const r of await q.selectFrom("cursors").selectAll().where("source", "=", "github-pr").execute()) {
+        const p = JSON.parse(r.value) as { flows?: string[]; pendingBench?: string | null };
+        await q
+          .insertInto("pull_states")
+          .values({ pr_key: r.key, flows: JSON.stringify(p.flows ?? []), pending_bench: p.pendingBench ?? null, updated_at: r.updated_at })
+          .execute();
+      }
+      await q.deleteFrom("cursors").where("source", "in", ["github-flow", "github-pr"]).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("pull_states").execute();
+      await db.schema.dropTable("github_targets").execute();
+    },
+  },
 };

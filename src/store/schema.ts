@@ -92,6 +92,32 @@ export interface CursorTable {
   updated_at: string;
 }
 
+export interface GithubTargetTable {
+  flow_id: string;
+  installation_id: number;
+  owner: string;
+  repo: string;
+  number: number;
+  head_sha: string;
+  kind: string;
+  check_run_id: number | null;
+  comment_id: number | null;
+  request: string | null;
+  /** JSON array of paths. */
+  changed_files: string;
+  state: string;
+  updated_at: string;
+}
+
+export interface PullStateTable {
+  /** owner/repo#number */
+  pr_key: string;
+  /** JSON array of flow ids, oldest first. */
+  flows: string;
+  pending_bench: string | null;
+  updated_at: string;
+}
+
 export interface Database {
   series: SeriesTable;
   raw_mails: RawMailTable;
@@ -102,4 +128,6 @@ export interface Database {
   deliveries: DeliveryTable;
   quarantine: QuarantineTable;
   cursors: CursorTable;
+  github_targets: GithubTargetTable;
+  pull_states: PullStateTable;
 }

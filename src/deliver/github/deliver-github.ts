@@ -8,7 +8,7 @@ import type { Db } from "../../store/open-store.ts";
 import { completeCheckRun } from "./check-runs.ts";
 import { readGithubAppSettings } from "./github-app-settings.ts";
 import { createGithubProbot, type OctokitFor, octokitForProbot } from "./github-client.ts";
-import { getPullState, getTarget, prKey, setPullState, setTarget } from "./github-target.ts";
+import { getPullState, getTarget, prKey, setPullState, setTarget } from "../../store/github-repository.ts";
 
 export interface DeliverGithubDeps {
   db: Db;
