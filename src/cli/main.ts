@@ -53,11 +53,16 @@ program
   .option("--no-runner", "do not start the local runner agent")
   .action((opts: { runner?: boolean }) => run(async () => (await import("./commands/start-command.ts")).startCommand({ ...globals(), ...opts }))());
 
-program
+const runner = program
   .command("runner")
-  .description("run a runner agent that takes jobs of one pool from a shared Redis")
+  .description("run a runner agent that takes jobs of one pool from a shared Redis (`runner doctor`: check this box first)")
   .option("--pool <name>", "runner pool to join (default: runner.pool from the config)")
   .action((opts: { pool?: string }) => run(async () => (await import("./commands/runner-command.ts")).runnerCommand({ ...globals(), ...opts }))());
+runner
+  .command("doctor")
+  .description("check this box before it is trusted with benchmarks: packages, tuning, load, disk; what to fix and how")
+  .option("--json", "machine-readable checks")
+  .action((opts: { json?: boolean }) => run(async () => (await import("./commands/runner-doctor-command.ts")).runnerDoctorCommand(globals(), opts))());
 
 const benchOptions = (c: Command) =>
   c

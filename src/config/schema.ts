@@ -492,6 +492,10 @@ export const globalSchema = z
           .default("patchbench-sandbox")
           .describe("Unprivileged user the sandbox runs as (scripts/setup-system.sh creates it); missing: uid/gid 65534."),
         sandboxLimits: sandboxLimitsSchema.default(sandboxLimitsSchema.parse({})).describe("Resource limits of every sandboxed step."),
+        requireTuned: z
+          .boolean()
+          .default(false)
+          .describe("A bench-grade pool: the runner refuses to start unless `runner doctor` finds the box tuned (governor, SMT, turbo, isolated CPUs, IRQs, quiet, tsc, bare metal)."),
       })
       .strict()
       .default({
@@ -504,6 +508,7 @@ export const globalSchema = z
         sandbox: "bwrap",
         sandboxUser: "patchbench-sandbox",
         sandboxLimits: sandboxLimitsSchema.parse({}),
+        requireTuned: false,
       }),
     mail: z
       .object({

@@ -1,4 +1,7 @@
+import { configError } from "../../lib/errors.ts";
+import { doctorUnfit, formatDoctor } from "../../runner/doctor/plan-doctor.ts";
 import { startWorkers } from "../../workers/start-workers.ts";
+import { examineBox } from "./runner-doctor-command.ts";
 import { connectQueueRedis, type GlobalFlags, loadConfigFromFlags, loggerFor } from "../context.ts";
 import { waitForShutdown } from "../wait-for-shutdown.ts";
 
@@ -7,6 +10,14 @@ export async function runnerCommand(flags: GlobalFlags & { pool?: string }): Pro
   const config = loadConfigFromFlags(flags);
   const log = loggerFor(config);
   const pool = flags.pool ?? config.global.runner.pool;
+  // The doctor's checks first: a bench-grade pool (runner.requireTuned) takes no job on an untuned box.
+  const checks = await examineBox(config);
+  const notOk = checks.filter((c) => c.status !== "ok");
+  if (doctorUnfit(checks)) {
+    process.stderr.write(formatDoctor(checks, config.global.runner.requireTuned));
+    throw configError(`this box is unfit for pool ${pool}: ${notOk.filter((c) => c.status === "fail").map((c) => c.name).join(", ")}`, "fix the FAIL lines above (`patchbench runner doctor`)");
+  }
+  if (notOk.length > 0) log.warn({ warn: notOk.map((c) => `${c.name}: ${c.seen}`) }, "runner doctor: numbers from this box are relative to it only");
   const shutdown = waitForShutdown(log);
   const redis = await connectQueueRedis(config, log);
   log.info({ redis: redis.describe, pool }, "runner starting");
