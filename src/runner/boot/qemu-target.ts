@@ -60,11 +60,6 @@ export function createQemuTarget(cfg: BootConfig["qemu"], deps: { exec?: Exec; s
       const own = sandbox && sandbox.mode !== "none" ? mkdtempSync(join(tmpdir(), "pbq-")) : null;
       const kernel = own ? join(own, "bzImage") : req.kernel.image;
       const bootFiles = own ? join(own, "initramfs.cpio") : initrd;
-      if (own && sandbox) {
-        copyFileSync(req.kernel.image, kernel);
-        copyFileSync(initrd, bootFiles);
-        await sandbox.prepareWritable([own]);
-      }
       const boot = async (accel: "kvm" | "tcg", timeoutMs: number) => {
         const argv = qemuArgv(cfg, kernel, bootFiles, accel);
         const opts = { timeoutMs, okCodes: "any" as const, maxOutput: 1024 * 1024, ...(req.signal ? { signal: req.signal } : {}) };
@@ -87,6 +82,11 @@ export function createQemuTarget(cfg: BootConfig["qemu"], deps: { exec?: Exec; s
       const firstTry = accel === "kvm" && cfg.kvm === "auto" && kvmVerdict === null ? Math.min(req.timeoutMs, KVM_SIGN_OF_LIFE_MS) : req.timeoutMs;
       let r: Awaited<ReturnType<typeof boot>>;
       try {
+        if (own && sandbox) {
+          copyFileSync(req.kernel.image, kernel);
+          copyFileSync(initrd, bootFiles);
+          await sandbox.prepareWritable([own]);
+        }
         r = await boot(accel, firstTry);
         if (accel === "kvm" && cfg.kvm === "auto" && kvmVerdict === null) {
           const alive = /PATCHBENCH-INIT|Linux version/.test(r.text);
