@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { scratchPostgres } from "../../test/helpers/postgres.ts";
 import { STORE_BACKENDS } from "../../test/helpers/store-backends.ts";
 import type { Series } from "../domain/series.ts";
+import { onePatchSeries } from "../../test/helpers/one-patch-series.ts";
 import { copyStore } from "./copy-store.ts";
 import { setCursor } from "./cursor-repository.ts";
 import { reserveDelivery } from "./delivery-repository.ts";
@@ -13,27 +14,7 @@ import { listQuarantine, quarantineMessage } from "./quarantine-repository.ts";
 import { listSamples, listVerdicts, saveFlowResults } from "./result-repository.ts";
 import { getRawMails, getSeries, saveSeries } from "./series-repository.ts";
 
-const series: Series = {
-  id: "series-copy",
-  source: "mail",
-  title: "tcp: a change",
-  tree: "bpf-next",
-  version: 1,
-  rfc: false,
-  resend: false,
-  total: 1,
-  kind: "patch",
-  cover: null,
-  patches: [{ index: 1, messageId: "p1@x", subject: "[PATCH] tcp: a change", author: "A <a@x>" }],
-  missing: [],
-  complete: true,
-  baseCommit: null,
-  changeId: null,
-  trailers: [],
-  previousVersion: null,
-  author: "A <a@x>",
-  date: null,
-};
+const series: Series = onePatchSeries({ id: "series-copy", title: "tcp: a change" });
 
 const sample = (run: number, throughput: number) => ({
   cell: { test: "TCP_RR" as const, size: 1, topology: "loopback" as const },

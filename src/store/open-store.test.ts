@@ -2,33 +2,19 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { STORE_BACKENDS } from "../../test/helpers/store-backends.ts";
 import type { Series } from "../domain/series.ts";
+import { onePatchSeries } from "../../test/helpers/one-patch-series.ts";
 import { reserveDelivery, markDelivery, listDeliveries } from "./delivery-repository.ts";
 import { countFlowsForSeries, createFlowIfAbsent } from "./flow-repository.ts";
 import { openStore } from "./open-store.ts";
 import { listSamples, saveFlowResults } from "./result-repository.ts";
 import { getRawMails, getSeries, saveSeries } from "./series-repository.ts";
 
-const series: Series = {
+const series: Series = onePatchSeries({
   id: "series-abc",
-  source: "mail",
   title: "tcp: a change",
-  tree: "bpf-next",
   version: 2,
-  rfc: false,
-  resend: false,
-  total: 1,
-  kind: "patch",
-  cover: null,
   patches: [{ index: 1, messageId: "p1@x", subject: "[PATCH v2] tcp: a change", author: "A <a@x>" }],
-  missing: [],
-  complete: true,
-  baseCommit: null,
-  changeId: null,
-  trailers: [],
-  previousVersion: null,
-  author: "A <a@x>",
-  date: null,
-};
+});
 
 for (const backend of STORE_BACKENDS) test(`store on ${backend.name}: migrations, series round trip, one flow per id, outbox, samples replace`, async () => {
   const store = await backend.fresh();
