@@ -13,7 +13,8 @@ export interface ScratchPostgres {
   drop(): Promise<void>;
 }
 
-const SYSTEM = "postgres://postgres@127.0.0.1:5432/postgres";
+/** The machine's server (PATCHBENCH_TEST_PG overrides it; a URL nothing answers forces a private server). */
+const SYSTEM = process.env.PATCHBENCH_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 async function answers(url: string): Promise<boolean> {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
