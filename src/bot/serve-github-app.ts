@@ -68,10 +68,20 @@ export function readCappedBody(req: IncomingMessage, cap: number): Promise<BodyR
   });
 }
 
-/** 413 and close the connection: the rest of the body is never read. */
+/**
+ * 413 and close the connection: the rest of the body is never read. The
+ * answer goes out at once and the connection a moment later: closing it at
+ * once resets a sender still writing its body, and a sender that meets the
+ * reset first never sees the 413. Not reading meanwhile holds it back, so
+ * nothing more is buffered.
+ */
 function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  req.pause();
   res.writeHead(413, { "content-type": "text/plain", connection: "close" });
-  res.end(`payload over ${MAX_WEBHOOK_BYTES} bytes (GitHub's webhook cap)\n`, () => req.socket.destroy());
+  res.write(`payload over ${MAX_WEBHOOK_BYTES} bytes (GitHub's webhook cap)\n`);
+  setTimeout(() => {
+    if (!res.destroyed && !req.socket.destroyed) res.end(() => req.socket.destroy());
+  }, 1000).unref();
 }
 
 /**
