@@ -15,10 +15,7 @@ import { runHostProbes } from "./probes/run-host-probes.ts";
 import { runSockopsProbe } from "./probes/run-sockops-probe.ts";
 import { SUITES, type TestProgsSuite } from "./suites/registry.ts";
 import type { TestProgsRun } from "./suites/test-progs/classify-run.ts";
-
-function onPath(name: string): boolean {
-  return (process.env.PATH ?? "").split(":").some((d) => d !== "" && existsSync(join(d, name)));
-}
+import { onPath } from "../lib/on-path.ts";
 
 export interface SelftestsDeps {
   runner: string;

@@ -1,24 +1,16 @@
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BootConfig } from "../../config/schema.ts";
 import type { BootRun } from "../../domain/results.ts";
 import { type Exec, ExecError, exec as defaultExec } from "../../lib/exec.ts";
 import type { Sandbox } from "../../lib/sandbox.ts";
+import { kvmUsable } from "../guest/boot-guest.ts";
 import { type BootRequest, type BootTarget, GUEST_PROBES } from "./boot-target.ts";
 import { makeInitramfs } from "./make-initramfs.ts";
 import { consoleTail, parseConsole } from "./parse-console.ts";
 
 const KVM_SIGN_OF_LIFE_MS = 20_000;
-
-function kvmUsable(): boolean {
-  try {
-    closeSync(openSync("/dev/kvm", "r+"));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Pure: the QEMU argv for one boot (serial console on stdout, exits on reboot/panic). */
 export function qemuArgv(cfg: BootConfig["qemu"], kernel: string, initrd: string, accel: "kvm" | "tcg"): string[] {

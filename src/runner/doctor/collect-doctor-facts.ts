@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { type Exec, exec as defaultExec } from "../../lib/exec.ts";
+import { onPath } from "../../lib/on-path.ts";
 import { resolveSandboxIdentity } from "../../lib/sandbox.ts";
 import { kvmUsable } from "../guest/boot-guest.ts";
 import { collectMachineProfile } from "../bench/machine-profile.ts";
@@ -37,7 +38,7 @@ export function parseCcacheSize(v: string): number | null {
 export async function collectDoctorFacts(opts: { workDir: string; sandboxUser: string; exec?: Exec }): Promise<DoctorFacts> {
   const exec = opts.exec ?? defaultExec;
   const commands: Record<string, boolean> = {};
-  for (const c of COMMANDS) commands[c] = (await quiet(exec, ["sh", "-c", 'command -v "$1"', "sh", c])) !== null;
+  for (const c of COMMANDS) commands[c] = onPath(c);
   const mem = /^MemAvailable:\s+(\d+) kB$/m.exec(read("/proc/meminfo") ?? "");
   // The work dir may not exist yet: its nearest existing parent holds its disk.
   let dir = opts.workDir;
