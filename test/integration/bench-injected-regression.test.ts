@@ -29,6 +29,7 @@ import { restoreFromJournal } from "../../src/runner/bench/host-settings.ts";
 import type { BenchPlan } from "../../src/domain/bench-plan.ts";
 import { canCreateNetns, listNetns } from "../../src/runner/bench/topology.ts";
 import { type BenchOutcome, runAndAnalyze } from "../../src/cli/commands/bench-command.ts";
+import { onePatchSeries } from "../helpers/one-patch-series.ts";
 
 const PREFIX = "pbinj";
 const DELAY_US = 1000;
@@ -114,26 +115,11 @@ test("a busy-wait tc-BPF program on the client veth is reported as a regression;
       commands: [],
     },
   };
-  const series: Series = {
+  const series: Series = onePatchSeries({
     id: "s1",
-    source: "mail",
     title: "net: add a delay",
     tree: null,
-    version: 1,
-    rfc: false,
-    resend: false,
-    total: 1,
-    kind: "patch",
-    cover: null,
     patches: [{ index: 1, messageId: "m1@x", subject: "[PATCH] net: add a delay", author: "A <a@x>" }],
-    missing: [],
-    complete: true,
-    baseCommit: null,
-    changeId: null,
-    trailers: [],
-    previousVersion: null,
-    author: "A <a@x>",
-    date: null,
     text: [
       "TCP_RR (container), plain vs delay-1ms:",
       "1 B 10.0k -> 10.0k tps (1.00x)",
@@ -141,7 +127,7 @@ test("a busy-wait tc-BPF program on the client veth is reported as a regression;
       "baseline TCP vs splice + busy-poll:",
       "TCP_RR (container) 1 B 105.6k -> 1103.7k tps (10.45x)",
     ].join("\n"),
-  };
+  });
   const report = buildReport({
     id: "r1",
     series,
