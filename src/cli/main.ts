@@ -19,7 +19,7 @@ program
   .version("0.1.0")
   .option("-c, --config <dir>", "config folder with patchbench.yaml and trees/ (env PATCHBENCH_CONFIG; default: the shipped config/)")
   .option("--data-dir <dir>", "data folder: store, private Redis, worktrees, outbox (env PATCHBENCH_DATA_DIR)")
-  .option("--redis-url <url>", "Redis URL (env REDIS_URL; default 127.0.0.1:6379 if it answers, else a private redis-server)")
+  .option("--redis-url <url>", "Redis URL, or private for the data dir's own redis-server (env REDIS_URL; default 127.0.0.1:6379 if it answers, else a private one)")
   .option("--log-level <level>", "trace|debug|info|warn|error|silent (env PATCHBENCH_LOG_LEVEL)")
   .addOption(new Option("--log-format <format>", "pretty (default on a terminal) or json (default otherwise) (env PATCHBENCH_LOG_FORMAT)").choices(["pretty", "json"]))
   // Usage errors are written by us, one line each (see the end of this file).
