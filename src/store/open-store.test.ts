@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
+import { promisify } from "node:util";
 import { STORE_BACKENDS } from "../../test/helpers/store-backends.ts";
 import type { Series } from "../domain/series.ts";
 import { onePatchSeries } from "../../test/helpers/one-patch-series.ts";
@@ -8,6 +13,8 @@ import { countFlowsForSeries, createFlowIfAbsent } from "./flow-repository.ts";
 import { openStore } from "./open-store.ts";
 import { listSamples, saveFlowResults } from "./result-repository.ts";
 import { getRawMails, getSeries, saveSeries } from "./series-repository.ts";
+
+const execFileP = promisify(execFile);
 
 const series: Series = onePatchSeries({
   id: "series-abc",
@@ -61,5 +68,28 @@ for (const backend of STORE_BACKENDS) test(`store on ${backend.name}: migrations
     await db.destroy();
   } finally {
     await store.drop();
+  }
+});
+
+test("processes opening one new SQLite store at once all find it migrated (the service and a CLI command)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pb-open-race-"));
+  try {
+    const opener = `import("${join(import.meta.dirname, "open-store.ts")}").then(async (m) => { await (await m.openStore(process.argv[1])).destroy(); })`;
+    // Several rounds on fresh files: without a lock, one in a few raced to "table already exists".
+    for (let round = 0; round < 4; round++) {
+      const path = join(dir, `store-${round}.sqlite`);
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () => execFileP(process.execPath, ["--import", "tsx", "-e", opener, path]).then(
+          () => "ok",
+          (e: { stderr?: string }) => e.stderr ?? String(e),
+        )),
+      );
+      assert.deepEqual(results, ["ok", "ok", "ok", "ok"], `round ${round}`);
+      const db = await openStore(path);
+      assert.equal((await db.selectFrom("flows").select("id").execute()).length, 0);
+      await db.destroy();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

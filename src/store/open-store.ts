@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { type Dialect, Kysely, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import { type Dialect, Kysely, type MigrationProvider, type MigrationResultSet, Migrator, PostgresDialect, SqliteDialect } from "kysely";
 import { infraError } from "../lib/errors.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import type { Database } from "./schema.ts";
@@ -27,7 +27,13 @@ export function describeStore(location: string): string {
   }
 }
 
-async function sqliteDialect(path: string): Promise<Dialect> {
+interface Opened {
+  dialect: Dialect;
+  /** Around the migration: SQLite serialises it across processes here (Kysely takes no lock for SQLite). */
+  around: (migrate: () => Promise<MigrationResultSet>) => Promise<MigrationResultSet>;
+}
+
+async function sqliteDialect(path: string): Promise<Opened> {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   let sqlite: SQLite.Database;
   try {
@@ -38,10 +44,33 @@ async function sqliteDialect(path: string): Promise<Dialect> {
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
-  return new SqliteDialect({ database: sqlite });
+  const db = sqlite;
+  return {
+    dialect: new SqliteDialect({ database: sqlite }),
+    // Two processes opening a new store at once (the service and a CLI
+    // command) would both see migrations pending and the second would fail
+    // on "table already exists". BEGIN IMMEDIATE takes the write lock before
+    // the migration state is read (waiting up to busy_timeout for the other
+    // process), and the dialect's single connection runs every migration
+    // statement inside it, so a migration is also all-or-nothing.
+    around: async (migrate) => {
+      try {
+        db.exec("BEGIN IMMEDIATE");
+      } catch (e) {
+        throw infraError(`cannot lock store ${path} to bring its schema up to date: ${(e as Error).message}`, "another process holds it; try again", e);
+      }
+      try {
+        const out = await migrate();
+        if (!out.error && db.inTransaction) db.exec("COMMIT");
+        return out;
+      } finally {
+        if (db.inTransaction) db.exec("ROLLBACK");
+      }
+    },
+  };
 }
 
-async function postgresDialect(url: string): Promise<Dialect> {
+async function postgresDialect(url: string): Promise<Opened> {
   // Loaded only for a PostgreSQL store: the CLI's start stays light for everyone else.
   const { default: pg } = await import("pg");
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
@@ -51,7 +80,8 @@ async function postgresDialect(url: string): Promise<Dialect> {
     await pool.end();
     throw infraError(`cannot reach the store at ${describeStore(url)}: ${(e as Error).message}`, "check store.url (PATCHBENCH_STORE_URL) and that PostgreSQL is running", e);
   }
-  return new PostgresDialect({ pool });
+  // Kysely's Postgres adapter already serialises migrations with an advisory lock.
+  return { dialect: new PostgresDialect({ pool }), around: (migrate) => migrate() };
 }
 
 /**
@@ -61,9 +91,16 @@ async function postgresDialect(url: string): Promise<Dialect> {
  * serve both.
  */
 export async function openStore(location: string): Promise<Db> {
-  const dialect = isPostgresUrl(location) ? await postgresDialect(location) : await sqliteDialect(location);
+  const { dialect, around } = isPostgresUrl(location) ? await postgresDialect(location) : await sqliteDialect(location);
   const db = new Kysely<Database>({ dialect });
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  let outcome: MigrationResultSet;
+  try {
+    outcome = await around(() => new Migrator({ db, provider }).migrateToLatest());
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  const { error, results } = outcome;
   if (error) {
     await db.destroy();
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "?";
