@@ -34,7 +34,7 @@ test("knownApplyFailure: a flow on the same head whose apply failed, newest firs
     for (const f of flows) {
       await createFlowIfAbsent(db, { id: f.id, seriesId: "s", tree: "bpf-next", base: null, plan: "{}" });
       await setTarget(db, f.id, target(f.head));
-      await saveFlowResults(db, f.id, { results: [{ stage: "apply", status: f.apply as Status, summary: f.summary, startedAt: AT, endedAt: AT, runner: "r", data: {} }], samples: [], verdicts: [] });
+      await saveFlowResults(db, f.id, { results: [{ stage: "apply", status: f.apply as Status, summary: f.summary, startedAt: AT, endedAt: AT, runner: "r", data: null }], samples: [], verdicts: [] });
     }
     const ids = flows.map((f) => f.id);
     assert.deepEqual(await knownApplyFailure(db, ids, "h1"), { flowId: "f1", summary: flows[0]!.summary });

@@ -1,5 +1,5 @@
 import type { Db } from "../store/open-store.ts";
-import { listRuns } from "../store/result-repository.ts";
+import { listStageResults } from "../store/result-repository.ts";
 import { flowsOnHead } from "./flows-on-head.ts";
 
 /**
@@ -10,7 +10,7 @@ import { flowsOnHead } from "./flows-on-head.ts";
  */
 export async function knownApplyFailure(db: Db, flows: readonly string[], headSha: string | null = null): Promise<{ flowId: string; summary: string } | null> {
   for (const flowId of (await flowsOnHead(db, flows, headSha)).reverse()) {
-    const apply = (await listRuns(db, flowId)).find((r) => r.stage === "apply");
+    const apply = (await listStageResults(db, flowId)).results.find((r) => r.stage === "apply");
     if (apply?.status === "fail") return { flowId, summary: apply.summary };
   }
   return null;

@@ -41,18 +41,3 @@ export const reportJobSchema = z.object({
 });
 export type ReportJob = z.infer<typeof reportJobSchema>;
 
-/** A stage's return value carries the results of the stages before it (a chain). */
-export const stageChainSchema = z.object({
-  results: z.array(
-    z.object({
-      stage: z.enum(STAGES),
-      status: z.enum(["pass", "warn", "fail", "pending", "skip", "error"]),
-      summary: z.string(),
-      startedAt: z.string(),
-      endedAt: z.string(),
-      runner: z.string(),
-      data: z.unknown(),
-    }),
-  ),
-});
-export type StageChain = z.infer<typeof stageChainSchema>;

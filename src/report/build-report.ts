@@ -162,7 +162,8 @@ function comparisonOf(data: BenchData, variants: [Variant, Variant], analysis: M
 /** Pure: stored results + their analysis → one Report value. */
 export function buildReport(input: BuildReportInput): Report {
   const { series } = input;
-  // A stage skipped because an earlier one failed carries no data.
+  // A stage skipped because an earlier one failed carries no data. Results
+  // reach here checked by their stage's schema (queue and store boundaries).
   const find = <T>(stage: Stage) =>
     (input.results.find((r) => r.stage === stage && r.data !== null && r.data !== undefined) as StageResult<T> | undefined) ??
     null;

@@ -34,7 +34,7 @@ async function fill(db: Db): Promise<void> {
   await createFlowIfAbsent(db, { id: "flow-c", seriesId: series.id, tree: "bpf-next", base: "abc", plan: "{}" });
   const at = "2026-12-06T10:00:00.000Z";
   await saveFlowResults(db, "flow-c", {
-    results: [{ stage: "apply", status: "pass", summary: "applied", startedAt: at, endedAt: at, runner: "r", data: {} }],
+    results: [{ stage: "apply", status: "pass", summary: "applied", startedAt: at, endedAt: at, runner: "r", data: null }],
     samples: [sample(0, 123456.789012345), sample(1, 0.000123)],
     verdicts: [{ cell: "TCP_RR/loopback/1", verdict: "no change", data: { ratio: 1.001 } }],
   });

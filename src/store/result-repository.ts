@@ -1,6 +1,8 @@
 import { type BenchSample, cellKey } from "../domain/bench.ts";
 import type { PastBuild } from "../domain/flow-estimate.ts";
-import type { BuildData, StageResult } from "../domain/results.ts";
+import type { Stage } from "../domain/results.ts";
+import { STAGES } from "../domain/results.ts";
+import { buildDataSchema, describeSchemaError, stageResultSchema, type TypedStageResult } from "../domain/stage-result-schema.ts";
 import type { Db } from "./open-store.ts";
 
 /**
@@ -12,7 +14,7 @@ import type { Db } from "./open-store.ts";
 export async function saveFlowResults(
   db: Db,
   flowId: string,
-  input: { results: StageResult[]; samples: BenchSample[]; verdicts: { cell: string; verdict: string; data: unknown }[] },
+  input: { results: TypedStageResult[]; samples: BenchSample[]; verdicts: { cell: string; verdict: string; data: unknown }[] },
 ): Promise<void> {
   const now = new Date().toISOString();
   await db.transaction().execute(async (tx) => {
@@ -28,7 +30,7 @@ export async function saveFlowResults(
           stage: r.stage,
           status: r.status,
           summary: r.summary,
-          data: JSON.stringify(r.stage === "bench" && r.data ? { ...r, data: { ...(r.data as object), samples: undefined } } : r),
+          data: JSON.stringify(r.stage === "bench" && r.data ? { ...r, data: { ...r.data, samples: undefined } } : r),
           created_at: now,
         })
         .execute();
@@ -66,8 +68,37 @@ export async function listSamples(db: Db, flowId: string) {
   return db.selectFrom("samples").selectAll().where("flow_id", "=", flowId).orderBy("id").execute();
 }
 
-export async function listRuns(db: Db, flowId: string) {
-  return db.selectFrom("runs").selectAll().where("flow_id", "=", flowId).execute();
+/**
+ * A flow's stage results as stored, each checked by its stage's schema (the
+ * bench's come without samples: they are in their own table). A row that no
+ * longer parses is an `error` naming its stage, not a missing stage.
+ */
+export async function listStageResults(db: Db, flowId: string): Promise<{ results: TypedStageResult[]; errors: { stage: Stage; reason: string }[] }> {
+  const rows = await db.selectFrom("runs").select(["stage", "data"]).where("flow_id", "=", flowId).execute();
+  // In the chain's order (apply, build, selftests, bench), as the report job received them.
+  rows.sort((a, b) => STAGES.indexOf(a.stage as Stage) - STAGES.indexOf(b.stage as Stage));
+  const results: TypedStageResult[] = [];
+  const errors: { stage: Stage; reason: string }[] = [];
+  for (const row of rows) {
+    const stage = (STAGES as readonly string[]).includes(row.stage) ? (row.stage as Stage) : "apply";
+    let stored: unknown;
+    try {
+      stored = JSON.parse(row.data);
+    } catch (e) {
+      errors.push({ stage, reason: `the stored ${row.stage} result is not JSON: ${(e as Error).message}` });
+      continue;
+    }
+    const withSamples = row.stage === "bench" ? withEmptySamples(stored) : stored;
+    const parsed = stageResultSchema.safeParse(withSamples);
+    if (parsed.success) results.push(parsed.data);
+    else errors.push({ stage, reason: `the stored ${row.stage} result was malformed and is left out: ${describeSchemaError(parsed.error)}` });
+  }
+  return { results, errors };
+}
+
+function withEmptySamples(stored: unknown): unknown {
+  const r = stored as { data?: unknown } | null;
+  return r?.data && typeof r.data === "object" ? { ...r, data: { samples: [], ...(r.data as object) } } : stored;
 }
 
 export async function listVerdicts(db: Db, flowId: string) {
@@ -91,8 +122,8 @@ export async function listRecentBuilds(db: Db, tree: string, limit = 5): Promise
     .execute();
   // Rows of another shape (a build stage that stopped before building) are left out, not guessed at.
   return rows.flatMap((r) => {
-    const data = (JSON.parse(r.data) as Partial<StageResult<Partial<BuildData>>> | null)?.data;
-    return data && Array.isArray(data.boots) && "candidate" in data ? [{ base: r.base, data: data as BuildData }] : [];
+    const data = storedBuildData(r.data);
+    return data ? [{ base: r.base, data }] : [];
   });
 }
 
@@ -103,8 +134,18 @@ export async function listRecentBuilds(db: Db, tree: string, limit = 5): Promise
 export async function newestFlowWithKernels(db: Db, flows: readonly string[]): Promise<string | null> {
   for (const flowId of [...flows].reverse()) {
     const row = await db.selectFrom("runs").select("data").where("flow_id", "=", flowId).where("stage", "=", "build").executeTakeFirst();
-    const data = row ? (JSON.parse(row.data) as Partial<StageResult<Partial<BuildData>>> | null)?.data : null;
+    const data = row ? storedBuildData(row.data) : null;
     if (data?.base?.ok && data.base.image && data.candidate?.ok && data.candidate.image) return flowId;
   }
   return null;
+}
+
+/** A stored build result's data when it parses as one, else null. */
+function storedBuildData(json: string) {
+  try {
+    const parsed = buildDataSchema.safeParse((JSON.parse(json) as { data?: unknown } | null)?.data);
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,11 +1,12 @@
 import type { BenchSample, Cell } from "../domain/bench.ts";
-import type { BenchData, Stage, StageResult } from "../domain/results.ts";
+import type { BenchData, Stage } from "../domain/results.ts";
+import type { TypedStageResult } from "../domain/stage-result-schema.ts";
 import type { Series } from "../domain/series.ts";
 import { type ArmAnalysis, buildReport } from "../report/build-report.ts";
 import type { Report } from "../report/report.ts";
 import type { MatrixAnalysis } from "../stats/analyze-matrix.ts";
 import { analyzeSamples } from "../stats/analyze-samples.ts";
-import { listRuns, listSamples } from "../store/result-repository.ts";
+import { listSamples, listStageResults } from "../store/result-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { getFlow } from "../store/flow-repository.ts";
 import { getSeries } from "../store/series-repository.ts";
@@ -16,12 +17,12 @@ export const TOOL = { name: "patchbench", version: "0.1.0" } as const;
 export function buildFlowReport(input: {
   flowId: string;
   series: Series;
-  results: StageResult[];
+  results: TypedStageResult[];
   errors: { stage: Stage; reason: string }[];
   generatedAt: string;
 }): { report: Report; analysis: MatrixAnalysis | null } {
-  const bench = input.results.find((r) => r.stage === "bench" && r.status !== "skip" && r.data);
-  const benchData = bench?.data as BenchData | undefined;
+  const bench = input.results.find((r) => r.stage === "bench");
+  const benchData = bench && bench.status !== "skip" ? bench.data : null;
   const { analysis, armAnalyses } = benchData ? analyzeBench(benchData) : { analysis: null, armAnalyses: [] };
   const report = buildReport({
     armAnalyses,
@@ -65,7 +66,9 @@ export interface StoredFlow {
   flowId: string;
   series: Series;
   /** Stage results as stored (the bench's without its samples). */
-  runs: StageResult[];
+  runs: TypedStageResult[];
+  /** Stored results that no longer parse, as errors of their stage. */
+  errors?: { stage: Stage; reason: string }[];
   samples: Awaited<ReturnType<typeof listSamples>>;
   generatedAt: string;
 }
@@ -86,8 +89,8 @@ export function reportOfStoredFlow(f: StoredFlow): Report {
     ...(s.problem ? { problem: s.problem } : {}),
     ...(s.superseded !== null ? { superseded: s.superseded } : {}),
   }));
-  const results = f.runs.map((r) => (r.stage === "bench" && r.data ? { ...r, data: { ...(r.data as BenchData), samples } } : r));
-  return buildFlowReport({ flowId: f.flowId, series: f.series, results, errors: [], generatedAt: f.generatedAt }).report;
+  const results = f.runs.map((r) => (r.stage === "bench" && r.data ? { ...r, data: { ...r.data, samples } } : r));
+  return buildFlowReport({ flowId: f.flowId, series: f.series, results, errors: f.errors ?? [], generatedAt: f.generatedAt }).report;
 }
 
 /** Reads a finished flow from the store (e.g. for b4, a dashboard, a recorded fixture). */
@@ -96,10 +99,12 @@ export async function loadStoredFlow(db: Db, flowId: string): Promise<StoredFlow
   if (!flow) return undefined;
   const series = await getSeries(db, flow.seriesId);
   if (!series) return undefined;
+  const { results, errors } = await listStageResults(db, flowId);
   return {
     flowId,
     series,
-    runs: (await listRuns(db, flowId)).map((r) => JSON.parse(r.data) as StageResult),
+    runs: results,
+    ...(errors.length ? { errors } : {}),
     samples: await listSamples(db, flowId),
     generatedAt: flow.finishedAt ?? flow.createdAt,
   };

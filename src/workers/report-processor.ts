@@ -1,7 +1,6 @@
 import { type Job, UnrecoverableError } from "bullmq";
 import { z } from "zod";
 import type { Config } from "../config/schema.ts";
-import type { BenchData } from "../domain/results.ts";
 import { deliverReportMail } from "../deliver/deliver-report-mail.ts";
 import { deliverGithub } from "../deliver/github/deliver-github.ts";
 import type { MailDecision } from "../deliver/mail-policy.ts";
@@ -45,7 +44,7 @@ export function createReportProcessor(deps: { db: Db; config: Config; log: Logge
     const { results, errors } = await previousResults(job);
 
     const { report, analysis } = buildFlowReport({ flowId, series, results, errors, generatedAt: new Date().toISOString() });
-    const benchData = (results.find((r) => r.stage === "bench" && r.data)?.data ?? undefined) as BenchData | undefined;
+    const benchData = results.find((r) => r.stage === "bench")?.data;
     const text = renderText(report);
 
     await saveFlowResults(deps.db, flowId, {

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
-import type { ApplyData, BuildData, StageResult } from "../domain/results.ts";
+import type { StageResult } from "../domain/results.ts";
 import { describeError, errorCode } from "../lib/errors.ts";
 import { type RunnerProcessRecord, runWithJobProcesses } from "../lib/job-processes.ts";
 import type { Git } from "../lib/git.ts";
@@ -68,7 +68,7 @@ export function createStageProcessor(deps: StageProcessorDeps) {
     const prev = await previousResults(job);
     const apply = prev.results.find((r) => r.stage === "apply");
     // Broken = nothing applied (checks may fail or warn on a series that applied: later stages still run).
-    const applyData = apply?.data as ApplyData | null | undefined;
+    const applyData = apply?.data;
     const applyBroken = (apply && !applyData?.head) || prev.errors.some((e) => e.stage === "apply");
     // The job's deadline: aborts the stage's own work (every exec takes the
     // signal) and kills every process group the job started, whatever it is.
@@ -123,7 +123,7 @@ export function createStageProcessor(deps: StageProcessorDeps) {
         });
       } else if (data.stage === "selftests") {
         const buildResult = prev.results.find((r) => r.stage === "build");
-        const build = buildResult && buildResult.status !== "skip" ? (buildResult.data as BuildData | null) : null;
+        const build = buildResult && buildResult.status !== "skip" ? buildResult.data : null;
         return await runSelftestsStage(data, {
           runner,
           cacheDir: `${deps.workDir}/cache`,
@@ -132,7 +132,7 @@ export function createStageProcessor(deps: StageProcessorDeps) {
         });
       } else {
         const buildResult = prev.results.find((r) => r.stage === "build");
-        const build = buildResult && buildResult.status !== "skip" ? (buildResult.data as BuildData | null) : null;
+        const build = buildResult && buildResult.status !== "skip" ? buildResult.data : null;
         const kernelSides = benchSidesOf(data.bench, build) === "kernels";
         const sideNames: [string, string] = kernelSides ? ["base", "candidate"] : [data.bench.variants[0]!.name, data.bench.variants[1]!.name];
         const armPairs = kernelSides ? data.bench.arms.map((a) => ["candidate", a.name] as const) : [];

@@ -108,7 +108,7 @@ test("/bench by mail: a maintainer's DKIM-passing request (by our authserv-id) r
     const at = new Date().toISOString();
     const failure = "patch 2/2 does not apply to bpf-next at 0123456789ab";
     await saveFlowResults(db, first.flows[0]!, {
-      results: [{ stage: "apply", status: "fail", summary: `${failure}\nerror: net/core/filter.c: patch does not apply`, startedAt: at, endedAt: at, runner: "r", data: {} }],
+      results: [{ stage: "apply", status: "fail", summary: `${failure}\nerror: net/core/filter.c: patch does not apply`, startedAt: at, endedAt: at, runner: "r", data: null }],
       samples: [],
       verdicts: [],
     });
