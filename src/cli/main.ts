@@ -64,6 +64,12 @@ runner
   .option("--json", "machine-readable checks")
   .action((opts: { json?: boolean }) => run(async () => (await import("./commands/runner-doctor-command.ts")).runnerDoctorCommand(globals(), opts))());
 
+program
+  .command("runners")
+  .description("list the runner agents on this Redis: pool, state (idle, busy, lost, stopped), job, machine profile")
+  .option("--json", "machine-readable list")
+  .action((opts: { json?: boolean }) => run(async () => (await import("./commands/runners-command.ts")).runnersCommand(globals(), opts))());
+
 const benchOptions = (c: Command) =>
   c
     .option("--quick", "small matrix: 2 sizes x loopback+container, 4 rounds per variant, 1 s runs")

@@ -496,6 +496,13 @@ export const globalSchema = z
           .boolean()
           .default(false)
           .describe("A bench-grade pool: the runner refuses to start unless `runner doctor` finds the box tuned (governor, SMT, turbo, isolated CPUs, IRQs, quiet, tsc, bare metal)."),
+        heartbeatSec: z
+          .number()
+          .int()
+          .min(1)
+          .max(300)
+          .default(10)
+          .describe("How often a runner agent refreshes its entry in Redis (`patchbench runners`); silent for 3 intervals, it is shown as lost."),
       })
       .strict()
       .default({
@@ -509,6 +516,7 @@ export const globalSchema = z
         sandboxUser: "patchbench-sandbox",
         sandboxLimits: sandboxLimitsSchema.parse({}),
         requireTuned: false,
+        heartbeatSec: 10,
       }),
     mail: z
       .object({

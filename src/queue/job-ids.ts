@@ -35,3 +35,8 @@ export function benchRefusedKey(prefix: string, sender: string, place: string): 
 export function benchRateKeys(prefix: string, window: string, sender: string): { sender: string; all: string } {
   return { sender: `${prefix}:bench:rate:${window}:${stableId("s", sender)}`, all: `${prefix}:bench:rate:${window}:all` };
 }
+
+/** The hash of runner agents' heartbeats (field: runner id, value: its record as JSON). */
+export function runnersKey(prefix: string): string {
+  return `${prefix}:runners`;
+}

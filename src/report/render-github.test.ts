@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
 import { test } from "node:test";
 import { Ajv } from "ajv";
 import type { BenchSample, Cell, Variant } from "../domain/bench.ts";
@@ -9,7 +8,8 @@ import type { ApplyData, BenchData, StageResult } from "../domain/results.ts";
 import type { Series } from "../domain/series.ts";
 import { parseNetperfOutput } from "../runner/bench/parse-netperf.ts";
 import { analyzeSamples } from "../stats/analyze-samples.ts";
-import { PROJECT_ROOT, readFixture } from "../../test/helpers/fixtures.ts";
+import { readFixture } from "../../test/helpers/fixtures.ts";
+import { golden } from "../../test/helpers/golden.ts";
 import { buildReport } from "./build-report.ts";
 import type { Report } from "./report.ts";
 import { renderB4Check } from "./render-b4-check.ts";
@@ -23,17 +23,7 @@ import { renderText } from "./render-text.ts";
  * (5 alternating pairs, a 20 µs tc-BPF delay on the client's veth). Dates are fixed.
  * UPDATE_GOLDEN=1 rewrites the files under test/golden/.
  */
-const GOLDEN = join(PROJECT_ROOT, "test", "golden");
 const AT = "2025-01-15T10:00:00.000Z";
-
-function golden(name: string, actual: string): void {
-  const p = join(GOLDEN, name);
-  if (process.env.UPDATE_GOLDEN === "1" || !existsSync(p)) {
-    mkdirSync(GOLDEN, { recursive: true });
-    writeFileSync(p, actual);
-  }
-  assert.equal(actual, readFileSync(p, "utf8"), `golden ${name} differs (UPDATE_GOLDEN=1 to accept)`);
-}
 
 const series: Series = {
   id: "series-github-octo-linux-7",

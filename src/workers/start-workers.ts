@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { Worker } from "bullmq";
 import type { RedisOptions } from "ioredis";
@@ -7,11 +8,14 @@ import { git } from "../lib/git.ts";
 import { killOrphanedJobProcesses, RunnerProcessRecord } from "../lib/job-processes.ts";
 import type { Logger } from "../lib/logger.ts";
 import { ORCHESTRATOR_QUEUE, poolQueue } from "../queue/queue-names.ts";
-import { bullConnection } from "../queue/redis-connection.ts";
+import { bullConnection, newRedis } from "../queue/redis-connection.ts";
 import { restoreFromJournal, restoreHostEntriesSync } from "../runner/bench/host-settings.ts";
 import { cleanupStale } from "../runner/bench/topology.ts";
 import { pruneStaleWorktrees } from "../runner/workspace/job-worktree.ts";
 import { startMirrorSchedule } from "../runner/workspace/mirror-schedule.ts";
+import { collectRunnerProfile, startHeartbeat } from "../runner/registry/runner-heartbeat.ts";
+import type { RunnerRecord } from "../runner/registry/runner-record.ts";
+import { TOOL } from "./build-flow-report.ts";
 import type { Db } from "../store/open-store.ts";
 import { createReportProcessor } from "./report-processor.ts";
 import { createRunnerSandbox } from "./create-runner-sandbox.ts";
@@ -34,6 +38,8 @@ export async function startWorkers(opts: {
   db?: Db;
   orchestrator: boolean;
   pool: string | null;
+  /** `runner doctor`'s counts at start, for the runner's registry entry (null: not run). */
+  doctor?: RunnerRecord["doctor"];
 }): Promise<Workers> {
   const { config, log } = opts;
   const connection = bullConnection(opts.redis);
@@ -42,6 +48,7 @@ export async function startWorkers(opts: {
   let shuttingDown = false;
   const stops: (() => void)[] = [];
   const closeLast: (() => void)[] = [];
+  const closeAsync: (() => Promise<void>)[] = [];
 
   if (opts.pool) {
     // First what a killed runner's jobs left running (they may still write
@@ -116,6 +123,35 @@ export async function startWorkers(opts: {
     w.on("failed", (job, err) => log.warn({ jobId: job?.id, err: err.message }, "stage job failed"));
     w.on("error", (err) => log.error({ err }, "runner worker error"));
     workers.push(w);
+    // Its entry in the registry (`patchbench runners`): who, which machine, which job.
+    const beatRedis = newRedis(opts.redis);
+    const beat = await startHeartbeat({
+      redis: beatRedis,
+      prefix,
+      log,
+      record: {
+        id: `${hostname()}/${opts.pool}/${process.pid}`,
+        pool: opts.pool,
+        host: hostname(),
+        pid: process.pid,
+        version: TOOL.version,
+        startedAt: new Date().toISOString(),
+        heartbeatSec: runnerCfg.heartbeatSec,
+        bootTargets: [...new Set(config.trees.filter((t) => t.stages.some((st) => st !== "apply")).map((t) => t.boot.target))].sort(),
+        profile: await collectRunnerProfile(),
+        doctor: opts.doctor ?? null,
+      },
+    });
+    w.on("active", (job) => {
+      const d = job.data as { flowId?: unknown; stage?: unknown };
+      beat.setJob({ id: String(job.id), flowId: String(d.flowId ?? "?"), stage: String(d.stage ?? "?"), startedAt: new Date().toISOString() });
+    });
+    w.on("completed", () => beat.setJob(null));
+    w.on("failed", () => beat.setJob(null));
+    closeAsync.push(async () => {
+      await beat.stop();
+      beatRedis.disconnect();
+    });
     log.info({ pool: opts.pool }, "runner agent joined pool");
   }
   if (opts.orchestrator) {
@@ -135,6 +171,7 @@ export async function startWorkers(opts: {
       for (const stop of stops) stop();
       for (const w of workers) w.cancelAllJobs("shutdown");
       await Promise.all(workers.map((w) => w.close()));
+      for (const c of closeAsync) await c();
       for (const c of closeLast) c();
     },
   };

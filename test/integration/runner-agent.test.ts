@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { FlowProducer, Job, Queue } from "bullmq";
+import { Redis } from "ioredis";
 import { treeSchema } from "../../src/config/schema.ts";
 import type { ApplyData, BuildData, SelftestsData, StageResult } from "../../src/domain/results.ts";
 import { createScratchSeries } from "../../src/demo/scratch-series.ts";
@@ -34,7 +35,7 @@ describe("patchbench runner (real Redis, separate process)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("takes a flow's jobs, stores apply/build/selftests results, leaves no worktree", async () => {
+  test("takes a flow's jobs, stores apply/build/selftests results, leaves no worktree; `patchbench runners` shows it busy, idle, stopped, and a killed one lost", async () => {
     const s = await createScratchSeries(join(dir, "series"));
     const box = await readSeriesInput([s.mboxPath]);
     const series = box.series.find((x) => x.kind === "patch")!;
@@ -62,7 +63,7 @@ describe("patchbench runner (real Redis, separate process)", () => {
     const configDir = join(dir, "cfg");
     const { mkdirSync, writeFileSync } = await import("node:fs");
     mkdirSync(join(configDir, "trees"), { recursive: true });
-    writeFileSync(join(configDir, "patchbench.yaml"), "redis:\n  prefix: pbtest\ntrees: [scratch]\ndefaultTree: scratch\n");
+    writeFileSync(join(configDir, "patchbench.yaml"), "redis:\n  prefix: pbtest\nrunner:\n  heartbeatSec: 1\ntrees: [scratch]\ndefaultTree: scratch\n");
     writeFileSync(join(configDir, "trees", "scratch.yaml"), "name: scratch\nurl: unused\n");
     let pid = 0;
     const dataDir = join(dir, "data");
@@ -74,6 +75,17 @@ describe("patchbench runner (real Redis, separate process)", () => {
       return r;
     });
     const orchestrator = new Queue(ORCHESTRATOR_QUEUE, { connection, prefix: "pbtest" });
+    // The registry while it works: every job it took shows up as its current job.
+    const client = new Redis({ host: "127.0.0.1", port: redis.port });
+    const jobsSeen = new Set<string>();
+    const watch = setInterval(() => {
+      client.hgetall("pbtest:runners").then((h) => {
+        for (const v of Object.values(h)) {
+          const job = (JSON.parse(v) as { job: { id: string } | null }).job;
+          if (job) jobsSeen.add(job.id);
+        }
+      }, () => {});
+    }, 50);
     const deadline = Date.now() + 120_000;
     let parent: Job | undefined;
     for (;;) {
@@ -91,10 +103,43 @@ describe("patchbench runner (real Redis, separate process)", () => {
       refused.map((r) => [r.stage, r.status, r.summary]),
       [["apply", "skip", `series has ${series.patches.length} patches, over ingest.maxPatches=1; not run`]],
     );
+    clearInterval(watch);
+    const cli = ["--config", configDir, "--data-dir", dataDir, "--redis-url", redis.url];
+    const listed = async () => {
+      const r = await runCli([...cli, "runners", "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { runners: { id: string; pool: string; state: string; pid: number; job: unknown; doctor: { fail: number } | null; profile: { cpuCount: number; kernelRelease: string } }[] }).runners;
+    };
+    assert.ok([...jobsSeen].some((j) => j.startsWith(plan.flowId)), `the registry showed the flow's jobs: ${[...jobsSeen].join(", ")}`);
+    const idle = await listed();
+    assert.deepEqual(idle.map((r) => [r.pool, r.state, r.pid, r.job]), [["agenttest", "idle", pid, null]]);
+    assert.ok(idle[0]!.profile.cpuCount >= 1 && idle[0]!.profile.kernelRelease.length > 0);
+    assert.equal(idle[0]!.doctor?.fail, 0, "the doctor's counts at start are in its entry");
     process.kill(pid, "SIGTERM");
     const exit = await agent;
     await orchestrator.close();
     assert.equal(exit.code, 0, exit.stderr);
+    assert.deepEqual((await listed()).map((r) => r.state), ["stopped"]);
+
+    // A runner that dies without a word: lost after three silent intervals, next to the stopped one.
+    let lostPid = 0;
+    const dying = runCli([...cli, "runner", "--pool", "agenttest"], {}, (p) => {
+      lostPid = p;
+    });
+    for (let i = 0; ; i++) {
+      if ((await listed()).some((r) => r.pid === lostPid && r.state === "idle")) break;
+      assert.ok(i < 120, "the second runner registered");
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    process.kill(lostPid, "SIGKILL");
+    await dying;
+    await new Promise((r) => setTimeout(r, 3500));
+    const text = await runCli([...cli, "runners"]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`/agenttest/${lostPid}\\s+agenttest\\s+lost\\s+`));
+    assert.match(text.stdout, new RegExp(`/agenttest/${pid}\\s+agenttest\\s+stopped\\s+`));
+    assert.match(text.stdout, /^lost: no heartbeat for 3 intervals/m);
+    client.disconnect();
 
     const results = values[0]!.results;
     assert.deepEqual(results.map((r) => r.stage), ["apply", "build", "selftests"]);

@@ -21,7 +21,9 @@ export async function runnerCommand(flags: GlobalFlags & { pool?: string }): Pro
   const shutdown = waitForShutdown(log);
   const redis = await connectQueueRedis(config, log);
   log.info({ redis: redis.describe, pool }, "runner starting");
-  const workers = await startWorkers({ config, redis: redis.options, log, orchestrator: false, pool });
+  const count = (st: string) => checks.filter((c) => c.status === st).length;
+  const doctor = { ok: count("ok"), warn: count("warn"), fail: count("fail") };
+  const workers = await startWorkers({ config, redis: redis.options, log, orchestrator: false, pool, doctor });
   const why = await shutdown;
   await workers.close();
   await redis.close();
