@@ -55,7 +55,7 @@ const errorCases: [string, string, RegExp][] = [
   ["arm not allowlisted", "/bench arm=tcp_rmem=1", /arm: expected KNOB=N items with KNOB one of busy_read, busy_poll/],
   ["arm knob twice", "/bench arm=busy_read=50,busy_read=10", /busy_read is given twice/],
   ["arm out of range", "/bench arm=busy_poll=5000", /busy_poll must be in 0\.\.1000/],
-  ["arm with a BPF object", "/bench arm=bpf-cgroup=splice.bpf.o", /not attached inside the kernels' guests yet/],
+  ["arm with a BPF object", "/bench arm=bpf-cgroup=splice.bpf.o", /BPF objects are named in the tree's bench\.arms, not in a comment/],
   ["unknown kernel", "/bench kernel=next", /kernel: expected host or series, got "next"/],
   ["empty list item", "/bench sizes=1,,64", /empty item/],
   ["missing value", "/bench rounds=", /rounds: missing value/],

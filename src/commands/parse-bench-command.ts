@@ -198,7 +198,8 @@ export function parseBenchCommand(body: string): ParsedBenchCommand {
         for (const item of items) {
           const name = item.slice(0, Math.max(0, item.indexOf("=")));
           if (name === "bpf-cgroup" || name === "tc-bpf") {
-            return { kind: "error", message: `arm: ${name} is not available here: BPF objects are not attached inside the kernels' guests yet` };
+            // A path on the runner is not something a comment may name: BPF arms are configured (bench.arms).
+            return { kind: "error", message: `arm: ${name} is not available here: BPF objects are named in the tree's bench.arms, not in a comment` };
           }
           const m = /^([a-z_]+)=([0-9]{1,7})$/.exec(item);
           const knob = m ? VARIANT_KNOBS[m[1]!] : undefined;

@@ -48,9 +48,9 @@ export const variantSchema = z.object({
   settings: z.array(variantSettingSchema).default([]),
 }).strict();
 
-/** A setting a kernel side can carry inside its guest (BPF attach is host-only for now). */
-const guestSettingSchema = variantSettingSchema.refine((s) => s.kind === "sysctl" || s.kind === "sockopt", {
-  message: "an arm's settings are sysctl or sockopt (BPF programs are not attached inside guests yet)",
+/** A setting a kernel side can carry inside its guest: everything but another kernel. */
+const guestSettingSchema = variantSettingSchema.refine((s) => s.kind !== "kernel", {
+  message: "an arm runs on the candidate kernel: its settings are sysctl, sockopt, bpf-cgroup or tc-bpf",
 });
 
 export const armSchema = z
@@ -95,9 +95,9 @@ export const benchSchema = z
         "What is compared. kernels: the base kernel against the candidate kernel (the series' own), each booted once as a QEMU guest with the runner's userspace and the same kernelSettings; settings: the two variants on the runner's own kernel; auto: kernels when the flow built kernels, else settings.",
       ),
     kernelSettings: z
-      .array(variantSettingSchema)
+      .array(guestSettingSchema)
       .default([])
-      .describe("Settings applied inside both kernels when the sides are kernels (sysctl, sockopt)."),
+      .describe("Settings applied inside both kernels when the sides are kernels (sysctl, sockopt, bpf-cgroup, tc-bpf)."),
     arms: z
       .array(armSchema)
       .max(3)
@@ -110,7 +110,7 @@ export const benchSchema = z
         }
       })
       .describe(
-        "Extra sides on the candidate kernel, for feature claims: each arm boots the candidate kernel again with kernelSettings plus its own settings (sysctl, sockopt) and is compared with the plain candidate and with the base. Only with kernel sides.",
+        "Extra sides on the candidate kernel, for feature claims: each arm boots the candidate kernel again with kernelSettings plus its own settings (sysctl, sockopt, bpf-cgroup, tc-bpf: the object is copied into the guest) and is compared with the plain candidate and with the base. Only with kernel sides.",
       ),
     rounds: z.number().int().min(2).max(64).default(6).describe("Rounds per variant before any extension."),
     maxRounds: z.number().int().min(2).max(128).default(16).describe("Cap for adaptive extension."),

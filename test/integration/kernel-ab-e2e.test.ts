@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { PROJECT_ROOT } from "../helpers/fixtures.ts";
+import { buildBusyWaitObject, buildSockopsBusyPollObject } from "../../src/runner/bench/bpf-attach.ts";
 import { cloneKernelTestTree } from "../helpers/kernel-test-tree.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { runCli } from "../helpers/run-cli.ts";
@@ -111,9 +112,17 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     // The feature's arm: the candidate kernel with busy polling on, named as the cover letter's claim names it.
     const busyPoll = { name: "busy_read=50", settings: [{ kind: "sysctl", key: "net.core.busy_read", value: "50" }], claimedAs: { from: "baseline TCP", to: "busy-poll" } };
     writeFileSync(join(configDir, "trees", "linux-6.1-feature.yaml"), stringify(tree("linux-6.1-feature", "slow", ["apply", "build", "bench"], [busyPoll])));
+    // A BPF arm: a 300 us busy-wait on the client veth's egress (tc) and a sock_ops program on the
+    // bench cgroup, both built here and copied into the candidate's guest by the runner.
+    const objects = join(dir, "objects");
+    mkdirSync(objects);
+    const delay = await buildBusyWaitObject(300, objects);
+    const sockops = await buildSockopsBusyPollObject(50, objects);
+    const bpfArm = { name: "tc-delay", settings: [{ kind: "tc-bpf", object: delay, section: "tc", side: "client" }, { kind: "bpf-cgroup", object: sockops }] };
+    writeFileSync(join(configDir, "trees", "linux-6.1-bpfarm.yaml"), stringify(tree("linux-6.1-bpfarm", "base", ["apply", "build", "bench"], [bpfArm])));
     writeFileSync(
       join(configDir, "patchbench.yaml"),
-      stringify({ trees: ["linux-6.1", "linux-6.1-slow", "linux-6.1-selftests", "linux-6.1-feature"], defaultTree: "linux-6.1", mail: { dryRun: true, quiet: true } }),
+      stringify({ trees: ["linux-6.1", "linux-6.1-slow", "linux-6.1-selftests", "linux-6.1-feature", "linux-6.1-bpfarm"], defaultTree: "linux-6.1", mail: { dryRun: true, quiet: true } }),
     );
     redis = await startTestRedis();
     dataDir = join(dir, "data");
@@ -147,12 +156,20 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     assert.equal((report.match(/; booted in [\d.]+ s/g) ?? []).length, 2);
   });
 
-  test("(b) a comment-only change: no cell is a regression or an improvement", async () => {
-    const report = await review("noop.mbox", "linux-6.1");
+  test("(b) a comment-only change: no cell is a regression or an improvement; a BPF arm attached inside its guest is slower than the candidate where its tc program sits", async () => {
+    const report = await review("noop.mbox", "linux-6.1-bpfarm");
     for (const t of ["loopback", "container"]) {
       const v = verdictOf(report, t);
       assert.ok(v !== null && v !== "regression" && v !== "improvement", `${t}: ${v}\n${report}`);
     }
+    const flat = report.replace(/\s+/g, " ");
+    assert.match(flat, /tc-delay: sock_ops of \S+sockops-busy-poll-50\.o attached to a cgroup holding netserver and netperf, inside the guest/, report);
+    assert.match(flat, /tc-delay: tc-BPF \S+busy-wait-300us\.o sec tc on the client veth egress, inside the guest \(not on loopback: no veth there\)/, report);
+    // The arm's busy-wait is on the container veth only: slower there, not on loopback.
+    const arm = report.slice(report.indexOf("against the candidate"));
+    assert.equal(verdictOf(arm, "container"), "regression", report);
+    const loop = verdictOf(arm, "loopback");
+    assert.ok(loop !== "regression" && loop !== "improvement", `arm vs candidate, loopback: ${loop}\n${report}`);
   });
 
   test("(c) the series removes the busy-wait: improvement, and the cover letter's claim is checked, not 'not measured'", async () => {

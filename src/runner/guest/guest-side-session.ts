@@ -9,7 +9,9 @@ import type { RunOutcome, SideSession } from "../bench/side-session.ts";
 import { parseRetransSegs } from "../bench/tcp-retransmits.ts";
 import { newRunId, setupTopology, type TopologyHandle } from "../bench/topology.ts";
 import { planVariant } from "../bench/variant-plan.ts";
+import { inCgroupArgv } from "../bench/bpf-attach.ts";
 import type { Guest } from "./boot-guest.ts";
+import { attachBpfInGuest } from "./guest-bpf.ts";
 
 /** netserver's port inside a guest: the guest is ours alone, so the well-known port is free. */
 const GUEST_NETSERVER_PORT = 12865;
@@ -49,9 +51,6 @@ export type GuestSideSession = SideSession & {
 export async function openGuestSide(o: GuestSideOptions): Promise<GuestSideSession> {
   const g = o.guest;
   const vp = planVariant({ name: o.variant.name, settings: o.variant.settings.filter((s) => s.kind !== "kernel") });
-  if (vp.cgroupBpf || vp.tcBpf.length > 0) {
-    throw inputError(`side ${o.variant.name}: BPF programs are not attached inside guests yet (use sysctl and socket-option settings on kernel sides)`);
-  }
   const notes: string[] = [];
   const pinning = o.pinning && Math.max(o.pinning.local, o.pinning.remote) < o.guestCpus ? o.pinning : null;
   if (o.pinning && !pinning) notes.push(`netperf pinning -T ${o.pinning.local},${o.pinning.remote} is off inside the guest (${o.guestCpus} vCPU)`);
@@ -68,12 +67,15 @@ export async function openGuestSide(o: GuestSideOptions): Promise<GuestSideSessi
       for (const ns of h.namespaces) await g.exec(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", `${s.key}=${s.value}`], { okCodes: "any", timeoutMs: 30_000 });
     }
   }
+  const bpf = await attachBpfInGuest(g, vp, topo);
+  notes.push(...bpf.notes);
+  const inCgroup = (argv: string[]) => inCgroupArgv(bpf.cgroup, argv);
   const profile = await readGuestProfile(o.variant.name, g);
   const restarts = new Map<Topology, number>();
   const startServer = async (h: TopologyHandle) => {
     // Without -D netserver daemonizes; the guest is thrown away after the job, so nothing leaks.
     const argv = [...(h.serverNs ? ["ip", "netns", "exec", h.serverNs] : []), "netserver", "-L", `${h.serverAddr},inet`, "-p", String(GUEST_NETSERVER_PORT)];
-    const r = await g.exec(argv, { okCodes: "any", timeoutMs: 60_000 });
+    const r = await g.exec(inCgroup(argv), { okCodes: "any", timeoutMs: 60_000 });
     if (r.code !== 0) throw infraError(`netserver did not start in the ${g.label} guest: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
   };
   for (const h of topo.values()) await startServer(h);
@@ -88,7 +90,7 @@ export async function openGuestSide(o: GuestSideOptions): Promise<GuestSideSessi
   };
   const switches: SwitchStats = { pauses: [], resumes: [] };
   let paused = false;
-  const describe = `${o.variant.name} kernel ${g.kernelRelease} under QEMU ${g.accel}${vp.sysctls.length ? `, ${vp.sysctls.map((s) => `${s.key}=${s.value}`).join(", ")}` : ""}${vp.netperfArgs.length ? `, netperf ${vp.netperfArgs.join(" ")}` : ""}`;
+  const describe = `${o.variant.name} kernel ${g.kernelRelease} under QEMU ${g.accel}${vp.sysctls.length ? `, ${vp.sysctls.map((s) => `${s.key}=${s.value}`).join(", ")}` : ""}${vp.netperfArgs.length ? `, netperf ${vp.netperfArgs.join(" ")}` : ""}${vp.cgroupBpf ? `, sock_ops ${vp.cgroupBpf.object}` : ""}${vp.tcBpf.map((t) => `, tc-bpf ${t.object}:${t.section}@${t.side}`).join("")}`;
   // A fresh guest starts paused: the other side may measure first.
   switches.pauses.push(await g.pause());
   paused = true;
@@ -126,6 +128,7 @@ export async function openGuestSide(o: GuestSideOptions): Promise<GuestSideSessi
           serverNs: h.serverNs,
           pinning,
           testArgs: vp.netperfArgs,
+          ...(bpf.cgroup ? { wrapArgv: inCgroup } : {}),
           ...(signal ? { signal } : {}),
         },
         { exec: g.exec, readRetransmits },
