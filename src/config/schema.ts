@@ -92,7 +92,13 @@ export const benchSchema = z
       .enum(["auto", "kernels", "settings"])
       .default("auto")
       .describe(
-        "What is compared. kernels: the base kernel against the candidate kernel (the series' own), each booted once as a QEMU guest with the runner's userspace and the same kernelSettings; settings: the two variants on the runner's own kernel; auto: kernels when the flow built kernels, else settings.",
+        "What is compared. kernels: the base kernel against the candidate kernel (the series' own), each booted as a QEMU guest (see bootEvery) with the runner's userspace and the same kernelSettings; settings: the two variants on the runner's own kernel; auto: kernels when the flow built kernels, else settings.",
+      ),
+    bootEvery: z
+      .enum(["round", "job"])
+      .default("round")
+      .describe(
+        "Kernel sides: round = every kernel is booted afresh for each round, so a difference between two boots of the same kernel cannot pass for the series' effect (the boot is the unit of replication); job = each kernel booted once per job, sides switched by pausing only (faster, but per-boot effects are not replicated).",
       ),
     kernelSettings: z
       .array(guestSettingSchema)

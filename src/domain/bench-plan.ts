@@ -62,6 +62,8 @@ export interface BenchSettings {
   seed: number;
   /** Arms: extra sides on the candidate kernel (kernel sides only). */
   arms?: readonly { name: string; settings: readonly { kind: string }[] }[];
+  /** Kernel sides: a fresh boot of every kernel each round, or one boot per job. */
+  bootEvery?: "round" | "job";
 }
 
 /** Per-run overhead on top of -l (process start, control connection, teardown). */

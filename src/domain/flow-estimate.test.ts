@@ -37,14 +37,16 @@ test("withKeptKernels: kernels an earlier flow of the same head built cost their
   const bench = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"] });
   const kept = withKeptKernels({ baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, source: "t" }, "flow-1");
   assert.equal(kept.keptFrom, "flow-1");
-  assert.equal(estimateFlowSeconds(bench, kept), estimateBenchSeconds(bench) + 2 * 25);
+  // A boot per side and round (up to maxRounds: 16 by default).
+  assert.equal(estimateFlowSeconds(bench, kept), estimateBenchSeconds(bench) + 2 * 16 * 25);
 });
 
-test("estimateFlowSeconds: the bench alone for settings sides; builds and one boot per guest for kernels", () => {
-  const bench = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"] });
+test("estimateFlowSeconds: the bench alone for settings sides; builds and a boot per guest and round for kernels (one per guest with bootEvery: job)", () => {
+  const bench = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"], rounds: 4, maxRounds: 10 });
   const costs = { baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, source: "t" };
   assert.equal(estimateFlowSeconds(bench, null), estimateBenchSeconds(bench));
-  assert.equal(estimateFlowSeconds(bench, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 25);
+  assert.equal(estimateFlowSeconds(bench, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 10 * 25);
+  assert.equal(estimateFlowSeconds({ ...bench, bootEvery: "job" }, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 25);
   const armed = { ...bench, arms: [{ name: "busy_read=50", settings: [{ kind: "sysctl" as const, key: "net.core.busy_read", value: "50" }], claimedAs: null }] };
-  assert.equal(estimateFlowSeconds(armed, costs), estimateBenchSeconds(armed) + 500 + 90 + 3 * 25);
+  assert.equal(estimateFlowSeconds(armed, costs), estimateBenchSeconds(armed) + 500 + 90 + 3 * 10 * 25);
 });

@@ -69,14 +69,17 @@ export function withKeptKernels(costs: KernelCosts, flowId: string): KernelCosts
 /**
  * Runner seconds of a flow's build and bench: the one estimate behind `/bench` limits and
  * acknowledgements. `kernels` null: the sides are settings on the runner's own kernel (no
- * build, no boot). With kernel sides every side is a guest booted once: base, candidate, arms.
+ * build, no boot). With kernel sides every side is a guest: base, candidate, arms, booted once
+ * per job or afresh for every round (`bench.bootEvery`, up to maxRounds).
  */
 export function estimateFlowSeconds(bench: BenchSettings, kernels: KernelCosts | null): number {
   const run = estimateBenchSeconds(bench);
-  return kernels === null ? run : run + kernelSeconds(kernels, 2 + (bench.arms?.length ?? 0));
+  const guests = 2 + (bench.arms?.length ?? 0);
+  const bootsEach = bench.bootEvery === "job" ? 1 : Math.max(bench.rounds, bench.maxRounds);
+  return kernels === null ? run : run + kernelSeconds(kernels, guests * bootsEach);
 }
 
-/** The builds of base and candidate and one boot per guest. */
-export function kernelSeconds(costs: KernelCosts, guests: number): number {
-  return costs.baseBuildSec + costs.candidateBuildSec + guests * costs.bootSec;
+/** The builds of base and candidate and the guests' boots. */
+export function kernelSeconds(costs: KernelCosts, boots: number): number {
+  return costs.baseBuildSec + costs.candidateBuildSec + boots * costs.bootSec;
 }

@@ -165,8 +165,11 @@ export interface ArmInfo {
 export interface KernelSidesInfo {
   /** "guests": both kernels up under QEMU, the idle one paused; "reboot": one boot per side (targets that hold one kernel). */
   mode: "guests" | "reboot";
+  /** Guests mode: every kernel booted afresh for each round, or once for the job. Absent: once (results from before the choice existed). */
+  bootEvery?: "round" | "job";
   accel: "kvm" | "tcg" | null;
-  sides: { name: string; describe: string; kernelRelease: string; version: string; bootMs: number }[];
+  /** `bootMs`: the median boot of the side; `boots`: how many times it was booted (absent: once). */
+  sides: { name: string; describe: string; kernelRelease: string; version: string; bootMs: number; boots?: number }[];
   /** Medians over the job, milliseconds: QMP stop, QMP cont, and the settle after resuming. */
   switchMs: { pause: number; resume: number; settle: number; count: number };
   notes: string[];

@@ -1,5 +1,6 @@
 import { formatChange, formatMdeRange, formatQuantity, formatRatio, formatSize } from "./format-number.ts";
 import type { Report, ReportCell, ReportComparison } from "./report.ts";
+import { bootPhrase } from "./render-bench-text.ts";
 
 /**
  * Markdown renderings of a Report for GitHub (check-run summaries and PR
@@ -189,7 +190,7 @@ export function methodLines(r: Report): string[] {
   ];
   const sides = d.kernels?.sides ?? [];
   // A list needs blank lines around it, or the next line joins its last item.
-  if (sides.length) L.push("", ...sides.map((x) => `- ${escapeMarkdown(x.name)}: ${escapeMarkdown(x.describe)}; booted in ${(x.bootMs / 1000).toFixed(1)} s`), "");
+  if (sides.length) L.push("", ...sides.map((x) => `- ${escapeMarkdown(x.name)}: ${escapeMarkdown(x.describe)}; ${bootPhrase(x)}`), "");
   const mde = formatMdeRange(b.cells.map((c) => c.analysis.mde * 100));
   if (mde !== null) L.push(`Minimum detectable effect (80% power, α 0.01): ${mde} per cell; smaller changes can hide behind "no change".`);
   L.push(

@@ -71,8 +71,8 @@ interface BenchStageDeps {
 
 /**
  * The bench stage: the tree's netperf matrix. With kernel sides (a flow that
- * built kernels) the base and the candidate kernel are each booted once as a
- * guest and measured inside it, interleaved; with settings sides the two
+ * built kernels) the base and the candidate kernel are booted as guests (afresh
+ * each round, `bench.bootEvery`) and measured inside them, interleaved; with settings sides the two
  * variants run on this host's kernel.
  */
 export async function runBenchStage(job: StageJob, deps: BenchStageDeps): Promise<StageResult<BenchData>> {
@@ -158,6 +158,7 @@ async function runKernelBench(
     pinning: b.pinning,
     artifactsDir,
     log: deps.log,
+    bootEvery: b.bootEvery,
     ...(deps.sandbox ? { sandbox: deps.sandbox } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
@@ -183,10 +184,19 @@ async function runKernelBench(
     const s = [...xs].sort((a, c) => a - c);
     return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   };
+  const bootsOf = (s: (typeof sessions)[number]): readonly number[] => ("bootsMs" in s ? (s.bootsMs as readonly number[]) : [s.guest.bootMs]);
   const kernels: KernelSidesInfo = {
     mode: "guests",
+    bootEvery: b.bootEvery,
     accel: sessions[0]?.guest.accel ?? null,
-    sides: sessions.map((s) => ({ name: s.name, describe: s.describe, kernelRelease: s.guest.kernelRelease, version: s.guest.version, bootMs: s.guest.bootMs })),
+    sides: sessions.map((s) => ({
+      name: s.name,
+      describe: s.describe,
+      kernelRelease: s.guest.kernelRelease,
+      version: s.guest.version,
+      bootMs: round1(median([...bootsOf(s)])),
+      boots: bootsOf(s).length,
+    })),
     switchMs: {
       pause: round1(median(sessions.flatMap((s) => s.switches.pauses))),
       resume: round1(median(sessions.flatMap((s) => s.switches.resumes))),

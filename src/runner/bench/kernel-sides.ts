@@ -5,6 +5,7 @@ import type { Logger } from "../../lib/logger.ts";
 import type { Sandbox } from "../../lib/sandbox.ts";
 import { bootGuest } from "../guest/boot-guest.ts";
 import { type GuestSideSession, openGuestSide } from "../guest/guest-side-session.ts";
+import { freshBootPerRound } from "../guest/fresh-boot-per-round.ts";
 import { rebootOnce } from "../guest/reboot-once.ts";
 import { infraError } from "../../lib/errors.ts";
 
@@ -55,11 +56,12 @@ export function bootFaultOf(failures: readonly GuestBootFailure[]): boolean {
 }
 
 /**
- * Boot each side's kernel once as a guest and open its session (topologies,
- * netserver and settings inside it). The guests stay up for the whole job,
- * paused while the other side measures; a guest that dies mid-job is booted
- * again once (rebootOnce). On any failure every guest already started is shut
- * down before returning.
+ * Boot each side's kernel as a guest and open its session (topologies,
+ * netserver and settings inside it). A guest is paused while another side
+ * measures; with `bootEvery: "round"` each side boots afresh when it enters a
+ * new round (freshBootPerRound), with "job" its guest stays up for the whole
+ * job. A guest that dies mid-job is booted again once (rebootOnce, per boot).
+ * On any failure every guest already started is shut down before returning.
  */
 export async function openKernelSides(o: {
   variants: readonly Variant[];
@@ -69,6 +71,8 @@ export async function openKernelSides(o: {
   pinning: { local: number; remote: number } | null;
   artifactsDir: string;
   log: Logger;
+  /** A fresh boot of every side for each round (default), or one boot per job. */
+  bootEvery?: "round" | "job";
   /** Where QEMU runs (the candidate kernel is the series' code). */
   sandbox?: Sandbox;
   signal?: AbortSignal;
@@ -119,13 +123,16 @@ export async function openKernelSides(o: {
       failures.push(first);
       continue;
     }
-    const reopen = async () => {
+    const bootAgain = (why: string) => async () => {
       const again = await bootSide(v, ref, image);
-      if ("kernel" in again) throw infraError(`the ${v.name} kernel did not come up again after its guest died: ${again.outcome} (${again.reason})`);
+      if ("kernel" in again) throw infraError(`the ${v.name} kernel did not come up again ${why}: ${again.outcome} (${again.reason})`);
       return again;
     };
+    const reopen = bootAgain("after its guest died");
     cameUp.add(ref);
-    sessions.push(rebootOnce(first, reopen, o.log));
+    const once = rebootOnce(first, reopen, o.log);
+    const fresh = bootAgain("for its next round");
+    sessions.push(o.bootEvery === "job" ? once : freshBootPerRound(once, async () => rebootOnce(await fresh(), reopen, o.log), o.log));
   }
   if (failures.length > 0) {
     for (const s of sessions) await s.close();

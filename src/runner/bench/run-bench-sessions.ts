@@ -86,7 +86,7 @@ export async function runBenchSessions(plan: BenchPlan, sessions: readonly SideS
       if (step.kind === "enter") {
         checkAbort();
         entered = sessions[step.side]!;
-        await entered.enter(deps.signal);
+        await entered.enter(deps.signal, step.round);
         log.debug({ round: step.round, slot: step.slot, variant: entered.name }, "side entered");
         await sleep(settleMs, undefined, deps.signal ? { signal: deps.signal } : {}).catch(() => undefined);
       } else if (step.kind === "leave") {

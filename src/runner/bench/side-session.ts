@@ -15,9 +15,10 @@ export interface SideSession {
   readonly describe: string;
   /**
    * Make this side the one being measured: resume its guest, apply its settings. On failure it
-   * undoes what it did and throws; the driver still calls leave() after it.
+   * undoes what it did and throws; the driver still calls leave() after it. `round` is the
+   * scheduler's round (a side that boots afresh per round starts a new boot when it changes).
    */
-  enter(signal?: AbortSignal): Promise<void>;
+  enter(signal?: AbortSignal, round?: number): Promise<void>;
   /**
    * Stop measuring on this side for now; returns problems in words (an undo that failed: the
    * driver then stops the benchmark). Called after every enter, also a failed or aborted one.

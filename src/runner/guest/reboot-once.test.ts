@@ -5,6 +5,7 @@ import { silentLogger } from "../../lib/logger.ts";
 import { runBenchSessions } from "../bench/run-bench-sessions.ts";
 import type { Guest } from "./boot-guest.ts";
 import type { GuestSideSession } from "./guest-side-session.ts";
+import { freshBootPerRound } from "./fresh-boot-per-round.ts";
 import { rebootOnce } from "./reboot-once.ts";
 
 const plan: BenchPlan = {
@@ -87,4 +88,26 @@ test("a candidate guest that dies mid-pair is booted again once; the pair is mea
 
 test("a guest that dies a second time ends the benchmark with an error (run 7: the candidate on its new boot)", async () => {
   await assert.rejects(runBenchSessions(plan, sides([3, 7], []), { log: silentLogger(), settleMs: 0 }), /connection closed/);
+});
+
+test("freshBootPerRound: each side boots afresh when it enters a new round, never in the middle of one; boots are counted per side", async () => {
+  const log: string[] = [];
+  const counter = { runs: 0, dieAt: [] as number[] };
+  const three = { ...plan, rounds: 3 };
+  const fresh = ["base", "candidate"].map((name) => {
+    let boots = 0;
+    return freshBootPerRound(fakeSide(name, boots, counter, log), async () => fakeSide(name, ++boots, counter, log), silentLogger());
+  });
+  const r = await runBenchSessions(three, fresh, { log: silentLogger(), settleMs: 0 });
+  assert.equal(r.samples.length, 3 * 2 * 2);
+  // Round 0 on the first boots; each later round first closes the side's guest and boots it again.
+  const runsOn = (side: string, boot: number) => log.filter((l) => l === `run ${side}#${boot}`).length;
+  for (const side of ["base", "candidate"]) for (const boot of [0, 1, 2]) assert.equal(runsOn(side, boot), 2, `${side}#${boot}: ${log.join(", ")}`);
+  for (const side of ["base", "candidate"]) {
+    assert.ok(log.indexOf(`close ${side}#0`) < log.indexOf(`enter ${side}#1`), log.join(", "));
+    assert.ok(log.indexOf(`close ${side}#1`) < log.indexOf(`enter ${side}#2`), log.join(", "));
+  }
+  assert.deepEqual(fresh.map((s) => s.bootsMs), [[5000, 5001, 5002], [5000, 5001, 5002]]);
+  // Every boot but the last was closed during the job; the driver closes the last.
+  assert.deepEqual(log.filter((l) => l.startsWith("close")).sort(), ["close base#0", "close base#1", "close base#2", "close candidate#0", "close candidate#1", "close candidate#2"]);
 });

@@ -59,13 +59,13 @@ export function rebootOnce(first: GuestSideSession, reopen: () => Promise<GuestS
     get switches(): SwitchStats {
       return dead ? { pauses: [...dead.switches.pauses, ...cur.switches.pauses], resumes: [...dead.switches.resumes, ...cur.switches.resumes] } : cur.switches;
     },
-    async enter(signal?: AbortSignal) {
+    async enter(signal?: AbortSignal, round?: number) {
       try {
-        await cur.enter(signal);
+        await cur.enter(signal, round);
       } catch (err) {
         if (!(await canReboot())) throw err;
         await reboot();
-        await cur.enter(signal);
+        await cur.enter(signal, round);
       }
     },
     leave: () => cur.leave(),
