@@ -2,14 +2,15 @@
  * npm run bench:kernel-ab — kernel A/B figures on this machine, all measured in one run:
  *  1. switch cost per side change (QMP stop/cont + settle) against a reboot per side (a boot);
  *  2. kernel A/A: one commit built twice (base and "candidate"), N jobs of TCP_RR 1 B on loopback
- *     and container → cells flagged (goal 0);
+ *     and container with each kernel booted once per job (bench.bootEvery: job) and N with a fresh
+ *     boot per round (the default), alternating → cells flagged in each (goal 0);
  *  3. an injected busy-wait per TCP segment (test/data/kernel-ab/regression.mbox with its 500 µs
  *     set to --delay-us, default 50): flagged cells / affected cells, and whether each job's 95% CI
  *     covers a long interleaved reference run;
  *  4. runner seconds per job for the default bpf-next matrix, derived from the boot, switch and
  *     per-run times measured here (and the same for KVM, with the TCG-only parts scaled out).
  * Flags: --aa N (default 10), --rounds R (default 4), --ref-rounds R (default 12), --duration S (default 2),
- * --delay-us U (default 50).
+ * --delay-us U (default 50), --injected N (default 3; 0 with --ref-rounds 0 skips section 3).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -29,13 +30,21 @@ import { bootGuest } from "../src/runner/guest/boot-guest.ts";
 import { analyzeSamples } from "../src/stats/analyze-samples.ts";
 
 const { values: flags } = parseArgs({
-  options: { aa: { type: "string", default: "10" }, rounds: { type: "string", default: "4" }, "ref-rounds": { type: "string", default: "12" }, duration: { type: "string", default: "2" }, "delay-us": { type: "string", default: "50" } },
+  options: {
+    aa: { type: "string", default: "10" },
+    rounds: { type: "string", default: "4" },
+    "ref-rounds": { type: "string", default: "12" },
+    duration: { type: "string", default: "2" },
+    "delay-us": { type: "string", default: "50" },
+    injected: { type: "string", default: "3" },
+  },
 });
 const AA = Number(flags.aa);
 const ROUNDS = Number(flags.rounds);
 const REF_ROUNDS = Number(flags["ref-rounds"]);
 const DURATION = Number(flags.duration);
 const DELAY_US = Number(flags["delay-us"]);
+const INJECTED = Number(flags.injected);
 if (!Number.isInteger(DELAY_US) || DELAY_US < 1 || DELAY_US > 20000) throw new Error("--delay-us: an integer from 1 to 20000 (udelay's limit)");
 const root = join(import.meta.dirname, "..");
 const CACHE = process.env.PATCHBENCH_CACHE ?? "/var/cache/patchbench";
@@ -104,12 +113,12 @@ try {
     { test: "TCP_RR", size: 1, topology: "container" },
   ];
   const benchCfg = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback", "container"], rounds: ROUNDS, maxRounds: ROUNDS, runsPerRound: 2, durationSec: DURATION, warmupRounds: "first", sides: "kernels" });
-  const job = async (name: string, candidateImage: string, rounds = ROUNDS) => {
+  const job = async (name: string, candidateImage: string, rounds = ROUNDS, bootEvery: "round" | "job" = "round") => {
     const t = Date.now();
     const variants = kernelVariants([]);
     const plan: BenchPlan = benchPlanOf({ ...benchCfg, rounds, maxRounds: rounds, variants }, { adaptive: false });
     const data: BuildData = { config: { base: "tinyconfig", fragments: [], extras: [] }, base: { ...baseA, image: baseA.image }, candidate: { ...baseA, image: candidateImage }, newWarnings: [], boots: [], probeChanges: [] };
-    const opened = await openKernelSides({ variants, build: data, boot, topologies: ["loopback", "container"], pinning: null, artifactsDir: join(artifacts, name), log, sandbox });
+    const opened = await openKernelSides({ variants, build: data, boot, topologies: ["loopback", "container"], pinning: null, artifactsDir: join(artifacts, name), log, sandbox, bootEvery });
     if (!opened.ok) throw new Error(`${name}: ${opened.failures.map((f) => f.reason).join("; ")}`);
     let samples: BenchSample[] = [];
     try {
@@ -123,39 +132,48 @@ try {
   const fmt = (c: { key: string; analysis: { ratio: number; ci95: [number, number] | null; verdict: string } }) =>
     `${c.key} ${c.analysis.ratio.toFixed(3)}x [${c.analysis.ci95?.[0].toFixed(3)}, ${c.analysis.ci95?.[1].toFixed(3)}] ${c.analysis.verdict}`;
 
-  // 2. Kernel A/A.
-  say(`\n## 2. kernel A/A: one commit built twice, ${AA} jobs x ${cells.length} cells, ${ROUNDS} rounds x 2 runs x ${DURATION} s`);
-  let flagged = 0;
+  // 2. Kernel A/A, both boot modes alternating so they share the machine's drift.
+  say(`\n## 2. kernel A/A: one commit built twice, ${AA} jobs per boot mode x ${cells.length} cells, ${ROUNDS} rounds x 2 runs x ${DURATION} s`);
+  const flagged = { job: 0, round: 0 };
+  const verdicts = { job: [] as string[], round: [] as string[] };
   let total = 0;
   const jobSeconds: number[] = [];
+  const roundSeconds: number[] = [];
   for (let i = 0; i < AA; i++) {
-    const r = await job(`aa-${i}`, baseB.image!);
-    jobSeconds.push(r.seconds);
-    for (const c of r.cells) {
-      total++;
-      if (c.analysis.verdict === "regression" || c.analysis.verdict === "improvement") flagged++;
+    for (const mode of ["job", "round"] as const) {
+      const r = await job(`aa-${mode}-${i}`, baseB.image!, ROUNDS, mode);
+      (mode === "job" ? jobSeconds : roundSeconds).push(r.seconds);
+      for (const c of r.cells) {
+        verdicts[mode].push(c.analysis.verdict);
+        if (c.analysis.verdict === "regression" || c.analysis.verdict === "improvement") flagged[mode]++;
+      }
+      say(`job ${i + 1}, boot per ${mode}: ${r.cells.map(fmt).join("; ")} (${r.seconds.toFixed(0)} s)`);
     }
-    say(`job ${i + 1}: ${r.cells.map(fmt).join("; ")} (${r.seconds.toFixed(0)} s)`);
+    total += cells.length;
   }
-  say(`A/A: ${flagged} of ${total} cells flagged`);
+  const tally = (v: string[]) => [...new Set(v)].sort().map((w) => `${v.filter((x) => x === w).length} ${w}`).join(", ");
+  say(`A/A, each kernel booted once per job: ${flagged.job} of ${total} cells flagged (${tally(verdicts.job)})`);
+  say(`A/A, a fresh boot per round: ${flagged.round} of ${total} cells flagged (${tally(verdicts.round)}); median job ${median(roundSeconds).toFixed(0)} s against ${median(jobSeconds).toFixed(0)} s`);
 
-  // 3. The injected regression and a long reference run.
-  say(`\n## 3. injected ${DELAY_US} us busy-wait per TCP segment`);
-  const ref = await job("reference", slow.image!, REF_ROUNDS);
-  say(`reference (${REF_ROUNDS} rounds): ${ref.cells.map(fmt).join("; ")}`);
-  let hit = 0;
-  let covered = 0;
-  const INJ = 3;
-  for (let i = 0; i < INJ; i++) {
-    const r = await job(`injected-${i}`, slow.image!);
-    for (const c of r.cells) {
-      if (c.analysis.verdict === "regression") hit++;
-      const refRatio = ref.cells.find((x) => x.key === c.key)?.analysis.ratio;
-      if (refRatio !== undefined && c.analysis.ci95 && c.analysis.ci95[0] <= refRatio && refRatio <= c.analysis.ci95[1]) covered++;
+  // 3. The injected regression and a long reference run (fresh boots per round, the default).
+  if (INJECTED > 0 && REF_ROUNDS > 0) {
+    say(`\n## 3. injected ${DELAY_US} us busy-wait per TCP segment`);
+    const ref = await job("reference", slow.image!, REF_ROUNDS);
+    say(`reference (${REF_ROUNDS} rounds): ${ref.cells.map(fmt).join("; ")}`);
+    let hit = 0;
+    let covered = 0;
+    const INJ = INJECTED;
+    for (let i = 0; i < INJ; i++) {
+      const r = await job(`injected-${i}`, slow.image!);
+      for (const c of r.cells) {
+        if (c.analysis.verdict === "regression") hit++;
+        const refRatio = ref.cells.find((x) => x.key === c.key)?.analysis.ratio;
+        if (refRatio !== undefined && c.analysis.ci95 && c.analysis.ci95[0] <= refRatio && refRatio <= c.analysis.ci95[1]) covered++;
+      }
+      say(`job ${i + 1}: ${r.cells.map(fmt).join("; ")}`);
     }
-    say(`job ${i + 1}: ${r.cells.map(fmt).join("; ")}`);
+    say(`injected: ${hit} of ${INJ * cells.length} affected cells flagged regression; ${covered} of ${INJ * cells.length} 95% CIs cover the reference ratio`);
   }
-  say(`injected: ${hit} of ${INJ * cells.length} affected cells flagged regression; ${covered} of ${INJ * cells.length} 95% CIs cover the reference ratio`);
 
   // 4. Runner seconds per job, derived.
   const perRunSec = median(jobSeconds.map((s) => s - 2 * bootMs / 1000)) / (cells.length * 2 * (ROUNDS * 2 + 1));
@@ -164,10 +182,11 @@ try {
   const defCells = defaultCfg.sizes.length * defaultCfg.topologies.length;
   const defRuns = defCells * 2 * (defaultCfg.rounds * (defaultCfg.runsPerRound + 1));
   const switches = defCells * 2 * defaultCfg.rounds;
-  const tcg = 2 * bootMs / 1000 + defRuns * (defaultCfg.durationSec + overhead) + (switches * switchMs) / 1000;
+  // A fresh boot per side and round (bench.bootEvery: round).
+  const tcg = (2 * defaultCfg.rounds * bootMs) / 1000 + defRuns * (defaultCfg.durationSec + overhead) + (switches * switchMs) / 1000;
   say(`\n## 4. runner time per job (default bpf-next matrix: ${defCells} cells, ${defaultCfg.rounds} rounds x ${defaultCfg.runsPerRound} runs x ${defaultCfg.durationSec} s + warm-ups)`);
   say(`measured per run: ${perRunSec.toFixed(2)} s for ${DURATION} s of netperf -> ${overhead.toFixed(2)} s overhead (agent, ip netns exec, counters under ${accel})`);
-  say(`bench stage on this VM (${accel}, warm build cache not counted): ~${Math.round(tcg / 60)} min = 2 boots ${secs(2 * bootMs)} + ${defRuns} runs + ${switches} switches`);
+  say(`bench stage on this VM (${accel}, warm build cache not counted): ~${Math.round(tcg / 60)} min = ${2 * defaultCfg.rounds} boots ${secs(2 * defaultCfg.rounds * bootMs)} + ${defRuns} runs + ${switches} switches`);
   say(`median A/A job here: ${median(jobSeconds).toFixed(0)} s`);
 } finally {
   rmSync(work, { recursive: true, force: true });
