@@ -124,7 +124,8 @@ export async function startWorkers(opts: {
     w.on("error", (err) => log.error({ err }, "runner worker error"));
     workers.push(w);
     // Its entry in the registry (`patchbench runners`): who, which machine, which job.
-    const beatRedis = newRedis(opts.redis);
+    // Few retries: a Redis outage must not hold up the runner's shutdown for a heartbeat.
+    const beatRedis = newRedis({ ...opts.redis, maxRetriesPerRequest: 1 });
     const beat = await startHeartbeat({
       redis: beatRedis,
       prefix,
