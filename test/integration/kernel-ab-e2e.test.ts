@@ -35,6 +35,12 @@ const GIT_ENV = {
   GIT_COMMITTER_DATE: "2026-12-01T10:00:00Z",
 };
 
+/** The ratio and 95% CI of the first TCP_RR 1 B cell line of `topology` ("... (0.391x) [0.178x, 0.856x]"). */
+function ratioOf(report: string, topology: string): { ratio: number; lo: number; hi: number } | null {
+  const m = new RegExp(`TCP_RR \\(${topology}\\) 1 B \\S+ -> \\S+ tps \\(([\\d.]+)x\\) \\[([\\d.]+)x, ([\\d.]+)x\\]`).exec(report);
+  return m ? { ratio: Number(m[1]), lo: Number(m[2]), hi: Number(m[3]) } : null;
+}
+
 /** The verdict word of a cell line's continuation ("      regression: -40.1% ..."), the first after the line `after` starts with. */
 function verdictOf(report: string, topology: string, after = ""): string | null {
   const lines = report.split("\n");
@@ -112,11 +118,11 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     // The feature's arm: the candidate kernel with busy polling on, named as the cover letter's claim names it.
     const busyPoll = { name: "busy_read=50", settings: [{ kind: "sysctl", key: "net.core.busy_read", value: "50" }], claimedAs: { from: "baseline TCP", to: "busy-poll" } };
     writeFileSync(join(configDir, "trees", "linux-6.1-feature.yaml"), stringify(tree("linux-6.1-feature", "slow", ["apply", "build", "bench"], [busyPoll])));
-    // A BPF arm: a 300 us busy-wait on the client veth's egress (tc) and a sock_ops program on the
+    // A BPF arm: a 1 ms busy-wait on the client veth's egress (tc) and a sock_ops program on the
     // bench cgroup, both built here and copied into the candidate's guest by the runner.
     const objects = join(dir, "objects");
     mkdirSync(objects);
-    const delay = await buildBusyWaitObject(300, objects);
+    const delay = await buildBusyWaitObject(1000, objects);
     const sockops = await buildSockopsBusyPollObject(50, objects);
     const bpfArm = { name: "tc-delay", settings: [{ kind: "tc-bpf", object: delay, section: "tc", side: "client" }, { kind: "bpf-cgroup", object: sockops }] };
     writeFileSync(join(configDir, "trees", "linux-6.1-bpfarm.yaml"), stringify(tree("linux-6.1-bpfarm", "base", ["apply", "build", "bench"], [bpfArm])));
@@ -166,10 +172,12 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     }
     const flat = report.replace(/\s+/g, " ");
     assert.match(flat, /tc-delay: sock_ops of \S+sockops-busy-poll-50\.o attached to a cgroup holding netserver and netperf, inside the guest/, report);
-    assert.match(flat, /tc-delay: tc-BPF \S+busy-wait-300us\.o sec tc on the client veth egress, inside the guest \(not on loopback: no veth there\)/, report);
-    // The arm's busy-wait is on the container veth only: slower there, not on loopback.
+    assert.match(flat, /tc-delay: tc-BPF \S+busy-wait-1000us\.o sec tc on the client veth egress, inside the guest \(not on loopback: no veth there\)/, report);
+    // The arm's busy-wait sits on the container veth only: much slower there, its whole 95% CI below 1.
+    // (A tc busy-wait under TCG varies run to run, so the verdict itself may be "noisy": the CI is the claim.)
     const arm = report.slice(report.indexOf("against the candidate"));
-    assert.equal(verdictOf(arm, "container"), "regression", report);
+    const container = ratioOf(arm.replace(/\s+/g, " "), "container");
+    assert.ok(container && container.ratio < 0.8 && container.hi < 1, `arm vs candidate, container: ${JSON.stringify(container)}\n${report}`);
     const loop = verdictOf(arm, "loopback");
     assert.ok(loop !== "regression" && loop !== "improvement", `arm vs candidate, loopback: ${loop}\n${report}`);
   });
