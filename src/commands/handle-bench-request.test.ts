@@ -85,7 +85,7 @@ test("settle: a request over its limit becomes one rate-limit reply, then silenc
 
 test("describeBenchRun: builds and where their times come from, or the kept kernels booted again", () => {
   const bench = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"] });
-  const costs = { baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, source: "the last 2 build(s) of this tree" };
+  const costs = { baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, rebootSec: 25, source: "the last 2 build(s) of this tree" };
   assert.equal(
     describeBenchRun({ bench, sides: "kernels" }, costs),
     "base and candidate kernels built (or reused when kept) and booted, 1 cell(s) measured in each; build times from the last 2 build(s) of this tree",

@@ -22,7 +22,7 @@ const past = (base: string, baseMs: number, candMs: number, bootMs: number): Pas
 test("kernelCostsOf: defaults without history; medians of the tree's recent builds with it", () => {
   assert.deepEqual(kernelCostsOf([]), DEFAULT_KERNEL_COSTS);
   const c = kernelCostsOf([past("b1", 400_000, 90_000, 20_000), past("b2", 700_000, 120_000, 30_000), past("b3", 500_000, 60_000, 25_000)]);
-  assert.deepEqual({ ...c, source: "" }, { baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, source: "" });
+  assert.deepEqual({ ...c, source: "" }, { baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, rebootSec: 25, source: "" });
   assert.match(c.source, /the last 3 build\(s\) of this tree/);
 });
 
@@ -35,18 +35,18 @@ test("kernelCostsOf: a base built before is a ccache hit, costed as a candidate 
 
 test("withKeptKernels: kernels an earlier flow of the same head built cost their boots only", () => {
   const bench = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"] });
-  const kept = withKeptKernels({ baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, source: "t" }, "flow-1");
+  const kept = withKeptKernels({ baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, rebootSec: 8, source: "t" }, "flow-1");
   assert.equal(kept.keptFrom, "flow-1");
-  // A boot per side and round (up to maxRounds: 16 by default).
-  assert.equal(estimateFlowSeconds(bench, kept), estimateBenchSeconds(bench) + 2 * 16 * 25);
+  // A first boot per side, then one more per side and round (up to maxRounds: 16 by default).
+  assert.equal(estimateFlowSeconds(bench, kept), estimateBenchSeconds(bench) + 2 * 25 + 2 * 15 * 8);
 });
 
 test("estimateFlowSeconds: the bench alone for settings sides; builds and a boot per guest and round for kernels (one per guest with bootEvery: job)", () => {
   const bench = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"], rounds: 4, maxRounds: 10 });
-  const costs = { baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, source: "t" };
+  const costs = { baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, rebootSec: 8, source: "t" };
   assert.equal(estimateFlowSeconds(bench, null), estimateBenchSeconds(bench));
-  assert.equal(estimateFlowSeconds(bench, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 10 * 25);
+  assert.equal(estimateFlowSeconds(bench, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 25 + 2 * 9 * 8);
   assert.equal(estimateFlowSeconds({ ...bench, bootEvery: "job" }, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 25);
   const armed = { ...bench, arms: [{ name: "busy_read=50", settings: [{ kind: "sysctl" as const, key: "net.core.busy_read", value: "50" }], claimedAs: null }] };
-  assert.equal(estimateFlowSeconds(armed, costs), estimateBenchSeconds(armed) + 500 + 90 + 3 * 10 * 25);
+  assert.equal(estimateFlowSeconds(armed, costs), estimateBenchSeconds(armed) + 500 + 90 + 3 * 25 + 3 * 9 * 8);
 });

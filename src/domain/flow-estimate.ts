@@ -1,11 +1,14 @@
 import type { BuildData } from "./results.ts";
 import { type BenchSettings, estimateBenchSeconds } from "./bench-plan.ts";
 
-/** What the kernels of a flow cost before its bench runs: two builds and one boot per guest. */
+/** What the kernels of a flow cost besides its netperf runs: two builds and the guests' boots. */
 export interface KernelCosts {
   baseBuildSec: number;
   candidateBuildSec: number;
+  /** A guest's first boot (the build stage's probe boots show what a boot costs on this tree). */
   bootSec: number;
+  /** Booting a guest again for its next round (`bench.bootEvery: round`): the same boot, no build, no probe. */
+  rebootSec: number;
   /** Where the figures come from, in the acknowledgement's words. */
   source: string;
   /** The flow whose kept base and candidate kernels the runner is expected to boot again (no build). */
@@ -21,6 +24,8 @@ export const DEFAULT_KERNEL_COSTS: KernelCosts = {
   baseBuildSec: 900,
   candidateBuildSec: 300,
   bootSec: 60,
+  // A guest boot to its agent took 6.4–7.1 s (median) under TCG in this project's kernel tier; doubled.
+  rebootSec: 15,
   source: "default build times (no build of this tree yet)",
 };
 
@@ -53,6 +58,8 @@ export function kernelCostsOf(past: readonly PastBuild[], baseCommit: string | n
     baseBuildSec: baseBuilt ? candidateBuildSec : bases.length > 0 ? median(bases) : DEFAULT_KERNEL_COSTS.baseBuildSec,
     candidateBuildSec,
     bootSec: boots.length > 0 ? median(boots) : DEFAULT_KERNEL_COSTS.bootSec,
+    // A probe boot is a guest boot plus a second of probes: what booting again for a round costs at most.
+    rebootSec: boots.length > 0 ? median(boots) : DEFAULT_KERNEL_COSTS.rebootSec,
     source: `the last ${candidates.length} build(s) of this tree${baseBuilt ? "; this base was built before" : ""}`,
   };
 }
@@ -75,11 +82,11 @@ export function withKeptKernels(costs: KernelCosts, flowId: string): KernelCosts
 export function estimateFlowSeconds(bench: BenchSettings, kernels: KernelCosts | null): number {
   const run = estimateBenchSeconds(bench);
   const guests = 2 + (bench.arms?.length ?? 0);
-  const bootsEach = bench.bootEvery === "job" ? 1 : Math.max(bench.rounds, bench.maxRounds);
-  return kernels === null ? run : run + kernelSeconds(kernels, guests * bootsEach);
+  const againEach = bench.bootEvery === "job" ? 0 : Math.max(bench.rounds, bench.maxRounds) - 1;
+  return kernels === null ? run : run + kernelSeconds(kernels, guests) + guests * againEach * kernels.rebootSec;
 }
 
-/** The builds of base and candidate and the guests' boots. */
-export function kernelSeconds(costs: KernelCosts, boots: number): number {
-  return costs.baseBuildSec + costs.candidateBuildSec + boots * costs.bootSec;
+/** The builds of base and candidate and one first boot per guest. */
+export function kernelSeconds(costs: KernelCosts, guests: number): number {
+  return costs.baseBuildSec + costs.candidateBuildSec + guests * costs.bootSec;
 }
