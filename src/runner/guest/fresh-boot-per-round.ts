@@ -1,6 +1,7 @@
 import type { Cell } from "../../domain/bench.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { RunOutcome } from "../bench/side-session.ts";
+import { withCurrentBoot } from "./current-boot.ts";
 import type { GuestSideSession, SwitchStats } from "./guest-side-session.ts";
 
 export type FreshBootSession = GuestSideSession & {
@@ -23,22 +24,7 @@ export function freshBootPerRound(first: GuestSideSession, reopen: () => Promise
   const closed: SwitchStats = { pauses: [], resumes: [] };
   const problems: string[] = [];
 
-  return {
-    get name() {
-      return cur.name;
-    },
-    get describe() {
-      return cur.describe;
-    },
-    get guest() {
-      return cur.guest;
-    },
-    get notes() {
-      return cur.notes;
-    },
-    get profile() {
-      return cur.profile;
-    },
+  return withCurrentBoot(() => cur, {
     get bootsMs() {
       return bootsMs;
     },
@@ -63,5 +49,5 @@ export function freshBootPerRound(first: GuestSideSession, reopen: () => Promise
       const out = [...problems.splice(0), ...(await cur.close())];
       return [...new Set(out)];
     },
-  };
+  });
 }

@@ -1,6 +1,7 @@
 import type { Cell } from "../../domain/bench.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { RunOutcome } from "../bench/side-session.ts";
+import { withCurrentBoot } from "./current-boot.ts";
 import type { GuestSideSession, SwitchStats } from "./guest-side-session.ts";
 
 /** How long a failed agent call may take to show up as QEMU's exit. */
@@ -40,22 +41,7 @@ export function rebootOnce(first: GuestSideSession, reopen: () => Promise<GuestS
   };
   const canReboot = async () => dead === null && (await diedSince(cur));
 
-  return {
-    get name() {
-      return cur.name;
-    },
-    get describe() {
-      return cur.describe;
-    },
-    get guest() {
-      return cur.guest;
-    },
-    get notes() {
-      return cur.notes;
-    },
-    get profile() {
-      return cur.profile;
-    },
+  return withCurrentBoot(() => cur, {
     get switches(): SwitchStats {
       return dead ? { pauses: [...dead.switches.pauses, ...cur.switches.pauses], resumes: [...dead.switches.resumes, ...cur.switches.resumes] } : cur.switches;
     },
@@ -85,5 +71,5 @@ export function rebootOnce(first: GuestSideSession, reopen: () => Promise<GuestS
       const out = [...problems.splice(0), ...(await cur.close())];
       return [...new Set(out)];
     },
-  };
+  });
 }
