@@ -15,6 +15,7 @@ import { pruneStaleWorktrees } from "../runner/workspace/job-worktree.ts";
 import { startMirrorSchedule } from "../runner/workspace/mirror-schedule.ts";
 import { collectRunnerProfile, startHeartbeat } from "../runner/registry/runner-heartbeat.ts";
 import type { RunnerRecord } from "../runner/registry/runner-record.ts";
+import type { MachineProfile } from "../runner/bench/machine-profile.ts";
 import { TOOL } from "./build-flow-report.ts";
 import type { Db } from "../store/open-store.ts";
 import { createReportProcessor } from "./report-processor.ts";
@@ -40,6 +41,8 @@ export async function startWorkers(opts: {
   pool: string | null;
   /** `runner doctor`'s counts at start, for the runner's registry entry (null: not run). */
   doctor?: RunnerRecord["doctor"];
+  /** The machine profile the doctor read at start (read here otherwise). */
+  machineProfile?: MachineProfile;
 }): Promise<Workers> {
   const { config, log } = opts;
   const connection = bullConnection(opts.redis);
@@ -139,7 +142,7 @@ export async function startWorkers(opts: {
         startedAt: new Date().toISOString(),
         heartbeatSec: runnerCfg.heartbeatSec,
         bootTargets: [...new Set(config.trees.filter((t) => t.stages.some((st) => st !== "apply")).map((t) => t.boot.target))].sort(),
-        profile: await collectRunnerProfile(),
+        profile: await collectRunnerProfile(opts.machineProfile),
         doctor: opts.doctor ?? null,
       },
     });

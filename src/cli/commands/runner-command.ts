@@ -11,7 +11,7 @@ export async function runnerCommand(flags: GlobalFlags & { pool?: string }): Pro
   const log = loggerFor(config);
   const pool = flags.pool ?? config.global.runner.pool;
   // The doctor's checks first: a bench-grade pool (runner.requireTuned) takes no job on an untuned box.
-  const checks = await examineBox(config);
+  const { checks, profile } = await examineBox(config);
   const notOk = checks.filter((c) => c.status !== "ok");
   if (doctorUnfit(checks)) {
     process.stderr.write(formatDoctor(checks, config.global.runner.requireTuned));
@@ -23,7 +23,7 @@ export async function runnerCommand(flags: GlobalFlags & { pool?: string }): Pro
   log.info({ redis: redis.describe, pool }, "runner starting");
   const count = (st: string) => checks.filter((c) => c.status === st).length;
   const doctor = { ok: count("ok"), warn: count("warn"), fail: count("fail") };
-  const workers = await startWorkers({ config, redis: redis.options, log, orchestrator: false, pool, doctor });
+  const workers = await startWorkers({ config, redis: redis.options, log, orchestrator: false, pool, doctor, machineProfile: profile });
   const why = await shutdown;
   await workers.close();
   await redis.close();

@@ -1,4 +1,5 @@
 import type { Config } from "../../config/schema.ts";
+import type { MachineProfile } from "../../runner/bench/machine-profile.ts";
 import { collectDoctorFacts } from "../../runner/doctor/collect-doctor-facts.ts";
 import { type DoctorCheck, type DoctorNeeds, doctorUnfit, formatDoctor, planDoctor } from "../../runner/doctor/plan-doctor.ts";
 import { type GlobalFlags, loadConfigFromFlags } from "../context.ts";
@@ -15,16 +16,16 @@ export function doctorNeedsOf(config: Config): DoctorNeeds {
   };
 }
 
-/** The doctor's checks of this box against the loaded config (also run at `patchbench runner` start). */
-export async function examineBox(config: Config): Promise<DoctorCheck[]> {
+/** The doctor's checks of this box against the loaded config (also run at `patchbench runner` start), with the machine profile it read. */
+export async function examineBox(config: Config): Promise<{ checks: DoctorCheck[]; profile: MachineProfile }> {
   const facts = await collectDoctorFacts({ workDir: config.paths.workDir, sandboxUser: config.global.runner.sandboxUser });
-  return planDoctor(facts, doctorNeedsOf(config), config.global.runner.requireTuned);
+  return { checks: planDoctor(facts, doctorNeedsOf(config), config.global.runner.requireTuned), profile: facts.profile };
 }
 
 /** `patchbench runner doctor [--json]`: exit 0 when the box may take jobs, 1 when it is unfit. */
 export async function runnerDoctorCommand(flags: GlobalFlags, opts: { json?: boolean }): Promise<number> {
   const config = loadConfigFromFlags(flags);
-  const checks = await examineBox(config);
+  const { checks } = await examineBox(config);
   if (opts.json) process.stdout.write(`${JSON.stringify({ unfit: doctorUnfit(checks), requireTuned: config.global.runner.requireTuned, checks }, null, 2)}\n`);
   else process.stdout.write(formatDoctor(checks, config.global.runner.requireTuned));
   return doctorUnfit(checks) ? 1 : 0;

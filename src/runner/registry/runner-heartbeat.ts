@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import type { Redis } from "ioredis";
 import type { Logger } from "../../lib/logger.ts";
 import { runnersKey } from "../../queue/job-ids.ts";
-import { collectMachineProfile } from "../bench/machine-profile.ts";
+import { collectMachineProfile, type MachineProfile } from "../bench/machine-profile.ts";
 import { type RunnerProfile, type RunnerRecord, staleRunnerIds } from "./runner-record.ts";
 
 /** Entries of runners silent this long are forgotten when a runner starts. */
@@ -17,9 +17,9 @@ function listDir(path: string): string[] {
   }
 }
 
-/** The machine as the runner registers it: the bench profile plus NUMA, memory and NICs with their drivers. */
-export async function collectRunnerProfile(): Promise<RunnerProfile> {
-  const p = await collectMachineProfile();
+/** The machine as the runner registers it: the bench profile (read here unless given) plus NUMA, memory and NICs with their drivers. */
+export async function collectRunnerProfile(machine?: MachineProfile): Promise<RunnerProfile> {
+  const p = machine ?? (await collectMachineProfile());
   const mem = /^MemTotal:\s+(\d+) kB$/m.exec((() => {
     try {
       return readFileSync("/proc/meminfo", "utf8");
