@@ -9,6 +9,14 @@ import { type RunnerProfile, type RunnerRecord, staleRunnerIds } from "./runner-
 /** Entries of runners silent this long are forgotten when a runner starts. */
 const FORGET_AFTER_SEC = 7 * 86400;
 
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 function listDir(path: string): string[] {
   try {
     return readdirSync(path);
@@ -20,13 +28,7 @@ function listDir(path: string): string[] {
 /** The machine as the runner registers it: the bench profile (read here unless given) plus NUMA, memory and NICs with their drivers. */
 export async function collectRunnerProfile(machine?: MachineProfile): Promise<RunnerProfile> {
   const p = machine ?? (await collectMachineProfile());
-  const mem = /^MemTotal:\s+(\d+) kB$/m.exec((() => {
-    try {
-      return readFileSync("/proc/meminfo", "utf8");
-    } catch {
-      return "";
-    }
-  })());
+  const mem = /^MemTotal:\s+(\d+) kB$/m.exec(readText("/proc/meminfo"));
   const nics = listDir("/sys/class/net")
     .filter((n) => n !== "lo")
     .flatMap((name) => {
