@@ -2,8 +2,8 @@
  * npm run bench:kernel-ab — kernel A/B figures on this machine, all measured in one run:
  *  1. switch cost per side change (QMP stop/cont + settle) against a reboot per side (a boot);
  *  2. kernel A/A: one commit built twice (base and "candidate"), N jobs of TCP_RR 1 B on loopback
- *     and container with each kernel booted once per job (bench.bootEvery: job) and N with a fresh
- *     boot per round (the default), alternating → cells flagged in each (goal 0);
+ *     and container in each boot mode (bench.bootEvery: job, round — the default — and side),
+ *     the modes alternating → cells flagged in each (goal 0), boots and seconds per job;
  *  3. an injected busy-wait per TCP segment (test/data/kernel-ab/regression.mbox with its 500 µs
  *     set to --delay-us, default 50): flagged cells / affected cells, and whether each job's 95% CI
  *     covers a long interleaved reference run;
@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { benchSchema, bootSchema, buildSchema } from "../src/config/schema.ts";
 import type { BenchSample, Cell } from "../src/domain/bench.ts";
-import type { BuildData } from "../src/domain/results.ts";
+import type { BootEvery, BuildData } from "../src/domain/results.ts";
 import { silentLogger } from "../src/lib/logger.ts";
 import { defaultSandbox } from "../src/lib/sandbox.ts";
 import { kernelVariants, openKernelSides } from "../src/runner/bench/kernel-sides.ts";
@@ -113,7 +113,7 @@ try {
     { test: "TCP_RR", size: 1, topology: "container" },
   ];
   const benchCfg = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback", "container"], rounds: ROUNDS, maxRounds: ROUNDS, runsPerRound: 2, durationSec: DURATION, warmupRounds: "first", sides: "kernels" });
-  const job = async (name: string, candidateImage: string, rounds = ROUNDS, bootEvery: "round" | "job" = "round") => {
+  const job = async (name: string, candidateImage: string, rounds = ROUNDS, bootEvery: BootEvery = "round") => {
     const t = Date.now();
     const variants = kernelVariants([]);
     const plan: BenchPlan = benchPlanOf({ ...benchCfg, rounds, maxRounds: rounds, variants }, { adaptive: false });
@@ -126,34 +126,39 @@ try {
     } finally {
       for (const s of opened.sessions) await s.close();
     }
+    const boots = opened.sessions.reduce((n, s) => n + ("bootsMs" in s ? (s.bootsMs as readonly number[]).length : 1), 0);
     const a = analyzeSamples(samples, ["base", "candidate"]);
-    return { cells: a.cells, seconds: (Date.now() - t) / 1000, runs: samples.length };
+    return { cells: a.cells, seconds: (Date.now() - t) / 1000, runs: samples.length, boots };
   };
   const fmt = (c: { key: string; analysis: { ratio: number; ci95: [number, number] | null; verdict: string } }) =>
     `${c.key} ${c.analysis.ratio.toFixed(3)}x [${c.analysis.ci95?.[0].toFixed(3)}, ${c.analysis.ci95?.[1].toFixed(3)}] ${c.analysis.verdict}`;
 
-  // 2. Kernel A/A, both boot modes alternating so they share the machine's drift.
+  // 2. Kernel A/A, the boot modes alternating so they share the machine's drift.
   say(`\n## 2. kernel A/A: one commit built twice, ${AA} jobs per boot mode x ${cells.length} cells, ${ROUNDS} rounds x 2 runs x ${DURATION} s`);
-  const flagged = { job: 0, round: 0 };
-  const verdicts = { job: [] as string[], round: [] as string[] };
+  const MODES = ["job", "round", "side"] as const satisfies readonly BootEvery[];
+  const words: Record<BootEvery, string> = { job: "each kernel booted once per job", round: "a fresh boot per round", side: "one kernel up at a time, a boot per change of side" };
+  const byMode = Object.fromEntries(MODES.map((m) => [m, { flagged: 0, verdicts: [] as string[], seconds: [] as number[], boots: [] as number[] }])) as Record<BootEvery, { flagged: number; verdicts: string[]; seconds: number[]; boots: number[] }>;
   let total = 0;
-  const jobSeconds: number[] = [];
-  const roundSeconds: number[] = [];
   for (let i = 0; i < AA; i++) {
-    for (const mode of ["job", "round"] as const) {
+    for (const mode of MODES) {
       const r = await job(`aa-${mode}-${i}`, baseB.image!, ROUNDS, mode);
-      (mode === "job" ? jobSeconds : roundSeconds).push(r.seconds);
+      const m = byMode[mode];
+      m.seconds.push(r.seconds);
+      m.boots.push(r.boots);
       for (const c of r.cells) {
-        verdicts[mode].push(c.analysis.verdict);
-        if (c.analysis.verdict === "regression" || c.analysis.verdict === "improvement") flagged[mode]++;
+        m.verdicts.push(c.analysis.verdict);
+        if (c.analysis.verdict === "regression" || c.analysis.verdict === "improvement") m.flagged++;
       }
-      say(`job ${i + 1}, boot per ${mode}: ${r.cells.map(fmt).join("; ")} (${r.seconds.toFixed(0)} s)`);
+      say(`job ${i + 1}, boot per ${mode}: ${r.cells.map(fmt).join("; ")} (${r.boots} boots, ${r.seconds.toFixed(0)} s)`);
     }
     total += cells.length;
   }
   const tally = (v: string[]) => [...new Set(v)].sort().map((w) => `${v.filter((x) => x === w).length} ${w}`).join(", ");
-  say(`A/A, each kernel booted once per job: ${flagged.job} of ${total} cells flagged (${tally(verdicts.job)})`);
-  say(`A/A, a fresh boot per round: ${flagged.round} of ${total} cells flagged (${tally(verdicts.round)}); median job ${median(roundSeconds).toFixed(0)} s against ${median(jobSeconds).toFixed(0)} s`);
+  for (const mode of MODES) {
+    const m = byMode[mode];
+    say(`A/A, ${words[mode]}: ${m.flagged} of ${total} cells flagged (${tally(m.verdicts)}); median job ${median(m.seconds).toFixed(0)} s, ${median(m.boots)} boots`);
+  }
+  const jobSeconds = byMode.job.seconds;
 
   // 3. The injected regression and a long reference run (fresh boots per round, the default).
   if (INJECTED > 0 && REF_ROUNDS > 0) {

@@ -95,10 +95,10 @@ export const benchSchema = z
         "What is compared. kernels: the base kernel against the candidate kernel (the series' own), each booted as a QEMU guest (see bootEvery) with the runner's userspace and the same kernelSettings; settings: the two variants on the runner's own kernel; auto: kernels when the flow built kernels, else settings.",
       ),
     bootEvery: z
-      .enum(["round", "job"])
+      .enum(["round", "job", "side"])
       .default("round")
       .describe(
-        "Kernel sides: round = every kernel is booted afresh for each round, so a difference between two boots of the same kernel cannot pass for the series' effect (the boot is the unit of replication); job = each kernel booted once per job, sides switched by pausing only (faster, but per-boot effects are not replicated).",
+        "Kernel sides: round = every kernel is booted afresh for each round, so a difference between two boots of the same kernel cannot pass for the series' effect (the boot is the unit of replication); job = each kernel booted once per job, sides switched by pausing only (faster, but per-boot effects are not replicated); side = one kernel up at a time, booted at every change of side (what a box holding one kernel does; no two guests share the runner's CPUs or memory, about 1.5 boots per side and round).",
       ),
     kernelSettings: z
       .array(guestSettingSchema)

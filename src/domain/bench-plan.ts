@@ -1,3 +1,4 @@
+import type { BootEvery } from "./results.ts";
 import { BENCH_TESTS, type BenchTest, type Cell, cellKey, TOPOLOGIES, type Topology, type Variant } from "./bench.ts";
 
 /**
@@ -62,8 +63,8 @@ export interface BenchSettings {
   seed: number;
   /** Arms: extra sides on the candidate kernel (kernel sides only). */
   arms?: readonly { name: string; settings: readonly { kind: string }[] }[];
-  /** Kernel sides: a fresh boot of every kernel each round, or one boot per job. */
-  bootEvery?: "round" | "job";
+  /** Kernel sides: when the kernels boot (see BootEvery). */
+  bootEvery?: BootEvery;
 }
 
 /** Per-run overhead on top of -l (process start, control connection, teardown). */

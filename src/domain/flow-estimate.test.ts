@@ -41,12 +41,14 @@ test("withKeptKernels: kernels an earlier flow of the same head built cost their
   assert.equal(estimateFlowSeconds(bench, kept), estimateBenchSeconds(bench) + 2 * 25 + 2 * 15 * 8);
 });
 
-test("estimateFlowSeconds: the bench alone for settings sides; builds and a boot per guest and round for kernels (one per guest with bootEvery: job)", () => {
+test("estimateFlowSeconds: the bench alone for settings sides; builds and a boot per guest and round for kernels (one per guest with bootEvery: job, one per change of side with side)", () => {
   const bench = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"], rounds: 4, maxRounds: 10 });
   const costs = { baseBuildSec: 500, candidateBuildSec: 90, bootSec: 25, rebootSec: 8, source: "t" };
   assert.equal(estimateFlowSeconds(bench, null), estimateBenchSeconds(bench));
   assert.equal(estimateFlowSeconds(bench, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 25 + 2 * 9 * 8);
   assert.equal(estimateFlowSeconds({ ...bench, bootEvery: "job" }, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 25);
+  // One kernel up at a time: up to three boots per round of two sides (A, B, then A again after BB).
+  assert.equal(estimateFlowSeconds({ ...bench, bootEvery: "side" }, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 25 + 3 * 10 * 8);
   const armed = { ...bench, arms: [{ name: "busy_read=50", settings: [{ kind: "sysctl" as const, key: "net.core.busy_read", value: "50" }], claimedAs: null }] };
   assert.equal(estimateFlowSeconds(armed, costs), estimateBenchSeconds(armed) + 500 + 90 + 3 * 25 + 3 * 9 * 8);
 });

@@ -7,7 +7,7 @@ export interface KernelCosts {
   candidateBuildSec: number;
   /** A guest's first boot (the build stage's probe boots show what a boot costs on this tree). */
   bootSec: number;
-  /** Booting a guest again for its next round (`bench.bootEvery: round`): the same boot, no build, no probe. */
+  /** Booting a guest again for its next round or turn (`bench.bootEvery`): the same boot, no build, no probe. */
   rebootSec: number;
   /** Where the figures come from, in the acknowledgement's words. */
   source: string;
@@ -77,13 +77,15 @@ export function withKeptKernels(costs: KernelCosts, flowId: string): KernelCosts
  * Runner seconds of a flow's build and bench: the one estimate behind `/bench` limits and
  * acknowledgements. `kernels` null: the sides are settings on the runner's own kernel (no
  * build, no boot). With kernel sides every side is a guest: base, candidate, arms, booted once
- * per job or afresh for every round (`bench.bootEvery`, up to maxRounds).
+ * per job, afresh for every round (up to maxRounds), or at every change of side (`bench.bootEvery`).
  */
 export function estimateFlowSeconds(bench: BenchSettings, kernels: KernelCosts | null): number {
   const run = estimateBenchSeconds(bench);
   const guests = 2 + (bench.arms?.length ?? 0);
-  const againEach = bench.bootEvery === "job" ? 0 : Math.max(bench.rounds, bench.maxRounds) - 1;
-  return kernels === null ? run : run + kernelSeconds(kernels, guests) + guests * againEach * kernels.rebootSec;
+  const rounds = Math.max(bench.rounds, bench.maxRounds);
+  // side: one kernel up at a time, a boot at every change of side; a round enters each side at most twice (ABBA) and the two middle entries are one side.
+  const reboots = bench.bootEvery === "job" ? 0 : bench.bootEvery === "side" ? (2 * guests - 1) * rounds : guests * (rounds - 1);
+  return kernels === null ? run : run + kernelSeconds(kernels, guests) + reboots * kernels.rebootSec;
 }
 
 /** The builds of base and candidate and one first boot per guest. */

@@ -161,12 +161,18 @@ export interface ArmInfo {
   claimedAs: { from: string; to: string } | null;
 }
 
+/**
+ * When kernel sides boot: afresh for each round, once per job (switching by pausing only),
+ * or at every change of side with one kernel up at a time (what a target holding one kernel does).
+ */
+export type BootEvery = "round" | "job" | "side";
+
 /** How a kernel A/B ran: each side's kernel as booted, and the measured cost of switching sides. */
 export interface KernelSidesInfo {
-  /** "guests": both kernels up under QEMU, the idle one paused; "reboot": one boot per side (targets that hold one kernel). */
+  /** "guests": the kernels up together under QEMU, the idle ones paused; "reboot": one kernel up at a time, a boot at every change of side. */
   mode: "guests" | "reboot";
-  /** Guests mode: every kernel booted afresh for each round, or once for the job. Absent: once (results from before the choice existed). */
-  bootEvery?: "round" | "job";
+  /** When the kernels booted. Absent: once per job (results from before the choice existed). */
+  bootEvery?: BootEvery;
   accel: "kvm" | "tcg" | null;
   /** `bootMs`: the median boot of the side; `boots`: how many times it was booted (absent: once). */
   sides: { name: string; describe: string; kernelRelease: string; version: string; bootMs: number; boots?: number }[];

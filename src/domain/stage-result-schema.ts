@@ -148,7 +148,7 @@ export const benchDataSchema: z.ZodType<BenchData> = z.looseObject({
   kernels: opt(
     z.looseObject({
       mode: z.enum(["guests", "reboot"]),
-      bootEvery: opt(z.enum(["round", "job"])),
+      bootEvery: opt(z.enum(["round", "job", "side"])),
       accel: z.enum(["kvm", "tcg"]).nullable(),
       sides: z.array(z.looseObject({ name: z.string(), describe: z.string(), kernelRelease: z.string(), version: z.string(), bootMs: z.number(), boots: opt(z.number().int()) })),
       switchMs: z.looseObject({ pause: z.number(), resume: z.number(), settle: z.number(), count: z.number() }),

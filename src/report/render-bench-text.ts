@@ -86,7 +86,7 @@ export function renderBenchText(b: NonNullable<Report["bench"]>, claims: NonNull
     push(
       ...wrap(
         k.mode !== "guests"
-          ? "One boot per side (the target holds one kernel at a time)."
+          ? `One kernel up at a time: every change of side boots that side's kernel (the boot is the unit of replication). ${switchCost}`
           : k.bootEvery === "round"
             ? `Every kernel boots afresh for each round (the boot is the unit of replication); within a round the idle one is paused. ${switchCost}`
             : `Both kernels stay up; the idle one is paused. ${switchCost}`,

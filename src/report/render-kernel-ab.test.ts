@@ -36,3 +36,14 @@ test("kernel A/B with an arm, as the PR comment that answers /bench: stages, ker
   const summary = renderCheckRun(report).summary;
   assert.ok(summary.indexOf("**Claims in the series**") > summary.indexOf("**Arm busy\\_read=50**"), summary);
 });
+
+test("kernel A/B with one kernel up at a time (bootEvery: side): the method says every change of side was a boot", () => {
+  const copy = structuredClone(flow);
+  const bench = copy.runs.find((r) => r.stage === "bench")!;
+  const data = bench.data as { kernels: { mode: string; bootEvery?: string } };
+  data.kernels.mode = "reboot";
+  data.kernels.bootEvery = "side";
+  const text = renderText(reportOfStoredFlow(copy)).replace(/\s+/g, " ");
+  assert.match(text, /One kernel up at a time: every change of side boots that side's kernel \(the boot is the unit of replication\)\. Switch cost/);
+  assert.doesNotMatch(text, /Both kernels stay up/);
+});

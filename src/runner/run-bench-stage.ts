@@ -186,7 +186,7 @@ async function runKernelBench(
   };
   const bootsOf = (s: (typeof sessions)[number]): readonly number[] => ("bootsMs" in s ? (s.bootsMs as readonly number[]) : [s.guest.bootMs]);
   const kernels: KernelSidesInfo = {
-    mode: "guests",
+    mode: b.bootEvery === "side" ? "reboot" : "guests",
     bootEvery: b.bootEvery,
     accel: sessions[0]?.guest.accel ?? null,
     sides: sessions.map((s) => ({

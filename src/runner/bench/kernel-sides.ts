@@ -1,10 +1,11 @@
 import type { BootConfig } from "../../config/schema.ts";
 import type { Topology, Variant, VariantSetting } from "../../domain/bench.ts";
-import type { BootOutcome, BuildData } from "../../domain/results.ts";
+import type { BootEvery, BootOutcome, BuildData } from "../../domain/results.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { Sandbox } from "../../lib/sandbox.ts";
 import { bootGuest } from "../guest/boot-guest.ts";
 import { type GuestSideSession, openGuestSide } from "../guest/guest-side-session.ts";
+import { bootPerSide, freeSlot, oneKernelSlot } from "../guest/boot-per-side.ts";
 import { freshBootPerRound } from "../guest/fresh-boot-per-round.ts";
 import { rebootOnce } from "../guest/reboot-once.ts";
 import { infraError } from "../../lib/errors.ts";
@@ -60,7 +61,9 @@ export function bootFaultOf(failures: readonly GuestBootFailure[]): boolean {
  * netserver and settings inside it). A guest is paused while another side
  * measures; with `bootEvery: "round"` each side boots afresh when it enters a
  * new round (freshBootPerRound), with "job" its guest stays up for the whole
- * job. A guest that dies mid-job is booted again once (rebootOnce, per boot).
+ * job; with "side" one kernel is up at a time and each change of side boots
+ * the side's kernel (bootPerSide, as a target that holds one kernel does).
+ * A guest that dies mid-job is booted again once (rebootOnce, per boot).
  * On any failure every guest already started is shut down before returning.
  */
 export async function openKernelSides(o: {
@@ -71,8 +74,8 @@ export async function openKernelSides(o: {
   pinning: { local: number; remote: number } | null;
   artifactsDir: string;
   log: Logger;
-  /** A fresh boot of every side for each round (default), or one boot per job. */
-  bootEvery?: "round" | "job";
+  /** A fresh boot of every side for each round (default), one boot per job, or one kernel up at a time. */
+  bootEvery?: BootEvery;
   /** Where QEMU runs (the candidate kernel is the series' code). */
   sandbox?: Sandbox;
   signal?: AbortSignal;
@@ -80,6 +83,7 @@ export async function openKernelSides(o: {
   const sessions: GuestSideSession[] = [];
   const failures: GuestBootFailure[] = [];
   const cameUp = new Set<KernelRef>();
+  const slot = oneKernelSlot();
   const images = { base: o.build.base?.image ?? null, candidate: o.build.candidate?.image ?? null };
   /** Boot one side's kernel and open its session; a failure to come up is returned, not thrown. */
   const bootSide = async (v: Variant, ref: KernelRef, image: string): Promise<GuestSideSession | GuestBootFailure> => {
@@ -114,6 +118,7 @@ export async function openKernelSides(o: {
     if (failedBefore) continue;
     let first: GuestSideSession | GuestBootFailure;
     try {
+      if (o.bootEvery === "side") await freeSlot(slot);
       first = await bootSide(v, ref, image);
     } catch (e) {
       for (const s of sessions) await s.close();
@@ -131,8 +136,8 @@ export async function openKernelSides(o: {
     const reopen = bootAgain("after its guest died");
     cameUp.add(ref);
     const once = rebootOnce(first, reopen, o.log);
-    const fresh = bootAgain("for its next round");
-    sessions.push(o.bootEvery === "job" ? once : freshBootPerRound(once, async () => rebootOnce(await fresh(), reopen, o.log), o.log));
+    const again = async () => rebootOnce(await bootAgain(o.bootEvery === "side" ? "for its turn" : "for its next round")(), reopen, o.log);
+    sessions.push(o.bootEvery === "job" ? once : o.bootEvery === "side" ? bootPerSide(once, again, slot, o.log) : freshBootPerRound(once, again, o.log));
   }
   if (failures.length > 0) {
     for (const s of sessions) await s.close();

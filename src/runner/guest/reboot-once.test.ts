@@ -5,6 +5,7 @@ import { silentLogger } from "../../lib/logger.ts";
 import { runBenchSessions } from "../bench/run-bench-sessions.ts";
 import type { Guest } from "./boot-guest.ts";
 import type { GuestSideSession } from "./guest-side-session.ts";
+import { bootPerSide, freeSlot, oneKernelSlot } from "./boot-per-side.ts";
 import { freshBootPerRound } from "./fresh-boot-per-round.ts";
 import { rebootOnce } from "./reboot-once.ts";
 
@@ -110,4 +111,38 @@ test("freshBootPerRound: each side boots afresh when it enters a new round, neve
   assert.deepEqual(fresh.map((s) => s.bootsMs), [[5000, 5001, 5002], [5000, 5001, 5002]]);
   // Every boot but the last was closed during the job; the driver closes the last.
   assert.deepEqual(log.filter((l) => l.startsWith("close")).sort(), ["close base#0", "close base#1", "close base#2", "close candidate#0", "close candidate#1", "close candidate#2"]);
+});
+
+test("bootPerSide: one kernel up at a time; entering another side shuts the running kernel down and boots the side's own, the side already up is only resumed", async () => {
+  const log: string[] = [];
+  const counter = { runs: 0, dieAt: [] as number[] };
+  const slot = oneKernelSlot();
+  const opened = [];
+  // As openKernelSides does: every side boots once to show it comes up, each after the one before is shut down.
+  for (const name of ["base", "candidate"]) {
+    await freeSlot(slot);
+    let boots = 0;
+    opened.push(bootPerSide(fakeSide(name, boots, counter, log), async () => fakeSide(name, ++boots, counter, log), slot, silentLogger()));
+  }
+  const r = await runBenchSessions({ ...plan, rounds: 3, pairing: "side" }, opened, { log: silentLogger(), settleMs: 0 });
+  assert.equal(r.samples.length, 3 * 2 * 2);
+  assert.ok(r.samples.every((s) => s.ok));
+  const entries = log.filter((l) => l.startsWith("enter"));
+  for (const [i, l] of log.entries()) {
+    if (!l.startsWith("enter")) continue;
+    const [side, boot] = l.slice("enter ".length).split("#");
+    // Every boot of the other side that entered before this one was shut down already.
+    for (const other of log.slice(0, i).filter((x) => x.startsWith("enter") && !x.endsWith(`${side}#${boot}`))) {
+      const id = other.slice("enter ".length);
+      assert.ok(log.slice(0, i).includes(`close ${id}`), `${id} still up when ${side}#${boot} entered: ${log.join(", ")}`);
+    }
+  }
+  // A side entered twice in a row (ABBA's middle) keeps its boot; every other entry is a new boot.
+  const changes = entries.filter((l, i) => i === 0 || l.split("#")[0] !== entries[i - 1]!.split("#")[0]).length;
+  const total = opened.reduce((n, s) => n + s.bootsMs.length, 0);
+  assert.equal(total, 2 + changes, `${total} boots for ${changes} changes of side: ${entries.join(", ")}`);
+  assert.ok(changes >= 4, entries.join(", "));
+  // The driver's close shuts the last kernel down; nothing is left up.
+  const closes = log.filter((l) => l.startsWith("close")).length;
+  assert.equal(closes, total);
 });
