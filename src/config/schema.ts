@@ -509,6 +509,15 @@ export const globalSchema = z
           .max(300)
           .default(10)
           .describe("How often a runner agent refreshes its entry in Redis (`patchbench runners`); silent for 3 intervals, it is shown as lost."),
+        stalledSec: z
+          .number()
+          .int()
+          .min(5)
+          .max(3600)
+          .default(30)
+          .describe(
+            "A stage job whose runner has stopped renewing its lock this long (killed, crashed, box gone) goes back to its pool queue and another runner runs the stage again from the start; a job lost twice fails (infrastructure). Also how often each runner looks for such jobs.",
+          ),
       })
       .strict()
       .default({
@@ -523,6 +532,7 @@ export const globalSchema = z
         sandboxLimits: sandboxLimitsSchema.parse({}),
         requireTuned: false,
         heartbeatSec: 10,
+        stalledSec: 30,
       }),
     mail: z
       .object({

@@ -121,8 +121,11 @@ export async function startWorkers(opts: {
       flowTimeoutSec: config.global.runner.flowTimeoutSec,
       processes,
     });
-    // One job at a time per runner: benchmarks must not share the box.
-    const w = new Worker(poolQueue(opts.pool), processor, { connection, prefix, concurrency: 1 });
+    // One job at a time per runner: benchmarks must not share the box. The lock a runner renews while
+    // it works is what tells a lost runner's job from a long one: unrenewed for stalledSec, the job
+    // goes back to the pool (BullMQ's stalled check, run by every runner of the pool).
+    const stalledMs = runnerCfg.stalledSec * 1000;
+    const w = new Worker(poolQueue(opts.pool), processor, { connection, prefix, concurrency: 1, lockDuration: stalledMs, stalledInterval: stalledMs, maxStalledCount: 1 });
     w.on("failed", (job, err) => log.warn({ jobId: job?.id, err: err.message }, "stage job failed"));
     w.on("error", (err) => log.error({ err }, "runner worker error"));
     workers.push(w);
