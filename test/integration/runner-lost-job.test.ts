@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -8,6 +8,8 @@ import { Redis } from "ioredis";
 import { treeSchema } from "../../src/config/schema.ts";
 import type { BenchData, StageResult } from "../../src/domain/results.ts";
 import { createScratchSeries } from "../../src/demo/scratch-series.ts";
+import { killOrphanedJobProcesses, membersOf, processGroupsDir } from "../../src/lib/job-processes.ts";
+import { readProcessTable } from "../../src/lib/process-table.ts";
 import { readSeriesInput } from "../../src/cli/read-series-input.ts";
 import { planFlow } from "../../src/queue/plan-flow.ts";
 import { ORCHESTRATOR_QUEUE } from "../../src/queue/queue-names.ts";
@@ -20,7 +22,8 @@ import { waitFor } from "../helpers/wait-for.ts";
  * its own data dir). The one that takes the flow's bench stage is killed with SIGKILL in the
  * middle of it: after `runner.stalledSec` without a lock renewal the job goes back to the
  * pool, the other runner runs the stage again from the start, and the flow ends with a whole
- * bench result — nothing lost, nothing measured twice into one result.
+ * bench result — nothing lost, nothing measured twice into one result. The killed runner's
+ * restart then kills what its stage left running.
  */
 let redis: TestRedis;
 let dir: string;
@@ -110,11 +113,30 @@ test("a runner killed mid-stage: its job goes back to the pool after runner.stal
     assert.deepEqual(results.map((r) => r.stage), ["apply", "bench"]);
     const b = results[1] as StageResult<BenchData>;
     assert.notEqual(b.status, "error", b.summary);
-    // The result is the second runner's whole run: every sample after the kill, 1 cell x 2 variants x 2 rounds x 2 runs, none doubled.
+    // The result is the second runner's whole run: every sample after the kill, and each
+    // (variant, round, run) once — 2 variants x 2 runs in every round (2, or more when extended).
     assert.ok(new Date(b.startedAt).getTime() >= killedAt, `bench started ${b.startedAt}, before the kill`);
-    const measured = b.data.samples.filter((x) => x.superseded === undefined);
-    assert.equal(measured.length, 1 * 2 * 2 * 2, JSON.stringify(measured.map((x) => [x.variant, x.round, x.run])));
+    const measured = b.data.samples.filter((x) => x.superseded === undefined).map((x) => `${x.variant}/${x.round}/${x.run}`);
+    const rounds = new Set(b.data.samples.map((x) => x.round)).size;
+    assert.ok(rounds >= 2);
+    assert.deepEqual([...new Set(measured)].sort(), [...measured].sort(), "no run recorded twice");
+    assert.equal(measured.length, 2 * rounds * 2, measured.join(" "));
     assert.ok(b.data.samples.every((x) => new Date(x.startedAt).getTime() >= killedAt));
+
+    // What the killed runner's stage had started (its netserver, in a process group of its own)
+    // outlived it; the runner's restart on that host kills it before taking work.
+    const killedDir = join(dir, holder.pid === first.pid() ? "host-a" : "host-b");
+    const record = JSON.parse(readFileSync(join(processGroupsDir(join(killedDir, "work")), `${holder.pid}.json`), "utf8")) as { groups: { pgid: number; startTime: number }[] };
+    const left = membersOf(record.groups, readProcessTable());
+    assert.ok(left.length > 0, "the killed stage left processes behind");
+    let restartedPid = 0;
+    const restarted = runCli(["--config", configDir, "--data-dir", killedDir, "--redis-url", redis.url, "runner", "--pool", "losttest"], {}, (p) => {
+      restartedPid = p;
+    });
+    await waitFor("the restarted runner registered", async () => (await entries()).some((e) => e.pid === restartedPid && e.state === "running"));
+    process.kill(restartedPid, "SIGTERM");
+    assert.equal((await restarted).code, 0);
+    assert.deepEqual(membersOf(record.groups, readProcessTable()), [], `left running: ${left.join(", ")}`);
   } finally {
     await orchestrator.close();
     client.disconnect();
@@ -126,5 +148,7 @@ test("a runner killed mid-stage: its job goes back to the pool after runner.stal
       }
     }
     await Promise.all([first.done, second.done]);
+    // Whatever a failed assertion left (the restart above is what the test checks).
+    for (const host of ["host-a", "host-b"]) await killOrphanedJobProcesses(join(dir, host, "work"), 5000).catch(() => undefined);
   }
 });
