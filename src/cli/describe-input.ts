@@ -1,5 +1,29 @@
 import type { Series } from "../domain/series.ts";
 
+// What public-inbox (lore) prints around a message in its web views, and no
+// mail header ever holds: the navigation line, the links after Date: and
+// Message-ID:, and the thread view's "(permalink / raw)".
+const LORE_PAGE_MARKS: readonly [RegExp, string][] = [
+  [/^\s*help \/ color \/ mirror \/ Atom feed\s*$/m, '"help / color / mirror / Atom feed"'],
+  [/^Date: .*\[thread overview\]\s*$/im, '"[thread overview]" after Date:'],
+  [/^Message-ID: <[^>]*>\s+\(raw\)\s*$/im, '"(raw)" after Message-ID:'],
+  [/ UTC \(permalink \/ raw\)\s*$/m, '"(permalink / raw)"'],
+];
+
+/**
+ * Pure: what a file's first bytes are when they are a web page rather than
+ * mail (saved HTML, or a lore page copied as text), else null. Only the top
+ * of a file that does not start as an mbox is looked at, so a mail quoting a
+ * lore page in its body is still read as mail.
+ */
+export function describeWebPage(head: string): string | null {
+  if (/^\s*<(!doctype html|html)[\s>]/i.test(head)) return "a web page (HTML)";
+  if (/^From [^\s:]+ /.test(head)) return null;
+  const top = head.split("\n", 40).join("\n");
+  const mark = LORE_PAGE_MARKS.find(([re]) => re.test(top));
+  return mark ? `text copied from a lore web page (${mark[1]})` : null;
+}
+
 /**
  * Pure: what a mailbox held when it holds no patch series to work on, in one
  * line a user can act on ("1 mail, a reply, no patch series: …").

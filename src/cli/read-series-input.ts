@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { type AssembledMailbox, assembleMailbox } from "../ingest/mail/assemble-mailbox.ts";
 import { type ReadMailboxResult, readMailbox } from "../ingest/mail/read-mailbox.ts";
 import { inputError } from "../lib/errors.ts";
+import { describeWebPage } from "./describe-input.ts";
 
 /**
  * The patch files a `git send-email --dry-run` log names: it prints them
@@ -59,8 +60,9 @@ function readOnePath(path: string): ReadMailboxResult {
   const st = statSync(path);
   if (!st.isFile() && !st.isDirectory()) throw inputError(`${path}: not a file or folder`);
   const head = st.isFile() ? readHead(path) : "";
-  if (/^\s*<(!doctype html|html)[\s>]/i.test(head)) {
-    throw inputError(`${path}: a web page (HTML), not mail`, "download the raw message (…/raw) or the thread's mbox (…/t.mbox.gz) from lore");
+  const page = describeWebPage(head);
+  if (page !== null) {
+    throw inputError(`${path}: ${page}, not mail`, "download the raw message (…/raw) or the thread's mbox (…/t.mbox.gz) from lore");
   }
   const dryRun = st.isFile() ? sendEmailDryRunFiles(head) : null;
   const box = dryRun ? readDryRunLog(path, dryRun) : readMailbox(path);

@@ -9,6 +9,7 @@ import { EMBEDDED_CONFIG_DIR } from "../../src/config/load-config.ts";
 import { createScratchSeries, type ScratchSeries } from "../../src/demo/scratch-series.ts";
 import { assembleMailbox } from "../../src/ingest/mail/assemble-mailbox.ts";
 import { readMailbox } from "../../src/ingest/mail/read-mailbox.ts";
+import { fixturePath } from "../helpers/fixtures.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
@@ -144,6 +145,10 @@ describe("patchbench CLI: the first hour", () => {
     const p = await runCli(["series", page]);
     assert.equal(p.code, 65);
     assert.match(p.stderr, /lore-page\.html: a web page \(HTML\), not mail \(download the raw message \(…\/raw\) or the thread's mbox/);
+    // A lore page selected in the browser and pasted into a file (real copy: navigation line, headers, body).
+    const copied = await runCli(["series", fixturePath("mail", "seed-00-cover.html-view.excerpt.txt")]);
+    assert.equal(copied.code, 65);
+    assert.match(copied.stderr, /: text copied from a lore web page \("help \/ color \/ mirror \/ Atom feed"\), not mail \(download the raw message/);
     const data = join(dir, "q-data");
     // A patch saved from a web mailer as HTML only: nothing git am could use.
     const html = join(dir, "html-only.eml");
