@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -16,8 +16,8 @@ import { writeMboxrd } from "./write-mboxrd.ts";
  * The same mailboxes through b4's own Python (LoreMailbox, as b4's tests use
  * it) and through groupSeries: the newest version's mails, what b4 carried
  * from the previous version, the follow-up trailers per patch and the ones b4
- * refused must agree. Runs where `python3 -c "import b4"` works (Debian's
- * b4 package), and skips otherwise.
+ * refused must agree. Runs where b4 is installed (Debian's b4 package, which
+ * `npm test` installs), and skips otherwise.
  */
 const DUMP = `
 import sys, json, b4
@@ -47,8 +47,15 @@ interface View {
   mismatches: string[];
 }
 
-const python = spawnSync("python3", ["-c", "import b4"], { encoding: "utf8" });
-const skip = python.status === 0 ? false : "b4 is not installed (python3 -c 'import b4' fails)";
+/** The Python b4 is installed for, from its script's #! line: the first python3 on PATH may be another (pyenv's). */
+function b4Python(): string {
+  const script = (process.env.PATH ?? "").split(":").find((d) => d !== "" && existsSync(join(d, "b4")));
+  const bang = script === undefined ? null : /^#!\s*(\S*python\S*)/.exec(readFileSync(join(script, "b4"), "utf8").slice(0, 200));
+  return bang?.[1] ?? "python3";
+}
+const PY = b4Python();
+const python = spawnSync(PY, ["-c", "import b4"], { encoding: "utf8" });
+const skip = python.status === 0 ? false : `b4 is not installed (${PY} -c 'import b4' fails)`;
 /**
  * Pythons with the CVE-2023-27043 fix (Debian 12's 3.11.2 among them) parse
  * strictly: `Name <a@b<mailto:a@b>>` then has no address and b4 refuses it.
@@ -56,10 +63,10 @@ const skip = python.status === 0 ? false : "b4 is not installed (python3 -c 'imp
  * does on other Pythons and as its own htmljunk test expects.
  */
 const strictPython =
-  spawnSync("python3", ["-c", "import inspect, email.utils, sys; sys.exit(0 if 'strict' in inspect.signature(email.utils.parseaddr).parameters else 1)"]).status === 0;
+  spawnSync(PY, ["-c", "import inspect, email.utils, sys; sys.exit(0 if 'strict' in inspect.signature(email.utils.parseaddr).parameters else 1)"]).status === 0;
 
 function b4View(mbox: string): View {
-  const r = spawnSync("python3", ["-c", DUMP, mbox], { encoding: "utf8" });
+  const r = spawnSync(PY, ["-c", DUMP, mbox], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   const v = JSON.parse(r.stdout) as View;
   // b4 keeps HTML mail junk in the value; extractTrailers drops it.
