@@ -12,6 +12,8 @@ test("progress names the stage, the bench's cells and the time left, never a que
   ];
   const line = describeFlowProgress({ stages, pool: "local", bench: { cells: 4, estimateSec: 300, adaptive: false }, now: at(65) });
   assert.equal(line, "stage 3/3 bench: running for 1 min 00 s, 4 cells x 2 variants, about 4 min 00 s left (apply, selftests done)");
+  const one = describeFlowProgress({ stages, pool: "local", bench: { cells: 1, estimateSec: 300, adaptive: false }, now: at(65) });
+  assert.match(one, /, 1 cell x 2 variants, /);
   const waiting = describeFlowProgress({
     stages: [{ stage: "apply", state: "waiting", startedAt: null, finishedAt: null }, { stage: "bench", state: "waiting-children", startedAt: null, finishedAt: null }],
     pool: "lab",

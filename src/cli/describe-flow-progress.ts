@@ -42,7 +42,7 @@ export function describeFlowProgress(input: FlowProgressInput): string {
       let extra = "";
       if (s.stage === "bench" && input.bench) {
         const left = input.bench.estimateSec - ran;
-        extra = `, ${input.bench.cells} cells x 2 variants, ${left > 0 ? `about ${formatDuration(left)} left` : "past its estimate"}${input.bench.adaptive ? " (more if rounds are added)" : ""}`;
+        extra = `, ${input.bench.cells} cell${input.bench.cells === 1 ? "" : "s"} x 2 variants, ${left > 0 ? `about ${formatDuration(left)} left` : "past its estimate"}${input.bench.adaptive ? " (more if rounds are added)" : ""}`;
       }
       return `${head}: running for ${formatDuration(ran)}${extra}${finished}`;
     }

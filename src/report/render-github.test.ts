@@ -97,7 +97,7 @@ function fixtureReport(pairs: readonly number[] = [1, 2, 3, 4, 5], cvLimit?: num
     failure: null,
     rejected: [],
   });
-  const bench = stage<BenchData>("bench", "pass", `1 cells x 2 variants, ${2 * pairs.length} runs`, {
+  const bench = stage<BenchData>("bench", "pass", `1 cell x 2 variants, ${2 * pairs.length} runs`, {
     cells: [{ test: "TCP_RR", size: 1, topology: "container" }],
     variants,
     design: "ABAB",

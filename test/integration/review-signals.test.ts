@@ -125,7 +125,7 @@ describe("patchbench review: signals and pipes (real CLI, Redis, git)", () => {
       cli.stderr!.on("data", (d: Buffer) => {
         stderr += d.toString();
         // Progress names the stage, its cells and the time left.
-        if (/stage 2\/2 bench: running for \d+ s, 1 cells x 2 variants, about .* left/.test(stderr)) resolve();
+        if (/stage 2\/2 bench: running for \d+ s, 1 cell x 2 variants, about .* left/.test(stderr)) resolve();
       });
     });
     const exited = exitOf(cli);

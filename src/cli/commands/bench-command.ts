@@ -307,7 +307,7 @@ export async function benchCommand(flags: BenchCommandFlags): Promise<number> {
   mkdirSync(config.paths.dataDir, { recursive: true });
   const progress = createProgress(process.stderr, flags.json === true);
   const est = estimatePlanSeconds(run.plan, { settleMs: run.settleMs });
-  progress.step(`bench: ${run.plan.cells.length} cells x 2 variants, up to ${run.plan.maxRounds ?? run.plan.rounds} rounds/side, about ${est} s at most`);
+  progress.step(`bench: ${run.plan.cells.length} cell${run.plan.cells.length === 1 ? "" : "s"} x 2 variants, up to ${run.plan.maxRounds ?? run.plan.rounds} rounds/side, about ${est} s at most`);
   // SIGINT/SIGTERM or a closed output pipe: stop measuring, restore every
   // setting, print what was measured (src/cli/interrupt.ts); 30 s of grace
   // for the teardown of namespaces, cgroups and BPF attachments.
