@@ -30,3 +30,8 @@ test("mail is not a web page, even when its body quotes one", () => {
   assert.equal(describeWebPage(quoting), null);
   assert.equal(describeWebPage("From: Ada <ada@example.org>\nMessage-ID: <a@b>\nDate: Fri, 12 Jun 2026 01:14:52 +0000\n\nbody\n"), null);
 });
+
+test("text that only looks like a header block is not taken for a reply", () => {
+  const line = describeNonSeries({ read: 1, series: [], replies: [], quarantined: [{ messageId: null, reason: "not a mail: no From: or Subject: header" }] });
+  assert.equal(line, "1 mail, 1 quarantined (not a mail: no From: or Subject: header), no patch series: give the series' mbox, a maildir, or `git format-patch` output");
+});

@@ -49,7 +49,8 @@ export function describeNonSeries(box: {
   if (box.replies.length > 0 && box.replies.length + box.quarantined.length >= box.read) {
     hint = "is this a web page copy? Download the raw message or the thread's mbox from lore (…/raw or …/t.mbox.gz)";
   } else if (empty > 0) hint = "the patches are missing: give the whole thread's mbox";
-  else if (box.quarantined.length > 0) hint = "see `patchbench quarantine list` for each mail and why";
-  else hint = "give the series' mbox, a maildir, or `git format-patch` output";
+  else if (box.quarantined.length > 0 && !box.quarantined.every((q) => q.reason.startsWith("not a mail"))) {
+    hint = "see `patchbench quarantine list` for each mail and why";
+  } else hint = "give the series' mbox, a maildir, or `git format-patch` output";
   return `${parts.join(", ")}, no patch series: ${hint}`;
 }

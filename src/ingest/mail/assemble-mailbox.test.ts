@@ -100,6 +100,18 @@ describe("what git gets is the raw mail: byte-identical, and git mailinfo agrees
 });
 
 describe("assembleMailbox", () => {
+  it("synthesizes ids for mail without one, not for text whose lines merely have colons", async () => {
+    const patch = Buffer.from(
+      "From: Ada Hacker <ada@example.org>\nDate: Fri, 12 Jun 2026 01:14:52 +0000\nSubject: [PATCH] net: one\n\nBody.\n\nSigned-off-by: Ada Hacker <ada@example.org>\n---\n f | 1 +\n 1 file changed, 1 insertion(+)\n\ndiff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1,2 @@\n a\n+b\n",
+    );
+    const log = Buffer.from("fatal: ../fp/*.patch: outside repository\nusage: git send-email [<options>] <file>\n");
+    const r = await assembleMailbox([patch, log], { synthesizeMessageIds: true });
+    assert.equal(r.series.length, 1);
+    assert.equal(r.series[0]?.syntheticMessageIds, true);
+    assert.deepEqual(r.replies, []);
+    assert.deepEqual(r.quarantined, [{ messageId: null, reason: "not a mail: no From: or Subject: header" }]);
+  });
+
   it("quarantines an over-size message with its Message-ID and keeps going", async () => {
     const big = Buffer.concat([
       buildPatchMail({ id: "big@x", subject: "[PATCH] big" }),

@@ -23,6 +23,11 @@ export function syntheticMessageId(raw: Uint8Array): string {
   return `synthetic-${createHash("sha256").update(raw).digest("hex").slice(0, 24)}@${SYNTHETIC_ID_DOMAIN}`;
 }
 
+// A synthetic id is for mail a user wrote (`git format-patch` output has a
+// From: and a Subject:), not for any text whose first line has a colon.
+const NOT_A_MAIL = "not a mail: no From: or Subject: header";
+const fromSomeone = (m: ParsedMessage): boolean => m.from.email !== "" && m.subject !== "";
+
 export function isSyntheticMessageId(id: string): boolean {
   return id.startsWith("synthetic-") && id.endsWith(`@${SYNTHETIC_ID_DOMAIN}`);
 }
@@ -141,13 +146,25 @@ export async function assembleMailbox(
         // are in hand (both memoized), then let them go.
         classifyMessage(m);
         noteBodyFacts(m);
-        if (m.messageId === null && options.synthesizeMessageIds) m.messageId = syntheticMessageId(raw);
+        if (m.messageId === null && options.synthesizeMessageIds) {
+          if (!fromSomeone(m)) {
+            early.push({ messageId: null, reason: NOT_A_MAIL });
+            continue;
+          }
+          m.messageId = syntheticMessageId(raw);
+        }
         releaseRaw(m);
         loaders.push(load);
         parsed.push(m);
       } else {
         const m = await parseMessage(raw);
-        if (m.messageId === null && options.synthesizeMessageIds) m.messageId = syntheticMessageId(raw);
+        if (m.messageId === null && options.synthesizeMessageIds) {
+          if (!fromSomeone(m)) {
+            early.push({ messageId: null, reason: NOT_A_MAIL });
+            continue;
+          }
+          m.messageId = syntheticMessageId(raw);
+        }
         parsed.push(m);
         loaders.push(null);
       }
