@@ -78,7 +78,7 @@ describe("patchbench review (real Redis, git, netperf)", () => {
 
     const second = await runCli(args);
     assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stderr, /flow already exists/);
+    assert.match(second.stderr, /flow already exists \(reviewed before; --rerun runs it again\)/);
     // By Message-ID: the series is found in the store (no path needed).
     const coverId = /^In-Reply-To: <([^>]+)>$/m.exec(eml)![1]!;
     const byId = await runCli([...args.slice(0, 4), "review", `<${coverId}>`, ...args.slice(6)]);

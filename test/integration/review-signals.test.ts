@@ -102,7 +102,7 @@ describe("patchbench review: signals and pipes (real CLI, Redis, git)", () => {
     // The flow stayed queued: a new review with a local runner picks it up.
     const again = await runCli(args("term"));
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, new RegExp(`flow already exists .*: ${flowId}`));
+    assert.match(again.stderr, new RegExp(`flow already exists \\(an earlier review stopped before its report; resuming it\\): ${flowId}`));
     assert.match(again.stdout, /^patchbench: all checks passed/);
   });
 

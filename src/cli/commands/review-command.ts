@@ -189,11 +189,15 @@ async function review(
       await saveSeries(services.db, p.s, box.raw);
       const { created, flowId } = await enqueueFlow({ db: services.db, flows: services.flows, log }, p.plan);
       const origin = p.tree.path ?? p.tree.url;
-      progress.step(
-        `${created ? "flow queued" : "flow already exists (reviewed before; --rerun runs it again)"}: ${flowId} - tree ${p.tree.name} from ${origin} (branch ${p.tree.branch}), stages ${p.tree.stages.join(" -> ")}`,
-      );
       const job = await Job.fromId<unknown, ReportOutcome>(queue, reportJobId(flowId));
       if (!job) throw inputError(`the report job of ${flowId} is gone from the queue (older than its retention)`, "run again with --rerun");
+      // An existing flow is either done (its report is printed again) or one an interrupted review left queued.
+      const state = created
+        ? "flow queued"
+        : (await job.isCompleted())
+          ? "flow already exists (reviewed before; --rerun runs it again)"
+          : "flow already exists (an earlier review stopped before its report; resuming it)";
+      progress.step(`${state}: ${flowId} - tree ${p.tree.name} from ${origin} (branch ${p.tree.branch}), stages ${p.tree.stages.join(" -> ")}`);
       let poolQ = poolQueues.get(p.tree.pool);
       if (!poolQ) {
         poolQ = new Queue(poolQueue(p.tree.pool), connection());
