@@ -26,6 +26,8 @@ export const stageJobSchema = z.object({
   bench: benchSchema,
   /** The branch tip the orchestrator saw when it planned the flow (null: it has no mirror). */
   treeTip: z.string().nullable().default(null),
+  /** Never posted (synthetic Message-IDs): no tip "at posting time" exists, so the base is found from the preimage blobs. */
+  unsent: z.boolean().default(false),
   checks: z.array(z.string()).default(["checkpatch", "signed-off-by", "fixes-tag"]),
   build: buildSchema.default(buildSchema.parse({})),
   boot: bootSchema.default(bootSchema.parse({})),

@@ -94,6 +94,7 @@ export function planFlow(input: {
     kselftests: tree.kselftests,
     bench,
     treeTip: input.treeTip ?? null,
+    unsent: series.syntheticMessageIds === true,
     checks: tree.checks,
     build: tree.build,
     boot: tree.boot,

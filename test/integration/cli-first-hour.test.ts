@@ -75,6 +75,20 @@ describe("patchbench CLI: the first hour", () => {
     assert.match(r.stderr, /no Message-IDs: synthetic ids/);
   });
 
+  test("review of an unsent series without --base, its commits already on the tree's branch: based where its preimages are", async () => {
+    const gitEnv = { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" };
+    const tree = join(dir, "own-tree");
+    execFileSync("git", ["clone", "-q", "--branch", "busy-poll", unsent.treeDir, tree], { env: gitEnv });
+    execFileSync("git", ["branch", "-q", "-f", "-M", "master"], { cwd: tree, env: gitEnv });
+    const out = join(dir, "no-base");
+    execFileSync("git", ["format-patch", "-q", "--cover-letter", "-o", out, "HEAD~2"], { cwd: tree, env: gitEnv });
+    const r = await runCli(["--data-dir", join(dir, "no-base-data"), "--redis-url", redis.url, "review", out, "--tree-path", tree, "--stages", "apply"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Base: +bpf-next [0-9a-f]{12} \(preimage blobs\)$/m);
+    assert.match(r.stdout, /a series not sent yet: based where its preimage blobs are/);
+    assert.match(r.stdout, /^Apply: +PASS - applied 2\/2 patches/m);
+  });
+
   test("a git send-email --dry-run log: the patches it names are read", async () => {
     const log = join(dir, "dry-run.log");
     const files = readdirSync(unsent.seriesDir).sort().map((f) => join(unsent.seriesDir, f));

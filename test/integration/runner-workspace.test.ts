@@ -96,6 +96,11 @@ describe("runner workspace and apply (real git)", () => {
     assert.deepEqual([guess.rule, guess.commit], ["preimage blobs", commits.c1]);
     assert.match(guess.notes.join("\n"), /no base-commit trailer[\s\S]*no tree tip was recorded at ingest[\s\S]*lacks the preimage of net\/a\.c/);
 
+    // Not sent yet: the author's tree tip may hold the series already; the preimage blobs say where it starts.
+    const unsent = await selectBase(git, repo, { ...input, treeTip: commits.c3!, unsent: true });
+    assert.deepEqual([unsent.rule, unsent.commit], ["preimage blobs", commits.c1]);
+    assert.match(unsent.notes.join("\n"), /a series not sent yet: based where its preimage blobs are/);
+
     const onTip = await makePatch(commits.c3!, "net/b.c", "B\n", "net: b");
     const tip = await selectBase(git, repo, { ...input, preimages: parsePreimages([onTip]) });
     assert.deepEqual([tip.rule, tip.commit, tip.tipSource], ["tree tip", commits.c3, "runner"]);

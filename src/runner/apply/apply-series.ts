@@ -94,6 +94,7 @@ export async function applySeries(job: StageJob, deps: ApplyDeps): Promise<Stage
     branch: job.tree.branch,
     baseCommit: job.baseCommit,
     treeTip: job.treeTip ?? null,
+    unsent: job.unsent,
     preimages: parsePreimages(mails.map((m) => m.raw.toString("latin1"))),
   });
   data.baseCommit = base.commit;

@@ -18,6 +18,8 @@ export interface BaseInput {
   baseCommit: string | null;
   /** The branch tip the orchestrator recorded when it planned the flow. */
   treeTip: string | null;
+  /** A series not sent yet: skip the recorded tip (the author's own commits are often on it already). */
+  unsent?: boolean;
   preimages: readonly Preimage[];
   /** How many first-parent commits the preimage guess walks back. */
   guessDepth?: number;
@@ -106,7 +108,7 @@ export async function guessBaseFromPreimages(
  *  1. the `base-commit:` trailer, when present and in upstream history
  *     (isUpstreamCommit: never an earlier flow's applied series);
  *  2. the branch tip recorded when the flow was planned (ingest time; also
- *     checked to be upstream), or —
+ *     checked to be upstream; not for a series not sent yet), or —
  *     when the orchestrator had no mirror — the tip the runner sees now,
  *     provided the series' preimage blobs are there;
  *  3. a guess from the preimage blob ids (newest commit that has them all);
@@ -123,7 +125,9 @@ export async function selectBase(git: Git, repo: string, input: BaseInput): Prom
     } else notes.push("base-commit trailer is not a commit id");
   } else notes.push("no base-commit trailer");
 
-  if (input.treeTip) {
+  if (input.unsent) {
+    notes.push("a series not sent yet: based where its preimage blobs are, not on the tip recorded at ingest");
+  } else if (input.treeTip) {
     const c = /^[0-9a-f]{7,64}$/i.test(input.treeTip) ? await resolveCommit(git, repo, input.treeTip) : null;
     if (c && (await isUpstreamCommit(git, repo, c, input.branch))) return { commit: c, rule: "tree tip", notes, tipSource: "ingest" };
     notes.push(
