@@ -156,11 +156,12 @@ store
 
 // A usage error (unknown option, missing argument, ...) is bad input: one line
 // naming the command's own help, exit 65. Help and --version end as usual.
+let usage: { cmd: Command; err: CommanderError } | null = null;
 const each = (c: Command): Command[] => [c, ...c.commands.flatMap(each)];
 for (const cmd of each(program)) {
   cmd.exitOverride((err) => {
     if (err.exitCode !== 0 && err.code !== "commander.help") {
-      process.stderr.write(`${usageErrorLine(cmd, err.message)}\n`);
+      usage = { cmd, err };
       process.exitCode = 65;
     } else process.exitCode = err.exitCode;
     throw err;
@@ -171,4 +172,10 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (!(e instanceof CommanderError)) throw e;
+  const u = usage as { cmd: Command; err: CommanderError } | null;
+  if (u) {
+    const what = u.err.message.replace(/^error: /, "");
+    const line = u.err.code === "commander.unknownOption" ? await (await import("./flag-problems.ts")).unknownOptionWithValueProblems(u.cmd, what) : what;
+    process.stderr.write(`${usageErrorLine(u.cmd, line)}\n`);
+  }
 }

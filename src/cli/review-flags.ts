@@ -22,8 +22,8 @@ const DEFAULT_TIMEOUT_MS = 6 * 3600_000;
  * read or anything is queued: thrown as one input error (exit 65). Names are
  * checked against the config schema's own lists.
  */
-export function checkReviewFlags(flags: ReviewFlagValues): CheckedReviewFlags {
-  const problems: string[] = [];
+export function checkReviewFlags(flags: ReviewFlagValues, known: readonly string[] = []): CheckedReviewFlags {
+  const problems: string[] = [...known];
   const stages = flags.stages === undefined ? undefined : namesFlag("stages", "stage", flags.stages, STAGES, problems);
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   if (flags.timeout !== undefined) {

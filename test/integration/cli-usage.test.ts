@@ -47,6 +47,18 @@ describe("patchbench CLI: usage errors and early signals", () => {
     assert.doesNotMatch(r.stderr, /no-such\.mbox/, "flags are refused before the input is looked at");
   });
 
+  test("an unknown option among bad values: named with them, in one line", async () => {
+    const b = await runCli(["bench", "--bogus", "--rounds", "x", "--design", "Q"]);
+    assert.equal(b.code, 65, b.stderr);
+    assert.equal(
+      b.stderr,
+      "patchbench: 3 problems: unknown option '--bogus'; --rounds expects a whole number >= 1, got \"x\"; --design must be ABBA or ABAB, got \"Q\" (`patchbench help bench` lists its options)\n",
+    );
+    const r = await runCli(["review", "x.mbox", "--stagez", "apply", "--tests", "TCP_XX"]);
+    assert.equal(r.code, 65, r.stderr);
+    assert.match(r.stderr, /^patchbench: 2 problems: unknown option '--stagez' \(Did you mean --stages\?\); unknown test "TCP_XX" .*\(`patchbench help review` lists its options\)\n$/);
+  });
+
   test("SIGTERM while the command is still loading: exit 130 and one line, not a silent 143", async () => {
     const preload = join(dir, "signal-at-first-handler.cjs");
     writeFileSync(preload, SIGNAL_AT_FIRST_HANDLER);

@@ -75,10 +75,11 @@ export interface BenchRun {
 
 /**
  * Pure: flags (over the tree's bench config and a named matrix) → the plan to
- * run. Every bad flag is named in one error, not only the first.
+ * run. Every bad flag is named in one error, not only the first, after
+ * `known` (problems found before, e.g. an unknown option).
  */
-export function planFromFlags(base: BenchConfig, flags: BenchCommandFlags): BenchRun {
-  const reasons: string[] = [];
+export function planFromFlags(base: BenchConfig, flags: BenchCommandFlags, known: readonly string[] = []): BenchRun {
+  const reasons: string[] = [...known];
   const matrix = flags.matrix ?? "default";
   let preset = MATRICES[matrix];
   if (!preset) {
