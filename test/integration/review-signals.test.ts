@@ -228,4 +228,28 @@ describe("patchbench bench: signals and pipes", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test("SIGTERM while waiting for another benchmark's host lock: exit 130, says nothing was measured", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pb-bench-lock-"));
+    // This test process holds a private machine lock, as another benchmark would.
+    const lock = await acquireHostLock("bench", { dir: join(dir, "locks") });
+    try {
+      const cli = spawnCli(args(join(dir, "a")), { PATCHBENCH_LOCK_DIR: join(dir, "locks"), PATCHBENCH_LOG_LEVEL: "info" });
+      let stderr = "";
+      await new Promise<void>((resolve) => {
+        cli.stderr!.on("data", (d: Buffer) => {
+          stderr += d.toString();
+          if (/waiting for another benchmark on this machine/.test(stderr)) resolve();
+        });
+      });
+      cli.kill("SIGTERM");
+      const c = await exitOf(cli);
+      assert.equal(c.code, 130, stderr);
+      assert.ok(c.ms < 5000, `stopped in ${c.ms} ms`);
+      assert.match(stderr, /patchbench: interrupted \(SIGTERM\) before anything was measured/);
+    } finally {
+      lock.release();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -327,6 +327,11 @@ export async function benchCommand(flags: BenchCommandFlags): Promise<number> {
       },
       ...(claimsText === undefined ? {} : { claimsText }),
     });
+  } catch (e) {
+    // Interrupted before a run (e.g. waiting for another benchmark's host lock): nothing measured, nothing to restore.
+    if (interrupt.reason === null) throw e;
+    if (!outputClosed()) process.stderr.write(`patchbench: interrupted (${interrupt.reason}) before anything was measured: ${describeError(e)}\n`);
+    return interrupt.exitCode;
   } finally {
     interrupt.dispose();
     progress.done();
