@@ -27,5 +27,7 @@ test("a check that does not run says why, in the report's words", async () => {
     ["skip", "the tree has no scripts/checkpatch.pl"],
   );
   assert.deepEqual([byId.get("fixes-tag")?.status, byId.get("fixes-tag")?.summary], ["skip", "no patch has a Fixes: tag"]);
-  assert.notEqual(byId.get("signed-off-by")?.status, "skip");
+  assert.deepEqual([byId.get("signed-off-by")?.status, byId.get("signed-off-by")?.summary], ["pass", "the patch is signed off by author and sender"]);
+  const two = await runChecks({ ...ctx, patches: [...ctx.patches, { index: 2, subject: "[PATCH] net: y", raw: Buffer.from(patch) }] }, ["signed-off-by"]);
+  assert.equal(two[0]?.summary, "all 2 patches signed off by author and sender");
 });

@@ -15,8 +15,10 @@ export const signedOffByCheck: Check = {
     return {
       id: "signed-off-by",
       status: findings.length > 0 ? "fail" : "pass",
-      summary: findings.length > 0 ? `missing sign-off in patch ${[...bad].join(", ")}` : `all ${ctx.patches.length} patch(es) signed off by author and sender`,
+      summary: findings.length > 0 ? `missing sign-off in patch ${[...bad].join(", ")}` : `${signedOff(ctx.patches.length)} by author and sender`,
       findings,
     };
   },
 };
+
+const signedOff = (n: number): string => (n === 1 ? "the patch is signed off" : `all ${n} patches signed off`);
