@@ -11,7 +11,10 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { formatDuration } from "../src/cli/describe-flow-progress.ts";
+import { benchSchema } from "../src/config/schema.ts";
 import { formatDemoOutput } from "../src/demo/format-demo-output.ts";
+import { benchPlanOf, estimatePlanSeconds } from "../src/domain/bench-plan.ts";
 import { createScratchSeries } from "../src/demo/scratch-series.ts";
 import { writeDemoConfig } from "../src/demo/write-demo-config.ts";
 import { splitMbox } from "../src/ingest/mail/split-mbox.ts";
@@ -65,7 +68,9 @@ const { messages } = splitMbox(readFileSync(scratch.mboxPath), scratch.mboxPath)
 for (const [i, m] of messages.entries()) writeFileSync(join(maildir, "new", `${Date.now()}.${i}.demo`), m.raw);
 say(`delivered ${messages.length} mails (cover + ${messages.length - 1} patches) into ${maildir}/new`);
 
-// 5. Wait for the report in the outbox.
+// 5. Wait for the report in the outbox, saying how long the matrix should take (the planner's estimate at its base rounds).
+const plan = benchPlanOf(benchSchema.parse(bench), { adaptive: bench.maxRounds > bench.rounds });
+const estimateSec = estimatePlanSeconds({ ...plan, maxRounds: plan.rounds }, { settleMs: 200 });
 const outbox = join(dataDir, "outbox");
 const deadline = Date.now() + Number(values.timeout) * 1000;
 const started = Date.now();
@@ -84,7 +89,8 @@ while (!eml) {
   if (existsSync(outbox)) eml = readdirSync(outbox).find((f) => f.endsWith(".eml"));
   if (!eml && Date.now() - lastNote > 20_000) {
     lastNote = Date.now();
-    say(`waiting for the report (${Math.round((Date.now() - started) / 1000)} s; benchmark running)`);
+    const left = estimateSec - (Date.now() - started) / 1000;
+    say(`waiting for the report (${Math.round((Date.now() - started) / 1000)} s; ${left > 0 ? `about ${formatDuration(left)} left by the bench estimate` : "past the bench estimate"})`);
   }
   if (!eml) await new Promise((r) => setTimeout(r, 1000));
 }
