@@ -125,17 +125,36 @@ export function estimatePlanSeconds(plan: BenchPlan, options: EstimateOptions = 
   const warmRounds = plan.warmup ? (plan.warmupRounds === "first" ? 1 : rounds) : 0;
   const measured = rounds * sides * plan.cells.length * plan.runsPerRound * (plan.durationSec + RUN_OVERHEAD_SEC);
   const warmups = warmRounds * sides * plan.cells.length * warm;
-  const switches = plan.pairing === "cell" ? rounds * sides * plan.cells.length : rounds * sides;
+  const switches = sideEntries(plan);
   const repairs = (plan.repairPairs ?? 0) > 0 ? Math.ceil((plan.cells.length * rounds) / 4) * sides * (plan.runsPerRound * (plan.durationSec + RUN_OVERHEAD_SEC) + settleSec) : 0;
   const topologies = new Set(plan.cells.map((c) => c.topology)).size;
   return Math.ceil(measured + warmups + repairs + switches * settleSec + topologies * 1);
 }
 
+/**
+ * How many times the scheduler enters a side at the plan's maximum rounds: once per side and
+ * round with side pairing, once per side, cell and round with cell pairing. An upper bound on
+ * side changes (ABBA puts two entries of one side back to back).
+ */
+export function sideEntries(plan: Pick<BenchPlan, "variants" | "rounds" | "maxRounds" | "pairing" | "cells">): number {
+  const rounds = Math.max(plan.rounds, plan.maxRounds ?? plan.rounds);
+  return plan.pairing === "cell" ? rounds * plan.variants.length * plan.cells.length : rounds * plan.variants.length;
+}
+
+/** The plan of a bench config with its arms as further sides (whether or not the flow ends up with kernel sides: an upper bound). */
+function planWithArms(b: BenchSettings): BenchPlan {
+  const arms = b.arms ?? [];
+  return benchPlanOf(arms.length ? { ...b, variants: [...b.variants, ...arms] } : b);
+}
+
 /** Estimated runner seconds of a bench config, as the bench stage will run it (adaptive up to maxRounds). */
 export function estimateBenchSeconds(b: BenchSettings): number {
-  // Each arm is one more side; counted whether or not the flow ends up with kernel sides (an upper bound).
-  const arms = b.arms ?? [];
-  return estimatePlanSeconds(benchPlanOf(arms.length ? { ...b, variants: [...b.variants, ...arms] } : b));
+  return estimatePlanSeconds(planWithArms(b));
+}
+
+/** Side entries of a bench config with its arms (see sideEntries). */
+export function benchSideEntries(b: BenchSettings): number {
+  return sideEntries(planWithArms(b));
 }
 
 export interface PlanCheckOptions extends EstimateOptions {

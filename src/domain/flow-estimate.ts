@@ -1,5 +1,5 @@
 import type { BuildData } from "./results.ts";
-import { type BenchSettings, estimateBenchSeconds } from "./bench-plan.ts";
+import { type BenchSettings, benchSideEntries, estimateBenchSeconds } from "./bench-plan.ts";
 
 /** What the kernels of a flow cost besides its netperf runs: two builds and the guests' boots. */
 export interface KernelCosts {
@@ -83,8 +83,8 @@ export function estimateFlowSeconds(bench: BenchSettings, kernels: KernelCosts |
   const run = estimateBenchSeconds(bench);
   const guests = 2 + (bench.arms?.length ?? 0);
   const rounds = Math.max(bench.rounds, bench.maxRounds);
-  // side: one kernel up at a time, a boot at every change of side; a round enters each side at most twice (ABBA) and the two middle entries are one side.
-  const reboots = bench.bootEvery === "job" ? 0 : bench.bootEvery === "side" ? (2 * guests - 1) * rounds : guests * (rounds - 1);
+  // side: one kernel up at a time, a boot at every change of side (at most one per side entry).
+  const reboots = bench.bootEvery === "job" ? 0 : bench.bootEvery === "side" ? benchSideEntries(bench) : guests * (rounds - 1);
   return kernels === null ? run : run + kernelSeconds(kernels, guests) + reboots * kernels.rebootSec;
 }
 
