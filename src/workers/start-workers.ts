@@ -52,6 +52,8 @@ export async function startWorkers(opts: {
   const stops: (() => void)[] = [];
   const closeLast: (() => void)[] = [];
   const closeAsync: (() => Promise<void>)[] = [];
+  /** The stage this runner is processing, if any (close waits for it without a deadline: it has its own). */
+  let active: Promise<unknown> | null = null;
 
   if (opts.pool) {
     // First what a killed runner's jobs left running (they may still write
@@ -121,14 +123,6 @@ export async function startWorkers(opts: {
       flowTimeoutSec: config.global.runner.flowTimeoutSec,
       processes,
     });
-    // One job at a time per runner: benchmarks must not share the box. The lock a runner renews while
-    // it works is what tells a lost runner's job from a long one: unrenewed for stalledSec, the job
-    // goes back to the pool (BullMQ's stalled check, run by every runner of the pool).
-    const stalledMs = runnerCfg.stalledSec * 1000;
-    const w = new Worker(poolQueue(opts.pool), processor, { connection, prefix, concurrency: 1, lockDuration: stalledMs, stalledInterval: stalledMs, maxStalledCount: 1 });
-    w.on("failed", (job, err) => log.warn({ jobId: job?.id, err: err.message }, "stage job failed"));
-    w.on("error", (err) => log.error({ err }, "runner worker error"));
-    workers.push(w);
     // Its entry in the registry (`patchbench runners`): who, which machine, which job.
     // Few retries: a Redis outage must not hold up the runner's shutdown for a heartbeat.
     const beatRedis = newRedis({ ...opts.redis, maxRetriesPerRequest: 1 });
@@ -149,12 +143,32 @@ export async function startWorkers(opts: {
         doctor: opts.doctor ?? null,
       },
     });
-    w.on("active", (job) => {
+    // One job at a time per runner: benchmarks must not share the box. The lock a runner renews while
+    // it works is what tells a lost runner's job from a long one: unrenewed for stalledSec, the job
+    // goes back to the pool (BullMQ's stalled check, run by every runner of the pool). The registry's
+    // current job is set and cleared around the processor itself: a job whose lock was lost meanwhile
+    // ends with neither "completed" nor "failed".
+    const stalledMs = runnerCfg.stalledSec * 1000;
+    const tracked: typeof processor = async (job, token) => {
       const d = job.data as { flowId?: unknown; stage?: unknown };
       beat.setJob({ id: String(job.id), flowId: String(d.flowId ?? "?"), stage: String(d.stage ?? "?"), startedAt: new Date().toISOString() });
+      const run = processor(job, token);
+      active = run.catch(() => undefined);
+      try {
+        return await run;
+      } finally {
+        active = null;
+        beat.setJob(null);
+      }
+    };
+    const w = new Worker(poolQueue(opts.pool), tracked, { connection, prefix, concurrency: 1, lockDuration: stalledMs, stalledInterval: stalledMs, maxStalledCount: 1 });
+    w.on("failed", (job, err) => log.warn({ jobId: job?.id, err: err.message }, "stage job failed"));
+    w.on("error", (err) => {
+      if (/Missing lock for job|could not renew lock/.test(err.message)) {
+        log.warn({ err: err.message, stalledSec: runnerCfg.stalledSec }, "this runner lost a job's lock (silent past runner.stalledSec): another runner of the pool runs it, and this runner's result is dropped");
+      } else log.error({ err }, "runner worker error");
     });
-    w.on("completed", () => beat.setJob(null));
-    w.on("failed", () => beat.setJob(null));
+    workers.push(w);
     closeAsync.push(async () => {
       await beat.stop();
       beatRedis.disconnect();
@@ -177,9 +191,26 @@ export async function startWorkers(opts: {
       shuttingDown = true;
       for (const stop of stops) stop();
       for (const w of workers) w.cancelAllJobs("shutdown");
-      await Promise.all(workers.map((w) => w.close()));
-      for (const c of closeAsync) await c();
+      if (active) await active;
+      // A connection stuck after a network cut can hold a worker's close forever; the process exits
+      // anyway, and a job it still held goes back to its pool when its lock expires.
+      await withinDeadline("closing the queue workers", Promise.all(workers.map((w) => w.close())), CLOSE_DEADLINE_MS, log);
+      for (const c of closeAsync) await withinDeadline("leaving the runner registry", c(), CLOSE_DEADLINE_MS, log);
       for (const c of closeLast) c();
     },
   };
+}
+
+/** How long one closing step may take once no stage is running. */
+const CLOSE_DEADLINE_MS = 20_000;
+
+/** Wait for `p` up to `ms`; past it, warn naming the step and go on (the step is left behind). */
+async function withinDeadline(step: string, p: Promise<unknown>, ms: number, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), ms);
+  });
+  const r = await Promise.race([p.then(() => "done" as const, () => "done" as const), late]);
+  clearTimeout(timer);
+  if (r === "late") log.warn({ step, waitedSec: ms / 1000 }, "a closing step did not finish (a Redis connection stuck after a network cut?); going on without it");
 }

@@ -22,18 +22,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A private, throwaway redis-server on a free loopback port (no state shared with any other run). */
-export async function startTestRedis(extraArgs: string[] = []): Promise<TestRedis> {
+/**
+ * A private, throwaway redis-server on a free loopback port (no state shared with any other run).
+ * `password`: requirepass, and in the url (Redis answers clients off loopback only with one).
+ */
+export async function startTestRedis(extraArgs: string[] = [], password?: string): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "pb-redis-"));
   const child: ChildProcess = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory-policy", "noeviction", ...extraArgs],
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory-policy", "noeviction", ...(password ? ["--requirepass", password] : []), ...extraArgs],
     { stdio: "ignore" },
   );
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const c = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const c = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(password ? { password } : {}) });
     c.on("error", () => {});
     try {
       await c.connect();
@@ -47,7 +50,7 @@ export async function startTestRedis(extraArgs: string[] = []): Promise<TestRedi
     }
   }
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${password ? `:${encodeURIComponent(password)}@` : ""}127.0.0.1:${port}`,
     port,
     async stop() {
       child.kill("SIGKILL");

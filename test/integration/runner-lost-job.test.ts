@@ -69,9 +69,11 @@ test("a runner killed mid-stage: its job goes back to the pool after runner.stal
   mkdirSync(join(configDir, "trees"), { recursive: true });
   writeFileSync(join(configDir, "patchbench.yaml"), "redis:\n  prefix: pblost\nrunner:\n  heartbeatSec: 1\n  stalledSec: 5\ntrees: [scratch]\ndefaultTree: scratch\n");
   writeFileSync(join(configDir, "trees", "scratch.yaml"), "name: scratch\nurl: unused\n");
+  // The runners' own host lock: nothing here is measured against another suite, and sockopt sides touch no sysctl.
+  const lockEnv = { PATCHBENCH_LOCK_DIR: join(dir, "locks") };
   const runner = (name: string) => {
     let pid = 0;
-    const done = runCli(["--config", configDir, "--data-dir", join(dir, name), "--redis-url", redis.url, "runner", "--pool", "losttest"], {}, (p) => {
+    const done = runCli(["--config", configDir, "--data-dir", join(dir, name), "--redis-url", redis.url, "runner", "--pool", "losttest"], lockEnv, (p) => {
       pid = p;
     });
     return { pid: () => pid, done };
@@ -130,7 +132,7 @@ test("a runner killed mid-stage: its job goes back to the pool after runner.stal
     const left = membersOf(record.groups, readProcessTable());
     assert.ok(left.length > 0, "the killed stage left processes behind");
     let restartedPid = 0;
-    const restarted = runCli(["--config", configDir, "--data-dir", killedDir, "--redis-url", redis.url, "runner", "--pool", "losttest"], {}, (p) => {
+    const restarted = runCli(["--config", configDir, "--data-dir", killedDir, "--redis-url", redis.url, "runner", "--pool", "losttest"], lockEnv, (p) => {
       restartedPid = p;
     });
     await waitFor("the restarted runner registered", async () => (await entries()).some((e) => e.pid === restartedPid && e.state === "running"));
