@@ -57,6 +57,10 @@ describe("patchbench CLI: usage errors and early signals", () => {
     const r = await runCli(["review", "x.mbox", "--stagez", "apply", "--tests", "TCP_XX"]);
     assert.equal(r.code, 65, r.stderr);
     assert.match(r.stderr, /^patchbench: 2 problems: unknown option '--stagez' \(Did you mean --stages\?\); unknown test "TCP_XX" .*\(`patchbench help review` lists its options\)\n$/);
+    // Commander stops at the first unknown option; every one is named.
+    const two = await runCli(["series", "--bogus", "x.mbox", "--zzz=1"]);
+    assert.equal(two.code, 65, two.stderr);
+    assert.equal(two.stderr, "patchbench: 2 problems: unknown option '--bogus'; unknown option '--zzz' (`patchbench help series` lists its options)\n");
   });
 
   test("SIGTERM while the command is still loading: exit 130 and one line, not a silent 143", async () => {
