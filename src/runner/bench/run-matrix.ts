@@ -42,7 +42,8 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
   });
   const lock = await acquireHostLock("bench", {
     ...(deps.signal ? { signal: deps.signal } : {}),
-    onWait: (pid) => deps.log.info({ ownerPid: pid }, "waiting for another benchmark on this machine"),
+    // A warning: with nothing else said, a wait of minutes looks like a hang (also at --log-level warn).
+    onWait: (pid) => deps.log.warn({ ownerPid: pid }, "waiting for another benchmark on this machine to end (it holds the host lock)"),
   });
   try {
     const host = await openHostSessions(plan, deps);
