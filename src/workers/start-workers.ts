@@ -149,10 +149,11 @@ export async function startWorkers(opts: {
     // current job is set and cleared around the processor itself: a job whose lock was lost meanwhile
     // ends with neither "completed" nor "failed".
     const stalledMs = runnerCfg.stalledSec * 1000;
-    const tracked: typeof processor = async (job, token) => {
+    const tracked: typeof processor = async (job, token, signal) => {
       const d = job.data as { flowId?: unknown; stage?: unknown };
       beat.setJob({ id: String(job.id), flowId: String(d.flowId ?? "?"), stage: String(d.stage ?? "?"), startedAt: new Date().toISOString() });
-      const run = processor(job, token);
+      // The signal is how cancelAllJobs (shutdown) reaches the stage.
+      const run = processor(job, token, signal);
       active = run.catch(() => undefined);
       try {
         return await run;
@@ -191,10 +192,13 @@ export async function startWorkers(opts: {
       shuttingDown = true;
       for (const stop of stops) stop();
       for (const w of workers) w.cancelAllJobs("shutdown");
+      // Closing first, so the worker takes no next job when the running stage hands back.
+      const closing = Promise.all(workers.map((w) => w.close()));
+      closing.catch(() => undefined);
       if (active) await active;
       // A connection stuck after a network cut can hold a worker's close forever; the process exits
       // anyway, and a job it still held goes back to its pool when its lock expires.
-      await withinDeadline("closing the queue workers", Promise.all(workers.map((w) => w.close())), CLOSE_DEADLINE_MS, log);
+      await withinDeadline("closing the queue workers", closing, CLOSE_DEADLINE_MS, log);
       for (const c of closeAsync) await withinDeadline("leaving the runner registry", c(), CLOSE_DEADLINE_MS, log);
       for (const c of closeLast) c();
     },
