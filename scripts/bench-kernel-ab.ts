@@ -116,7 +116,7 @@ try {
   const job = async (name: string, candidateImage: string, rounds = ROUNDS, bootEvery: BootEvery = "round") => {
     const t = Date.now();
     const variants = kernelVariants([]);
-    const plan: BenchPlan = benchPlanOf({ ...benchCfg, rounds, maxRounds: rounds, variants }, { adaptive: false });
+    const plan: BenchPlan = benchPlanOf({ ...benchCfg, rounds, maxRounds: rounds, variants, bootEvery }, { adaptive: false });
     const data: BuildData = { config: { base: "tinyconfig", fragments: [], extras: [] }, base: { ...baseA, image: baseA.image }, candidate: { ...baseA, image: candidateImage }, newWarnings: [], boots: [], probeChanges: [] };
     const opened = await openKernelSides({ variants, build: data, boot, topologies: ["loopback", "container"], pinning: null, artifactsDir: join(artifacts, name), log, sandbox, bootEvery });
     if (!opened.ok) throw new Error(`${name}: ${opened.failures.map((f) => f.reason).join("; ")}`);

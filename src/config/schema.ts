@@ -98,7 +98,7 @@ export const benchSchema = z
       .enum(["round", "job", "side"])
       .default("round")
       .describe(
-        "Kernel sides: round = every kernel is booted afresh for each round, so a difference between two boots of the same kernel cannot pass for the series' effect (the boot is the unit of replication); job = each kernel booted once per job, sides switched by pausing only (faster, but per-boot effects are not replicated); side = one kernel up at a time, booted at every change of side (what a box holding one kernel does; no two guests share the runner's CPUs or memory; use it with pairing: side, one boot per side and round, since cell pairing switches kernels for every cell).",
+        "Kernel sides: round = every kernel is booted afresh for each round, so a difference between two boots of the same kernel cannot pass for the series' effect (the boot is the unit of replication); job = each kernel booted once per job, sides switched by pausing only (faster, but per-boot effects are not replicated); side = one kernel up at a time, booted at every change of side (what a box holding one kernel does; no two guests share the runner's CPUs or memory; pairing auto becomes side with it: a side runs its whole round on one boot, since cell pairing would switch kernels for every cell).",
       ),
     kernelSettings: z
       .array(guestSettingSchema)
@@ -128,7 +128,7 @@ export const benchSchema = z
       .enum(["auto", "side", "cell"])
       .default("auto")
       .describe(
-        "side: all cells of A, then all of B per round (needed when switching is a boot); cell: A and B back to back per cell (drift cancels within the pair); auto: cell (kernel sides switch by pausing one guest and resuming the other).",
+        "side: all cells of A, then all of B per round (needed when switching is a boot); cell: A and B back to back per cell (drift cancels within the pair); auto: cell (kernel sides switch by pausing one guest and resuming the other), side with bench.bootEvery: side.",
       ),
     warmupRounds: z
       .enum(["all", "first"])

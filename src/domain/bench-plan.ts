@@ -95,8 +95,9 @@ export function benchPlanOf(b: BenchSettings, opts: { adaptive: boolean } = { ad
     design: b.design,
     seed: b.seed,
     pinning: b.pinning,
-    // Kernel sides run as guests that switch by pause/resume, so A and B stay back to back per cell too.
-    pairing: b.pairing === "auto" ? "cell" : b.pairing,
+    // Guests that switch by pause/resume keep A and B back to back per cell; where every change of
+    // side is a boot (bootEvery: side) a side runs its whole round on one boot.
+    pairing: b.pairing === "auto" ? (b.bootEvery === "side" ? "side" : "cell") : b.pairing,
     warmupRounds: b.warmupRounds,
   };
 }

@@ -48,9 +48,13 @@ test("estimateFlowSeconds: the bench alone for settings sides; builds and a boot
   assert.equal(estimateFlowSeconds(bench, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 25 + 2 * 9 * 8);
   assert.equal(estimateFlowSeconds({ ...bench, bootEvery: "job" }, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 25);
   // One kernel up at a time: a boot at most at every side entry — 2 sides x 1 cell (cell pairing) x 10 rounds.
-  assert.equal(estimateFlowSeconds({ ...bench, bootEvery: "side" }, costs), estimateBenchSeconds(bench) + 500 + 90 + 2 * 25 + 2 * 10 * 8);
+  const side = { ...bench, bootEvery: "side" as const };
+  assert.equal(estimateFlowSeconds(side, costs), estimateBenchSeconds(side) + 500 + 90 + 2 * 25 + 2 * 10 * 8);
+  // With side mode, pairing auto is side: one entry per side and round, however many cells; cell pairing enters per cell.
   const twoCells = { ...bench, sizes: [1, 64], bootEvery: "side" as const };
-  assert.equal(estimateFlowSeconds(twoCells, costs), estimateBenchSeconds(twoCells) + 500 + 90 + 2 * 25 + 2 * 2 * 10 * 8);
+  assert.equal(estimateFlowSeconds(twoCells, costs), estimateBenchSeconds(twoCells) + 500 + 90 + 2 * 25 + 2 * 10 * 8);
+  const perCell = { ...twoCells, pairing: "cell" as const };
+  assert.equal(estimateFlowSeconds(perCell, costs), estimateBenchSeconds(perCell) + 500 + 90 + 2 * 25 + 2 * 2 * 10 * 8);
   const armed = { ...bench, arms: [{ name: "busy_read=50", settings: [{ kind: "sysctl" as const, key: "net.core.busy_read", value: "50" }], claimedAs: null }] };
   assert.equal(estimateFlowSeconds(armed, costs), estimateBenchSeconds(armed) + 500 + 90 + 3 * 25 + 3 * 9 * 8);
 });

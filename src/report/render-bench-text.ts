@@ -86,7 +86,7 @@ export function renderBenchText(b: NonNullable<Report["bench"]>, claims: NonNull
     push(
       ...wrap(
         k.mode !== "guests"
-          ? `One kernel up at a time: every change of side boots that side's kernel (the boot is the unit of replication). ${switchCost}`
+          ? `One kernel up at a time: every change of side boots that side's kernel (the boot is the unit of replication); a switch costs a shutdown and a boot (${k.sides.reduce((n, x) => n + (x.boots ?? 1), 0)} boots in all, medians above) + settle ${k.switchMs.settle} ms.`
           : k.bootEvery === "round"
             ? `Every kernel boots afresh for each round (the boot is the unit of replication); within a round the idle one is paused. ${switchCost}`
             : `Both kernels stay up; the idle one is paused. ${switchCost}`,
