@@ -1,3 +1,4 @@
+import { plural } from "../report/text-layout.ts";
 /**
  * Pure: where a review's flow is, in words a user reads — the stage, the
  * bench's cell count and time left — instead of BullMQ's job states
@@ -42,7 +43,7 @@ export function describeFlowProgress(input: FlowProgressInput): string {
       let extra = "";
       if (s.stage === "bench" && input.bench) {
         const left = input.bench.estimateSec - ran;
-        extra = `, ${input.bench.cells} cell${input.bench.cells === 1 ? "" : "s"} x 2 variants, ${left > 0 ? `about ${formatDuration(left)} left` : "past its estimate"}${input.bench.adaptive ? " (more if rounds are added)" : ""}`;
+        extra = `, ${plural(input.bench.cells, "cell")} x 2 variants, ${left > 0 ? `about ${formatDuration(left)} left` : "past its estimate"}${input.bench.adaptive ? " (more if rounds are added)" : ""}`;
       }
       return `${head}: running for ${formatDuration(ran)}${extra}${finished}`;
     }

@@ -1,3 +1,4 @@
+import { plural } from "../report/text-layout.ts";
 import type { BenchSample, Cell, Variant, VariantSetting } from "../domain/bench.ts";
 import { join } from "node:path";
 import type { BenchData, BuildData, KernelSidesInfo, StageResult } from "../domain/results.ts";
@@ -115,7 +116,7 @@ export async function runBenchStage(job: StageJob, deps: BenchStageDeps): Promis
     const failedRuns = out.samples.length - okRuns;
     return done(
       out.aborted ? "error" : combineStatus([out.problems.length > 0 || failedRuns > 0 ? "warn" : "pass"]),
-      `${cells.length} cell${cells.length === 1 ? "" : "s"} x 2 variants, ${okRuns} runs${failedRuns ? `, ${failedRuns} failed` : ""}`,
+      `${plural(cells.length, "cell")} x 2 variants, ${okRuns} runs${failedRuns ? `, ${failedRuns} failed` : ""}`,
       {
         variants,
         samples: out.samples,
@@ -216,7 +217,7 @@ async function runKernelBench(
   const pinning = sessions.some((s) => s.notes.some((n) => n.includes("pinning"))) ? null : b.pinning;
   return done(
     out.aborted ? "error" : combineStatus([problems.length > 0 || failedRuns > 0 ? "warn" : "pass"]),
-    `${cells.length} cell${cells.length === 1 ? "" : "s"} x base/candidate kernels${arms.length ? ` + ${arms.length} arm${arms.length > 1 ? "s" : ""} (${arms.map((a) => a.variant).join(", ")})` : ""} (QEMU ${kernels.accel}), ${okRuns} runs${failedRuns ? `, ${failedRuns} failed` : ""}`,
+    `${plural(cells.length, "cell")} x base/candidate kernels${arms.length ? ` + ${plural(arms.length, "arm")} (${arms.map((a) => a.variant).join(", ")})` : ""} (QEMU ${kernels.accel}), ${okRuns} runs${failedRuns ? `, ${failedRuns} failed` : ""}`,
     { variants, arms, samples: out.samples, profile, warnings: [], problems, pinning, commands: [
       "# inside each kernel: boot it as in README \"Kernel A/B\" (QEMU, the runner's root over 9p), then",
       ...reproduceCommands({ ...job.bench, pinning }, cells, variants),

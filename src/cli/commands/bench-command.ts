@@ -1,3 +1,4 @@
+import { plural } from "../../report/text-layout.ts";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BenchConfig, benchSchema } from "../../config/schema.ts";
@@ -308,7 +309,7 @@ export async function benchCommand(flags: BenchCommandFlags): Promise<number> {
   mkdirSync(config.paths.dataDir, { recursive: true });
   const progress = createProgress(process.stderr, flags.json === true);
   const est = estimatePlanSeconds(run.plan, { settleMs: run.settleMs });
-  progress.step(`bench: ${run.plan.cells.length} cell${run.plan.cells.length === 1 ? "" : "s"} x 2 variants, up to ${run.plan.maxRounds ?? run.plan.rounds} rounds/side, about ${est} s at most`);
+  progress.step(`bench: ${plural(run.plan.cells.length, "cell")} x 2 variants, up to ${run.plan.maxRounds ?? run.plan.rounds} rounds/side, about ${est} s at most`);
   // SIGINT/SIGTERM or a closed output pipe: stop measuring, restore every
   // setting, print what was measured (src/cli/interrupt.ts); 30 s of grace
   // for the teardown of namespaces, cgroups and BPF attachments.
