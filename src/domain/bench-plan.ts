@@ -135,7 +135,8 @@ export function estimatePlanSeconds(plan: BenchPlan, options: EstimateOptions = 
 /**
  * How many times the scheduler enters a side at the plan's maximum rounds: once per side and
  * round with side pairing, once per side, cell and round with cell pairing. An upper bound on
- * side changes (ABBA puts two entries of one side back to back).
+ * side changes (ABBA puts two entries of one side back to back); pairs measured again after a
+ * failed gate (cell pairing only) come on top.
  */
 export function sideEntries(plan: Pick<BenchPlan, "variants" | "rounds" | "maxRounds" | "pairing" | "cells">): number {
   const rounds = Math.max(plan.rounds, plan.maxRounds ?? plan.rounds);
