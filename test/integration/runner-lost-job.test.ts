@@ -56,7 +56,9 @@ async function pool(name: string, stalledSec: number) {
     tests: ["TCP_RR"],
     sizes: [1],
     topologies: ["loopback"],
+    // No adaptive extension: a noisy machine must not stretch the stage past the waits below.
     rounds: 2,
+    maxRounds: 2,
     runsPerRound: 2,
     durationSec: 3,
     variants: [
@@ -118,7 +120,7 @@ async function pool(name: string, stalledSec: number) {
           const p = await Job.fromId(orchestrator, `${plan.flowId}-report`);
           return p && (await p.getState()) === "waiting" ? p : undefined;
         },
-        120_000,
+        240_000,
       );
       const values = Object.values(await parent.getChildrenValues()) as { results: StageResult[] }[];
       return values.find((v) => v.results.some((r) => r.stage === "bench"))!.results;
