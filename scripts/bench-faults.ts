@@ -10,7 +10,8 @@
  *     (X-Patchbench-Report header), measured at the server;
  *   - flows lost: the one series delivered, unless a flow of it finished
  *     (a report went out) by the end.
- * Prints only measured numbers.
+ * Prints only measured numbers; exits 1 when a fault ends anywhere but
+ * "reports posted: exactly 1, flows lost: 0" (or when no fault was run).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
@@ -283,3 +284,8 @@ for (const r of rows) {
   const posted = r.reports === 1 ? "exactly 1" : String(r.reports);
   console.log(`| ${r.fault} | ${posted} | ${r.lost} | ${Number.isNaN(r.seconds) ? "never" : `${r.seconds.toFixed(0)} s`} | ${r.status} | ${r.note} |`);
 }
+// The table is the figures; the exit status is the verdict, so CI and scripts notice a fault that lost or doubled a report.
+const bad = rows.filter((r) => r.reports !== 1 || r.lost !== 0);
+if (rows.length === 0) process.stderr.write(`bench:faults: no fault matches ${only.join(" ")}\n`);
+if (bad.length > 0) process.stderr.write(`bench:faults: ${bad.length} of ${rows.length} faults not at "reports posted: exactly 1, flows lost: 0": ${bad.map((r) => r.fault).join(", ")}\n`);
+if (rows.length === 0 || bad.length > 0) process.exitCode = 1;
