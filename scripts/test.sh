@@ -12,6 +12,10 @@ PATCHBENCH_SETUP_EXTRA="openssh-server postgresql b4 ${PATCHBENCH_SETUP_EXTRA:-}
 if [ "${PATCHBENCH_SKIP_KERNEL_E2E:-}" != "1" ] && [ "$(id -u)" -eq 0 ]; then
   bash scripts/prepare-kernel-tree.sh --packages-only >/dev/null
 fi
+# As root with bubblewrap the security suite can try every attack: a row it SKIPPED fails the run.
+if [ "$(id -u)" -eq 0 ] && command -v bwrap >/dev/null 2>&1; then
+  export PATCHBENCH_REQUIRE_SANDBOX="${PATCHBENCH_REQUIRE_SANDBOX:-1}"
+fi
 mapfile -t files < <(find src test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 if [ -n "${PATCHBENCH_TEST_FILTER:-}" ]; then
   mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -E "$PATCHBENCH_TEST_FILTER")

@@ -12,7 +12,8 @@ import { runWebhookAttacks } from "./run-webhook-attacks.ts";
 /**
  * The security suite (`npm run test:security`, README "Security model"):
  * every attack once through the real service parts, one row each, the
- * table printed at the end. A BROKEN row fails the run.
+ * table printed at the end. A BROKEN row fails the run; so does a SKIPPED
+ * one when PATCHBENCH_REQUIRE_SANDBOX=1.
  */
 const rows: AttackRow[] = [];
 let redis: TestRedis;
@@ -51,4 +52,9 @@ test("no attack is BROKEN (the table)", () => {
   process.stdout.write(`\n${formatAttackTable(rows)}\n`);
   const broken = rows.filter((r) => verdictOf(r) === "BROKEN");
   assert.deepEqual(broken.map((r) => `${r.attack}: ${r.detail}`), []);
+  // Where the sandbox can run (root and bwrap: scripts/test.sh sets this), a SKIPPED row is an attack nobody tried.
+  if (process.env.PATCHBENCH_REQUIRE_SANDBOX === "1") {
+    const skipped = rows.filter((r) => verdictOf(r) === "SKIPPED");
+    assert.deepEqual(skipped.map((r) => `${r.attack}: ${r.skipped}`), [], "PATCHBENCH_REQUIRE_SANDBOX=1: every row must run");
+  }
 });
