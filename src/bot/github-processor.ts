@@ -258,7 +258,10 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
     const d = await settleBenchDecision(handleBenchRequest(input, policy), input, policy, (g) => deps.limiter.consume(g));
     if (d.kind === "ignore") return { ignored: true };
     if (d.kind === "silent") {
-      deps.log.info({ pr: key, login: e.login, reason: d.reason }, "/bench refused; not answered");
+      // Past the refusal cap only its first silence is logged at info: each of many accounts' comments would be a line.
+      const fields = { pr: key, login: e.login, reason: d.reason };
+      if (d.quiet) deps.log.debug(fields, "/bench refused; not answered");
+      else deps.log.info(fields, "/bench refused; not answered");
       return { silent: d.reason };
     }
     if (d.kind === "reply") {

@@ -5,7 +5,7 @@ import { withKeptKernels } from "../domain/flow-estimate.ts";
 import { type BenchGate, type BenchPolicy, type BenchRequestInput, describeBenchRun, handleBenchRequest, settleBenchDecision } from "./handle-bench-request.ts";
 
 const policy: BenchPolicy = {
-  limits: { maxCells: 4, minRounds: 2, maxRounds: 8, maxRunnerMinutes: 60, pools: ["local"], rateLimit: { perSender: 2, global: 5, windowHours: 24 } },
+  limits: { maxCells: 4, minRounds: 2, maxRounds: 8, maxRunnerMinutes: 60, pools: ["local"], rateLimit: { perSender: 2, global: 5, windowHours: 24, refusalsPerHour: 3 } },
   allowlist: [],
   maintainers: ["maint@kernel.example"],
   trustedAuthservIds: ["mx.example"],
@@ -81,6 +81,19 @@ test("settle: a request over its limit becomes one rate-limit reply, then silenc
   assert.equal(again.kind, "silent");
   const ok = await settleBenchDecision(d, input, policy, async () => true);
   assert.equal(ok.kind, "run");
+});
+
+test("settle: a refusal past everyone's hourly cap is silent, and only the first such silence is logged loudly", async () => {
+  const input = gh("NONE", "/bench");
+  const d = handleBenchRequest(input, policy);
+  const first = await settleBenchDecision(d, input, policy, async () => "capped-first");
+  assert.ok(first.kind === "silent" && !first.quiet && /refusal replies capped at 3 per hour/.test(first.reason), JSON.stringify(first));
+  const later = await settleBenchDecision(d, input, policy, async () => "capped");
+  assert.ok(later.kind === "silent" && later.quiet === true, JSON.stringify(later));
+  // An authorised sender over the request limit: its "too many requests" answer is a refusal like any other.
+  const member = gh("MEMBER", "/bench sizes=1 rounds=2");
+  const over = await settleBenchDecision(handleBenchRequest(member, policy), member, policy, async (g) => (g.kind === "refusal" ? "capped" : false));
+  assert.equal(over.kind, "silent");
 });
 
 test("describeBenchRun: builds and where their times come from, or the kept kernels booted again", () => {

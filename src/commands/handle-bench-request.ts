@@ -31,7 +31,7 @@ export interface BenchRequestInput {
 }
 
 export interface BenchPolicy {
-  limits: BenchLimits & { rateLimit: { perSender: number; global: number; windowHours: number } };
+  limits: BenchLimits & { rateLimit: { perSender: number; global: number; windowHours: number; refusalsPerHour: number } };
   /** GitHub logins allowed besides owners, members, collaborators. */
   allowlist: readonly string[];
   /** Mail: maintainer addresses and the authserv-ids whose Authentication-Results count. */
@@ -60,8 +60,15 @@ export function benchPolicyOf(config: Config, estimateSeconds: BenchPolicy["esti
 export type BenchGate =
   /** A request of an authorised sender: counted per sender and globally. */
   | { kind: "request"; sender: string }
-  /** A refusal reply: one per sender and place per day, then silence. */
+  /** A refusal reply: one per sender and place per day, and a cap on everyone's per hour; then silence. */
   | { kind: "refusal"; sender: string; place: string };
+
+/**
+ * A limiter's answer to a gate: true lets it through; false holds it by its own
+ * limit; "capped" holds a refusal by the cap on everyone's refusal replies
+ * ("capped-first": the first one so held this window, the one that is logged).
+ */
+export type GateVerdict = boolean | "capped" | "capped-first";
 
 export type BenchDecision =
   /** Not a /bench at all. */
@@ -88,8 +95,8 @@ export function describeBenchRun(run: Pick<BenchRun, "bench" | "sides">, costs: 
 /** Once every gate was passed (or failed): what the adapter does. */
 export type SettledBenchDecision =
   | { kind: "ignore" }
-  /** Nothing leaves; the adapter logs `reason`. */
-  | { kind: "silent"; reason: string }
+  /** Nothing leaves; the adapter logs `reason` (at debug only when `quiet`: the refusal cap was logged once for its window). */
+  | { kind: "silent"; reason: string; quiet?: boolean }
   | { kind: "reply"; reason: string; reply: string }
   | ({ kind: "run"; reason: string } & BenchRun);
 
@@ -160,7 +167,7 @@ export function handleBenchRequest(input: BenchRequestInput, policy: BenchPolicy
  * limit becomes a refusal whose reply is itself gated (one per day), so
  * the limits also bound the answers.
  */
-export function afterGate(d: BenchDecision, granted: boolean, input: BenchRequestInput, policy: BenchPolicy): BenchDecision | SettledBenchDecision {
+export function afterGate(d: BenchDecision, granted: GateVerdict, input: BenchRequestInput, policy: BenchPolicy): BenchDecision | SettledBenchDecision {
   if (d.kind === "ignore") return d;
   const open: SettledBenchDecision =
     d.kind === "run"
@@ -168,9 +175,13 @@ export function afterGate(d: BenchDecision, granted: boolean, input: BenchReques
       : d.reply === null
         ? { kind: "silent", reason: d.reason }
         : { kind: "reply", reason: d.reason, reply: d.reply };
-  if (d.gate === null || granted) return open;
-  if (d.gate.kind === "refusal") return { kind: "silent", reason: `${d.reason} (refusal already sent to ${d.gate.sender} at ${d.gate.place} today)` };
+  if (d.gate === null || granted === true) return open;
   const rl = policy.limits.rateLimit;
+  if (d.gate.kind === "refusal") {
+    if (granted === false) return { kind: "silent", reason: `${d.reason} (refusal already sent to ${d.gate.sender} at ${d.gate.place} today)` };
+    const cap = `refusal replies capped at ${rl.refusalsPerHour} per hour for everyone together; silent until the hour ends`;
+    return { kind: "silent", reason: `${d.reason} (${cap})`, quiet: granted === "capped" };
+  }
   return {
     kind: "refuse",
     reason: `rate limited: ${d.gate.sender}`,
@@ -184,7 +195,7 @@ export async function settleBenchDecision(
   d: BenchDecision,
   input: BenchRequestInput,
   policy: BenchPolicy,
-  consume: (gate: BenchGate) => Promise<boolean>,
+  consume: (gate: BenchGate) => Promise<GateVerdict>,
 ): Promise<SettledBenchDecision> {
   let cur: BenchDecision | SettledBenchDecision = d;
   for (;;) {

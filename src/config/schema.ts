@@ -349,7 +349,7 @@ export const ingestSchema = z
   })
   .strict();
 
-const BENCH_RATE_LIMIT_DEFAULT = { perSender: 10, global: 60, windowHours: 24 };
+const BENCH_RATE_LIMIT_DEFAULT = { perSender: 10, global: 60, windowHours: 24, refusalsPerHour: 20 };
 
 /** Shared by both channels: counted in Redis (TTL keys), so the GitHub App and the mail poller share one budget. */
 const benchRateLimitSchema = z
@@ -357,6 +357,14 @@ const benchRateLimitSchema = z
     perSender: z.number().int().min(1).default(10).describe("Most /bench requests of one sender (GitHub login or mail address) per window; more are refused."),
     global: z.number().int().min(1).default(60).describe("Most /bench requests of everyone together per window; more are refused."),
     windowHours: z.number().min(1).max(720).default(24).describe("Rate-limit window, hours. Refusal replies are separate: one per sender and PR/thread per day, then silence."),
+    refusalsPerHour: z
+      .number()
+      .int()
+      .min(1)
+      .default(20)
+      .describe(
+        "Most refusal replies of everyone together per clock hour (many accounts on many PRs each earn their one per day); past it refusals are silent, logged once an hour.",
+      ),
   })
   .strict()
   .default(BENCH_RATE_LIMIT_DEFAULT)

@@ -36,6 +36,11 @@ export function benchRateKeys(prefix: string, window: string, sender: string): {
   return { sender: `${prefix}:bench:rate:${window}:${stableId("s", sender)}`, all: `${prefix}:bench:rate:${window}:all` };
 }
 
+/** The count of refusal replies sent in one hour (everyone together), and the mark that its cap was logged. */
+export function benchRefusalCapKeys(prefix: string, hour: string): { count: string; logged: string } {
+  return { count: `${prefix}:bench:refusals:${hour}`, logged: `${prefix}:bench:refusals:${hour}:logged` };
+}
+
 /** The hash of runner agents' heartbeats (field: runner id, value: its record as JSON). */
 export function runnersKey(prefix: string): string {
   return `${prefix}:runners`;

@@ -67,7 +67,8 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
     const who = { messageId: r.messageId, from: r.from };
     if (d.kind === "ignore" || d.kind === "silent") {
       const reason = d.kind === "silent" ? d.reason : "not a /bench";
-      log.warn({ ...who, reason }, "/bench by mail refused; not answered");
+      if (d.kind === "silent" && d.quiet) log.debug({ ...who, reason }, "/bench by mail refused; not answered");
+      else log.warn({ ...who, reason }, "/bench by mail refused; not answered");
       await done(`ignored: ${reason}`);
       continue;
     }
