@@ -45,3 +45,18 @@ export function benchRefusalCapKeys(prefix: string, hour: string): { count: stri
 export function runnersKey(prefix: string): string {
   return `${prefix}:runners`;
 }
+
+/** A mail source's lease (hash: holder, fence), held by one orchestrator at a time. */
+export function sourceLeaseKey(prefix: string, sourceLabel: string): string {
+  return `${prefix}:lease:source:${stableId("src", sourceLabel)}`;
+}
+
+/** The counter a source's fencing tokens are drawn from (survives the lease itself). */
+export function sourceFenceKey(prefix: string, sourceLabel: string): string {
+  return `${prefix}:lease:fence:${stableId("src", sourceLabel)}`;
+}
+
+/** The hash of live orchestrators (field: orchestrator id, value: its presence as JSON). */
+export function orchestratorsKey(prefix: string): string {
+  return `${prefix}:orchestrators`;
+}

@@ -22,12 +22,13 @@ import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
 import { ORCHESTRATOR_QUEUE } from "../queue/queue-names.ts";
 import { bullConnection, newRedis } from "../queue/redis-connection.ts";
-import { getCursor, setCursor } from "../store/cursor-repository.ts";
+import { getCursor, setCursor, setCursorFenced } from "../store/cursor-repository.ts";
 import { countFlowsForSeries, listQueuedFlowsOfSeries } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { quarantineMessage } from "../store/quarantine-repository.ts";
 import { listRawMailsSince, saveIncomingMail, saveSeries } from "../store/series-repository.ts";
 import { handleMailBenchCommands } from "./mail-bench.ts";
+import type { SourceLeases } from "./source-leases.ts";
 
 /** Series are assembled from the mails of this window (patches arrive over hours). */
 const WINDOW_MS = 7 * 24 * 3600_000;
@@ -49,10 +50,29 @@ export interface SourceDeps {
   dataDir: string;
   fetch?: Fetch;
   git?: Git;
+  /** With several orchestrators: the source's fencing token while this one holds its lease (null: not held). */
+  fence?: (label: string) => number | null;
 }
 
-function cursorStore(db: Db, source: string): CursorStore {
-  return { get: (k) => getCursor(db, source, k), set: (k, v) => setCursor(db, source, k, v) };
+/** A cursor write refused because another orchestrator holds the source now. */
+export class LeaseLostError extends Error {
+  constructor(readonly source: string) {
+    super(`the lease of ${source} passed to another orchestrator; its cursor is left to that one`);
+  }
+}
+
+/** Moves a source's cursor; with a fence, only while this orchestrator's lease is the newest. */
+function cursorWriter(deps: SourceDeps, source: string, label: string): (key: string, value: string) => Promise<void> {
+  const { db, fence } = deps;
+  if (!fence) return (k, v) => setCursor(db, source, k, v);
+  return async (k, v) => {
+    const f = fence(label);
+    if (f === null || !(await setCursorFenced(db, source, k, v, f))) throw new LeaseLostError(label);
+  };
+}
+
+function cursorStore(deps: SourceDeps, label: string): CursorStore {
+  return { get: (k) => getCursor(deps.db, label, k), set: cursorWriter(deps, label, label) };
 }
 
 /** Stable name of a source (cursor scope and logs); no credentials. */
@@ -84,6 +104,7 @@ export function createSourcePoller(source: SourceConfig, deps: SourceDeps): Sour
             note: `${mails.length} new files`,
             // Marked seen (new/ → cur/, as MUAs do) only after they were stored.
             async commit() {
+              if (deps.fence && deps.fence(label) === null) throw new LeaseLostError(label);
               for (const m of mails) {
                 const name = m.where.split("/").pop()!;
                 renameSync(m.where, join(source.path, "cur", name.includes(":2,") ? name : `${name}:2,S`));
@@ -108,7 +129,8 @@ export function createSourcePoller(source: SourceConfig, deps: SourceDeps): Sour
           const split = splitMbox(bytes, source.path);
           // Own copies: a view would keep the whole file's buffer alive.
           const mails = split.messages.map((m) => ({ raw: Buffer.from(m.raw), where: m.source }));
-          return { mails, note, commit: () => setCursor(db, key, "offset", String(size)) };
+          const write = cursorWriter(deps, key, label);
+          return { mails, note, commit: () => write("offset", String(size)) };
         },
       };
     case "public-inbox-http":
@@ -117,7 +139,7 @@ export function createSourcePoller(source: SourceConfig, deps: SourceDeps): Sour
         source,
         collect: () =>
           pollHttpInbox(
-            { cursors: cursorStore(db, label), ...(deps.fetch ? { fetch: deps.fetch } : {}) },
+            { cursors: cursorStore(deps, label), ...(deps.fetch ? { fetch: deps.fetch } : {}) },
             { url: source.url, list: source.list },
           ),
       };
@@ -130,7 +152,7 @@ export function createSourcePoller(source: SourceConfig, deps: SourceDeps): Sour
         collect: () =>
           pollGitInbox(
             {
-              cursors: cursorStore(db, label),
+              cursors: cursorStore(deps, label),
               mirrorDir,
               ...(deps.fetch ? { fetch: deps.fetch } : {}),
               ...(deps.git ? { git: deps.git } : {}),
@@ -266,12 +288,22 @@ export async function pollOnce(deps: PollDeps): Promise<PollResult> {
     try {
       batch = await poller.collect();
     } catch (e) {
+      if (e instanceof LeaseLostError) {
+        log.warn({ source: poller.label }, e.message);
+        continue;
+      }
       result.failures.push({ source: poller.label, error: e });
       log.error({ err: e, source: poller.label }, "mail source failed; backing off");
       continue;
     }
     const r = await storeMails(db, batch.mails);
-    await batch.commit();
+    try {
+      await batch.commit();
+    } catch (e) {
+      if (!(e instanceof LeaseLostError)) throw e;
+      // The mails are stored (idempotently); the new holder reads on from its own cursor.
+      log.warn({ source: poller.label }, e.message);
+    }
     result.newMails += r.stored;
     result.quarantined += r.quarantined;
     if (batch.note) result.notes.push(`${poller.label}: ${batch.note}`);
@@ -344,6 +376,8 @@ export function startMailPolling(deps: {
   git?: Git;
   /** Called after each poll of a source, with when that poll started (ms). */
   onPoll?: (source: string, result: PollResult, startedAtMs: number) => void;
+  /** With several orchestrators on one Redis: a source is polled only while its lease is held here. */
+  leases?: SourceLeases;
 }): { close(): Promise<void> } {
   const { config, log } = deps;
   const queue = new Queue(ORCHESTRATOR_QUEUE, { connection: bullConnection(deps.redis), prefix: config.global.redis.prefix });
@@ -353,16 +387,45 @@ export function startMailPolling(deps: {
   let stopped = false;
   const running = new Set<Promise<unknown>>();
   const timers = new Set<NodeJS.Timeout>();
+  const wakers = new Map<string, () => void>();
+  const leases = deps.leases;
+  leases?.onAcquired((label) => wakers.get(label)?.());
   for (const source of config.global.sources) {
     const poller = createSourcePoller(source, {
       db: deps.db,
       dataDir: config.paths.dataDir,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(deps.git ? { git: deps.git } : {}),
+      ...(leases ? { fence: (label: string) => leases.fence(label) } : {}),
     });
     let failures = 0;
+    let polling = false;
+    let next: NodeJS.Timeout | null = null;
+    const schedule = (delayMs: number): void => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        next = null;
+        tick();
+      }, delayMs);
+      timers.add(t);
+      next = t;
+    };
+    // A lease just taken: poll now rather than at the end of the wait.
+    wakers.set(poller.label, () => {
+      if (stopped || polling || !next) return;
+      clearTimeout(next);
+      timers.delete(next);
+      next = null;
+      tick();
+    });
     const tick = (): void => {
       if (stopped) return;
+      if (leases && leases.fence(poller.label) === null) {
+        // Another orchestrator polls it; the lease keeper wakes this loop when it is ours.
+        schedule(source.intervalSec * 1000);
+        return;
+      }
+      polling = true;
       let retryAfterSec: number | null = null;
       const startedAt = Date.now();
       const p = pollOnce({ ...deps, pollers: [poller], cancelFlow, benchLimiter })
@@ -372,7 +435,8 @@ export function startMailPolling(deps: {
             failures++;
             if (failed instanceof HttpStatusError) retryAfterSec = failed.retryAfterSec;
           } else failures = 0;
-          if (r.newMails || r.flows.length || r.superseded.length || r.quarantined) log.info({ source: poller.label, ...r }, "poll");
+          const quiet = !(r.newMails || r.flows.length || r.superseded.length || r.quarantined);
+          log[quiet ? "debug" : "info"]({ source: poller.label, ...r }, "poll");
           deps.onPoll?.(poller.label, r, startedAt);
         })
         .catch((e: unknown) => {
@@ -382,13 +446,9 @@ export function startMailPolling(deps: {
         })
         .finally(() => {
           running.delete(p);
+          polling = false;
           if (stopped) return;
-          const delay = nextPollDelayMs({ intervalSec: source.intervalSec, failures, retryAfterSec });
-          const t = setTimeout(() => {
-            timers.delete(t);
-            tick();
-          }, delay);
-          timers.add(t);
+          schedule(nextPollDelayMs({ intervalSec: source.intervalSec, failures, retryAfterSec }));
         });
       running.add(p);
     };

@@ -5,8 +5,10 @@ import { listUnsentMail } from "../../store/delivery-repository.ts";
 import { Queue } from "bullmq";
 import { ORCHESTRATOR_QUEUE } from "../../queue/queue-names.ts";
 import { reconcileFlows } from "../../queue/reconcile-flows.ts";
-import { bullConnection, checkRedisPersistence } from "../../queue/redis-connection.ts";
-import { startMailPolling } from "../../workers/mail-poller.ts";
+import { bullConnection, checkRedisPersistence, newRedis } from "../../queue/redis-connection.ts";
+import { sourceLabel, startMailPolling } from "../../workers/mail-poller.ts";
+import { startSourceLeases } from "../../workers/source-leases.ts";
+import { TOOL } from "../../workers/build-flow-report.ts";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { describeStore } from "../../store/open-store.ts";
 import { type GlobalFlags, loadConfigFromFlags, loggerFor, openServices } from "../context.ts";
@@ -53,8 +55,18 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
       })
     : null;
   let stopped = false;
-  // Mail sources: one timer each, backoff on failure, superseded versions' queued flows removed.
-  const polling = startMailPolling({ ...services, redis: services.redis.options });
+  // Mail sources: each polled by one orchestrator at a time (several may share this Redis and store).
+  const leaseRedis = newRedis({ ...services.redis.options, maxRetriesPerRequest: 1 });
+  const leases = await startSourceLeases({
+    redis: leaseRedis,
+    prefix: config.global.redis.prefix,
+    db: services.db,
+    log,
+    sources: config.global.sources.map((s) => ({ label: sourceLabel(s), intervalSec: s.intervalSec })),
+    version: TOOL.version,
+  });
+  // One timer per source, backoff on failure, superseded versions' queued flows removed.
+  const polling = startMailPolling({ ...services, redis: services.redis.options, leases });
   // The outbox drain: mail whose sending failed (SMTP down) or was cut by a crash is retried here.
   const drainState = new Map<string, number>();
   let draining: Promise<unknown> = Promise.resolve();
@@ -85,6 +97,8 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
   await reconciling;
   await orchestrator.close();
   await polling.close();
+  await leases.close();
+  leaseRedis.disconnect();
   await draining;
   await githubApp?.close();
   await workers.close();
