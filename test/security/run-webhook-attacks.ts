@@ -19,6 +19,7 @@ import { type FakeGithub, type FakePull, issueCommentPayload, pullRequestPayload
 import type { TestRedis } from "../helpers/redis-server.ts";
 import type { AttackRow } from "./format-attack-table.ts";
 import { probeAttack } from "./probe-attack.ts";
+import { runPullAbuseAttacks } from "./run-pull-abuse-attacks.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
 const OWNER = "octo";
@@ -88,13 +89,15 @@ export async function runWebhookAttacks(redis: TestRedis): Promise<AttackRow[]> 
 
     gh = await startFakeGithub({ owner: OWNER, repo: REPO, bareRepo: bare, pulls: [pull] });
     const config = loadConfig({ flags: { dataDir: join(dir, "data"), redisUrl: redis.url } });
-    config.trees = [treeSchema.parse({ name: "gh", url: bare, path: work, branch: "main", pool: "sec-idle", stages: ["apply", "bench"], suites: [] })];
+    config.trees = [treeSchema.parse({ name: "gh", url: bare, path: work, branch: "main", pool: "sec-idle", stages: ["apply", "build", "bench"], suites: [] })];
     config.global.defaultTree = "gh";
     config.global.trees = ["gh"];
     config.global.redis.prefix = "pbsec";
     // New objects, not Object.assign: loadConfig's default github.bench is one object shared by every load in this process.
     const github = config.global.github;
-    config.global.github = { ...github, enabled: true, port: 0, baseUrl: gh.url, bench: { ...github.bench, pools: ["sec-idle"] } };
+    const rateLimit = { ...github.bench.rateLimit, refusalsPerHour: 3 };
+    config.global.github = { ...github, enabled: true, port: 0, baseUrl: gh.url, bench: { ...github.bench, pools: ["sec-idle"], rateLimit } };
+    config.global.ingest = { ...config.global.ingest, maxPatches: 5 };
     db = await openStore(config.paths.storePath);
     const connection = bullConnection({ host: "127.0.0.1", port: redis.port });
     flows = new FlowProducer({ connection, prefix: "pbsec" });
@@ -248,6 +251,8 @@ export async function runWebhookAttacks(redis: TestRedis): Promise<AttackRow[]> 
         return `${earlier.length} earlier check runs cancelled (${[...before].length} before the pushes), their flows superseded; 1 job queued`;
       }),
     );
+    const h = { url, secret: SECRET, owner: OWNER, repo: REPO, fake, pool: pool!, db: db!, work, bare, baseSha, dir, logText: () => logText, handled };
+    rows.push(...(await runPullAbuseAttacks({ ...h, refusalsPerHour: rateLimit.refusalsPerHour, maxPatches: config.global.ingest.maxPatches })));
     return rows;
   } finally {
     await app?.close();
