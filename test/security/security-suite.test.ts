@@ -3,6 +3,7 @@ import { after, before, test } from "node:test";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { type AttackRow, formatAttackTable, verdictOf } from "./format-attack-table.ts";
 import { runBuildAttacks } from "./run-build-attacks.ts";
+import { runDeadlineAttacks } from "./run-deadline-attacks.ts";
 import { runMailAttacks } from "./run-mail-attacks.ts";
 import { runPatchAttacks } from "./run-patch-attacks.ts";
 import { runQemuAttacks } from "./run-qemu-attacks.ts";
@@ -46,6 +47,10 @@ test("forged, replayed and oversized webhooks; /bench on GitHub (real Redis, fak
 
 test("mail: spoofed and forged /bench, header bombs, shell syntax, caps (pollOnce, real Redis, real SMTP)", async () => {
   rows.push(...(await runMailAttacks(redis)));
+});
+
+test("a job past its deadline (patchbench review: the real runner and its process groups)", async () => {
+  rows.push(...(await runDeadlineAttacks(redis)));
 });
 
 test("no attack is BROKEN (the table)", () => {
