@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type FlowProducer, Queue } from "bullmq";
-import { type CancelFlow, createFlowCanceller, withdrawFlows } from "../queue/cancel-flow.ts";
+import type { FlowProducer, } from "bullmq";
+import { type CancelFlow, withdrawFlows } from "../queue/cancel-flow.ts";
 import { pickTree } from "../config/pick-tree.ts";
 import { readTreeTip } from "../runner/workspace/read-tree-tip.ts";
 import type { Config, SourceConfig } from "../config/schema.ts";
@@ -10,25 +10,20 @@ import { assembleMailbox } from "../ingest/mail/assemble-mailbox.ts";
 import { parseMessageHeaders } from "../ingest/mail/parse-message.ts";
 import { normalizeTitle } from "../ingest/mail/parse-subject.ts";
 import { splitMbox } from "../ingest/mail/split-mbox.ts";
-import { HttpStatusError } from "../ingest/public-inbox/fetch-conditional.ts";
 import { pollGitInbox } from "../ingest/public-inbox/follow-git-epochs.ts";
 import type { CursorStore, Fetch, InboxBatch, InboxMail } from "../ingest/public-inbox/inbox-source.ts";
-import { nextPollDelayMs } from "../ingest/public-inbox/poll-backoff.ts";
 import { pollHttpInbox } from "../ingest/public-inbox/poll-http-inbox.ts";
 import type { Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
-import { type BenchLimiter, createBenchLimiter } from "../queue/bench-limiter.ts";
+import type { BenchLimiter, } from "../queue/bench-limiter.ts";
 import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
-import { ORCHESTRATOR_QUEUE } from "../queue/queue-names.ts";
-import { bullConnection, newRedis } from "../queue/redis-connection.ts";
 import { getCursor, setCursor, setCursorFenced } from "../store/cursor-repository.ts";
 import { countFlowsForSeries, listQueuedFlowsOfSeries } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { quarantineMessage } from "../store/quarantine-repository.ts";
 import { listRawMailsSince, saveIncomingMail, saveSeries } from "../store/series-repository.ts";
 import { handleMailBenchCommands } from "./mail-bench.ts";
-import type { SourceLeases } from "./source-leases.ts";
 
 /** Series are assembled from the mails of this window (patches arrive over hours). */
 const WINDOW_MS = 7 * 24 * 3600_000;
@@ -356,111 +351,4 @@ async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollRes
   await setCursor(db, INGEST, "next-deadline", String(nextDeadline));
   // `/bench` requests by mail from maintainers (replies in a series' thread).
   if (deps.benchLimiter) result.flows.push(...(await handleMailBenchCommands({ ...deps, limiter: deps.benchLimiter }, box)));
-}
-
-/**
- * The poll loop of `patchbench start`: one timer per source, each at its own
- * interval, backing off (interval × 2^failures, max 1 h, or the server's
- * Retry-After) while it fails. Returns a handle that stops the loop and waits
- * for a poll in progress.
- */
-export function startMailPolling(deps: {
-  db: Db;
-  config: Config;
-  flows: FlowProducer;
-  log: Logger;
-  installationId: string;
-  /** Redis options, for the queue the canceller removes superseded flows from. */
-  redis: import("ioredis").RedisOptions;
-  fetch?: Fetch;
-  git?: Git;
-  /** Called after each poll of a source, with when that poll started (ms). */
-  onPoll?: (source: string, result: PollResult, startedAtMs: number) => void;
-  /** With several orchestrators on one Redis: a source is polled only while its lease is held here. */
-  leases?: SourceLeases;
-}): { close(): Promise<void> } {
-  const { config, log } = deps;
-  const queue = new Queue(ORCHESTRATOR_QUEUE, { connection: bullConnection(deps.redis), prefix: config.global.redis.prefix });
-  const cancelFlow = createFlowCanceller(queue);
-  const limiterRedis = newRedis({ ...deps.redis, maxRetriesPerRequest: null });
-  const benchLimiter = createBenchLimiter(limiterRedis, config.global.redis.prefix, config.global.github.bench.rateLimit);
-  let stopped = false;
-  const running = new Set<Promise<unknown>>();
-  const timers = new Set<NodeJS.Timeout>();
-  const wakers = new Map<string, () => void>();
-  const leases = deps.leases;
-  leases?.onAcquired((label) => wakers.get(label)?.());
-  for (const source of config.global.sources) {
-    const poller = createSourcePoller(source, {
-      db: deps.db,
-      dataDir: config.paths.dataDir,
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-      ...(deps.git ? { git: deps.git } : {}),
-      ...(leases ? { fence: (label: string) => leases.fence(label) } : {}),
-    });
-    let failures = 0;
-    let polling = false;
-    let next: NodeJS.Timeout | null = null;
-    const schedule = (delayMs: number): void => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        next = null;
-        tick();
-      }, delayMs);
-      timers.add(t);
-      next = t;
-    };
-    // A lease just taken: poll now rather than at the end of the wait.
-    wakers.set(poller.label, () => {
-      if (stopped || polling || !next) return;
-      clearTimeout(next);
-      timers.delete(next);
-      next = null;
-      tick();
-    });
-    const tick = (): void => {
-      if (stopped) return;
-      if (leases && leases.fence(poller.label) === null) {
-        // Another orchestrator polls it; the lease keeper wakes this loop when it is ours.
-        schedule(source.intervalSec * 1000);
-        return;
-      }
-      polling = true;
-      let retryAfterSec: number | null = null;
-      const startedAt = Date.now();
-      const p = pollOnce({ ...deps, pollers: [poller], cancelFlow, benchLimiter })
-        .then((r) => {
-          const failed = r.failures[0]?.error;
-          if (failed !== undefined) {
-            failures++;
-            if (failed instanceof HttpStatusError) retryAfterSec = failed.retryAfterSec;
-          } else failures = 0;
-          const quiet = !(r.newMails || r.flows.length || r.superseded.length || r.quarantined);
-          log[quiet ? "debug" : "info"]({ source: poller.label, ...r }, "poll");
-          deps.onPoll?.(poller.label, r, startedAt);
-        })
-        .catch((e: unknown) => {
-          // The store or the queue failed, not the source: same backoff.
-          failures++;
-          log.error({ err: e, source: poller.label, failures }, "poll failed");
-        })
-        .finally(() => {
-          running.delete(p);
-          polling = false;
-          if (stopped) return;
-          schedule(nextPollDelayMs({ intervalSec: source.intervalSec, failures, retryAfterSec }));
-        });
-      running.add(p);
-    };
-    tick();
-  }
-  return {
-    async close() {
-      stopped = true;
-      for (const t of timers) clearTimeout(t);
-      await Promise.allSettled([...running]);
-      await queue.close();
-      limiterRedis.disconnect();
-    },
-  };
 }

@@ -21,8 +21,8 @@ import {
   pollOnce,
   type SourcePoller,
   sourceLabel,
-  startMailPolling,
 } from "../../src/workers/mail-poller.ts";
+import { startMailPolling } from "../../src/workers/start-mail-polling.ts";
 import { readFixture } from "../helpers/fixtures.ts";
 import { startTestInbox, type TestInbox } from "../helpers/public-inbox.ts";
 import { createFlowCanceller } from "../../src/queue/cancel-flow.ts";
