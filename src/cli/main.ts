@@ -40,7 +40,8 @@ function run(fn: () => Promise<number> | number): () => Promise<void> {
     } catch (e) {
       const code = errorCode(e);
       if (!outputClosed()) process.stderr.write(`patchbench: ${describeError(e)}\n`);
-      process.exitCode = code === "config" ? 78 : code === "input" ? 65 : 1;
+      // sysexits(3): EX_CONFIG, EX_DATAERR, EX_UNAVAILABLE (a service or tool patchbench needs is not there).
+      process.exitCode = code === "config" ? 78 : code === "input" ? 65 : code === "infra" ? 69 : 1;
     }
     // Interrupted and cleaned up: end now, not when the last socket lets go.
     if (wasInterrupted()) process.exit();

@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
+import { sql } from "kysely";
+import { errorCode } from "../lib/errors.ts";
 import { STORE_BACKENDS } from "../../test/helpers/store-backends.ts";
 import type { Series } from "../domain/series.ts";
 import { onePatchSeries } from "../../test/helpers/one-patch-series.ts";
@@ -91,5 +93,22 @@ test("processes opening one new SQLite store at once all find it migrated (the s
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+for (const backend of STORE_BACKENDS) test(`a ${backend.name} store migrated by a newer patchbench is refused, not guessed at`, async () => {
+  const store = await backend.fresh();
+  try {
+    const db = await openStore(store.location);
+    // What a newer version leaves behind: a migration this one does not know.
+    await sql`insert into kysely_migration (name, timestamp) values (${"9999-from-the-future"}, ${new Date().toISOString()})`.execute(db);
+    await db.destroy();
+    await assert.rejects(openStore(store.location), (e: Error) => {
+      assert.match(e.message, /has schema 9999-from-the-future, newer than this patchbench knows \(up to \d{4}-[\w-]+\): a newer patchbench has used it/);
+      assert.equal(errorCode(e), "infra");
+      return true;
+    });
+  } finally {
+    await store.drop();
   }
 });

@@ -103,6 +103,15 @@ export async function openStore(location: string): Promise<Db> {
   const { error, results } = outcome;
   if (error) {
     await db.destroy();
+    // Kysely's words for a store migrated by a newer patchbench: refuse it, never guess.
+    const newer = /previously executed migration (\S+) is missing/.exec(String((error as Error).message));
+    if (newer) {
+      const known = Object.keys(MIGRATIONS).sort().at(-1) ?? "none";
+      throw infraError(
+        `the store ${describeStore(location)} has schema ${newer[1]}, newer than this patchbench knows (up to ${known}): a newer patchbench has used it`,
+        "upgrade this patchbench, or point it at another store",
+      );
+    }
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "?";
     throw infraError(`store migration ${failed} failed: ${(error as Error).message}`);
   }

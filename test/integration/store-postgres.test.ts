@@ -63,7 +63,7 @@ describe("PostgreSQL store through the CLI (review, store copy, store migrate, q
     }
 
     const bad = await runCli(["--data-dir", data, "store", "migrate"], { PATCHBENCH_STORE_URL: "postgres://nobody:secret@127.0.0.1:1/none" });
-    assert.notEqual(bad.code, 0);
+    assert.equal(bad.code, 69, "EX_UNAVAILABLE");
     assert.match(bad.stderr, /cannot reach the store at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none/);
     assert.doesNotMatch(bad.stderr, /secret/, "the password is never printed");
   });
