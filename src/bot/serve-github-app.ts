@@ -19,6 +19,7 @@ import type { Db } from "../store/open-store.ts";
 import { createGithubApp } from "./create-github-app.ts";
 import { GITHUB_QUEUE, type GithubEvent } from "./github-event.ts";
 import { createGithubProcessor } from "./github-processor.ts";
+import { waitingForStore } from "../workers/wait-for-store.ts";
 import { githubDeliveryKey, githubEventJobId } from "../queue/job-ids.ts";
 
 export interface GithubAppService {
@@ -151,7 +152,7 @@ export async function serveGithubApp(deps: {
     poolQueue: poolQ,
   });
   // One at a time: per-PR state (the one pending /bench) is read-modify-write.
-  const worker = new Worker(GITHUB_QUEUE, processor, { connection, prefix, concurrency: 1 });
+  const worker = new Worker(GITHUB_QUEUE, waitingForStore(log, processor), { connection, prefix, concurrency: 1 });
   worker.on("failed", (job, err) => log.warn({ jobId: job?.id, err: err.message }, "github job failed"));
   worker.on("error", (err) => log.error({ err }, "github worker error"));
 

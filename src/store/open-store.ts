@@ -74,6 +74,11 @@ async function postgresDialect(url: string): Promise<Opened> {
   // Loaded only for a PostgreSQL store: the CLI's start stays light for everyone else.
   const { default: pg } = await import("pg");
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
+  // A connection that the server or the network drops is an 'error' event on the pool
+  // (idle) or on the client (checked out between queries), which would end the process.
+  // The pool replaces it; a query that cannot run fails where it is made, and is retried.
+  pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   try {
     (await pool.connect()).release();
   } catch (e) {

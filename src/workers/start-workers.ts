@@ -19,6 +19,7 @@ import type { MachineProfile } from "../runner/bench/machine-profile.ts";
 import { TOOL } from "./build-flow-report.ts";
 import type { Db } from "../store/open-store.ts";
 import { createReportProcessor } from "./report-processor.ts";
+import { waitingForStore } from "./wait-for-store.ts";
 import { createRunnerSandbox } from "./create-runner-sandbox.ts";
 import { createStageProcessor } from "./stage-processor.ts";
 import { pruneArtifacts } from "../runner/workspace/prune-artifacts.ts";
@@ -178,7 +179,8 @@ export async function startWorkers(opts: {
   }
   if (opts.orchestrator) {
     if (!opts.db) throw new Error("the orchestrator needs the store");
-    const w = new Worker(ORCHESTRATOR_QUEUE, createReportProcessor({ db: opts.db, config, log }), {
+    // A store outage (PostgreSQL restarting, a network cut) delays the report; it never uses up its attempts.
+    const w = new Worker(ORCHESTRATOR_QUEUE, waitingForStore(log, createReportProcessor({ db: opts.db, config, log })), {
       connection,
       prefix,
       concurrency: 2,
