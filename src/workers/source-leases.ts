@@ -115,12 +115,15 @@ export async function startSourceLeases(deps: {
   const tryHold = async (label: string, ttlMs: number): Promise<void> => {
     const startedAt = now();
     const mine = held.get(label);
-    // A new token never goes below the store's last one (Redis may have lost its counter).
-    const minFence = mine ? 0 : await getFence(db, label);
+    // A new token never goes below the store's last one, nor below the one this
+    // orchestrator holds: Redis may have lost the lease and its counter (a restart
+    // without persistence, FLUSHALL, a failover) while the store kept the token.
+    const minFence = mine ? mine.fence : await getFence(db, label);
     const r = await holdLease(redis, keys(label), id, ttlMs, minFence);
     if (r.held) {
       held.set(label, { fence: r.fence, validUntil: startedAt + ttlMs });
-      if (r.acquired) {
+      if (r.acquired && mine) log.warn({ source: label, orchestrator: id, fence: r.fence }, "Redis had lost the lease of a mail source: taken again with a newer token");
+      else if (r.acquired) {
         log.info({ source: label, orchestrator: id, fence: r.fence }, "took the lease of a mail source: polling it");
         for (const cb of listeners) cb(label);
       }

@@ -70,6 +70,26 @@ for (const backend of STORE_BACKENDS) {
       assert.equal(await getFence(db, SOURCE), 10);
     });
 
+    test("Redis loses the lease and its counter (FLUSHALL): the holder takes it again with a token the store still accepts", async () => {
+      const prefix = `flush-${backend.name}`;
+      const label = `${SOURCE}#flush`;
+      const k = await startSourceLeases({ redis, prefix, db, log, sources: [{ label, intervalSec: 10 }], version: "0.1.0" });
+      try {
+        const before = k.fence(label);
+        assert.ok(before !== null);
+        assert.equal(await setCursorFenced(db, label, "epoch-0", "x", before), true);
+        await redis.flushall();
+        const after = await waitFor("a new token", () => {
+          const f = k.fence(label);
+          return f !== null && f !== before ? f : undefined;
+        }, 5000);
+        assert.ok(after > before, `${after} > ${before}`);
+        assert.equal(await setCursorFenced(db, label, "epoch-0", "y", after), true, "the cursor still moves");
+      } finally {
+        await k.close();
+      }
+    });
+
     test("two orchestrators: one polls; the other takes over when it stops, dies, or meets a newer version", async () => {
       const sources = [{ label: SOURCE, intervalSec: 10 }];
       const keeper = (prefix: string, version: string, client: Redis = redis) =>
