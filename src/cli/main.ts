@@ -54,6 +54,13 @@ program
   .option("--no-runner", "do not start the local runner agent")
   .action((opts: { runner?: boolean }) => run(async () => (await import("./commands/start-command.ts")).startCommand({ ...globals(), ...opts }))());
 
+program
+  .command("web")
+  .description("serve the dashboard alone (read-only pages and JSON API) against the configured store")
+  .option("--host <addr>", "listen address (default: web.host)")
+  .option("--port <n>", "listen port, 0 for any free one (default: web.port)")
+  .action((opts: { host?: string; port?: string }) => run(async () => (await import("./commands/web-command.ts")).webCommand({ ...globals(), ...opts }))());
+
 const runner = program
   .command("runner")
   .description("run a runner agent that takes jobs of one pool from a shared Redis (`runner doctor`: check this box first)")

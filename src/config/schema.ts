@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BENCH_TESTS, SOCKOPTS, TOPOLOGIES } from "../domain/bench.ts";
+import { webSchema } from "./web-schema.ts";
 
 /**
  * The configuration schema. Every option documents itself with `describe`;
@@ -435,6 +436,7 @@ export const globalSchema = z
   .object({
     dataDir: z.string().default(".patchbench").describe("SQLite store, private Redis, worktrees, outbox, logs."),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    web: webSchema.default(webSchema.parse({})).describe("The dashboard: read-only pages and JSON API."),
     redis: z
       .object({
         url: z

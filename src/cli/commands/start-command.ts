@@ -43,6 +43,17 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
     orchestrator: true,
     pool: flags.runner === false ? null : config.global.runner.pool,
   });
+  // The dashboard, when web.enabled; a port already taken costs the pages, not the service.
+  const webConfig = config.global.web;
+  const web = webConfig.enabled
+    ? await (await import("../../workers/serve-web.ts"))
+        .serveWeb({ db: services.db, log, host: webConfig.host, port: webConfig.port, trees: config.trees.map((t) => t.name) })
+        .catch((e: unknown) => {
+          log.error({ err: e, host: webConfig.host, port: webConfig.port }, "dashboard not started");
+          return null;
+        })
+    : null;
+  if (web) log.info({ url: web.url, publicUrl: webConfig.publicUrl }, "dashboard listening");
   // The GitHub App, when github.enabled: webhooks in, check runs and /bench out.
   const githubApp = config.global.github.enabled
     ? await serveGithubApp({
@@ -101,6 +112,7 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
   await leases.close();
   leaseRedis.disconnect();
   await draining;
+  await web?.close();
   await githubApp?.close();
   await workers.close();
   await services.close();

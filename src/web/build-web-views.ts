@@ -1,0 +1,159 @@
+import { z } from "zod";
+import type { Series } from "../domain/series.ts";
+import type { TypedStageResult } from "../domain/stage-result-schema.ts";
+import { combineStatus } from "../domain/status.ts";
+import type { BenchCellView, FlowRef, RunView, SeriesListView, SeriesView } from "./web-view-schemas.ts";
+
+/** A link to the mail on lore (lore redirects /all/<id>/ to the list that has it). */
+export function loreUrl(messageId: string): string {
+  return `https://lore.kernel.org/all/${encodeURIComponent(messageId)}/`;
+}
+
+export interface StoredFlowRef {
+  id: string;
+  status: string;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+/** A verdict row as the store keeps it: the cell's whole analysis as JSON. */
+export interface StoredVerdict {
+  cell: string;
+  verdict: string;
+  data: string;
+}
+
+const finite = z.preprocess((v) => (typeof v === "number" && Number.isFinite(v) ? v : null), z.number().nullable());
+const storedAnalysisSchema = z.object({
+  ratio: finite,
+  ci95: z.tuple([finite, finite]).nullable().catch(null),
+  reason: z.string().catch(""),
+  meanA: finite,
+  meanB: finite,
+  nA: finite,
+  nB: finite,
+});
+
+/** A stored verdict as shown: the numbers the report decided on, never computed again here. */
+export function benchCellView(v: StoredVerdict): BenchCellView {
+  let parsed: z.infer<typeof storedAnalysisSchema> | null = null;
+  try {
+    const r = storedAnalysisSchema.safeParse(JSON.parse(v.data));
+    if (r.success) parsed = r.data;
+  } catch {
+    parsed = null;
+  }
+  if (!parsed) return { key: v.cell, verdict: v.verdict, ratio: null, ci95: null, reason: "the stored analysis is unreadable", meanA: null, meanB: null, nA: null, nB: null };
+  return { key: v.cell, verdict: v.verdict, ...parsed };
+}
+
+function flowRef(f: StoredFlowRef | null | undefined): FlowRef | null {
+  return f ? { id: f.id, status: f.status, createdAt: f.createdAt, finishedAt: f.finishedAt } : null;
+}
+
+export function buildSeriesListView(input: {
+  total: number;
+  offset: number;
+  limit: number;
+  filter: SeriesListView["filter"];
+  rows: { series: Series; createdAt: string; flows: StoredFlowRef[] }[];
+}): SeriesListView {
+  return {
+    total: input.total,
+    offset: input.offset,
+    limit: input.limit,
+    filter: input.filter,
+    items: input.rows.map((r) => ({
+      id: r.series.id,
+      title: r.series.title,
+      version: r.series.version,
+      tree: r.series.tree,
+      author: r.series.author,
+      messageId: r.series.cover?.messageId ?? r.series.patches[0]?.messageId ?? null,
+      createdAt: r.createdAt,
+      latestFlow: flowRef(r.flows[0]),
+      flows: r.flows.length,
+    })),
+  };
+}
+
+/** Stage cells of one version: each stage's status and line, checks folded into one. */
+function stageCells(results: readonly TypedStageResult[]) {
+  const of = (stage: TypedStageResult["stage"]) => {
+    const r = results.find((x) => x.stage === stage);
+    return r ? { status: r.status, summary: r.summary } : null;
+  };
+  const apply = results.find((x) => x.stage === "apply");
+  const checks = apply?.stage === "apply" ? apply.data?.checks ?? [] : [];
+  return {
+    apply: of("apply"),
+    checks: checks.length === 0 ? null : { status: combineStatus(checks.map((c) => c.status)), summary: checks.map((c) => `${c.id} ${c.status}`).join(", ") },
+    build: of("build"),
+    selftests: of("selftests"),
+    bench: of("bench"),
+  };
+}
+
+export interface StoredVersion {
+  series: Series;
+  /** The flow shown for this version (its newest), or null when none ran. */
+  flow: StoredFlowRef | null;
+  results: TypedStageResult[];
+  verdicts: StoredVerdict[];
+}
+
+/** The series page: `series` with every version of it side by side (oldest first). */
+export function buildSeriesView(series: Series, versions: readonly StoredVersion[]): SeriesView {
+  return {
+    id: series.id,
+    title: series.title,
+    version: series.version,
+    tree: series.tree,
+    author: series.author,
+    date: series.date,
+    cover: series.cover ? { subject: series.cover.subject, messageId: series.cover.messageId, lore: loreUrl(series.cover.messageId) } : null,
+    patches: series.patches.map((p) => ({ index: p.index, subject: p.subject, author: p.author, messageId: p.messageId, lore: loreUrl(p.messageId) })),
+    versions: versions.map((v) => ({
+      seriesId: v.series.id,
+      version: v.series.version,
+      flow: flowRef(v.flow),
+      ...stageCells(v.results),
+      cells: v.verdicts.map(benchCellView),
+    })),
+  };
+}
+
+function seconds(from: string, to: string): number | null {
+  const d = (Date.parse(to) - Date.parse(from)) / 1000;
+  return Number.isFinite(d) && d >= 0 ? d : null;
+}
+
+/** The run page: one flow's stage timeline and bench cells. */
+export function buildRunView(input: {
+  flow: StoredFlowRef & { seriesId: string; tree: string; base: string | null };
+  series: Series | undefined;
+  results: readonly TypedStageResult[];
+  errors: readonly { stage: string; reason: string }[];
+  verdicts: readonly StoredVerdict[];
+  sampleCount: number;
+  /** Where the API serves this flow (e.g. /api/runs/<id>). */
+  apiBase: string;
+}): RunView {
+  const f = input.flow;
+  return {
+    flow: { id: f.id, status: f.status, createdAt: f.createdAt, finishedAt: f.finishedAt, seriesId: f.seriesId, tree: f.tree, base: f.base },
+    series: input.series ? { title: input.series.title, version: input.series.version, author: input.series.author } : null,
+    stages: input.results.map((r) => ({
+      stage: r.stage,
+      status: r.status,
+      summary: r.summary,
+      runner: r.runner,
+      startedAt: r.startedAt,
+      endedAt: r.endedAt,
+      durationSec: seconds(r.startedAt, r.endedAt),
+    })),
+    errors: input.errors.map((e) => ({ stage: e.stage, reason: e.reason })),
+    cells: input.verdicts.map(benchCellView),
+    samples: { count: input.sampleCount, json: `${input.apiBase}/samples.json`, csv: `${input.apiBase}/samples.csv` },
+  };
+}

@@ -1,0 +1,53 @@
+import { formatPercent } from "../stats/analyze-cell.ts";
+import { html } from "./html.ts";
+import { renderLayout, statusWord } from "./render-layout.ts";
+import { renderRatioChart } from "./render-ratio-chart.ts";
+import type { RunView } from "./web-view-schemas.ts";
+
+function duration(s: number | null): string {
+  if (s === null) return "?";
+  return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+function num(x: number | null, digits = 3): string {
+  return x === null ? "?" : x.toFixed(digits);
+}
+
+/** One flow: its stages in order with durations, and each bench cell with its numbers and the chart. */
+export function renderRunPage(v: RunView): string {
+  const title = v.series ? `${v.series.title} v${v.series.version}` : v.flow.id;
+  const cells = v.cells.map(
+    (c) => html`<tr>
+<td>${c.key}</td>
+<td class="num">${num(c.ratio)}</td>
+<td class="num">${c.ci95 ? `${num(c.ci95[0])} – ${num(c.ci95[1])}` : "?"}</td>
+<td class="num">${c.ratio === null ? "?" : formatPercent(c.ratio - 1)}</td>
+<td>${statusWord(c.verdict)}</td>
+<td>${c.reason}</td>
+</tr>`,
+  );
+  return renderLayout(
+    title,
+    html`<h1>Run ${v.flow.id}</h1>
+<p>${v.series ? html`<a href="/series/${encodeURIComponent(v.flow.seriesId)}">${title}</a> · ${v.series.author} · ` : ""}${v.flow.tree}${v.flow.base ? ` at ${v.flow.base.slice(0, 12)}` : ""} · ${statusWord(v.flow.status)}</p>
+<h2>Stages</h2>
+<table class="stages">
+<thead><tr><th>stage</th><th>status</th><th>duration</th><th>started (UTC)</th><th>runner</th><th>summary</th></tr></thead>
+<tbody>
+${v.stages.map(
+  (s) => html`<tr><td>${s.stage}</td><td>${statusWord(s.status)}</td><td class="num">${duration(s.durationSec)}</td><td>${s.startedAt}</td><td>${s.runner}</td><td>${s.summary}</td></tr>`,
+)}
+</tbody>
+</table>
+${v.errors.length === 0 ? "" : html`<ul class="errors">${v.errors.map((e) => html`<li>${e.stage}: ${e.reason}</li>`)}</ul>`}
+${v.cells.length === 0 ? html`<p>No bench cells.</p>` : html`<h2>Bench: B/A per cell</h2>
+${renderRatioChart(v.cells)}
+<table class="cells">
+<thead><tr><th>cell</th><th>B/A</th><th>95% interval</th><th>change</th><th>verdict</th><th>why</th></tr></thead>
+<tbody>
+${cells}
+</tbody>
+</table>`}
+<p>Raw samples (${v.samples.count}): <a href="${v.samples.json}">JSON</a> · <a href="${v.samples.csv}">CSV</a></p>`,
+  );
+}

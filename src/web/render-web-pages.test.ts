@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { golden } from "../../test/helpers/golden.ts";
+import { cellKey } from "../domain/bench.ts";
+import type { Series } from "../domain/series.ts";
+import { PROJECT_ROOT } from "../lib/project-root.ts";
+import { reportOfStoredFlow, type StoredFlow } from "../workers/build-flow-report.ts";
+import { buildRunView, buildSeriesListView, buildSeriesView, type StoredVerdict } from "./build-web-views.ts";
+import { parseWebRequest } from "./parse-web-request.ts";
+import { renderRunPage } from "./render-run-page.ts";
+import { renderSamplesCsv } from "./render-samples-csv.ts";
+import { renderSeriesList } from "./render-series-list.ts";
+import { renderSeriesPage } from "./render-series-page.ts";
+import { runViewSchema, seriesListViewSchema, seriesViewSchema } from "./web-view-schemas.ts";
+
+/**
+ * The pages of a real kernel A/B flow (test/data/kernel-ab/feature-flow.json), with its verdicts
+ * stored as the report job stores them: each cell's whole analysis.
+ */
+const flow = JSON.parse(readFileSync(join(PROJECT_ROOT, "test", "data", "kernel-ab", "feature-flow.json"), "utf8")) as StoredFlow;
+const report = reportOfStoredFlow(flow);
+const verdicts: StoredVerdict[] = (report.bench?.cells ?? []).map((c) => ({ cell: cellKey(c.cell), verdict: c.analysis.verdict, data: JSON.stringify(c.analysis) }));
+const storedFlow = { id: flow.flowId, status: report.status, createdAt: "2026-12-01T10:00:00.000Z", finishedAt: flow.generatedAt, seriesId: flow.series.id, tree: "bpf-next", base: null };
+
+const hostile: Series = {
+  ...flow.series,
+  id: "series-hostile",
+  title: `<script>alert("t")</script> & "quoted" 'x'`,
+  author: `"><img src=x onerror=alert(1)> <evil@example.org>`,
+  cover: { messageId: `a"><svg onload=alert(2)>@example.org`, subject: "<b>cover</b>" },
+  patches: flow.series.patches.map((p) => ({ ...p, subject: `${p.subject} </td><script>x()</script>` })),
+  previousVersion: null,
+};
+
+test("run page of a real kernel A/B flow: stage timeline, every cell with ratio and interval, one chart point per cell (golden)", () => {
+  const view = runViewSchema.parse(
+    buildRunView({ flow: storedFlow, series: flow.series, results: flow.runs, errors: [], verdicts, sampleCount: flow.samples.length, apiBase: `/api/runs/${flow.flowId}` }),
+  );
+  assert.ok(view.cells.length > 0);
+  for (const [i, c] of view.cells.entries()) {
+    const stored = report.bench!.cells[i]!.analysis;
+    assert.equal(c.ratio, stored.ratio, "the stored ratio, not one computed again");
+    assert.deepEqual(c.ci95, stored.ci95);
+  }
+  const page = renderRunPage(view);
+  golden("web-run-page.html", page);
+  assert.equal(page.match(/<circle class="point"/g)?.length, view.cells.length);
+  assert.match(page, /samples\.csv/);
+  for (const s of view.stages) assert.ok(s.durationSec !== null && s.durationSec >= 0, `${s.stage} has a duration`);
+});
+
+test("series page: cover and patches linked to lore, versions side by side with their cells (golden)", () => {
+  const v1: Series = { ...flow.series, id: "series-v1", version: 1, previousVersion: null };
+  const v2: Series = { ...flow.series, previousVersion: "series-v1" };
+  const view = seriesViewSchema.parse(
+    buildSeriesView(v2, [
+      { series: v1, flow: null, results: [], verdicts: [] },
+      { series: v2, flow: storedFlow, results: flow.runs, verdicts },
+    ]),
+  );
+  const page = renderSeriesPage(view);
+  golden("web-series-page.html", page);
+  assert.match(page, /https:\/\/lore\.kernel\.org\/all\//);
+  assert.match(page, /<th>v1<br>not run<\/th>|href="\/series\/series-v1">v1<\/a>/);
+});
+
+test("series list with filters and pages (golden), and hostile mail text escaped on every page", () => {
+  const view = seriesListViewSchema.parse(
+    buildSeriesListView({
+      total: 120,
+      offset: 50,
+      limit: 50,
+      filter: { tree: "bpf-next", q: `"><script>` },
+      rows: [
+        { series: flow.series, createdAt: "2026-12-01T09:59:00.000Z", flows: [storedFlow] },
+        { series: hostile, createdAt: "2026-12-01T09:58:00.000Z", flows: [] },
+      ],
+    }),
+  );
+  const page = renderSeriesList(view, ["bpf-next", "net-next"]);
+  golden("web-series-list.html", page);
+  assert.match(page, /rel="prev" href="\/series\?tree=bpf-next&amp;q=%22%3E%3Cscript%3E"/);
+  assert.match(page, /rel="next" href="\/series\?tree=bpf-next&amp;q=%22%3E%3Cscript%3E&amp;offset=52"/);
+  const series = renderSeriesPage(buildSeriesView(hostile, [{ series: hostile, flow: null, results: [], verdicts: [] }]));
+  for (const p of [page, series]) {
+    assert.doesNotMatch(p, /<script|<img|<svg onload|<b>cover/i);
+    assert.doesNotMatch(p, /"><img/);
+  }
+  assert.match(series, /&lt;script&gt;alert\(&quot;t&quot;\)&lt;\/script&gt; &amp; &quot;quoted&quot; &#39;x&#39;/);
+});
+
+test("requests: read-only, ids without paths, filters bounded with what is allowed", () => {
+  assert.deepEqual(parseWebRequest("POST", "/series"), { ok: false, status: 405, message: "read-only: GET and HEAD only", allow: "GET, HEAD" });
+  assert.equal(parseWebRequest("GET", "/runs/..%2f..%2fetc%2fpasswd").ok, false);
+  assert.equal(parseWebRequest("GET", "/runs/../../etc/passwd").ok, false);
+  assert.equal(parseWebRequest("GET", "/api/runs/x/../../samples.csv").ok, false);
+  const bad = parseWebRequest("GET", "/series?verdict=maybe");
+  assert.deepEqual(bad, { ok: false, status: 400, message: "verdict: one of pass, warn, fail, error, skip" });
+  assert.equal((parseWebRequest("GET", `/series?q=${"a".repeat(201)}`) as { status: number }).status, 400);
+  assert.equal((parseWebRequest("GET", `/series?q=${"a".repeat(3000)}`) as { status: number }).status, 414);
+  assert.equal((parseWebRequest("GET", "/series?offset=-1") as { status: number }).status, 400);
+  assert.equal((parseWebRequest("GET", "/series?limit=1") as { status: number }).status, 400);
+  assert.deepEqual(parseWebRequest("HEAD", "/api/series?q=tcp&state=queued&offset=50"), {
+    ok: true,
+    head: true,
+    route: { kind: "series-list", api: true, query: { offset: 50, q: "tcp", state: "queued" } },
+  });
+  assert.deepEqual(parseWebRequest("GET", "/api/runs/flow-1/samples.csv"), { ok: true, head: false, route: { kind: "samples", id: "flow-1", format: "csv" } });
+});
+
+test("samples CSV: quoted fields, and text a spreadsheet would run as a formula made inert", () => {
+  const csv = renderSamplesCsv([
+    { cell: "TCP_RR/loopback/1", variant: "a", round: 0, run: 1, slot: 0, throughput: 12.5, ok: 1, problem: null, started_at: "s", ended_at: "e", superseded: null },
+    { cell: "TCP_RR/loopback/1", variant: "b", round: 0, run: 1, slot: 1, throughput: null, ok: 0, problem: '=HYPERLINK("x"), "q"', started_at: "s", ended_at: "e", superseded: "slow" },
+  ]);
+  assert.equal(
+    csv,
+    'cell,variant,round,run,slot,throughput,ok,problem,started_at,ended_at,superseded\r\nTCP_RR/loopback/1,a,0,1,0,12.5,1,,s,e,\r\nTCP_RR/loopback/1,b,0,1,1,,0,"\'=HYPERLINK(""x""), ""q""",s,e,slow\r\n',
+  );
+});

@@ -1,0 +1,102 @@
+import { z } from "zod";
+import { STATUSES } from "../domain/status.ts";
+
+/**
+ * The JSON API's contract: each page's data, as served under /api and rendered as HTML.
+ * Numbers a stored analysis could not estimate are null (JSON has no NaN).
+ */
+const status = z.enum(STATUSES);
+const num = z.number().nullable();
+
+export const flowRefSchema = z.object({
+  id: z.string(),
+  /** queued, or the report's status once finished. */
+  status: z.string(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+
+export const seriesListViewSchema = z.object({
+  total: z.number().int(),
+  offset: z.number().int(),
+  limit: z.number().int(),
+  filter: z.object({ tree: z.string().optional(), state: z.string().optional(), verdict: z.string().optional(), q: z.string().optional() }),
+  items: z.array(
+    z.object({
+      id: z.string(),
+      title: z.string(),
+      version: z.number().int(),
+      tree: z.string().nullable(),
+      author: z.string(),
+      messageId: z.string().nullable(),
+      createdAt: z.string(),
+      latestFlow: flowRefSchema.nullable(),
+      flows: z.number().int(),
+    }),
+  ),
+});
+
+const mailRefSchema = z.object({ subject: z.string(), messageId: z.string(), lore: z.string() });
+
+export const benchCellViewSchema = z.object({
+  key: z.string(),
+  verdict: z.string(),
+  ratio: num,
+  ci95: z.tuple([num, num]).nullable(),
+  reason: z.string(),
+  meanA: num,
+  meanB: num,
+  nA: num,
+  nB: num,
+});
+
+const stageCellSchema = z.object({ status, summary: z.string() });
+
+export const seriesViewSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  version: z.number().int(),
+  tree: z.string().nullable(),
+  author: z.string(),
+  date: z.string().nullable(),
+  cover: mailRefSchema.nullable(),
+  patches: z.array(mailRefSchema.extend({ index: z.number().int(), author: z.string() })),
+  versions: z.array(
+    z.object({
+      seriesId: z.string(),
+      version: z.number().int(),
+      flow: flowRefSchema.nullable(),
+      apply: stageCellSchema.nullable(),
+      checks: stageCellSchema.nullable(),
+      build: stageCellSchema.nullable(),
+      selftests: stageCellSchema.nullable(),
+      bench: stageCellSchema.nullable(),
+      cells: z.array(benchCellViewSchema),
+    }),
+  ),
+});
+
+export const runViewSchema = z.object({
+  flow: flowRefSchema.extend({ seriesId: z.string(), tree: z.string(), base: z.string().nullable() }),
+  series: z.object({ title: z.string(), version: z.number().int(), author: z.string() }).nullable(),
+  stages: z.array(
+    z.object({
+      stage: z.string(),
+      status,
+      summary: z.string(),
+      runner: z.string(),
+      startedAt: z.string(),
+      endedAt: z.string(),
+      durationSec: num,
+    }),
+  ),
+  errors: z.array(z.object({ stage: z.string(), reason: z.string() })),
+  cells: z.array(benchCellViewSchema),
+  samples: z.object({ count: z.number().int(), json: z.string(), csv: z.string() }),
+});
+
+export type FlowRef = z.infer<typeof flowRefSchema>;
+export type SeriesListView = z.infer<typeof seriesListViewSchema>;
+export type BenchCellView = z.infer<typeof benchCellViewSchema>;
+export type SeriesView = z.infer<typeof seriesViewSchema>;
+export type RunView = z.infer<typeof runViewSchema>;

@@ -1,0 +1,60 @@
+import type { Db } from "../store/open-store.ts";
+import { getFlow, listFlowsOfSeries } from "../store/flow-repository.ts";
+import { listSeriesPage } from "../store/list-series-page.ts";
+import { listSeriesVersions } from "../store/list-series-versions.ts";
+import { listSamples, listStageResults, listVerdicts } from "../store/result-repository.ts";
+import { getSeries } from "../store/series-repository.ts";
+import { buildRunView, buildSeriesListView, buildSeriesView, type StoredVersion } from "../web/build-web-views.ts";
+import { type ListQuery, PAGE_SIZE } from "../web/parse-web-request.ts";
+import type { RunView, SeriesListView, SeriesView } from "../web/web-view-schemas.ts";
+
+/** Each page's data, read through the store's repositories (no SQL here). */
+export async function loadSeriesList(db: Db, query: ListQuery): Promise<SeriesListView> {
+  const filter = {
+    ...(query.tree !== undefined ? { tree: query.tree } : {}),
+    ...(query.state !== undefined ? { state: query.state } : {}),
+    ...(query.verdict !== undefined ? { verdict: query.verdict } : {}),
+    ...(query.q !== undefined ? { search: query.q } : {}),
+  };
+  const { total, rows } = await listSeriesPage(db, filter, { offset: query.offset, limit: PAGE_SIZE });
+  const shown = {
+    ...(query.tree !== undefined ? { tree: query.tree } : {}),
+    ...(query.state !== undefined ? { state: query.state } : {}),
+    ...(query.verdict !== undefined ? { verdict: query.verdict } : {}),
+    ...(query.q !== undefined ? { q: query.q } : {}),
+  };
+  return buildSeriesListView({ total, offset: query.offset, limit: PAGE_SIZE, filter: shown, rows });
+}
+
+export async function loadSeriesView(db: Db, id: string): Promise<SeriesView | undefined> {
+  const chain = await listSeriesVersions(db, id);
+  const series = chain.find((s) => s.id === id);
+  if (!series) return undefined;
+  const versions: StoredVersion[] = [];
+  for (const s of chain) {
+    const flowId = (await listFlowsOfSeries(db, s.id)).at(-1);
+    const flow = flowId ? await getFlow(db, flowId) : undefined;
+    if (!flow) {
+      versions.push({ series: s, flow: null, results: [], verdicts: [] });
+      continue;
+    }
+    const { results } = await listStageResults(db, flow.id);
+    versions.push({ series: s, flow, results, verdicts: await listVerdicts(db, flow.id) });
+  }
+  return buildSeriesView(series, versions);
+}
+
+export async function loadRunView(db: Db, id: string): Promise<RunView | undefined> {
+  const flow = await getFlow(db, id);
+  if (!flow) return undefined;
+  const { results, errors } = await listStageResults(db, id);
+  return buildRunView({
+    flow,
+    series: await getSeries(db, flow.seriesId),
+    results,
+    errors,
+    verdicts: await listVerdicts(db, id),
+    sampleCount: (await listSamples(db, id)).length,
+    apiBase: `/api/runs/${encodeURIComponent(id)}`,
+  });
+}

@@ -1,0 +1,124 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "../lib/logger.ts";
+import type { Db } from "../store/open-store.ts";
+import { listSamples } from "../store/result-repository.ts";
+import { parseWebRequest, type WebRoute } from "../web/parse-web-request.ts";
+import { renderErrorPage } from "../web/render-error-page.ts";
+import { CONTENT_SECURITY_POLICY } from "../web/render-layout.ts";
+import { renderRunPage } from "../web/render-run-page.ts";
+import { renderSamplesCsv } from "../web/render-samples-csv.ts";
+import { renderSeriesList } from "../web/render-series-list.ts";
+import { renderSeriesPage } from "../web/render-series-page.ts";
+import { runViewSchema, seriesListViewSchema, seriesViewSchema } from "../web/web-view-schemas.ts";
+import { loadRunView, loadSeriesList, loadSeriesView } from "./load-web-views.ts";
+
+export interface WebResponse {
+  status: number;
+  type: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+const HTML = "text/html; charset=utf-8";
+const JSON_TYPE = "application/json; charset=utf-8";
+
+function json(status: number, value: unknown): WebResponse {
+  return { status, type: JSON_TYPE, body: `${JSON.stringify(value, null, 1)}\n` };
+}
+
+function failure(api: boolean, status: number, message: string): WebResponse {
+  return api ? json(status, { error: message }) : { status, type: HTML, body: renderErrorPage(status, message) };
+}
+
+/** One route's answer, read from the store. Pages and API share the view; the API's passes its schema first. */
+export async function answerWebRoute(db: Db, route: WebRoute, trees: readonly string[]): Promise<WebResponse> {
+  switch (route.kind) {
+    case "home":
+      return { status: 302, type: "text/plain; charset=utf-8", body: "see /series\n", headers: { Location: "/series" } };
+    case "series-list": {
+      const view = await loadSeriesList(db, route.query);
+      return route.api ? json(200, seriesListViewSchema.parse(view)) : { status: 200, type: HTML, body: renderSeriesList(view, trees) };
+    }
+    case "series": {
+      const view = await loadSeriesView(db, route.id);
+      if (!view) return failure(route.api, 404, `no series ${route.id}`);
+      return route.api ? json(200, seriesViewSchema.parse(view)) : { status: 200, type: HTML, body: renderSeriesPage(view) };
+    }
+    case "run": {
+      const view = await loadRunView(db, route.id);
+      if (!view) return failure(route.api, 404, `no run ${route.id}`);
+      return route.api ? json(200, runViewSchema.parse(view)) : { status: 200, type: HTML, body: renderRunPage(view) };
+    }
+    case "samples": {
+      const rows = await listSamples(db, route.id);
+      if (rows.length === 0) return failure(true, 404, `no samples of run ${route.id}`);
+      const name = `${route.id}-samples.${route.format}`;
+      const headers = { "Content-Disposition": `attachment; filename="${name}"` };
+      if (route.format === "csv") return { status: 200, type: "text/csv; charset=utf-8", body: renderSamplesCsv(rows), headers };
+      const samples = rows.map(({ id: _id, flow_id: _flow, values_json, ...r }) => ({ ...r, values: JSON.parse(values_json) as unknown }));
+      return { ...json(200, { flowId: route.id, samples }), headers };
+    }
+  }
+}
+
+export interface WebServer {
+  /** Where it listens, e.g. http://127.0.0.1:8470 */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The dashboard over HTTP: read-only pages and JSON. A page that throws is logged and
+ * answered 500; the process (the whole service, under `patchbench start`) goes on.
+ */
+export async function serveWeb(deps: { db: Db; log: Logger; host: string; port: number; trees: readonly string[] }): Promise<WebServer> {
+  const { db, log } = deps;
+  const send = (req: IncomingMessage, res: ServerResponse, r: WebResponse) => {
+    res.writeHead(r.status, {
+      "Content-Type": r.type,
+      "Content-Length": Buffer.byteLength(r.body),
+      "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+      "X-Content-Type-Options": "nosniff",
+      "Referrer-Policy": "no-referrer",
+      "Cache-Control": "no-store",
+      ...r.headers,
+    });
+    res.end(req.method === "HEAD" ? undefined : r.body);
+  };
+  const server = createServer((req, res) => {
+    const parsed = parseWebRequest(req.method, req.url);
+    const api = (req.url ?? "").startsWith("/api/");
+    if (!parsed.ok) {
+      send(req, res, { ...failure(api, parsed.status, parsed.message), ...(parsed.allow ? { headers: { Allow: parsed.allow } } : {}) });
+      return;
+    }
+    answerWebRoute(db, parsed.route, deps.trees)
+      .then((r) => send(req, res, r))
+      .catch((e: unknown) => {
+        log.error({ err: e, url: req.url?.slice(0, 300) }, "dashboard page failed");
+        if (!res.headersSent) send(req, res, failure(api, 500, "the page failed; the log has the reason"));
+        else res.destroy();
+      });
+  });
+  // A request that never finishes its headers does not hold a socket for ever.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(deps.port, deps.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const a = server.address() as AddressInfo;
+  const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
+  return {
+    url: `http://${host}:${a.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
