@@ -21,7 +21,8 @@ step() {
 }
 
 # git-email + libmailtools-perl: `git send-email --dry-run` logs are review input (a test makes one).
-PACKAGES=(redis-server git git-email libmailtools-perl iproute2 netperf public-inbox python3 clang llvm libbpf-dev bpftool openssh-client ca-certificates bubblewrap ccache)
+# chromium: the dashboard's browser test drives it with playwright-core (which brings no browser).
+PACKAGES=(redis-server git git-email libmailtools-perl iproute2 netperf public-inbox python3 clang llvm libbpf-dev bpftool openssh-client ca-certificates bubblewrap ccache chromium)
 if [ "${PATCHBENCH_SETUP_EXTRA:-}" != "" ]; then
   # shellcheck disable=SC2206
   PACKAGES+=(${PATCHBENCH_SETUP_EXTRA})

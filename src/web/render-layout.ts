@@ -12,13 +12,14 @@ form.filters{display:flex;gap:.5rem;flex-wrap:wrap;align-items:end}svg.chart{max
 /** Only this stylesheet and nothing else may run or load: no script at all. */
 export const CONTENT_SECURITY_POLICY = `default-src 'none'; style-src 'sha256-${createHash("sha256").update(CSS).digest("base64")}'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
 
-/** A whole page: the shared head and navigation around `body`. */
+/** A whole page: the shared head and navigation around `body` (the empty icon keeps browsers from asking for /favicon.ico). */
 export function renderLayout(title: string, body: Html): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${title} · patchbench</title>
 <style>${raw(CSS)}</style>
 </head>
