@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Config } from "../config/schema.ts";
 import { deliverReportMail } from "../deliver/deliver-report-mail.ts";
 import { deliverGithub } from "../deliver/github/deliver-github.ts";
+import { deliverPatchwork } from "../deliver/patchwork/deliver-patchwork.ts";
 import type { MailDecision } from "../deliver/mail-policy.ts";
 import type { Logger } from "../lib/logger.ts";
 import { reportJobSchema } from "../queue/payloads.ts";
@@ -32,7 +33,7 @@ export interface ReportOutcome {
  * Stores results, decides verdicts, renders, delivers through the outbox.
  * Safe to repeat: results are replaced, the mail goes out once.
  */
-export function createReportProcessor(deps: { db: Db; config: Config; log: Logger; deliverGithub?: typeof deliverGithub }) {
+export function createReportProcessor(deps: { db: Db; config: Config; log: Logger; deliverGithub?: typeof deliverGithub; deliverPatchwork?: typeof deliverPatchwork }) {
   return async (job: Job): Promise<ReportOutcome> => {
     const parsed = reportJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid report job data: ${parsed.error.message}`);
@@ -61,6 +62,8 @@ export function createReportProcessor(deps: { db: Db; config: Config; log: Logge
     );
     // GitHub: the PR's check run or /bench comment, updated in place.
     if (series.source === "github") await (deps.deliverGithub ?? deliverGithub)({ db: deps.db, config: deps.config, log }, { flowId, report });
+    // Patchwork: checks on the series' patches there (found by Message-ID), posted only when changed.
+    await (deps.deliverPatchwork ?? deliverPatchwork)({ db: deps.db, config: deps.config, log }, { flowId, series, report });
     await setFlowStatus(deps.db, flowId, report.status, true);
     log.info({ status: report.status, headline: report.headline, eml: delivered.path, mailed: delivered.sent, held: delivered.held }, "report done");
     return { flowId, status: report.status, headline: report.headline, emlPath: delivered.path, messageId: delivered.messageId, text, mail: delivered.decision };

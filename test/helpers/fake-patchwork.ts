@@ -21,7 +21,6 @@ import {
  */
 
 type Json = Record<string, unknown>;
-
 export type { FakeCheck, FakePatch, FakeSeriesRow };
 
 export interface FakePatchwork {
@@ -59,6 +58,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Patchwork's file name of a patch: its name with every run of other characters made "-". */
+function fileName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "") || "patch";
 }
 
 export async function startFakePatchwork(opts: { linkName?: string; mboxes?: string[] } = {}): Promise<FakePatchwork> {
@@ -218,16 +222,17 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
   };
 
   /** Django views outside the API: the mbox of a series or of one patch, the mails as they came. */
-  const handleMbox = (path: string): [number, string] => {
+  const handleMbox = (path: string): [number, string, string?] => {
     const s = /^\/series\/(\d+)\/mbox\/$/.exec(path);
     if (s) {
       const row = state.series.find((x) => x.id === Number(s[1]));
       if (!row) return [404, "Not found"];
-      return [200, [row.cover?.mail, ...row.patches.filter((p) => !p.deleted).map((p) => p.mail)].filter((m): m is FakeMail => !!m).map((m) => m.raw).join("")];
+      const mails = [row.cover?.mail, ...row.patches.filter((p) => !p.deleted).map((p) => p.mail)].filter((m): m is FakeMail => !!m);
+      return [200, mails.map((m) => m.raw).join(""), fileName(mails[0]?.name ?? "series")];
     }
     const p = /^\/project\/[^/]+\/patch\/([^/]+)\/mbox\/$/.exec(path);
     const patch = p && allPatches().find((x) => x.mail.msgid === decodeURIComponent(p[1]!));
-    return patch ? [200, patch.mail.raw] : [404, "Not found"];
+    return patch ? [200, patch.mail.raw, fileName(patch.mail.name)] : [404, "Not found"];
   };
 
   const server = createServer((req, res) => {
@@ -235,9 +240,10 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
       const u = new URL(req.url ?? "/", "http://localhost");
       const raw = await readBody(req);
       if (!u.pathname.startsWith("/api/")) {
-        const [status, body] = handleMbox(u.pathname);
+        const [status, body, file] = handleMbox(u.pathname);
         state.requests.push({ method: req.method ?? "GET", path: u.pathname, operationId: null, status });
-        res.writeHead(status, { "Content-Type": status === 200 ? "application/mbox" : "text/plain" }).end(body);
+        // patchwork/views: text/plain, and the file name clients such as git-pw save it under.
+        res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", ...(file ? { "Content-Disposition": `attachment; filename=${file}.patch` } : {}) }).end(body);
         return;
       }
       // A proxy timing out after patchwork did the work (NIPA saw POSTs answered 504 that had landed).
