@@ -324,6 +324,18 @@ export const sourceSchema = z.discriminatedUnion("kind", [
       .optional()
       .describe("Epochs to read from their first commit (backfill). Unset: follow the newest epoch from now on."),
   }),
+  z.object({
+    kind: z.literal("patchwork").describe("Follow a patchwork project's series-completed events and read each series' mbox."),
+    url: z.string().url().describe("Root of the patchwork instance, e.g. https://patchwork.kernel.org"),
+    project: z.string().regex(/^[A-Za-z0-9._-]+$/).describe("Project link name, e.g. netdevbpf."),
+    tokenEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/)
+      .nullable()
+      .default(null)
+      .describe("Environment variable with an API token (reading needs none; a token may get a higher rate limit)."),
+    intervalSec: z.number().int().min(10).default(300).describe("Seconds between polls; doubled after each failure (max 1 h)."),
+  }),
 ]);
 
 export const ingestSchema = z

@@ -1,4 +1,4 @@
-import type { Logger } from "../../lib/logger.ts";
+import type { Logger } from "./logger.ts";
 
 /**
  * How a patchwork request failed, classified once: `auth` (the token is

@@ -13,6 +13,7 @@ import { splitMbox } from "../ingest/mail/split-mbox.ts";
 import { pollGitInbox } from "../ingest/public-inbox/follow-git-epochs.ts";
 import type { CursorStore, Fetch, InboxBatch, InboxMail } from "../ingest/public-inbox/inbox-source.ts";
 import { pollHttpInbox } from "../ingest/public-inbox/poll-http-inbox.ts";
+import { createPatchworkPoller } from "./patchwork-poller.ts";
 import type { Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { BenchLimiter, } from "../queue/bench-limiter.ts";
@@ -76,7 +77,7 @@ export function sourceLabel(source: SourceConfig): string {
   const u = new URL(source.url);
   u.username = "";
   u.password = "";
-  return `${source.kind}:${u.toString().replace(/\/+$/, "")}#${source.list}`;
+  return `${source.kind}:${u.toString().replace(/\/+$/, "")}#${source.kind === "patchwork" ? source.project : source.list}`;
 }
 
 export function createSourcePoller(source: SourceConfig, deps: SourceDeps): SourcePoller {
@@ -156,6 +157,8 @@ export function createSourcePoller(source: SourceConfig, deps: SourceDeps): Sour
           ),
       };
     }
+    case "patchwork":
+      return createPatchworkPoller(source, { label, cursors: cursorStore(deps, label), ...(deps.fetch ? { fetch: deps.fetch } : {}) });
   }
 }
 

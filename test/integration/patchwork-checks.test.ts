@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
 import { applyPatchworkChecks } from "../../src/deliver/patchwork/apply-patchwork-checks.ts";
-import { createPatchworkClient, type PatchworkClient } from "../../src/deliver/patchwork/patchwork-client.ts";
+import { createPatchworkClient, type PatchworkClient } from "../../src/lib/patchwork-client.ts";
 import type { PlannedCheck } from "../../src/deliver/patchwork/plan-patchwork-checks.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { startFakePatchwork, type FakePatchwork } from "../helpers/fake-patchwork.ts";

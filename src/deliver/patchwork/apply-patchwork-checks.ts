@@ -1,5 +1,5 @@
 import type { Logger } from "../../lib/logger.ts";
-import type { PatchworkClient } from "./patchwork-client.ts";
+import type { PatchworkClient } from "../../lib/patchwork-client.ts";
 import type { PatchworkState, PlannedCheck } from "./plan-patchwork-checks.ts";
 
 /** A check as patchwork lists it (API 1.3 `Check`), the fields read here. */

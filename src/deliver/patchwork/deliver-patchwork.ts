@@ -5,7 +5,7 @@ import type { Report } from "../../report/report.ts";
 import { markDelivery, reserveDelivery } from "../../store/delivery-repository.ts";
 import type { Db } from "../../store/open-store.ts";
 import { type ApplyOutcome, applyPatchworkChecks } from "./apply-patchwork-checks.ts";
-import { createPatchworkClient, type PatchworkClient } from "./patchwork-client.ts";
+import { createPatchworkClient, type PatchworkClient } from "../../lib/patchwork-client.ts";
 import { type PatchTarget, planPatchworkChecks } from "./plan-patchwork-checks.ts";
 
 export interface DeliverPatchworkDeps {
