@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { FlowProducer, Queue } from "bullmq";
+import { type Config, globalSchema, type SourceConfig, treeSchema } from "../../src/config/schema.ts";
+import { silentLogger } from "../../src/lib/logger.ts";
+import { createFlowCanceller } from "../../src/queue/cancel-flow.ts";
+import { ORCHESTRATOR_QUEUE } from "../../src/queue/queue-names.ts";
+import { type Db, openStore } from "../../src/store/open-store.ts";
+import { createSourcePoller, pollOnce } from "../../src/workers/mail-poller.ts";
+import { startFakePatchwork, type FakePatchwork } from "../helpers/fake-patchwork.ts";
+import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
+import { DELACK_FILES, seriesMails } from "./mail-fixture-results.ts";
+
+/**
+ * The same series from the list (a local mbox of the netdev copies) and
+ * from patchwork, polled by the real poll loop into a real Redis: one
+ * series, one flow.
+ */
+let pw: FakePatchwork;
+let redis: TestRedis;
+let dir: string;
+let db: Db;
+let flows: FlowProducer;
+let queue: Queue;
+
+const mbox = seriesMails(DELACK_FILES)
+  .map((b) => `From mboxrd@z Thu Jan  1 00:00:00 1970\n${b.toString("utf8").replace(/\r\n/g, "\n").replace(/\n?$/, "\n")}`)
+  .join("\n");
+
+before(async () => {
+  [pw, redis] = await Promise.all([startFakePatchwork({ mboxes: [mbox] }), startTestRedis()]);
+  dir = mkdtempSync(join(tmpdir(), "pb-pw-flow-"));
+  db = await openStore(join(dir, "store.sqlite"));
+  const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
+  flows = new FlowProducer({ connection, prefix: "pbt" });
+  queue = new Queue(ORCHESTRATOR_QUEUE, { connection, prefix: "pbt" });
+});
+after(async () => {
+  assert.deepEqual(pw.problems, [], "every request and answer fits patchwork's API description");
+  await flows?.close();
+  await queue?.close();
+  await pw.close();
+  await redis?.stop();
+  await db?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("a series on the list and in patchwork is one series with one flow", async () => {
+  const listFile = join(dir, "netdev.mbox");
+  writeFileSync(listFile, mbox);
+  const sources: SourceConfig[] = [
+    { kind: "mbox", path: listFile, intervalSec: 30 },
+    { kind: "patchwork", url: pw.url, project: pw.project.linkName, tokenEnv: null, intervalSec: 10 },
+  ];
+  const global = globalSchema.parse({ dataDir: dir, trees: ["net-next"], defaultTree: "net-next" });
+  const config: Config = {
+    configDir: null,
+    global: { ...global, sources, redis: { ...global.redis, prefix: "pbt" } },
+    trees: [treeSchema.parse({ name: "net-next", url: "https://git.kernel.org/pub/scm/linux/kernel/git/netdev/net-next.git", tags: ["net-next"], lists: ["netdev@vger.kernel.org"] })],
+    secrets: { smtpPassword: null },
+    paths: { dataDir: dir, storePath: join(dir, "store.sqlite"), store: join(dir, "store.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
+  };
+  const pollers = sources.map((s) => createSourcePoller(s, { db, dataDir: dir }));
+  const r = await pollOnce({ db, config, flows, log: silentLogger(), installationId: "pwtest", pollers, cancelFlow: createFlowCanceller(queue) });
+  assert.deepEqual(r.failures, []);
+  assert.equal(r.newMails, 4, "4 mails stored once, though both sources delivered them");
+  assert.equal(r.flows.length, 1, r.notes.join("; "));
+  const series = await db.selectFrom("series").select("id").execute();
+  assert.equal(series.length, 1);
+  const again = await pollOnce({ db, config, flows, log: silentLogger(), installationId: "pwtest", pollers, cancelFlow: createFlowCanceller(queue) });
+  assert.equal(again.newMails, 0);
+  assert.equal(again.flows.length, 0);
+});
