@@ -74,7 +74,7 @@ export function createPatchworkClient(o: PatchworkClientOptions): PatchworkClien
     } catch {}
     const where = `${what} at ${root}`;
     // Django REST framework answers a bad token with 401 or, when session auth comes first (patchwork), 403 "Invalid token.".
-    if (res.status === 401 || (res.status === 403 && /invalid token|token/i.test(detail) && !/permission/i.test(detail))) {
+    if (res.status === 401 || (res.status === 403 && /invalid token|token has expired|credentials were not provided/i.test(detail))) {
       return new PatchworkError(`patchwork refused the API token${o.tokenSource ? ` from ${o.tokenSource}` : ""} (${res.status} ${detail}) for ${where}: check it is current`, "auth", res.status);
     }
     if (res.status === 403) return new PatchworkError(`patchwork forbids ${where} (${detail}): the token's user must be a maintainer of the project to post checks`, "forbidden", 403);
@@ -98,9 +98,10 @@ export function createPatchworkClient(o: PatchworkClientOptions): PatchworkClien
         if (res.ok) return res;
         if (!TRANSIENT.has(res.status) || attempt >= attempts) throw await classify(res, what);
         if (res.status === 429) {
-          // https://www.rfc-editor.org/rfc/rfc9110#field.retry-after: seconds (DRF's throttling sends seconds).
-          const after = Number(res.headers.get("retry-after"));
-          const sec = Number.isFinite(after) && after >= 0 ? after : 60;
+          // https://www.rfc-editor.org/rfc/rfc9110#field.retry-after: seconds (what DRF's throttling sends) or an HTTP date.
+          const header = res.headers.get("retry-after") ?? "";
+          const after = /^\d+$/.test(header) ? Number(header) : Math.ceil((Date.parse(header) - Date.now()) / 1000);
+          const sec = Number.isFinite(after) ? Math.max(after, 0) : 60;
           if (sec > maxRetryAfter) throw new PatchworkError(`${what} at ${root}: throttled for ${sec} s`, "unavailable", 429);
           wait = sec * 1000;
         }

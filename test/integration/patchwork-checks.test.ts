@@ -123,6 +123,8 @@ test("a wrong token is a clear error and not retried; a non-maintainer gets 403 
   await assert.rejects(applyPatchworkChecks(client(pw.userToken), [plan(p, "fail")], log), (e: Error & { code?: string }) => e.code === "forbidden" && /maintainer/.test(e.message));
   assert.equal(pw.checks.length, before);
   assert.equal(pw.requests.at(-1)!.status, 403);
+  await assert.rejects(applyPatchworkChecks(client(null), [plan(p, "fail")], log), (e: Error & { code?: string }) => e.code === "auth");
+  assert.equal(pw.checks.length, before, "without a token nothing is posted either");
 });
 
 test("a patch that disappeared (series deleted) is dropped with a log line; the others still get theirs", async () => {

@@ -93,8 +93,14 @@ describe("report job → patchwork checks", () => {
     assert.equal(row.status, "sent");
 
     const before = pw.checks.length;
+    const sent = pw.requests.length;
     await runReport("flow-pw-regression", [delackApplied(), netperfDelayBench()]);
     assert.equal(pw.checks.length, before, "the report job ran twice; patchwork got nothing new");
+    // The re-run's cost: per patch one look-up by Message-ID and one read of its checks, no POST.
+    assert.deepEqual(
+      pw.requests.slice(sent).map((r) => `${r.method} ${r.operationId}`),
+      ["GET patches_list", "GET patches_list", "GET patches_list", "GET checks_list", "GET checks_list", "GET checks_list"],
+    );
   });
 
   test("an infrastructure error is a warning on patchwork, never fail", async () => {

@@ -46,7 +46,8 @@ function targetUrlOf(config: Config, flowId: string, series: Series): string | n
  */
 export async function deliverPatchwork(deps: DeliverPatchworkDeps, input: { flowId: string; series: Series; report: Report }): Promise<ApplyOutcome | null> {
   const pw = deps.config.global.patchwork;
-  if (!pw.enabled) return null;
+  // A pull request's patches have no mail Message-IDs patchwork could know.
+  if (!pw.enabled || input.series.source === "github") return null;
   const log = deps.log.child({ channel: "patchwork" });
   const token = (deps.env ?? process.env)[pw.tokenEnv] ?? "";
   if (!deps.client && token === "") {
