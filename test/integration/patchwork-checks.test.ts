@@ -134,3 +134,11 @@ test("a patch that disappeared (series deleted) is dropped with a log line; the 
   assert.deepEqual(out, { posted: 1, unchanged: 0, droppedPatches: [gone] });
   assert.ok(lines.some((l) => l.patchId === gone && /no longer has this patch/.test(String(l.msg))));
 });
+
+test("the stand-in refuses what patchwork's description refuses: a context with '/' is a 400 and a recorded problem", async () => {
+  const p = pw.series[1]!.patches[0]!.id;
+  const n = pw.problems.length;
+  await assert.rejects(applyPatchworkChecks(client(pw.maintainerToken), [plan(p, "success", "patchbench/apply")], log), (e: Error & { code?: string }) => e.code === "bad-request");
+  const found = pw.problems.splice(n);
+  assert.ok(found.some((x) => /checks_create: request body \/context must match pattern/.test(x)), found.join("\n"));
+});
