@@ -19,6 +19,7 @@ export interface ListQuery {
 
 export type WebRoute =
   | { kind: "home" }
+  | { kind: "queue"; api: boolean }
   | { kind: "series-list"; api: boolean; query: ListQuery }
   | { kind: "series"; api: boolean; id: string }
   | { kind: "run"; api: boolean; id: string }
@@ -72,6 +73,7 @@ export function parseWebRequest(method: string | undefined, target: string | und
   const route = (r: WebRoute): ParsedRequest => ({ ok: true, route: r, head });
   const notFound: ParsedRequest = { ok: false, status: 404, message: `no page ${url.pathname.slice(0, 200)}` };
   if (!api && (url.pathname === "/" || url.pathname === "")) return route({ kind: "home" });
+  if (p[0] === "queue" && p.length === 1) return route({ kind: "queue", api });
   const id = p[1];
   if (p[0] === "series" && p.length === 1) {
     const q = listQuery(url.searchParams);

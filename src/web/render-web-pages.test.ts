@@ -9,11 +9,12 @@ import { PROJECT_ROOT } from "../lib/project-root.ts";
 import { reportOfStoredFlow, type StoredFlow } from "../workers/build-flow-report.ts";
 import { buildRunView, buildSeriesListView, buildSeriesView, type StoredVerdict } from "./build-web-views.ts";
 import { parseWebRequest } from "./parse-web-request.ts";
+import { renderQueuePage } from "./render-queue-page.ts";
 import { renderRunPage } from "./render-run-page.ts";
 import { renderSamplesCsv } from "./render-samples-csv.ts";
 import { renderSeriesList } from "./render-series-list.ts";
 import { renderSeriesPage } from "./render-series-page.ts";
-import { runViewSchema, seriesListViewSchema, seriesViewSchema } from "./web-view-schemas.ts";
+import { queueViewSchema, runViewSchema, seriesListViewSchema, seriesViewSchema } from "./web-view-schemas.ts";
 
 /**
  * The pages of a real kernel A/B flow (test/data/kernel-ab/feature-flow.json), with its verdicts
@@ -119,4 +120,25 @@ test("samples CSV: quoted fields, and text a spreadsheet would run as a formula 
     csv,
     'cell,variant,round,run,slot,throughput,ok,problem,started_at,ended_at,superseded\r\nTCP_RR/loopback/1,a,0,1,0,12.5,1,,s,e,\r\nTCP_RR/loopback/1,b,0,1,1,,0,"\'=HYPERLINK(""x""), ""q""",s,e,slow\r\n',
   );
+});
+
+test("queue page: runners with their jobs linked, jobs per queue, unfinished flows in order; Redis away said in words (golden)", () => {
+  const view = queueViewSchema.parse({
+    state: {
+      available: true,
+      reason: null,
+      queues: [
+        { name: "orchestrator", counts: { waiting: 0, "waiting-children": 1, active: 0, delayed: 0, failed: 0, completed: 3 } },
+        { name: "pool-local", counts: { waiting: 2, "waiting-children": 0, active: 1, delayed: 0, failed: 1, completed: 9 } },
+      ],
+      runners: [{ id: "vm-1234", pool: "local", host: "vm", state: "busy", seenSecAgo: 2.4, job: { flowId: flow.flowId, stage: "bench" }, jobSec: 61.2 }],
+      unreadableRunners: 0,
+    },
+    unfinished: [{ position: 1, id: flow.flowId, status: "queued", createdAt: "2026-12-01T10:00:00.000Z" }],
+  });
+  const page = renderQueuePage(view);
+  golden("web-queue-page.html", page);
+  assert.match(page, new RegExp(`<a href="/runs/${flow.flowId}">${flow.flowId}</a> bench \\(61 s\\)`));
+  const away = renderQueuePage({ state: { available: false, reason: "Redis did not answer: connect ECONNREFUSED", queues: [], runners: [], unreadableRunners: 0 }, unfinished: [] });
+  assert.match(away, /Queue state unavailable: Redis did not answer: connect ECONNREFUSED/);
 });

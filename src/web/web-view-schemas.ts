@@ -100,3 +100,31 @@ export type SeriesListView = z.infer<typeof seriesListViewSchema>;
 export type BenchCellView = z.infer<typeof benchCellViewSchema>;
 export type SeriesView = z.infer<typeof seriesViewSchema>;
 export type RunView = z.infer<typeof runViewSchema>;
+
+/** What Redis says now: jobs per queue and the runner agents; unavailable when Redis did not answer. */
+export const queueStateSchema = z.object({
+  available: z.boolean(),
+  reason: z.string().nullable(),
+  queues: z.array(z.object({ name: z.string(), counts: z.record(z.string(), z.number().int()) })),
+  runners: z.array(
+    z.object({
+      id: z.string(),
+      pool: z.string(),
+      host: z.string(),
+      state: z.string(),
+      seenSecAgo: z.number(),
+      job: z.object({ flowId: z.string(), stage: z.string() }).nullable(),
+      jobSec: z.number().nullable(),
+    }),
+  ),
+  unreadableRunners: z.number().int(),
+});
+
+export const queueViewSchema = z.object({
+  state: queueStateSchema,
+  /** Flows not finished, oldest first (the order they were enqueued in). */
+  unfinished: z.array(z.object({ position: z.number().int(), id: z.string(), status: z.string(), createdAt: z.string() })),
+});
+
+export type QueueState = z.infer<typeof queueStateSchema>;
+export type QueueView = z.infer<typeof queueViewSchema>;

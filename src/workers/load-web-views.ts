@@ -1,12 +1,12 @@
 import type { Db } from "../store/open-store.ts";
-import { getFlow, listFlowsOfSeries } from "../store/flow-repository.ts";
+import { getFlow, listFlowsOfSeries, listUnfinishedFlows } from "../store/flow-repository.ts";
 import { listSeriesPage } from "../store/list-series-page.ts";
 import { listSeriesVersions } from "../store/list-series-versions.ts";
 import { listSamples, listStageResults, listVerdicts } from "../store/result-repository.ts";
 import { getSeries } from "../store/series-repository.ts";
 import { buildRunView, buildSeriesListView, buildSeriesView, type StoredVersion } from "../web/build-web-views.ts";
 import { type ListQuery, PAGE_SIZE } from "../web/parse-web-request.ts";
-import type { RunView, SeriesListView, SeriesView } from "../web/web-view-schemas.ts";
+import type { QueueState, QueueView, RunView, SeriesListView, SeriesView } from "../web/web-view-schemas.ts";
 
 /** Each page's data, read through the store's repositories (no SQL here). */
 export async function loadSeriesList(db: Db, query: ListQuery): Promise<SeriesListView> {
@@ -57,4 +57,12 @@ export async function loadRunView(db: Db, id: string): Promise<RunView | undefin
     sampleCount: (await listSamples(db, id)).length,
     apiBase: `/api/runs/${encodeURIComponent(id)}`,
   });
+}
+
+/** Unfinished flows shown at most: the page stays small however long the backlog. */
+const MAX_UNFINISHED = 500;
+
+export async function loadQueueView(db: Db, state: QueueState): Promise<QueueView> {
+  const unfinished = (await listUnfinishedFlows(db)).slice(0, MAX_UNFINISHED);
+  return { state, unfinished: unfinished.map((f, i) => ({ position: i + 1, id: f.id, status: f.status, createdAt: f.createdAt })) };
 }

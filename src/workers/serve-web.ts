@@ -5,13 +5,14 @@ import type { Db } from "../store/open-store.ts";
 import { listSamples } from "../store/result-repository.ts";
 import { parseWebRequest, type WebRoute } from "../web/parse-web-request.ts";
 import { renderErrorPage } from "../web/render-error-page.ts";
+import { renderQueuePage } from "../web/render-queue-page.ts";
 import { CONTENT_SECURITY_POLICY } from "../web/render-layout.ts";
 import { renderRunPage } from "../web/render-run-page.ts";
 import { renderSamplesCsv } from "../web/render-samples-csv.ts";
 import { renderSeriesList } from "../web/render-series-list.ts";
 import { renderSeriesPage } from "../web/render-series-page.ts";
-import { runViewSchema, seriesListViewSchema, seriesViewSchema } from "../web/web-view-schemas.ts";
-import { loadRunView, loadSeriesList, loadSeriesView } from "./load-web-views.ts";
+import { type QueueState, queueViewSchema, runViewSchema, seriesListViewSchema, seriesViewSchema } from "../web/web-view-schemas.ts";
+import { loadQueueView, loadRunView, loadSeriesList, loadSeriesView } from "./load-web-views.ts";
 
 export interface WebResponse {
   status: number;
@@ -31,11 +32,25 @@ function failure(api: boolean, status: number, message: string): WebResponse {
   return api ? json(status, { error: message }) : { status, type: HTML, body: renderErrorPage(status, message) };
 }
 
+export interface WebDeps {
+  db: Db;
+  trees: readonly string[];
+  /** Queue and runner state from Redis; absent: the queue page says there is none. */
+  queue?: { read(): Promise<QueueState> };
+}
+
+const NO_QUEUE: QueueState = { available: false, reason: "this dashboard has no Redis", queues: [], runners: [], unreadableRunners: 0 };
+
 /** One route's answer, read from the store. Pages and API share the view; the API's passes its schema first. */
-export async function answerWebRoute(db: Db, route: WebRoute, trees: readonly string[]): Promise<WebResponse> {
+export async function answerWebRoute(deps: WebDeps, route: WebRoute): Promise<WebResponse> {
+  const { db, trees } = deps;
   switch (route.kind) {
     case "home":
       return { status: 302, type: "text/plain; charset=utf-8", body: "see /series\n", headers: { Location: "/series" } };
+    case "queue": {
+      const view = await loadQueueView(db, deps.queue ? await deps.queue.read() : NO_QUEUE);
+      return route.api ? json(200, queueViewSchema.parse(view)) : { status: 200, type: HTML, body: renderQueuePage(view) };
+    }
     case "series-list": {
       const view = await loadSeriesList(db, route.query);
       return route.api ? json(200, seriesListViewSchema.parse(view)) : { status: 200, type: HTML, body: renderSeriesList(view, trees) };
@@ -72,8 +87,8 @@ export interface WebServer {
  * The dashboard over HTTP: read-only pages and JSON. A page that throws is logged and
  * answered 500; the process (the whole service, under `patchbench start`) goes on.
  */
-export async function serveWeb(deps: { db: Db; log: Logger; host: string; port: number; trees: readonly string[] }): Promise<WebServer> {
-  const { db, log } = deps;
+export async function serveWeb(deps: WebDeps & { log: Logger; host: string; port: number }): Promise<WebServer> {
+  const { log } = deps;
   const send = (req: IncomingMessage, res: ServerResponse, r: WebResponse) => {
     res.writeHead(r.status, {
       "Content-Type": r.type,
@@ -93,7 +108,7 @@ export async function serveWeb(deps: { db: Db; log: Logger; host: string; port: 
       send(req, res, { ...failure(api, parsed.status, parsed.message), ...(parsed.allow ? { headers: { Allow: parsed.allow } } : {}) });
       return;
     }
-    answerWebRoute(db, parsed.route, deps.trees)
+    answerWebRoute(deps, parsed.route)
       .then((r) => send(req, res, r))
       .catch((e: unknown) => {
         log.error({ err: e, url: req.url?.slice(0, 300) }, "dashboard page failed");

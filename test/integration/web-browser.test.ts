@@ -23,7 +23,7 @@ describe("the dashboard in a real browser (chromium via playwright-core)", { ski
     redis = await startTestRedis();
     dir = mkdtempSync(join(tmpdir(), "pb-web-browser-"));
     store = await prepareWebStore(dir, redis.url);
-    web = await startWebCli(store.dataDir);
+    web = await startWebCli(store.dataDir, redis.url);
     const { chromium } = await import("playwright-core");
     // --no-sandbox: the test may run as root in a container, where chromium's own sandbox cannot start.
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });

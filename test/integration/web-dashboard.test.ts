@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { runViewSchema, seriesListViewSchema, seriesViewSchema } from "../../src/web/web-view-schemas.ts";
+import { queueViewSchema, runViewSchema, seriesListViewSchema, seriesViewSchema } from "../../src/web/web-view-schemas.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { prepareWebStore, startWebCli, type WebStore } from "../helpers/web-store.ts";
 
@@ -21,7 +21,7 @@ describe("patchbench web (real store, real reviewed flow, real HTTP)", () => {
     redis = await startTestRedis();
     dir = mkdtempSync(join(tmpdir(), "pb-web-"));
     store = await prepareWebStore(dir, redis.url);
-    web = await startWebCli(store.dataDir);
+    web = await startWebCli(store.dataDir, redis.url);
   });
   after(async () => {
     await web?.stop();
@@ -80,6 +80,16 @@ describe("patchbench web (real store, real reviewed flow, real HTTP)", () => {
     assert.equal((await csv.text()).trim().split("\r\n").length, store.bench.samples + 1);
     const json = (await (await get(bench.samples.json)).json()) as { samples: unknown[] };
     assert.equal(json.samples.length, store.bench.samples);
+  });
+
+  test("queue page: jobs per queue from the service's Redis, no unfinished flow once the review is done", async () => {
+    const view = queueViewSchema.parse(await (await get("/api/queue")).json());
+    assert.equal(view.state.available, true, view.state.reason ?? "");
+    assert.deepEqual(view.state.queues.map((q) => q.name), ["orchestrator", "pool-local"]);
+    for (const q of view.state.queues) assert.equal(q.counts.active, 0, q.name);
+    assert.deepEqual(view.unfinished, []);
+    const html = await (await get("/queue")).text();
+    assert.match(html, /<h2>Jobs per queue<\/h2>/);
   });
 
   test("bad input: 404 for unknown ids and paths, 400 naming what is allowed, 405 for writes, no traversal; the server stays up", async () => {

@@ -44,16 +44,9 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
     pool: flags.runner === false ? null : config.global.runner.pool,
   });
   // The dashboard, when web.enabled; a port already taken costs the pages, not the service.
-  const webConfig = config.global.web;
-  const web = webConfig.enabled
-    ? await (await import("../../workers/serve-web.ts"))
-        .serveWeb({ db: services.db, log, host: webConfig.host, port: webConfig.port, trees: config.trees.map((t) => t.name) })
-        .catch((e: unknown) => {
-          log.error({ err: e, host: webConfig.host, port: webConfig.port }, "dashboard not started");
-          return null;
-        })
+  const web = config.global.web.enabled
+    ? await (await import("../../workers/start-dashboard.ts")).startDashboard({ config, db: services.db, log, redis: services.redis.options, required: false })
     : null;
-  if (web) log.info({ url: web.url, publicUrl: webConfig.publicUrl }, "dashboard listening");
   // The GitHub App, when github.enabled: webhooks in, check runs and /bench out.
   const githubApp = config.global.github.enabled
     ? await serveGithubApp({

@@ -1,0 +1,40 @@
+import { html } from "./html.ts";
+import { renderLayout, statusWord } from "./render-layout.ts";
+import type { QueueView } from "./web-view-schemas.ts";
+
+/** Runners, jobs per queue (from Redis) and the unfinished flows (from the store), oldest first. */
+export function renderQueuePage(v: QueueView): string {
+  const s = v.state;
+  const columns = [...new Set(s.queues.flatMap((q) => Object.keys(q.counts)))];
+  return renderLayout(
+    "Queue",
+    html`<h1>Queue and runners</h1>
+${s.available ? "" : html`<p class="error">Queue state unavailable: ${s.reason ?? "no Redis"}</p>`}
+<h2>Runners</h2>
+${s.runners.length === 0 ? html`<p>No runner agent registered.</p>` : html`<table class="runners">
+<thead><tr><th>runner</th><th>pool</th><th>host</th><th>state</th><th>last heartbeat</th><th>job</th></tr></thead>
+<tbody>
+${s.runners.map(
+  (r) => html`<tr><td>${r.id}</td><td>${r.pool}</td><td>${r.host}</td><td>${statusWord(r.state)}</td><td class="num">${Math.round(r.seenSecAgo)} s ago</td><td>${
+    r.job ? html`<a href="/runs/${encodeURIComponent(r.job.flowId)}">${r.job.flowId}</a> ${r.job.stage}${r.jobSec === null ? "" : ` (${Math.round(r.jobSec)} s)`}` : "–"
+  }</td></tr>`,
+)}
+</tbody>
+</table>`}
+${s.unreadableRunners > 0 ? html`<p>${s.unreadableRunners} runner record(s) unreadable.</p>` : ""}
+<h2>Jobs per queue</h2>
+${s.queues.length === 0 ? "" : html`<table class="queues">
+<thead><tr><th>queue</th>${columns.map((c) => html`<th>${c}</th>`)}</tr></thead>
+<tbody>
+${s.queues.map((q) => html`<tr><td>${q.name}</td>${columns.map((c) => html`<td class="num">${q.counts[c] ?? 0}</td>`)}</tr>`)}
+</tbody>
+</table>`}
+<h2>Unfinished flows</h2>
+${v.unfinished.length === 0 ? html`<p>None.</p>` : html`<table class="unfinished">
+<thead><tr><th>#</th><th>flow</th><th>status</th><th>enqueued (UTC)</th></tr></thead>
+<tbody>
+${v.unfinished.map((f) => html`<tr><td class="num">${f.position}</td><td><a href="/runs/${encodeURIComponent(f.id)}">${f.id}</a></td><td>${statusWord(f.status)}</td><td>${f.createdAt}</td></tr>`)}
+</tbody>
+</table>`}`,
+  );
+}

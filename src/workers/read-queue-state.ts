@@ -1,0 +1,60 @@
+import { Queue } from "bullmq";
+import type { RedisOptions } from "ioredis";
+import { runnersKey } from "../queue/job-ids.ts";
+import { ORCHESTRATOR_QUEUE, poolQueue } from "../queue/queue-names.ts";
+import { bullConnection, newRedis } from "../queue/redis-connection.ts";
+import { runnerRows } from "../runner/registry/runner-record.ts";
+import type { QueueState } from "../web/web-view-schemas.ts";
+
+/** Pool queues looked at, at most: runner records name pools, and a bad record must not open queues without end. */
+const MAX_POOLS = 32;
+const COUNTED = ["waiting", "waiting-children", "active", "delayed", "failed", "completed"] as const;
+
+/**
+ * Reads what Redis knows right now: jobs per queue (the orchestrator's and each pool's) and the
+ * runner agents with their heartbeats and jobs. One connection kept open; `read` never throws
+ * for Redis being away, it says so instead.
+ */
+export function createQueueStateReader(opts: { redis: RedisOptions; prefix: string; pools: readonly string[] }) {
+  // Fail fast when Redis is away: the page waits on this.
+  const client = newRedis({ ...opts.redis, maxRetriesPerRequest: 1, lazyConnect: true });
+  // A connection error reaches the reader through the failed command (the page says it);
+  // an 'error' event nobody listens to would end the whole process instead.
+  const ignore = () => {};
+  client.on("error", ignore);
+  const queues = new Map<string, Queue>();
+  const queue = (name: string) => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: bullConnection(opts.redis), prefix: opts.prefix });
+      q.on("error", ignore);
+      queues.set(name, q);
+    }
+    return q;
+  };
+  return {
+    async read(): Promise<QueueState> {
+      try {
+        const { rows, unreadable } = runnerRows(await client.hgetall(runnersKey(opts.prefix)), Date.now());
+        const pools = [...new Set([...opts.pools, ...rows.map((r) => r.pool)])].filter((p) => /^[A-Za-z0-9_-]+$/.test(p)).slice(0, MAX_POOLS).sort();
+        const names = [ORCHESTRATOR_QUEUE, ...pools.map(poolQueue)];
+        const counts = await Promise.all(names.map((n) => queue(n).getJobCounts(...COUNTED)));
+        return {
+          available: true,
+          reason: null,
+          queues: names.map((name, i) => ({ name, counts: Object.fromEntries(COUNTED.map((k) => [k, counts[i]?.[k] ?? 0])) })),
+          runners: rows.map((r) => ({ id: r.id, pool: r.pool, host: r.host, state: r.state, seenSecAgo: r.seenSecAgo, job: r.job ? { flowId: r.job.flowId, stage: r.job.stage } : null, jobSec: r.jobSec })),
+          unreadableRunners: unreadable.length,
+        };
+      } catch (e) {
+        return { available: false, reason: `Redis did not answer: ${(e as Error).message}`, queues: [], runners: [], unreadableRunners: 0 };
+      }
+    },
+    async close(): Promise<void> {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      client.disconnect();
+    },
+  };
+}
+
+export type QueueStateReader = ReturnType<typeof createQueueStateReader>;

@@ -1,0 +1,45 @@
+import type { RedisOptions } from "ioredis";
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../lib/logger.ts";
+import type { Db } from "../store/open-store.ts";
+import { createQueueStateReader } from "./read-queue-state.ts";
+import { serveWeb, type WebServer } from "./serve-web.ts";
+
+/**
+ * The dashboard with its queue view, as `patchbench start` and `patchbench web` run it.
+ * `required: false` (the service): a port already taken is logged and costs the pages only.
+ */
+export async function startDashboard(opts: {
+  config: Config;
+  db: Db;
+  log: Logger;
+  /** The queue's Redis; null: pages without queue state. */
+  redis: RedisOptions | null;
+  host?: string;
+  port?: number;
+  required: boolean;
+}): Promise<WebServer | null> {
+  const { config, log } = opts;
+  const web = config.global.web;
+  const host = opts.host ?? web.host;
+  const port = opts.port ?? web.port;
+  const queue = opts.redis
+    ? createQueueStateReader({ redis: opts.redis, prefix: config.global.redis.prefix, pools: [config.global.runner.pool, ...config.global.github.bench.pools] })
+    : null;
+  try {
+    const server = await serveWeb({ db: opts.db, log, host, port, trees: config.trees.map((t) => t.name), ...(queue ? { queue } : {}) });
+    log.info({ url: server.url, publicUrl: web.publicUrl }, "dashboard listening");
+    return {
+      url: server.url,
+      async close() {
+        await server.close();
+        await queue?.close();
+      },
+    };
+  } catch (e) {
+    await queue?.close();
+    if (opts.required) throw e;
+    log.error({ err: e, host, port }, "dashboard not started");
+    return null;
+  }
+}
