@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { test } from "node:test";
+import { onePatchSeries } from "../../test/helpers/one-patch-series.ts";
+import { STORE_BACKENDS } from "../../test/helpers/store-backends.ts";
+import { createFlowIfAbsent, setFlowStatus } from "./flow-repository.ts";
+import { listSeriesPage } from "./list-series-page.ts";
+import { listSeriesVersions } from "./list-series-versions.ts";
+import { openStore } from "./open-store.ts";
+import { saveSeries } from "./series-repository.ts";
+
+for (const backend of STORE_BACKENDS) {
+  test(`listSeriesPage and listSeriesVersions on ${backend.name}: newest first, filters, literal case-blind search, pages, version chains`, async () => {
+    const store = await backend.fresh();
+    const db = await openStore(store.location);
+    try {
+      const series = [
+        onePatchSeries({ id: "s1", title: "tcp: 100% faster_path", tree: "net-next" }),
+        onePatchSeries({ id: "s2", title: "bpf: verifier fix", author: "Zoë Q <zq@example.org>" }),
+        onePatchSeries({ id: "s3", title: "bpf: verifier fix", version: 2, previousVersion: "s2", patches: [{ index: 1, messageId: "v2.1@example.org", subject: "x", author: "Z" }] }),
+        onePatchSeries({ id: "s4", title: "bpf: verifier fix", version: 3, previousVersion: "s3" }),
+      ];
+      for (const s of series) {
+        await saveSeries(db, s, new Map());
+        // created_at has millisecond resolution: keep the order unambiguous.
+        await sleep(5);
+      }
+      await createFlowIfAbsent(db, { id: "f2", seriesId: "s2", tree: "bpf-next", base: null, plan: "{}" });
+      await setFlowStatus(db, "f2", "fail", true);
+      await createFlowIfAbsent(db, { id: "f3", seriesId: "s3", tree: "bpf-next", base: null, plan: "{}" });
+      await setFlowStatus(db, "f3", "pass", true);
+      await createFlowIfAbsent(db, { id: "f4", seriesId: "s4", tree: "bpf-next", base: null, plan: "{}" });
+
+      const ids = async (filter: Parameters<typeof listSeriesPage>[1], page = { offset: 0, limit: 10 }) => {
+        const r = await listSeriesPage(db, filter, page);
+        return { total: r.total, ids: r.rows.map((x) => x.series.id) };
+      };
+      assert.deepEqual(await ids({}), { total: 4, ids: ["s4", "s3", "s2", "s1"] });
+      assert.deepEqual(await ids({}, { offset: 1, limit: 2 }), { total: 4, ids: ["s3", "s2"] });
+      assert.deepEqual(await ids({ tree: "net-next" }), { total: 1, ids: ["s1"] });
+      assert.deepEqual(await ids({ verdict: "fail" }), { total: 1, ids: ["s2"] });
+      assert.deepEqual(await ids({ state: "queued" }), { total: 1, ids: ["s4"] });
+      assert.deepEqual(await ids({ state: "finished" }), { total: 2, ids: ["s3", "s2"] });
+      assert.deepEqual(await ids({ search: "VERIFIER" }), { total: 3, ids: ["s4", "s3", "s2"] });
+      assert.deepEqual(await ids({ search: "zq@example" }), { total: 1, ids: ["s2"] });
+      assert.deepEqual(await ids({ search: "v2.1@example.org" }), { total: 1, ids: ["s3"] });
+      assert.deepEqual(await ids({ search: "100%" }), { total: 1, ids: ["s1"] });
+      assert.deepEqual(await ids({ search: "0%" }), { total: 1, ids: ["s1"] });
+      assert.deepEqual(await ids({ search: "%" }), { total: 1, ids: ["s1"] }, "% is a character, not a wildcard");
+      assert.deepEqual(await ids({ search: "fast_r" }), { total: 0, ids: [] }, "_ is a character, not a wildcard");
+      const withFlows = await listSeriesPage(db, { search: "verifier" }, { offset: 0, limit: 10 });
+      assert.deepEqual(withFlows.rows.map((r) => r.flows.map((f) => [f.id, f.status])), [[["f4", "queued"]], [["f3", "pass"]], [["f2", "fail"]]]);
+
+      for (const id of ["s2", "s3", "s4"]) assert.deepEqual((await listSeriesVersions(db, id)).map((s) => s.id), ["s2", "s3", "s4"], id);
+      assert.deepEqual((await listSeriesVersions(db, "s1")).map((s) => s.id), ["s1"]);
+      assert.deepEqual(await listSeriesVersions(db, "nope"), []);
+    } finally {
+      await db.destroy();
+      await store.drop();
+    }
+  });
+}
