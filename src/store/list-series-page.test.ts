@@ -33,7 +33,7 @@ for (const backend of STORE_BACKENDS) {
 
       const ids = async (filter: Parameters<typeof listSeriesPage>[1], page = { offset: 0, limit: 10 }) => {
         const r = await listSeriesPage(db, filter, page);
-        return { total: r.total, ids: r.rows.map((x) => x.series.id) };
+        return { total: r.total, ids: r.rows.map((x) => x.id) };
       };
       assert.deepEqual(await ids({}), { total: 4, ids: ["s4", "s3", "s2", "s1"] });
       assert.deepEqual(await ids({}, { offset: 1, limit: 2 }), { total: 4, ids: ["s3", "s2"] });

@@ -14,7 +14,9 @@ export interface SeriesFilter {
 }
 
 export interface SeriesListRow {
-  series: Series;
+  id: string;
+  /** Null when the stored JSON no longer parses: the row is still listed, not the whole page lost. */
+  series: Series | null;
   createdAt: string;
   /** The series' flows, newest first. */
   flows: { id: string; status: string; createdAt: string; finishedAt: string | null }[];
@@ -79,11 +81,20 @@ export async function listSeriesPage(
   return {
     total: Number(count.n),
     rows: rows.map((r) => ({
-      series: JSON.parse(r.data) as Series,
+      id: r.id,
+      series: parseSeries(r.data),
       createdAt: r.created_at,
       flows: flows
         .filter((f) => f.series_id === r.id)
         .map((f) => ({ id: f.id, status: f.status, createdAt: f.created_at, finishedAt: f.finished_at })),
     })),
   };
+}
+
+function parseSeries(json: string): Series | null {
+  try {
+    return JSON.parse(json) as Series;
+  } catch {
+    return null;
+  }
 }

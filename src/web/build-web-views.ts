@@ -56,7 +56,7 @@ export function buildSeriesListView(input: {
   offset: number;
   limit: number;
   filter: SeriesListView["filter"];
-  rows: { series: Series; createdAt: string; flows: StoredFlowRef[] }[];
+  rows: { id: string; series: Series | null; createdAt: string; flows: StoredFlowRef[] }[];
 }): SeriesListView {
   return {
     total: input.total,
@@ -64,12 +64,12 @@ export function buildSeriesListView(input: {
     limit: input.limit,
     filter: input.filter,
     items: input.rows.map((r) => ({
-      id: r.series.id,
-      title: r.series.title,
-      version: r.series.version,
-      tree: r.series.tree,
-      author: r.series.author,
-      messageId: r.series.cover?.messageId ?? r.series.patches[0]?.messageId ?? null,
+      id: r.id,
+      title: r.series?.title ?? "(the stored series is unreadable)",
+      version: r.series?.version ?? 0,
+      tree: r.series?.tree ?? null,
+      author: r.series?.author ?? "",
+      messageId: r.series?.cover?.messageId ?? r.series?.patches[0]?.messageId ?? null,
       createdAt: r.createdAt,
       latestFlow: flowRef(r.flows[0]),
       flows: r.flows.length,

@@ -75,8 +75,8 @@ test("series list with filters and pages (golden), and hostile mail text escaped
       limit: 50,
       filter: { tree: "bpf-next", q: `"><script>` },
       rows: [
-        { series: flow.series, createdAt: "2026-12-01T09:59:00.000Z", flows: [storedFlow] },
-        { series: hostile, createdAt: "2026-12-01T09:58:00.000Z", flows: [] },
+        { id: flow.series.id, series: flow.series, createdAt: "2026-12-01T09:59:00.000Z", flows: [storedFlow] },
+        { id: hostile.id, series: hostile, createdAt: "2026-12-01T09:58:00.000Z", flows: [] },
       ],
     }),
   );

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { openStore } from "../../src/store/open-store.ts";
 import { queueViewSchema, runViewSchema, seriesListViewSchema, seriesViewSchema } from "../../src/web/web-view-schemas.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { prepareWebStore, startWebCli, type WebStore } from "../helpers/web-store.ts";
@@ -120,5 +121,22 @@ describe("patchbench web (real store, real reviewed flow, real HTTP)", () => {
       assert.doesNotMatch(html, /<script|<img|<svg onload|<iframe/i);
       assert.match(html, /&lt;script&gt;document\.title=&quot;pwned&quot;&lt;\/script&gt;/);
     }
+  });
+
+  test("a row that no longer parses: its page is a 500 (logged), the list still shows it, the server serves on", async () => {
+    // Written past the repositories on purpose: what a damaged or hand-edited store may hold.
+    const db = await openStore(join(store.dataDir, "patchbench.sqlite"));
+    try {
+      await db.insertInto("series").values({ id: "series-broken", source: "mail", title: "x", version: 1, tree: null, data: "{not json", created_at: "2000-01-01T00:00:00.000Z" }).execute();
+    } finally {
+      await db.destroy();
+    }
+    const page = await get("/series/series-broken");
+    assert.equal(page.status, 500);
+    assert.match(await page.text(), /the page failed; the log has the reason/);
+    assert.equal((await get("/api/series/series-broken")).status, 500);
+    const list = seriesListViewSchema.parse(await (await get("/api/series")).json());
+    assert.equal(list.items.at(-1)?.title, "(the stored series is unreadable)");
+    assert.equal((await get(`/runs/${store.bench.flowId}`)).status, 200);
   });
 });
