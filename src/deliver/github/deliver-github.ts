@@ -18,8 +18,11 @@ export interface DeliverGithubDeps {
   octokitFor?: OctokitFor;
 }
 
+/** The link on a check run or comment: github.detailsUrl, else the run's dashboard page when web.publicUrl says where readers reach it. */
 export function detailsUrlOf(config: Config, flowId: string): string | null {
-  return config.global.github.detailsUrl ? config.global.github.detailsUrl.replaceAll("{flow}", flowId) : null;
+  if (config.global.github.detailsUrl) return config.global.github.detailsUrl.replaceAll("{flow}", flowId);
+  const web = config.global.web;
+  return web.enabled && web.publicUrl ? `${web.publicUrl.replace(/\/+$/, "")}/runs/${encodeURIComponent(flowId)}` : null;
 }
 
 let defaultClient: { key: string; octokitFor: OctokitFor } | undefined;
