@@ -73,7 +73,7 @@ export function createPatchworkClient(o: PatchworkClientOptions): PatchworkClien
       detail = JSON.stringify(JSON.parse(text) as unknown).slice(0, 300);
     } catch {}
     const where = `${what} at ${root}`;
-    // Django REST framework answers a bad token with 401 or, when session auth comes first (patchwork), 403 "Invalid token.".
+    // Django REST framework answers a bad or missing token with 401, or with 403 when its first authentication class sends no challenge (session auth).
     if (res.status === 401 || (res.status === 403 && /invalid token|token has expired|credentials were not provided/i.test(detail))) {
       return new PatchworkError(`patchwork refused the API token${o.tokenSource ? ` from ${o.tokenSource}` : ""} (${res.status} ${detail}) for ${where}: check it is current`, "auth", res.status);
     }

@@ -142,3 +142,13 @@ test("the stand-in refuses what patchwork's description refuses: a context with 
   const found = pw.problems.splice(n);
   assert.ok(found.some((x) => /checks_create: request body \/context must match pattern/.test(x)), found.join("\n"));
 });
+
+test("a stage that went pending and was then skipped is ended; where nothing was pending, a skip posts nothing", async () => {
+  const p = pw.series[1]!.patches[1]!.id;
+  const c = client(pw.maintainerToken);
+  const skipped: PlannedCheck = { ...plan(p, "success", "patchbench-selftests", "not run: no selftests for this tree"), onlyOverPending: true };
+  assert.equal((await applyPatchworkChecks(c, [skipped], log)).posted, 0);
+  await applyPatchworkChecks(c, [plan(p, "pending", "patchbench-selftests", "selftests: running")], log);
+  assert.equal((await applyPatchworkChecks(c, [skipped], log)).posted, 1);
+  assert.equal(pw.checks.filter((x) => x.patchId === p && x.context === "patchbench-selftests").at(-1)!.state, "success");
+});

@@ -61,7 +61,8 @@ export async function applyPatchworkChecks(client: PatchworkClient, planned: rea
       throw e;
     }
     for (const c of checks) {
-      if (latest.get(c.context)?.state === c.state) {
+      const shown = latest.get(c.context)?.state;
+      if (shown === c.state || (c.onlyOverPending && shown !== "pending")) {
         out.unchanged++;
         continue;
       }

@@ -6,7 +6,8 @@ import { markDelivery, reserveDelivery } from "../../store/delivery-repository.t
 import type { Db } from "../../store/open-store.ts";
 import { type ApplyOutcome, applyPatchworkChecks } from "./apply-patchwork-checks.ts";
 import { createPatchworkClient, type PatchworkClient } from "../../lib/patchwork-client.ts";
-import { type PatchTarget, planPatchworkChecks } from "./plan-patchwork-checks.ts";
+import type { Stage } from "../../domain/results.ts";
+import { type PatchTarget, planPatchworkChecks, planPendingChecks } from "./plan-patchwork-checks.ts";
 
 export interface DeliverPatchworkDeps {
   db: Db;
@@ -77,5 +78,27 @@ export async function deliverPatchwork(deps: DeliverPatchworkDeps, input: { flow
       return null;
     }
     throw e;
+  }
+}
+
+/**
+ * `pending` on the series' patches for a stage a runner just started
+ * (the report ends it). Best effort: a failure is logged, never thrown,
+ * as the stage runs either way.
+ */
+export async function deliverPatchworkPending(deps: DeliverPatchworkDeps, input: { flowId: string; series: Series; stage: Stage }): Promise<ApplyOutcome | null> {
+  const pw = deps.config.global.patchwork;
+  if (!pw.enabled || input.series.source === "github") return null;
+  const log = deps.log.child({ channel: "patchwork", flowId: input.flowId, stage: input.stage });
+  const token = (deps.env ?? process.env)[pw.tokenEnv] ?? "";
+  if (!deps.client && token === "") return null;
+  const client = deps.client ?? createPatchworkClient({ url: pw.url, token, tokenSource: `env ${pw.tokenEnv}`, log });
+  try {
+    const patches = await findPatchTargets(client, pw.project, input.series, log);
+    const planned = planPendingChecks([input.stage], patches, { prefix: pw.contextPrefix, targetUrl: targetUrlOf(deps.config, input.flowId, input.series) });
+    return await applyPatchworkChecks(client, planned, log);
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, "could not post the pending check to patchwork");
+    return null;
   }
 }

@@ -13,6 +13,8 @@ export interface PlannedCheck {
   state: PatchworkState;
   description: string;
   targetUrl: string | null;
+  /** Post only over a `pending` of this context (a stage that started, then was skipped): nothing else would end it. */
+  onlyOverPending?: boolean;
 }
 
 /**
@@ -37,7 +39,7 @@ export const TARGET_URL_LIMIT = 200;
 /**
  * patchbench status → patchwork state, in one place. `error`
  * (infrastructure) is a warning, never `fail`: the author did nothing wrong.
- * `skip` posts nothing.
+ * `skip` posts nothing (except over a `pending`, see PlannedCheck).
  */
 export function patchworkStateOf(s: Status): PatchworkState | null {
   switch (s) {
@@ -121,17 +123,21 @@ export function planPatchworkChecks(r: Report, patches: readonly PatchTarget[], 
   const out: PlannedCheck[] = [];
   for (const stage of ["apply", "build", "selftests", "bench"] as const) {
     const c = stageCheck(r, stage);
-    const state = c ? patchworkStateOf(c.status) : null;
-    if (!c || !state) continue;
-    for (const p of patches) out.push({ patchId: p.patchId, context: contextOf(opts.prefix, stage), state, description: c.description, targetUrl });
+    if (!c) continue;
+    const state = patchworkStateOf(c.status);
+    for (const p of patches) {
+      const context = contextOf(opts.prefix, stage);
+      if (state) out.push({ patchId: p.patchId, context, state, description: c.description, targetUrl });
+      else out.push({ patchId: p.patchId, context, state: "success", description: fitPhrases("", [`not run: ${c.description}`]), targetUrl, onlyOverPending: true });
+    }
   }
   return out;
 }
 
-/** `pending` for the stages a flow is about to run, posted when it starts. */
+/** `pending` for stages a runner has started; the report ends them. */
 export function planPendingChecks(stages: readonly Stage[], patches: readonly PatchTarget[], opts: { prefix: string; targetUrl: string | null }): PlannedCheck[] {
   const targetUrl = opts.targetUrl && opts.targetUrl.length <= TARGET_URL_LIMIT ? opts.targetUrl : null;
   return stages.flatMap((stage) =>
-    patches.map((p) => ({ patchId: p.patchId, context: contextOf(opts.prefix, stage), state: "pending" as const, description: `${stage}: queued`, targetUrl })),
+    patches.map((p) => ({ patchId: p.patchId, context: contextOf(opts.prefix, stage), state: "pending" as const, description: `${stage}: running`, targetUrl })),
   );
 }

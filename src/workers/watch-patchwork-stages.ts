@@ -1,0 +1,51 @@
+import { QueueEvents } from "bullmq";
+import type { Config } from "../config/schema.ts";
+import { STAGES, type Stage } from "../domain/results.ts";
+import { deliverPatchworkPending } from "../deliver/patchwork/deliver-patchwork.ts";
+import type { Logger } from "../lib/logger.ts";
+import { poolQueue } from "../queue/queue-names.ts";
+import { getFlow } from "../store/flow-repository.ts";
+import type { Db } from "../store/open-store.ts";
+import { getSeries } from "../store/series-repository.ts";
+
+/**
+ * Patchwork `pending` when a runner takes a stage of a flow (the job id is
+ * `<flowId>-<stage>`), as GitHub check runs go in_progress
+ * (serve-github-app.ts). Nothing is watched unless patchwork.enabled.
+ */
+export function watchPatchworkStages(deps: {
+  config: Config;
+  db: Db;
+  log: Logger;
+  connection: ConstructorParameters<typeof QueueEvents>[1]["connection"];
+  deliver?: typeof deliverPatchworkPending;
+}): { ready(): Promise<void>; close(): Promise<void> } {
+  const { config } = deps;
+  if (!config.global.patchwork.enabled) return { ready: async () => {}, close: async () => {} };
+  const prefix = config.global.redis.prefix;
+  const watchers: QueueEvents[] = [];
+  for (const pool of new Set(config.trees.map((t) => t.pool))) {
+    const qe = new QueueEvents(poolQueue(pool), { connection: deps.connection, prefix });
+    qe.on("active", ({ jobId }) => {
+      const m = /^(.+)-([a-z]+)$/.exec(jobId);
+      const stage = m?.[2] as Stage | undefined;
+      if (!m || !stage || !STAGES.includes(stage)) return;
+      const flowId = m[1]!;
+      void (async () => {
+        const flow = await getFlow(deps.db, flowId);
+        const series = flow ? await getSeries(deps.db, flow.seriesId) : undefined;
+        if (!series) return;
+        await (deps.deliver ?? deliverPatchworkPending)({ db: deps.db, config, log: deps.log }, { flowId, series, stage });
+      })().catch((e: unknown) => deps.log.warn({ err: e, flowId }, "could not post the pending patchwork check"));
+    });
+    watchers.push(qe);
+  }
+  return {
+    async ready() {
+      await Promise.all(watchers.map((w) => w.waitUntilReady()));
+    },
+    async close() {
+      await Promise.all(watchers.map((w) => w.close()));
+    },
+  };
+}

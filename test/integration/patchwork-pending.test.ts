@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { Queue, Worker } from "bullmq";
+import { type Config, globalSchema, treeSchema } from "../../src/config/schema.ts";
+import { silentLogger } from "../../src/lib/logger.ts";
+import { poolQueue } from "../../src/queue/queue-names.ts";
+import { createFlowIfAbsent } from "../../src/store/flow-repository.ts";
+import { type Db, openStore } from "../../src/store/open-store.ts";
+import { saveSeries } from "../../src/store/series-repository.ts";
+import { watchPatchworkStages } from "../../src/workers/watch-patchwork-stages.ts";
+import { startFakePatchwork, type FakePatchwork } from "../helpers/fake-patchwork.ts";
+import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
+import { waitFor } from "../helpers/wait-for.ts";
+import { DELACK_FILES, seriesMails, seriesOf } from "./mail-fixture-results.ts";
+
+/**
+ * A runner taking a flow's stage from the pool queue (real Redis, BullMQ)
+ * puts `pending` in that stage's context on each of the series' patches
+ * in patchwork (the local stand-in), as GitHub check runs go in_progress.
+ */
+const TOKEN_ENV = "PB_TEST_PATCHWORK_PENDING_TOKEN";
+let pw: FakePatchwork;
+let redis: TestRedis;
+let dir: string;
+let db: Db;
+
+before(async () => {
+  const mbox = seriesMails(DELACK_FILES)
+    .map((b) => `From mboxrd@z Thu Jan  1 00:00:00 1970\n${b.toString("utf8").replace(/\r\n/g, "\n").replace(/\n?$/, "\n")}`)
+    .join("");
+  [pw, redis] = await Promise.all([startFakePatchwork({ mboxes: [mbox] }), startTestRedis()]);
+  process.env[TOKEN_ENV] = pw.maintainerToken;
+  dir = mkdtempSync(join(tmpdir(), "pb-pw-pending-"));
+  db = await openStore(join(dir, "store.sqlite"));
+});
+after(async () => {
+  delete process.env[TOKEN_ENV];
+  assert.deepEqual(pw.problems, [], "every request and answer fits patchwork's API description");
+  await pw.close();
+  await redis?.stop();
+  await db?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("a stage taken by a runner is pending on patchwork, once, on every patch of the series", async () => {
+  const series = await seriesOf(DELACK_FILES);
+  await saveSeries(db, series, new Map());
+  await createFlowIfAbsent(db, { id: "flow-pw-pending", seriesId: series.id, tree: "net-next", base: null, plan: "{}" });
+  const global = globalSchema.parse({ patchwork: { enabled: true, url: pw.url, project: pw.project.linkName, tokenEnv: TOKEN_ENV } });
+  const config: Config = {
+    configDir: null,
+    global: { ...global, redis: { ...global.redis, prefix: "pbt" } },
+    trees: [treeSchema.parse({ name: "net-next", url: "unused", lists: ["netdev@vger.kernel.org"] })],
+    secrets: { smtpPassword: null },
+    paths: { dataDir: dir, storePath: join(dir, "store.sqlite"), store: join(dir, "store.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
+  };
+  const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
+  const watcher = watchPatchworkStages({ config, db, log: silentLogger(), connection });
+  await watcher.ready();
+  const queue = new Queue(poolQueue("local"), { connection, prefix: "pbt" });
+  const patchIds = pw.series[0]!.patches.map((p) => p.id);
+  // The "runner" holds the stage until patchwork shows it pending.
+  const worker = new Worker(
+    poolQueue("local"),
+    async () => {
+      await waitFor("pending checks", () => pw.checks.filter((c) => c.context === "patchbench-apply").length === 3, 30_000);
+      return {};
+    },
+    { connection, prefix: "pbt" },
+  );
+  try {
+    await queue.add("apply", {}, { jobId: "flow-pw-pending-apply" });
+    await waitFor("the stage done", async () => (await queue.getCompletedCount()) === 1, 30_000);
+    assert.deepEqual(
+      pw.checks.map((c) => `${c.patchId} ${c.context} ${c.state}`).sort(),
+      patchIds.map((id) => `${id} patchbench-apply pending`).sort(),
+    );
+    assert.match(pw.checks[0]!.description ?? "", /apply: running/);
+  } finally {
+    await worker.close();
+    await queue.close();
+    await watcher.close();
+  }
+});
