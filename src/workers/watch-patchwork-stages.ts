@@ -1,4 +1,4 @@
-import { QueueEvents } from "bullmq";
+import { type ConnectionOptions, QueueEvents } from "bullmq";
 import type { Config } from "../config/schema.ts";
 import { STAGES, type Stage } from "../domain/results.ts";
 import { deliverPatchworkPending } from "../deliver/patchwork/deliver-patchwork.ts";
@@ -17,7 +17,7 @@ export function watchPatchworkStages(deps: {
   config: Config;
   db: Db;
   log: Logger;
-  connection: ConstructorParameters<typeof QueueEvents>[1]["connection"];
+  connection: ConnectionOptions;
   deliver?: typeof deliverPatchworkPending;
 }): { ready(): Promise<void>; close(): Promise<void> } {
   const { config } = deps;
