@@ -33,6 +33,18 @@ export async function redisUsedMemory(redis: Redis): Promise<number> {
   return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? Number.NaN);
 }
 
+/** Bytes Redis holds for the keys matching a pattern (SCAN, then MEMORY USAGE of each). */
+export async function redisKeyBytes(redis: Redis, pattern: string): Promise<number> {
+  let total = 0;
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = next;
+    for (const k of keys) total += Number((await redis.memory("USAGE", k, "SAMPLES", 0)) ?? 0);
+  } while (cursor !== "0");
+  return total;
+}
+
 /** The database's size on disk (pg_database_size), in bytes. */
 export async function storeBytes(db: Db): Promise<number> {
   const r = await sql<{ size: string }>`select pg_database_size(current_database()) as size`.execute(db);
