@@ -11,6 +11,7 @@ import { startMailPolling } from "../../workers/start-mail-polling.ts";
 import { startSourceLeases } from "../../workers/source-leases.ts";
 import { TOOL } from "../../workers/build-flow-report.ts";
 import { startWorkers } from "../../workers/start-workers.ts";
+import { watchPatchworkStages } from "../../workers/watch-patchwork-stages.ts";
 import { describeStore } from "../../store/open-store.ts";
 import { type GlobalFlags, loadConfigFromFlags, loggerFor, openServices } from "../context.ts";
 import { waitForShutdown } from "../wait-for-shutdown.ts";
@@ -59,6 +60,8 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
         installationId: services.installationId,
       })
     : null;
+  // Patchwork, when patchwork.enabled: a stage a runner takes is pending on the series' patches there.
+  const patchworkStages = watchPatchworkStages({ config, db: services.db, log, connection: bullConnection(services.redis.options) });
   let stopped = false;
   // Mail sources: each polled by one orchestrator at a time (several may share this Redis and store).
   const leaseRedis = newRedis({ ...services.redis.options, maxRetriesPerRequest: 1 });
@@ -106,6 +109,7 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
   leaseRedis.disconnect();
   await draining;
   await web?.close();
+  await patchworkStages.close();
   await githubApp?.close();
   await workers.close();
   await services.close();
