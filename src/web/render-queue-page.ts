@@ -1,9 +1,10 @@
 import { html } from "./html.ts";
+import { renderAdminForm } from "./render-admin-form.ts";
 import { renderLayout, statusWord } from "./render-layout.ts";
 import type { QueueView } from "./web-view-schemas.ts";
 
-/** Runners, jobs per queue (from Redis) and the unfinished flows (from the store), oldest first. */
-export function renderQueuePage(v: QueueView): string {
+/** Runners, jobs per queue (from Redis) and the unfinished flows (from the store), oldest first; with `admin`, pause/resume forms. */
+export function renderQueuePage(v: QueueView, admin = false): string {
   const s = v.state;
   const columns = [...new Set(s.queues.flatMap((q) => Object.keys(q.counts)))];
   return renderLayout(
@@ -24,9 +25,13 @@ ${s.runners.map(
 ${s.unreadableRunners > 0 ? html`<p>${s.unreadableRunners} runner record(s) unreadable.</p>` : ""}
 <h2>Jobs per queue</h2>
 ${s.queues.length === 0 ? "" : html`<table class="queues">
-<thead><tr><th>queue</th>${columns.map((c) => html`<th>${c}</th>`)}</tr></thead>
+<thead><tr><th>queue</th><th>paused</th>${columns.map((c) => html`<th>${c}</th>`)}${admin ? html`<th>admin</th>` : ""}</tr></thead>
 <tbody>
-${s.queues.map((q) => html`<tr><td>${q.name}</td>${columns.map((c) => html`<td class="num">${q.counts[c] ?? 0}</td>`)}</tr>`)}
+${s.queues.map((q) => {
+  const pool = q.name.startsWith("pool-") ? q.name.slice(5) : null;
+  const form = admin && pool ? renderAdminForm(`/admin/pools/${encodeURIComponent(pool)}/${q.paused ? "resume" : "pause"}`, q.paused ? "resume" : "pause") : "";
+  return html`<tr><td>${q.name}</td><td>${q.paused ? "yes" : "no"}</td>${columns.map((c) => html`<td class="num">${q.counts[c] ?? 0}</td>`)}${admin ? html`<td>${form}</td>` : ""}</tr>`;
+})}
 </tbody>
 </table>`}
 <h2>Unfinished flows</h2>

@@ -1,5 +1,6 @@
 import { formatPercent } from "../stats/analyze-cell.ts";
 import { html } from "./html.ts";
+import { renderAdminForm } from "./render-admin-form.ts";
 import { renderLayout, statusWord } from "./render-layout.ts";
 import { renderRatioChart } from "./render-ratio-chart.ts";
 import type { RunView } from "./web-view-schemas.ts";
@@ -13,8 +14,8 @@ function num(x: number | null, digits = 3): string {
   return x === null ? "?" : x.toFixed(digits);
 }
 
-/** One flow: its stages in order with durations, and each bench cell with its numbers and the chart. */
-export function renderRunPage(v: RunView): string {
+/** One flow: its stages in order with durations, and each bench cell with its numbers and the chart; with `admin`, a cancel form while it is unfinished. */
+export function renderRunPage(v: RunView, admin = false): string {
   const title = v.series ? `${v.series.title} v${v.series.version}` : v.flow.id;
   const cells = v.cells.map(
     (c) => html`<tr>
@@ -48,6 +49,7 @@ ${renderRatioChart(v.cells)}
 ${cells}
 </tbody>
 </table>`}
-<p>Raw samples (${v.samples.count}): <a href="${v.samples.json}">JSON</a> · <a href="${v.samples.csv}">CSV</a></p>`,
+<p>Raw samples (${v.samples.count}): <a href="${v.samples.json}">JSON</a> · <a href="${v.samples.csv}">CSV</a></p>
+${admin && v.flow.finishedAt === null ? renderAdminForm(`/admin/runs/${encodeURIComponent(v.flow.id)}/cancel`, "cancel this run") : ""}`,
   );
 }

@@ -128,16 +128,18 @@ test("queue page: runners with their jobs linked, jobs per queue, unfinished flo
       available: true,
       reason: null,
       queues: [
-        { name: "orchestrator", counts: { waiting: 0, "waiting-children": 1, active: 0, delayed: 0, failed: 0, completed: 3 } },
-        { name: "pool-local", counts: { waiting: 2, "waiting-children": 0, active: 1, delayed: 0, failed: 1, completed: 9 } },
+        { name: "orchestrator", paused: false, counts: { waiting: 0, "waiting-children": 1, active: 0, delayed: 0, failed: 0, completed: 3 } },
+        { name: "pool-local", paused: true, counts: { waiting: 2, "waiting-children": 0, active: 1, delayed: 0, failed: 1, completed: 9 } },
       ],
       runners: [{ id: "vm-1234", pool: "local", host: "vm", state: "busy", seenSecAgo: 2.4, job: { flowId: flow.flowId, stage: "bench" }, jobSec: 61.2 }],
       unreadableRunners: 0,
     },
     unfinished: [{ position: 1, id: flow.flowId, status: "queued", createdAt: "2026-12-01T10:00:00.000Z" }],
   });
-  const page = renderQueuePage(view);
+  const page = renderQueuePage(view, true);
   golden("web-queue-page.html", page);
+  assert.match(page, /<form class="admin" method="post" action="\/admin\/pools\/local\/resume">/);
+  assert.doesNotMatch(renderQueuePage(view), /<form class="admin"/, "no admin forms without an admin token");
   assert.match(page, new RegExp(`<a href="/runs/${flow.flowId}">${flow.flowId}</a> bench \\(61 s\\)`));
   const away = renderQueuePage({ state: { available: false, reason: "Redis did not answer: connect ECONNREFUSED", queues: [], runners: [], unreadableRunners: 0 }, unfinished: [] });
   assert.match(away, /Queue state unavailable: Redis did not answer: connect ECONNREFUSED/);

@@ -105,7 +105,7 @@ export type RunView = z.infer<typeof runViewSchema>;
 export const queueStateSchema = z.object({
   available: z.boolean(),
   reason: z.string().nullable(),
-  queues: z.array(z.object({ name: z.string(), counts: z.record(z.string(), z.number().int()) })),
+  queues: z.array(z.object({ name: z.string(), paused: z.boolean(), counts: z.record(z.string(), z.number().int()) })),
   runners: z.array(
     z.object({
       id: z.string(),

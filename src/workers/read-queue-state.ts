@@ -39,10 +39,11 @@ export function createQueueStateReader(opts: { redis: RedisOptions; prefix: stri
         const pools = [...new Set([...opts.pools, ...rows.map((r) => r.pool)])].filter((p) => /^[A-Za-z0-9_-]+$/.test(p)).slice(0, MAX_POOLS).sort();
         const names = [ORCHESTRATOR_QUEUE, ...pools.map(poolQueue)];
         const counts = await Promise.all(names.map((n) => queue(n).getJobCounts(...COUNTED)));
+        const paused = await Promise.all(names.map((n) => queue(n).isPaused()));
         return {
           available: true,
           reason: null,
-          queues: names.map((name, i) => ({ name, counts: Object.fromEntries(COUNTED.map((k) => [k, counts[i]?.[k] ?? 0])) })),
+          queues: names.map((name, i) => ({ name, paused: paused[i] ?? false, counts: Object.fromEntries(COUNTED.map((k) => [k, counts[i]?.[k] ?? 0])) })),
           runners: rows.map((r) => ({ id: r.id, pool: r.pool, host: r.host, state: r.state, seenSecAgo: r.seenSecAgo, job: r.job ? { flowId: r.job.flowId, stage: r.job.stage } : null, jobSec: r.jobSec })),
           unreadableRunners: unreadable.length,
         };

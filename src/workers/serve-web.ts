@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "../lib/logger.ts";
 import type { Db } from "../store/open-store.ts";
 import { listSamples } from "../store/result-repository.ts";
+import { type AdminAction, adminReturnPath, MAX_ADMIN_BODY, parseAdminPath, sameOrigin, tokenMatches } from "../web/parse-admin-request.ts";
 import { parseWebRequest, type WebRoute } from "../web/parse-web-request.ts";
 import { renderErrorPage } from "../web/render-error-page.ts";
 import { renderQueuePage } from "../web/render-queue-page.ts";
@@ -37,6 +38,8 @@ export interface WebDeps {
   trees: readonly string[];
   /** Queue and runner state from Redis; absent: the queue page says there is none. */
   queue?: { read(): Promise<QueueState> };
+  /** Admin forms, when a token is configured; absent: /admin/* does not exist. */
+  admin?: { token: string; publicUrl: string | null; perform(a: AdminAction): Promise<string> };
 }
 
 const NO_QUEUE: QueueState = { available: false, reason: "this dashboard has no Redis", queues: [], runners: [], unreadableRunners: 0 };
@@ -49,7 +52,7 @@ export async function answerWebRoute(deps: WebDeps, route: WebRoute): Promise<We
       return { status: 302, type: "text/plain; charset=utf-8", body: "see /series\n", headers: { Location: "/series" } };
     case "queue": {
       const view = await loadQueueView(db, deps.queue ? await deps.queue.read() : NO_QUEUE);
-      return route.api ? json(200, queueViewSchema.parse(view)) : { status: 200, type: HTML, body: renderQueuePage(view) };
+      return route.api ? json(200, queueViewSchema.parse(view)) : { status: 200, type: HTML, body: renderQueuePage(view, deps.admin !== undefined) };
     }
     case "series-list": {
       const view = await loadSeriesList(db, route.query);
@@ -63,7 +66,7 @@ export async function answerWebRoute(deps: WebDeps, route: WebRoute): Promise<We
     case "run": {
       const view = await loadRunView(db, route.id);
       if (!view) return failure(route.api, 404, `no run ${route.id}`);
-      return route.api ? json(200, runViewSchema.parse(view)) : { status: 200, type: HTML, body: renderRunPage(view) };
+      return route.api ? json(200, runViewSchema.parse(view)) : { status: 200, type: HTML, body: renderRunPage(view, deps.admin !== undefined) };
     }
     case "samples": {
       const rows = await listSamples(db, route.id);
@@ -75,6 +78,36 @@ export async function answerWebRoute(deps: WebDeps, route: WebRoute): Promise<We
       return { ...json(200, { flowId: route.id, samples }), headers };
     }
   }
+}
+
+/** Read a form body up to `max` bytes; null when it is longer. */
+function readBody(req: IncomingMessage, max: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        resolve(null);
+        req.resume();
+      } else chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+/** An admin form post: same origin, the token, then the action; back to the page it came from. */
+async function answerAdmin(admin: NonNullable<WebDeps["admin"]>, action: AdminAction, req: IncomingMessage): Promise<WebResponse> {
+  const h = (n: string) => (typeof req.headers[n] === "string" ? (req.headers[n] as string) : undefined);
+  if (!sameOrigin({ origin: h("origin"), secFetchSite: h("sec-fetch-site"), host: h("host") }, admin.publicUrl)) {
+    return failure(false, 403, "admin actions are taken from the dashboard's own pages only");
+  }
+  const body = await readBody(req, MAX_ADMIN_BODY);
+  if (body === null) return failure(false, 413, `form over ${MAX_ADMIN_BODY} bytes`);
+  if (!tokenMatches(body, admin.token)) return failure(false, 403, "wrong admin token");
+  const said = await admin.perform(action);
+  return { status: 303, type: "text/plain; charset=utf-8", body: `${said}\n`, headers: { Location: adminReturnPath(action) } };
 }
 
 export interface WebServer {
@@ -102,6 +135,16 @@ export async function serveWeb(deps: WebDeps & { log: Logger; host: string; port
     res.end(req.method === "HEAD" ? undefined : r.body);
   };
   const server = createServer((req, res) => {
+    const action = deps.admin && req.method === "POST" ? parseAdminPath(new URL(req.url ?? "/", "http://dashboard.invalid").pathname) : null;
+    if (deps.admin && action) {
+      answerAdmin(deps.admin, action, req)
+        .then((r) => send(req, res, r))
+        .catch((e: unknown) => {
+          log.error({ err: e, action }, "dashboard admin action failed");
+          if (!res.headersSent) send(req, res, failure(false, 500, "the action failed; the log has the reason"));
+        });
+      return;
+    }
     const parsed = parseWebRequest(req.method, req.url);
     const api = (req.url ?? "").startsWith("/api/");
     if (!parsed.ok) {

@@ -2,8 +2,13 @@ import type { RedisOptions } from "ioredis";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Db } from "../store/open-store.ts";
+import { MIN_ADMIN_TOKEN } from "../web/parse-admin-request.ts";
+import { createAdminActions } from "./admin-actions.ts";
 import { createQueueStateReader } from "./read-queue-state.ts";
 import { serveWeb, type WebServer } from "./serve-web.ts";
+
+/** The environment variable holding the admin token (never a file: like every secret). */
+export const ADMIN_TOKEN_ENV = "PATCHBENCH_WEB_ADMIN_TOKEN";
 
 /**
  * The dashboard with its queue view, as `patchbench start` and `patchbench web` run it.
@@ -26,18 +31,25 @@ export async function startDashboard(opts: {
   const queue = opts.redis
     ? createQueueStateReader({ redis: opts.redis, prefix: config.global.redis.prefix, pools: [config.global.runner.pool, ...config.global.github.bench.pools] })
     : null;
+  // Admin forms need the token (from the environment only) and the queue they act on.
+  const token = process.env[ADMIN_TOKEN_ENV] ?? "";
+  if (token !== "" && token.length < MIN_ADMIN_TOKEN) log.warn(`${ADMIN_TOKEN_ENV} is shorter than ${MIN_ADMIN_TOKEN} characters: admin actions stay off`);
+  const actions = token.length >= MIN_ADMIN_TOKEN && opts.redis ? createAdminActions({ db: opts.db, redis: opts.redis, prefix: config.global.redis.prefix, log }) : null;
+  const admin = actions ? { token, publicUrl: web.publicUrl, perform: actions.perform } : null;
   try {
-    const server = await serveWeb({ db: opts.db, log, host, port, trees: config.trees.map((t) => t.name), ...(queue ? { queue } : {}) });
-    log.info({ url: server.url, publicUrl: web.publicUrl }, "dashboard listening");
+    const server = await serveWeb({ db: opts.db, log, host, port, trees: config.trees.map((t) => t.name), ...(queue ? { queue } : {}), ...(admin ? { admin } : {}) });
+    log.info({ url: server.url, publicUrl: web.publicUrl, admin: admin !== null }, "dashboard listening");
     return {
       url: server.url,
       async close() {
         await server.close();
         await queue?.close();
+        await actions?.close();
       },
     };
   } catch (e) {
     await queue?.close();
+    await actions?.close();
     if (opts.required) throw e;
     log.error({ err: e, host, port }, "dashboard not started");
     return null;

@@ -93,8 +93,8 @@ export async function prepareWebStore(dir: string, redisUrl: string): Promise<We
 }
 
 /** `patchbench web` on a free port against the data dir and the queue's Redis; resolves once it listens. */
-export async function startWebCli(dataDir: string, redisUrl: string): Promise<{ url: string; stop(): Promise<number | null> }> {
-  const child = spawnCli(["--data-dir", dataDir, "--redis-url", redisUrl, "web", "--port", "0"]);
+export async function startWebCli(dataDir: string, redisUrl: string, env: NodeJS.ProcessEnv = {}): Promise<{ url: string; stop(): Promise<number | null> }> {
+  const child = spawnCli(["--data-dir", dataDir, "--redis-url", redisUrl, "web", "--port", "0"], env);
   const lines = createInterface({ input: child.stdout! });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {

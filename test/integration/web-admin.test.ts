@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createFlowIfAbsent, setFlowStatus } from "../../src/store/flow-repository.ts";
+import { openStore } from "../../src/store/open-store.ts";
+import { saveSeries } from "../../src/store/series-repository.ts";
+import { queueViewSchema, runViewSchema } from "../../src/web/web-view-schemas.ts";
+import { onePatchSeries } from "../helpers/one-patch-series.ts";
+import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
+import { startWebCli } from "../helpers/web-store.ts";
+
+const TOKEN = "s3cret-admin-token-0123456789";
+
+/** The admin forms of `patchbench web`: the token from the environment, same-origin posts only, real queue operations. */
+describe("dashboard admin actions (token from env, CSRF-safe)", () => {
+  let redis: TestRedis;
+  let dir: string;
+  let web: Awaited<ReturnType<typeof startWebCli>>;
+  let plain: Awaited<ReturnType<typeof startWebCli>>;
+  before(async () => {
+    redis = await startTestRedis();
+    dir = mkdtempSync(join(tmpdir(), "pb-web-admin-"));
+    const db = await openStore(join(dir, "patchbench.sqlite"));
+    try {
+      await saveSeries(db, onePatchSeries({ id: "series-a", title: "net: a queued one" }), new Map());
+      await createFlowIfAbsent(db, { id: "flow-queued", seriesId: "series-a", tree: "bpf-next", base: null, plan: "{}" });
+      await createFlowIfAbsent(db, { id: "flow-done", seriesId: "series-a", tree: "bpf-next", base: null, plan: "{}" });
+      await setFlowStatus(db, "flow-done", "pass", true);
+    } finally {
+      await db.destroy();
+    }
+    web = await startWebCli(dir, redis.url, { PATCHBENCH_WEB_ADMIN_TOKEN: TOKEN });
+    plain = await startWebCli(dir, redis.url, { PATCHBENCH_WEB_ADMIN_TOKEN: "" });
+  });
+  after(async () => {
+    await web?.stop();
+    await plain?.stop();
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const post = (base: string, path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(new URL(path, base), { method: "POST", redirect: "manual", body, headers: { "content-type": "application/x-www-form-urlencoded", ...headers } });
+  const run = async (id: string) => runViewSchema.parse(await (await fetch(`${web.url}/api/runs/${id}`)).json());
+
+  test("without a token in the environment there is no admin: no forms, posts refused as read-only", async () => {
+    assert.doesNotMatch(await (await fetch(`${plain.url}/runs/flow-queued`)).text(), /<form class="admin"/);
+    assert.equal((await post(plain.url, "/admin/runs/flow-queued/cancel", `token=${TOKEN}`)).status, 405);
+    assert.equal((await run("flow-queued")).flow.status, "queued");
+  });
+
+  test("refused: no token, a wrong one, another site's form (Origin or Sec-Fetch-Site), an oversized body", async () => {
+    assert.match(await (await fetch(`${web.url}/runs/flow-queued`)).text(), /<form class="admin" method="post" action="\/admin\/runs\/flow-queued\/cancel">/);
+    assert.equal((await post(web.url, "/admin/runs/flow-queued/cancel", "")).status, 403);
+    assert.equal((await post(web.url, "/admin/runs/flow-queued/cancel", "token=wrong")).status, 403);
+    assert.equal((await post(web.url, "/admin/runs/flow-queued/cancel", `token=${TOKEN}`, { origin: "https://evil.example" })).status, 403);
+    assert.equal((await post(web.url, "/admin/runs/flow-queued/cancel", `token=${TOKEN}`, { "sec-fetch-site": "cross-site" })).status, 403);
+    assert.equal((await post(web.url, "/admin/runs/flow-queued/cancel", `token=${TOKEN}&x=${"a".repeat(5000)}`)).status, 413);
+    assert.equal((await run("flow-queued")).flow.status, "queued");
+  });
+
+  test("cancel an unfinished run from its page: 303 back to it, cancelled in the store; a finished run is left as it was", async () => {
+    const origin = new URL(web.url).origin;
+    const r = await post(web.url, "/admin/runs/flow-queued/cancel", `token=${TOKEN}`, { origin, "sec-fetch-site": "same-origin" });
+    assert.equal(r.status, 303);
+    assert.equal(r.headers.get("location"), "/runs/flow-queued");
+    const after = await run("flow-queued");
+    assert.equal(after.flow.status, "cancelled");
+    assert.ok(after.flow.finishedAt);
+    const done = await post(web.url, "/admin/runs/flow-done/cancel", `token=${TOKEN}`);
+    assert.equal(done.status, 303);
+    assert.match(await done.text(), /has finished \(pass\); nothing to cancel/);
+    assert.equal((await run("flow-done")).flow.status, "pass");
+  });
+
+  test("pause and resume a pool's queue in Redis, seen on the queue page", async () => {
+    const paused = async () => queueViewSchema.parse(await (await fetch(`${web.url}/api/queue`)).json()).state.queues.find((q) => q.name === "pool-local")?.paused;
+    assert.equal(await paused(), false);
+    const r = await post(web.url, "/admin/pools/local/pause", `token=${TOKEN}`);
+    assert.equal(r.status, 303);
+    assert.equal(r.headers.get("location"), "/queue");
+    assert.equal(await paused(), true);
+    assert.match(await (await fetch(`${web.url}/queue`)).text(), /action="\/admin\/pools\/local\/resume"/);
+    assert.equal((await post(web.url, "/admin/pools/local/resume", `token=${TOKEN}`)).status, 303);
+    assert.equal(await paused(), false);
+    assert.equal((await post(web.url, "/admin/pools/..%2F/pause", `token=${TOKEN}`)).status, 405, "not an admin path: the read-only answer");
+  });
+});
