@@ -1,4 +1,5 @@
 import { formatPercent } from "../stats/analyze-cell.ts";
+import { describeSeriesChanges } from "./describe-version-changes.ts";
 import { type Html, html } from "./html.ts";
 import { renderLayout, statusWord } from "./render-layout.ts";
 import type { BenchCellView, SeriesView } from "./web-view-schemas.ts";
@@ -50,6 +51,10 @@ ${v.patches.map((p) => html`<li value="${p.index}"><a href="${p.lore}">${p.subje
 ${stageRows}
 ${benchRows}
 </tbody>
-</table>`,
+</table>
+${describeSeriesChanges(v.versions).map(
+  (c) => html`<h3>Since v${c.from}</h3>
+${c.lines.length === 0 ? html`<p>v${c.to}: no verdict changed.</p>` : html`<ul class="changes">${c.lines.map((l) => html`<li>v${c.to}: ${l}</li>`)}</ul>`}`,
+)}`,
   );
 }

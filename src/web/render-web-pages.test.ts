@@ -144,3 +144,11 @@ test("queue page: runners with their jobs linked, jobs per queue, unfinished flo
   const away = renderQueuePage({ state: { available: false, reason: "Redis did not answer: connect ECONNREFUSED", queues: [], runners: [], unreadableRunners: 0 }, unfinished: [] });
   assert.match(away, /Queue state unavailable: Redis did not answer: connect ECONNREFUSED/);
 });
+
+test("series page: a 'Since v1' section for each version that ran after one that ran", () => {
+  const v1: Series = { ...flow.series, id: "series-v1", version: 1, previousVersion: null };
+  const v2: Series = { ...flow.series, id: "series-v2", version: 2, previousVersion: "series-v1" };
+  const ran = { series: v1, flow: storedFlow, results: flow.runs, verdicts };
+  const page = renderSeriesPage(buildSeriesView(v2, [ran, { ...ran, series: v2 }]));
+  assert.match(page, /<h3>Since v1<\/h3>\n<p>v2: no verdict changed\.<\/p>/);
+});

@@ -1,0 +1,45 @@
+import { formatPercent } from "../stats/analyze-cell.ts";
+import type { SeriesView } from "./web-view-schemas.ts";
+
+type Version = SeriesView["versions"][number];
+const STAGES = ["apply", "checks", "build", "selftests"] as const;
+/** Verdicts that say the cell moved; the others (no change, noisy, inconclusive) say it did not, or could not tell. */
+const MOVED = new Set(["regression", "improvement"]);
+
+function change(ratio: number | null): string {
+  return ratio === null ? "" : `${formatPercent(ratio - 1)} `;
+}
+
+/**
+ * What changed from one version to the next that ran, in words: a stage that started or
+ * stopped failing, a cell whose regression or improvement appeared or went away. Cells only
+ * one of them measured are left out (nothing to compare).
+ */
+export function describeVersionChanges(prev: Version, next: Version): string[] {
+  const out: string[] = [];
+  for (const s of STAGES) {
+    const a = prev[s]?.status;
+    const b = next[s]?.status;
+    if (a === undefined || b === undefined || a === b) continue;
+    if (b === "fail") out.push(`${s} fails (was ${a} in v${prev.version})`);
+    else if (a === "fail") out.push(`${s} fixed: ${b} (was fail in v${prev.version})`);
+  }
+  for (const c of next.cells) {
+    const p = prev.cells.find((x) => x.key === c.key);
+    if (!p || p.verdict === c.verdict || (!MOVED.has(p.verdict) && !MOVED.has(c.verdict))) continue;
+    if (MOVED.has(p.verdict) && !MOVED.has(c.verdict)) out.push(`no longer the ${change(p.ratio)}${p.verdict} that v${prev.version} had on ${c.key} (now ${change(c.ratio)}${c.verdict})`);
+    else out.push(`${change(c.ratio)}${c.verdict} on ${c.key} (v${prev.version}: ${change(p.ratio)}${p.verdict})`);
+  }
+  return out;
+}
+
+/** Each version that ran against the one before it that ran, newest first. */
+export function describeSeriesChanges(versions: readonly Version[]): { from: number; to: number; lines: string[] }[] {
+  const ran = versions.filter((v) => v.flow !== null && v.flow.finishedAt !== null);
+  const out: { from: number; to: number; lines: string[] }[] = [];
+  for (let i = ran.length - 1; i > 0; i--) {
+    const [a, b] = [ran[i - 1]!, ran[i]!];
+    out.push({ from: a.version, to: b.version, lines: describeVersionChanges(a, b) });
+  }
+  return out;
+}
