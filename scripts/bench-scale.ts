@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -111,6 +111,8 @@ interface Row {
   doubled: number;
   incomplete: number;
   seconds: number;
+  /** The box's 5-minute load average as the row ended: how much else was running (shared VM). */
+  load: number;
 }
 
 async function runScale(runners: number): Promise<Row> {
@@ -201,6 +203,7 @@ async function runScale(runners: number): Promise<Row> {
       doubled: count.doubled,
       incomplete: t.incomplete,
       seconds: (Date.now() - started) / 1000,
+      load: loadavg()[1]!,
     };
   } catch (e) {
     for (const log of ["orchestrator-a.log", "orchestrator-b.log", "runner-0.log"]) {
@@ -244,7 +247,7 @@ for (const r of rows) {
 }
 for (const r of rows) {
   process.stdout.write(
-    `${r.runners} runners: ${r.stagePickup.length} stage starts, idle orchestrators ${r.idleCpuPerMin.toFixed(2)} CPU-s/min (subtracted), ${r.incomplete} flows with jobs not found, row took ${r.seconds.toFixed(0)} s\n`,
+    `${r.runners} runners: ${r.stagePickup.length} stage starts, idle orchestrators ${r.idleCpuPerMin.toFixed(2)} CPU-s/min (subtracted), ${r.incomplete} flows with jobs not found, row took ${r.seconds.toFixed(0)} s, load average ${r.load.toFixed(1)}\n`,
   );
 }
 const top = rows.find((r) => r.runners === 50);
