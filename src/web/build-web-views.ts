@@ -123,6 +123,9 @@ export function buildSeriesView(series: Series, versions: readonly StoredVersion
   };
 }
 
+/** Runs drawn on a run page at most; the rest are in the raw samples. */
+export const MAX_RUNS_SHOWN = 20_000;
+
 function seconds(from: string, to: string): number | null {
   const d = (Date.parse(to) - Date.parse(from)) / 1000;
   return Number.isFinite(d) && d >= 0 ? d : null;
@@ -135,7 +138,8 @@ export function buildRunView(input: {
   results: readonly TypedStageResult[];
   errors: readonly { stage: string; reason: string }[];
   verdicts: readonly StoredVerdict[];
-  sampleCount: number;
+  /** The raw runs as stored, in run order. */
+  samples: readonly { cell: string; variant: string; throughput: number | null; ok: number; superseded: string | null }[];
   /** Where the API serves this flow (e.g. /api/runs/<id>). */
   apiBase: string;
 }): RunView {
@@ -154,6 +158,12 @@ export function buildRunView(input: {
     })),
     errors: input.errors.map((e) => ({ stage: e.stage, reason: e.reason })),
     cells: input.verdicts.map(benchCellView),
-    samples: { count: input.sampleCount, json: `${input.apiBase}/samples.json`, csv: `${input.apiBase}/samples.csv` },
+    samples: { count: input.samples.length, json: `${input.apiBase}/samples.json`, csv: `${input.apiBase}/samples.csv` },
+    runs: input.samples.slice(0, MAX_RUNS_SHOWN).map((r) => ({
+      cell: r.cell,
+      variant: r.variant,
+      value: r.ok === 1 && r.throughput !== null && Number.isFinite(r.throughput) ? r.throughput : null,
+      superseded: r.superseded !== null,
+    })),
   };
 }

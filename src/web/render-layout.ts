@@ -7,6 +7,7 @@ table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ddd;paddin
 th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pass,.improvement{color:#176f2c}.fail,.regression{color:#b3261e}.warn,.noisy{color:#8a5a00}.error{color:#6b3fa0}.skip,.pending,.queued,.inconclusive{color:#666}
 form.filters{display:flex;gap:.5rem;flex-wrap:wrap;align-items:end}svg.chart{max-width:100%;height:auto}
+.v0{color:#1f5fa8}.v1{color:#c25e00}figure.runs{margin:.5rem 0}
 @media print{nav,form.filters{display:none}}`;
 
 /** Only this stylesheet and nothing else may run or load: no script at all. */

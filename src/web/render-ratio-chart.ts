@@ -39,7 +39,7 @@ export function renderRatioChart(cells: readonly BenchCellView[]): Html {
     return html`<g class="cell">${label}${bar}<circle class="point" data-cell="${c.key}" cx="${fmt(x(c.ratio))}" cy="${y}" r="4" fill="${colour}"><title>${c.key}: ${formatPercent(c.ratio - 1)} (${c.verdict})</title></circle></g>`;
   });
   const ticks = [lo + pad, 1, hi - pad].filter((v, i, a) => a.indexOf(v) === i);
-  return html`<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="B/A ratio with 95% interval per cell">
+  return html`<svg class="chart ratios" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="B/A ratio with 95% interval per cell">
 <line x1="${fmt(x(1))}" x2="${fmt(x(1))}" y1="${TOP - 6}" y2="${bottom}" stroke="#999" stroke-dasharray="3 3"/>
 ${rows}
 ${ticks.map((t) => html`<text x="${fmt(x(t))}" y="${bottom + 16}" text-anchor="middle" font-size="11" fill="#444">${t.toFixed(3)}</text>`)}

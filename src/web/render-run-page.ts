@@ -3,6 +3,7 @@ import { html } from "./html.ts";
 import { renderAdminForm } from "./render-admin-form.ts";
 import { renderLayout, statusWord } from "./render-layout.ts";
 import { renderRatioChart } from "./render-ratio-chart.ts";
+import { renderRunValuesChart } from "./render-run-values-chart.ts";
 import type { RunView } from "./web-view-schemas.ts";
 
 function duration(s: number | null): string {
@@ -48,7 +49,9 @@ ${renderRatioChart(v.cells)}
 <tbody>
 ${cells}
 </tbody>
-</table>`}
+</table>
+<h2>Runs in run order</h2>
+${v.cells.map((c) => renderRunValuesChart(c.key, v.runs))}`}
 <p>Raw samples (${v.samples.count}): <a href="${v.samples.json}">JSON</a> · <a href="${v.samples.csv}">CSV</a></p>
 ${admin && v.flow.finishedAt === null ? renderAdminForm(`/admin/runs/${encodeURIComponent(v.flow.id)}/cancel`, "cancel this run") : ""}`,
   );

@@ -37,7 +37,7 @@ const hostile: Series = {
 
 test("run page of a real kernel A/B flow: stage timeline, every cell with ratio and interval, one chart point per cell (golden)", () => {
   const view = runViewSchema.parse(
-    buildRunView({ flow: storedFlow, series: flow.series, results: flow.runs, errors: [], verdicts, sampleCount: flow.samples.length, apiBase: `/api/runs/${flow.flowId}` }),
+    buildRunView({ flow: storedFlow, series: flow.series, results: flow.runs, errors: [], verdicts, samples: flow.samples, apiBase: `/api/runs/${flow.flowId}` }),
   );
   assert.ok(view.cells.length > 0);
   for (const [i, c] of view.cells.entries()) {
@@ -49,6 +49,12 @@ test("run page of a real kernel A/B flow: stage timeline, every cell with ratio 
   golden("web-run-page.html", page);
   assert.equal(page.match(/<circle class="point"/g)?.length, view.cells.length);
   assert.match(page, /samples\.csv/);
+  // Every stored run of each cell's A and B drawn once, in run order (failed runs as a mark); the arm's are in the raw samples.
+  const [a, b] = (flow.runs.find((r) => r.stage === "bench")?.data as { variants: { name: string }[] }).variants;
+  const ab = flow.samples.filter((x) => x.variant === a?.name || x.variant === b?.name).length;
+  assert.ok(ab > 0 && ab < flow.samples.length);
+  assert.equal((page.match(/<circle class="run"/g)?.length ?? 0) + (page.match(/class="failed"/g)?.length ?? 0), ab);
+  assert.match(page, /runs of busy_read=50 are in the raw samples/);
   for (const s of view.stages) assert.ok(s.durationSec !== null && s.durationSec >= 0, `${s.stage} has a duration`);
 });
 

@@ -93,6 +93,8 @@ export const runViewSchema = z.object({
   errors: z.array(z.object({ stage: z.string(), reason: z.string() })),
   cells: z.array(benchCellViewSchema),
   samples: z.object({ count: z.number().int(), json: z.string(), csv: z.string() }),
+  /** Every run in run order (the first `MAX_RUNS_SHOWN`): what drift, slow modes and repairs look like. */
+  runs: z.array(z.object({ cell: z.string(), variant: z.string(), value: num, superseded: z.boolean() })),
 });
 
 export type FlowRef = z.infer<typeof flowRefSchema>;

@@ -54,7 +54,7 @@ export async function loadRunView(db: Db, id: string): Promise<RunView | undefin
     results,
     errors,
     verdicts: await listVerdicts(db, id),
-    sampleCount: (await listSamples(db, id)).length,
+    samples: await listSamples(db, id),
     apiBase: `/api/runs/${encodeURIComponent(id)}`,
   });
 }

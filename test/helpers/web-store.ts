@@ -17,7 +17,7 @@ export interface WebStore {
   /** A scratch series reviewed by the CLI (`--stages apply`) through Redis and the queue. */
   applied: { seriesId: string; flowId: string };
   /** The recorded kernel A/B flow (test/data/kernel-ab/feature-flow.json), stored through the repositories. */
-  bench: { seriesId: string; flowId: string; cells: number; samples: number; v2: string };
+  bench: { seriesId: string; flowId: string; cells: number; samples: number; abSamples: number; v2: string };
   /** A series whose subject and author carry HTML and script. */
   hostile: Series;
 }
@@ -87,7 +87,15 @@ export async function prepareWebStore(dir: string, redisUrl: string): Promise<We
   return {
     dataDir,
     applied: { seriesId: appliedSeries, flowId },
-    bench: { seriesId: recorded.series.id, flowId: recorded.flowId, cells: analysis?.cells.length ?? 0, samples: samples.length, v2: v2.id },
+    bench: {
+      seriesId: recorded.series.id,
+      flowId: recorded.flowId,
+      cells: analysis?.cells.length ?? 0,
+      samples: samples.length,
+      // Runs of A and B (the first two variants); the arm's are not in the cells' run charts.
+      abSamples: samples.filter((x) => report.bench?.variants.some((v) => v.name === x.variant)).length,
+      v2: v2.id,
+    },
     hostile,
   };
 }

@@ -36,7 +36,7 @@ describe("the dashboard in a real browser (chromium via playwright-core)", { ski
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test("series list → run page by its link: the chart is drawn with one point per cell, beside its numbers", async () => {
+  test("series list → run page by its link: the ratio chart is drawn with one point per cell beside its numbers, and each cell's runs in run order", async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
@@ -48,17 +48,20 @@ describe("the dashboard in a real browser (chromium via playwright-core)", { ski
     await page.screenshot({ path: join(SHOTS, "series-list.png"), fullPage: true });
     await page.locator(`a[href="/runs/${store.bench.flowId}"]`).click();
     await page.waitForURL(`**/runs/${store.bench.flowId}`);
-    const chart = page.locator("svg.chart");
+    const chart = page.locator("svg.chart.ratios");
     assert.equal(await chart.count(), 1);
     const box = await chart.boundingBox();
     assert.ok(box && box.width > 300 && box.height > 40, `chart laid out: ${JSON.stringify(box)}`);
-    const points = page.locator("svg.chart circle.point");
+    const points = page.locator("svg.chart.ratios circle.point");
     assert.equal(await points.count(), store.bench.cells);
     for (let i = 0; i < store.bench.cells; i++) {
       const p = await points.nth(i).boundingBox();
       assert.ok(p && p.width > 0 && p.x >= box.x && p.x <= box.x + box.width, `point ${i} inside the chart`);
     }
     assert.equal(await page.locator("table.cells tbody tr").count(), store.bench.cells);
+    // And every run of those cells in run order, one chart per cell.
+    assert.equal(await page.locator("svg.chart.runs").count(), store.bench.cells);
+    assert.equal(await page.locator("svg.chart.runs circle.run").count(), store.bench.abSamples);
     await page.screenshot({ path: join(SHOTS, "run-page.png"), fullPage: true });
     assert.deepEqual(errors, [], "no script errors and no CSP violations (the stylesheet is allowed by its hash)");
   });
