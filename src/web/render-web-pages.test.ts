@@ -50,7 +50,7 @@ test("run page of a real kernel A/B flow: stage timeline, every cell with ratio 
   assert.equal(page.match(/<circle class="point"/g)?.length, view.cells.length);
   assert.match(page, /samples\.csv/);
   // Every stored run of each cell's A and B drawn once, in run order (failed runs as a mark); the arm's are in the raw samples.
-  const [a, b] = (flow.runs.find((r) => r.stage === "bench")?.data as { variants: { name: string }[] }).variants;
+  const [a, b] = report.bench?.variants ?? [];
   const ab = flow.samples.filter((x) => x.variant === a?.name || x.variant === b?.name).length;
   assert.ok(ab > 0 && ab < flow.samples.length);
   assert.equal((page.match(/<circle class="run"/g)?.length ?? 0) + (page.match(/class="failed"/g)?.length ?? 0), ab);
