@@ -16,7 +16,15 @@ export interface DemoBench {
  * at a local repository, watching a maildir, with a given bench matrix.
  * Edits the YAML text so the operator-facing comments stay in place.
  */
-export function writeDemoConfig(opts: { dir: string; treePath: string; maildir: string; bench: DemoBench; pollSec?: number }): string {
+export function writeDemoConfig(opts: {
+  dir: string;
+  treePath: string;
+  maildir: string;
+  bench: DemoBench;
+  pollSec?: number;
+  /** The bpf-next tree's stages; default apply, selftests, bench (the scratch tree is not a kernel). */
+  stages?: readonly string[];
+}): string {
   const configDir = join(opts.dir, "config");
   cpSync(EMBEDDED_CONFIG_DIR, configDir, { recursive: true });
   for (const d of ["new", "cur", "tmp"]) mkdirSync(join(opts.maildir, d), { recursive: true });
@@ -35,7 +43,7 @@ export function writeDemoConfig(opts: { dir: string; treePath: string; maildir: 
     readFileSync(treeFile, "utf8")
       .replace(/^path: null$/m, `path: ${JSON.stringify(opts.treePath)}`)
       // The scratch tree is not a kernel: nothing to build, so the sides are the sysctl variants.
-      .replace(/^stages: .*$/m, "stages: [apply, selftests, bench]")
+      .replace(/^stages: .*$/m, `stages: [${(opts.stages ?? ["apply", "selftests", "bench"]).join(", ")}]`)
       .replace(/^ {2}sizes: .*$/m, `  sizes: ${JSON.stringify(b.sizes)}`)
       .replace(/^ {2}topologies: .*$/m, `  topologies: ${JSON.stringify(b.topologies)}`)
       .replace(/^ {2}rounds: .*$/m, `  rounds: ${b.rounds}`)

@@ -82,10 +82,9 @@ test("two orchestrators share one source: one polls it, the other takes over wit
     maildir,
     bench: { sizes: [1], topologies: ["loopback"], rounds: 2, maxRounds: 2, runsPerRound: 1, durationSec: 1 },
     pollSec: POLL_SEC,
+    // Apply and checks only: what is under test is the orchestration, not the bench.
+    stages: ["apply"],
   });
-  // Apply and checks only: what is under test is the orchestration, not the bench.
-  const treeFile = join(configDir, "trees", "bpf-next.yaml");
-  writeFileSync(treeFile, readFileSync(treeFile, "utf8").replace(/^stages: .*$/m, "stages: [apply]"));
   const first = readFileSync(s.mboxPath);
   // A second, distinct series: the same patches under other Message-IDs and another cover title.
   const second = Buffer.from(

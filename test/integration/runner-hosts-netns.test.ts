@@ -103,6 +103,8 @@ test("three runner hosts over veth: one link cut for 60 s and one runner killed 
     maildir,
     bench: { sizes: [1], topologies: ["loopback"], rounds: 2, maxRounds: 2, runsPerRound: 2, durationSec: 3 },
     pollSec: 1,
+    // \`ip netns exec\` gives each runner its own /sys without the cgroup2 mount the BPF probe needs: no selftests here.
+    stages: ["apply", "bench"],
   });
   // Sysctls are the machine's, not a namespace's: the sides here are netperf socket options.
   const treeFile = join(configDir, "trees", "bpf-next.yaml");
@@ -110,9 +112,7 @@ test("three runner hosts over veth: one link cut for 60 s and one runner killed 
     .replace(/^( {6}settings: )\[\{ kind: sysctl, key: net.core.busy_read, value: "0" \}\]$/m, "$1[]")
     .replace(/^( {6}settings: )\[\{ kind: sysctl, key: net.core.busy_read, value: "50" \}\]$/m, "$1[{ kind: sockopt, option: nodelay }]");
   assert.ok(!/^ {6}settings: \[\{ kind: sysctl/m.test(treeYaml), "the demo's sysctl variants were replaced");
-  // \`ip netns exec\` gives each runner its own /sys without the cgroup2 mount the BPF probe needs: no selftests here.
-  assert.match(treeYaml, /^stages: \[apply, selftests, bench\]$/m);
-  writeFileSync(treeFile, treeYaml.replace(/^stages: .*$/m, "stages: [apply, bench]"));
+  writeFileSync(treeFile, treeYaml);
   const globalFile = join(configDir, "patchbench.yaml");
   writeFileSync(globalFile, readFileSync(globalFile, "utf8").replace(/^runner:$/m, "runner:\n  heartbeatSec: 1\n  stalledSec: 5"));
 

@@ -82,9 +82,8 @@ test("PostgreSQL unreachable for 45 s mid-flow: the report waits for it, then th
     maildir,
     bench: { sizes: [1], topologies: ["loopback"], rounds: 2, maxRounds: 2, runsPerRound: 1, durationSec: 1 },
     pollSec: 2,
+    stages: ["apply"],
   });
-  const treeFile = join(configDir, "trees", "bpf-next.yaml");
-  writeFileSync(treeFile, readFileSync(treeFile, "utf8").replace(/^stages: .*$/m, "stages: [apply]"));
   const dataDir = join(dir, "data");
   const log = join(dir, "service.log");
   const fd = openSync(log, "a");
