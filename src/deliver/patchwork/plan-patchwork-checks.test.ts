@@ -3,6 +3,7 @@ import { test } from "node:test";
 import type { Series } from "../../domain/series.ts";
 import { golden } from "../../../test/helpers/golden.ts";
 import { netperfFixtureReport } from "../../../test/helpers/netperf-fixture-report.ts";
+import { seriesCapProblem } from "../../domain/series-caps.ts";
 import { DESCRIPTION_LIMIT, fitPhrases, planPatchworkChecks, planPendingChecks, patchworkStateOf } from "./plan-patchwork-checks.ts";
 
 const series: Series = {
@@ -36,7 +37,13 @@ const patches = [
 const opts = { prefix: "patchbench", targetUrl: "https://lore.kernel.org/all/1473632524-8585-1-git-send-email-stephenfinucane@gmail.com/" };
 
 test("a report with a measured regression: apply success and bench warning on every patch, the numbers in the description (golden)", () => {
-  const planned = planPatchworkChecks(netperfFixtureReport(series), patches, opts);
+  const all = planPatchworkChecks(netperfFixtureReport(series), patches, opts);
+  // Stages the report has nothing for are ended only where they went pending.
+  assert.deepEqual(
+    all.filter((c) => c.onlyOverPending).map((c) => `${c.patchId} ${c.context} ${c.description}`),
+    ["11 patchbench-build not run: build did not run for this series", "12 patchbench-build not run: build did not run for this series", "11 patchbench-selftests not run: selftests did not run for this series", "12 patchbench-selftests not run: selftests did not run for this series"],
+  );
+  const planned = all.filter((c) => !c.onlyOverPending);
   assert.deepEqual(
     planned.map((c) => `${c.patchId} ${c.context} ${c.state}`),
     ["11 patchbench-apply success", "12 patchbench-apply success", "11 patchbench-bench warning", "12 patchbench-bench warning"],
@@ -79,4 +86,16 @@ test("a target URL longer than patchwork's 200 characters is left out rather tha
       ["pending", null],
     ],
   );
+});
+
+test("a series over a cap: every stage a runner may have marked pending is ended as not run, with the reason", () => {
+  const notRun = seriesCapProblem({ patches: 2, bytes: 100 }, { maxPatches: 1, maxSeriesBytes: 1_000_000 });
+  assert.ok(notRun);
+  const r = { ...netperfFixtureReport(series, { bench: false }), apply: null, notRun };
+  const planned = planPatchworkChecks(r, patches, opts);
+  assert.deepEqual(
+    [...new Set(planned.map((c) => `${c.context} ${c.state} ${c.onlyOverPending === true}`))],
+    ["patchbench-apply success true", "patchbench-build success true", "patchbench-selftests success true", "patchbench-bench success true"],
+  );
+  for (const c of planned) assert.match(c.description, /^not run: series has 2 patches, over ingest\.maxPatches=1/);
 });

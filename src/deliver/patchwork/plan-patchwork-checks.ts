@@ -116,14 +116,16 @@ export interface PatchTarget {
 /**
  * A finished report as patchwork checks (pure): one per patch per stage
  * the report has, the same state on every patch of the series (the stages
- * run on the whole series, as NIPA and BPF CI post theirs).
+ * run on the whole series, as NIPA and BPF CI post theirs). A stage the
+ * report has nothing for (skipped after apply failed, a series over a cap)
+ * may still have gone pending when a runner took its job: it is ended as
+ * "not run", only where it is pending.
  */
 export function planPatchworkChecks(r: Report, patches: readonly PatchTarget[], opts: { prefix: string; targetUrl: string | null }): PlannedCheck[] {
   const targetUrl = opts.targetUrl && opts.targetUrl.length <= TARGET_URL_LIMIT ? opts.targetUrl : null;
   const out: PlannedCheck[] = [];
   for (const stage of ["apply", "build", "selftests", "bench"] as const) {
-    const c = stageCheck(r, stage);
-    if (!c) continue;
+    const c = stageCheck(r, stage) ?? { status: "skip" as const, description: r.notRun ?? `${stage} did not run for this series` };
     const state = patchworkStateOf(c.status);
     for (const p of patches) {
       const context = contextOf(opts.prefix, stage);
