@@ -152,7 +152,7 @@ export async function serveGithubApp(deps: {
     poolQueue: poolQ,
   });
   // One at a time: per-PR state (the one pending /bench) is read-modify-write.
-  const worker = new Worker(GITHUB_QUEUE, waitingForStore(log, processor), { connection, prefix, concurrency: 1 });
+  const worker = new Worker(GITHUB_QUEUE, waitingForStore(log, deps.db, processor), { connection, prefix, concurrency: 1 });
   worker.on("failed", (job, err) => log.warn({ jobId: job?.id, err: err.message }, "github job failed"));
   worker.on("error", (err) => log.error({ err }, "github worker error"));
 

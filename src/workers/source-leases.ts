@@ -70,6 +70,7 @@ export async function startSourceLeases(deps: {
   const everyMs = Math.min(...sources.map((s) => s.timing.everyMs), 10_000);
   const held = new Map<string, Held>();
   const lastHolder = new Map<string, string>();
+  const storeFence = new Map<string, number>();
   const listeners: ((label: string) => void)[] = [];
   let retiredBy: string | null = null;
   let stopped = false;
@@ -112,13 +113,32 @@ export async function startSourceLeases(deps: {
     }
   };
 
+  // The store's token, read with a short deadline: a slow or absent store must
+  // not hold up the renewals (the last value read stands in for it).
+  const lastStoreFence = async (label: string): Promise<number> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), 1000);
+    });
+    const read = getFence(db, label).then(
+      (f) => {
+        storeFence.set(label, f);
+        return f;
+      },
+      () => undefined,
+    );
+    const f = await Promise.race([read, late]);
+    clearTimeout(timer);
+    return f ?? storeFence.get(label) ?? 0;
+  };
+
   const tryHold = async (label: string, ttlMs: number): Promise<void> => {
     const startedAt = now();
     const mine = held.get(label);
     // A new token never goes below the store's last one, nor below the one this
     // orchestrator holds: Redis may have lost the lease and its counter (a restart
     // without persistence, FLUSHALL, a failover) while the store kept the token.
-    const minFence = mine ? mine.fence : await getFence(db, label);
+    const minFence = Math.max(mine?.fence ?? 0, await lastStoreFence(label));
     const r = await holdLease(redis, keys(label), id, ttlMs, minFence);
     if (r.held) {
       held.set(label, { fence: r.fence, validUntil: startedAt + ttlMs });
@@ -142,7 +162,8 @@ export async function startSourceLeases(deps: {
       return;
     }
     if (retiredBy) return;
-    for (const s of sources) {
+    // Renewals first: trying to take free sources may wait on the store.
+    for (const s of [...sources].sort((a, b) => Number(held.has(b.label)) - Number(held.has(a.label)))) {
       if (stopped) return;
       try {
         await tryHold(s.label, s.timing.ttlMs);

@@ -180,7 +180,7 @@ export async function startWorkers(opts: {
   if (opts.orchestrator) {
     if (!opts.db) throw new Error("the orchestrator needs the store");
     // A store outage (PostgreSQL restarting, a network cut) delays the report; it never uses up its attempts.
-    const w = new Worker(ORCHESTRATOR_QUEUE, waitingForStore(log, createReportProcessor({ db: opts.db, config, log })), {
+    const w = new Worker(ORCHESTRATOR_QUEUE, waitingForStore(log, opts.db, createReportProcessor({ db: opts.db, config, log })), {
       connection,
       prefix,
       concurrency: 2,

@@ -1,5 +1,7 @@
 import { DelayedError, type Job } from "bullmq";
+import { sql } from "kysely";
 import type { Logger } from "../lib/logger.ts";
+import type { Db } from "../store/open-store.ts";
 
 /** Connection-level error codes of Node sockets and PostgreSQL (class 08 connection exception, 57P0x shutdown, 53300 too many connections). */
 const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "57P01", "57P02", "57P03", "53300", "SQLITE_BUSY"]);
@@ -24,13 +26,28 @@ export function storeWaitMs(n: number): number {
   return Math.min(60_000, 5000 * 2 ** Math.max(0, n - 1));
 }
 
+/** Whether the store answers a trivial query within a few seconds. */
+async function storeAnswers(db: Db, timeoutMs = 5000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([sql`select 1`.execute(db).then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Wraps a job processor whose work needs the store: while the store cannot
  * be reached, the job is put back as delayed without spending one of its
  * attempts (an outage of any length loses no flow), and the log says so.
- * Other errors pass through to BullMQ's retries as before.
+ * A connection error is taken for the store's only when the store does not
+ * answer either: GitHub, SMTP or patchwork being away is the job's own
+ * failure, retried (and given up) by BullMQ's attempts as before.
  */
-export function waitingForStore<T>(log: Logger, processor: (job: Job, token?: string) => Promise<T>): (job: Job, token?: string) => Promise<T> {
+export function waitingForStore<T>(log: Logger, db: Db, processor: (job: Job, token?: string) => Promise<T>): (job: Job, token?: string) => Promise<T> {
   const waits = new Map<string, number>();
   return async (job, token) => {
     try {
@@ -38,7 +55,10 @@ export function waitingForStore<T>(log: Logger, processor: (job: Job, token?: st
       waits.delete(job.id ?? "");
       return out;
     } catch (e) {
-      if (!isStoreUnavailable(e) || token === undefined) throw e;
+      if (!isStoreUnavailable(e) || token === undefined || (await storeAnswers(db))) {
+        waits.delete(job.id ?? "");
+        throw e;
+      }
       const n = (waits.get(job.id ?? "") ?? 0) + 1;
       waits.set(job.id ?? "", n);
       const ms = storeWaitMs(n);
