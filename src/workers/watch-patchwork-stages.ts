@@ -24,6 +24,7 @@ export function watchPatchworkStages(deps: {
   if (!config.global.patchwork.enabled) return { ready: async () => {}, close: async () => {} };
   const prefix = config.global.redis.prefix;
   const watchers: QueueEvents[] = [];
+  const posting = new Set<Promise<void>>();
   for (const pool of new Set(config.trees.map((t) => t.pool))) {
     const qe = new QueueEvents(poolQueue(pool), { connection: deps.connection, prefix });
     qe.on("active", ({ jobId }) => {
@@ -31,12 +32,17 @@ export function watchPatchworkStages(deps: {
       const stage = m?.[2] as Stage | undefined;
       if (!m || !stage || !STAGES.includes(stage)) return;
       const flowId = m[1]!;
-      void (async () => {
+      const p = (async () => {
         const flow = await getFlow(deps.db, flowId);
-        const series = flow ? await getSeries(deps.db, flow.seriesId) : undefined;
+        // A flow already reported (a stage that ended at once) keeps its final checks.
+        if (!flow || flow.finishedAt) return;
+        const series = await getSeries(deps.db, flow.seriesId);
         if (!series) return;
         await (deps.deliver ?? deliverPatchworkPending)({ db: deps.db, config, log: deps.log }, { flowId, series, stage });
-      })().catch((e: unknown) => deps.log.warn({ err: e, flowId }, "could not post the pending patchwork check"));
+      })()
+        .catch((e: unknown) => deps.log.warn({ err: e, flowId }, "could not post the pending patchwork check"))
+        .finally(() => posting.delete(p));
+      posting.add(p);
     });
     watchers.push(qe);
   }
@@ -46,6 +52,11 @@ export function watchPatchworkStages(deps: {
     },
     async close() {
       await Promise.all(watchers.map((w) => w.close()));
+      // Posts in flight finish before the store they read is closed, for 10 s at most
+      // (one waiting out a 429 is left behind; the report ends the stage anyway).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...posting]), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+      clearTimeout(timer);
     },
   };
 }
