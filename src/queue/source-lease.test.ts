@@ -18,4 +18,7 @@ test("versions compare by number, part by part", () => {
   assert.equal(compareVersions("0.1.0", "0.1"), 0);
   assert.equal(compareVersions("1.2.3", "1.2.4"), -1);
   assert.equal(compareVersions("2.0.0-rc1", "1.9.9"), 1);
+  assert.equal(compareVersions("1.2.0-rc1", "1.2.0"), -1, "a release candidate is older than its release");
+  assert.equal(compareVersions("1.2.0-rc2", "1.2.0-rc1"), 1);
+  assert.equal(compareVersions("1.2.0+build5", "1.2.0"), 0);
 });

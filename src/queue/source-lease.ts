@@ -24,15 +24,26 @@ export function leaseTiming(intervalSec: number): LeaseTiming {
   return { ttlMs, everyMs: Math.floor(ttlMs / 3) };
 }
 
-/** Pure: compares dotted versions numerically ("0.10.0" > "0.9.1"); a missing part counts as 0. */
+/**
+ * Pure: compares versions as semver orders them: dotted numbers ("0.10.0" >
+ * "0.9.1", a missing part counts as 0), then a pre-release below its
+ * release ("1.2.0-rc1" < "1.2.0"); build metadata (+…) is ignored.
+ */
 export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.+-]/).map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split(/[.+-]/).map((x) => Number.parseInt(x, 10) || 0);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+  const split = (v: string) => {
+    const [core = "", pre] = v.split("+")[0]!.split(/-(.*)/s);
+    return { nums: core.split(".").map((x) => Number.parseInt(x, 10) || 0), pre: pre ?? null };
+  };
+  const pa = split(a);
+  const pb = split(b);
+  for (let i = 0; i < Math.max(pa.nums.length, pb.nums.length); i++) {
+    const d = (pa.nums[i] ?? 0) - (pb.nums[i] ?? 0);
     if (d !== 0) return Math.sign(d);
   }
-  return 0;
+  if (pa.pre === pb.pre) return 0;
+  if (pa.pre === null) return 1;
+  if (pb.pre === null) return -1;
+  return pa.pre < pb.pre ? -1 : 1;
 }
 
 export type LeaseHold = { held: true; fence: number; acquired: boolean } | { held: false; holder: string };

@@ -89,6 +89,12 @@ export async function listUnfinishedFlows(db: Db): Promise<UnfinishedFlow[]> {
   return rows.map((r) => ({ id: r.id, status: r.status, createdAt: r.created_at, job: r.job }));
 }
 
+/** The oldest unfinished flows, at most `limit`, without their jobs (a page of the queue). */
+export async function listUnfinishedFlowHeads(db: Db, limit: number): Promise<Omit<UnfinishedFlow, "job">[]> {
+  const rows = await db.selectFrom("flows").select(["id", "status", "created_at"]).where("finished_at", "is", null).orderBy("created_at").limit(limit).execute();
+  return rows.map((r) => ({ id: r.id, status: r.status, createdAt: r.created_at }));
+}
+
 /** Every flow of a series, oldest first. */
 export async function listFlowsOfSeries(db: Db, seriesId: string): Promise<string[]> {
   const rows = await db.selectFrom("flows").select("id").where("series_id", "=", seriesId).orderBy("created_at").execute();

@@ -1,5 +1,5 @@
 import type { Db } from "../store/open-store.ts";
-import { getFlow, listFlowsOfSeries, listUnfinishedFlows } from "../store/flow-repository.ts";
+import { getFlow, listFlowsOfSeries, listUnfinishedFlowHeads } from "../store/flow-repository.ts";
 import { listSeriesPage } from "../store/list-series-page.ts";
 import { listSeriesVersions } from "../store/list-series-versions.ts";
 import { listSamples, listStageResults, listVerdicts } from "../store/result-repository.ts";
@@ -63,6 +63,6 @@ export async function loadRunView(db: Db, id: string): Promise<RunView | undefin
 const MAX_UNFINISHED = 500;
 
 export async function loadQueueView(db: Db, state: QueueState): Promise<QueueView> {
-  const unfinished = (await listUnfinishedFlows(db)).slice(0, MAX_UNFINISHED);
+  const unfinished = await listUnfinishedFlowHeads(db, MAX_UNFINISHED);
   return { state, unfinished: unfinished.map((f, i) => ({ position: i + 1, id: f.id, status: f.status, createdAt: f.createdAt })) };
 }

@@ -87,19 +87,22 @@ export async function startSourceLeases(deps: {
   };
 
   const announce = async (): Promise<void> => {
-    const me: OrchestratorPresence = { id, version, host: hostname(), pid: process.pid, seenAt: now() };
+    // Redis's clock, not this host's: orchestrators on several hosts compare the same time.
+    const [sec, usec] = deps.now ? [Math.floor(now() / 1000), (now() % 1000) * 1000] : (await redis.time()).map(Number);
+    const clock = sec! * 1000 + Math.floor(usec! / 1000);
+    const me: OrchestratorPresence = { id, version, host: hostname(), pid: process.pid, seenAt: clock };
     await redis.hset(orchestratorsKey(prefix), id, JSON.stringify(me));
     const all: OrchestratorPresence[] = [];
     for (const [field, json] of Object.entries(await redis.hgetall(orchestratorsKey(prefix)))) {
       try {
         const o = JSON.parse(json) as OrchestratorPresence;
-        if (now() - o.seenAt > FORGET_AFTER_MS) await redis.hdel(orchestratorsKey(prefix), field);
+        if (clock - o.seenAt > FORGET_AFTER_MS) await redis.hdel(orchestratorsKey(prefix), field);
         else all.push(o);
       } catch {
         await redis.hdel(orchestratorsKey(prefix), field);
       }
     }
-    const newer = newerOrchestrator(all, version, now(), 3 * everyMs);
+    const newer = newerOrchestrator(all, version, clock, 3 * everyMs);
     if (newer && !retiredBy) {
       retiredBy = newer.id;
       log.warn(
