@@ -48,6 +48,8 @@ export interface SourceDeps {
   git?: Git;
   /** With several orchestrators: the source's fencing token while this one holds its lease (null: not held). */
   fence?: (label: string) => number | null;
+  /** The service's logger, for sources that log on their own (patchwork's client). */
+  log?: Logger;
 }
 
 /** A cursor write refused because another orchestrator holds the source now. */
@@ -158,7 +160,7 @@ export function createSourcePoller(source: SourceConfig, deps: SourceDeps): Sour
       };
     }
     case "patchwork":
-      return createPatchworkPoller(source, { label, cursors: cursorStore(deps, label), ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+      return createPatchworkPoller(source, { label, cursors: cursorStore(deps, label), ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.log ? { log: deps.log } : {}) });
   }
 }
 

@@ -52,6 +52,7 @@ export function startMailPolling(deps: {
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(deps.git ? { git: deps.git } : {}),
       ...(leases ? { fence: (label: string) => leases.fence(label) } : {}),
+      log,
     });
     let failures = 0;
     let polling = false;
