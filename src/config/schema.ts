@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BENCH_TESTS, SOCKOPTS, TOPOLOGIES } from "../domain/bench.ts";
 import { webSchema } from "./web-schema.ts";
+import { patchworkSchema } from "./patchwork-schema.ts";
 
 /**
  * The configuration schema. Every option documents itself with `describe`;
@@ -444,34 +445,6 @@ export const sandboxLimitsSchema = z
   })
   .strict();
 
-/** Patchwork: checks on the patches of series it also has. The token comes from env only. */
-export const patchworkSchema = z
-  .object({
-    enabled: z.boolean().default(false).describe("Post checks to patchwork when a report is done."),
-    url: z.string().url().default("https://patchwork.kernel.org").describe("Root of the patchwork instance (REST API 1.3)."),
-    project: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]+$/)
-      .default("netdevbpf")
-      .describe("Project link name; a series' patches are found there by Message-ID."),
-    tokenEnv: z
-      .string()
-      .regex(/^[A-Z_][A-Z0-9_]*$/)
-      .default("PATCHBENCH_PATCHWORK_TOKEN")
-      .describe("Environment variable holding the API token; its user must maintain the project (patchwork lets only maintainers post checks)."),
-    contextPrefix: z
-      .string()
-      .regex(/^[-a-zA-Z0-9_]+$/, "a slug: patchwork refuses other characters in a check's context")
-      .default("patchbench")
-      .describe("Checks are posted as <prefix>-apply, -build, -selftests, -bench."),
-    targetUrl: z
-      .string()
-      .nullable()
-      .default(null)
-      .describe("Link on each check; {flow} is replaced. Default: the series' thread on lore.kernel.org."),
-  })
-  .strict();
-
 export const globalSchema = z
   .object({
     dataDir: z.string().default(".patchbench").describe("SQLite store, private Redis, worktrees, outbox, logs."),
@@ -654,7 +627,6 @@ export type BuildConfig = z.infer<typeof buildSchema>;
 export type BootConfig = z.infer<typeof bootSchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type GithubConfig = z.infer<typeof githubSchema>;
-export type PatchworkConfig = z.infer<typeof patchworkSchema>;
 
 /** The whole, resolved configuration. Secrets live in `secrets`, never in files. */
 export interface Config {
