@@ -224,7 +224,8 @@ describe("GitHub App policy (in process: webhook limits, refusals, untrusted aut
     }
     assert.match(gh.comments.get(ack.id)!.body, /superseded — the pull request was updated \(new head `[0-9a-f]{12}`\) before the benchmark ran/);
     const newFlow = String(newRun.external_id);
-    assert.ok(await pool.getJob(`${newFlow}-apply`), "the new head is queued (checks only again: a push needs a new approval)");
+    // The check run is created before the flow is enqueued: wait for the job, do not race it.
+    await waitFor("the new head queued (checks only again: a push needs a new approval)", () => pool.getJob(`${newFlow}-apply`));
     assert.equal(await pool.getJob(`${newFlow}-bench`), undefined);
     assert.deepEqual(gh.problems, [], gh.problems.join("\n"));
   });
