@@ -14,20 +14,22 @@ export interface OrchestratorPresence {
   host: string;
   pid: number;
   seenAt: number;
+  /** How long after seenAt it still counts as alive (three of its own announcement periods). */
+  liveMs: number;
 }
 
 /** Entries silent this long are removed by whoever looks next. */
 const FORGET_AFTER_MS = 86_400_000;
 
 /**
- * Pure: the newest orchestrator newer than `version` among those seen within
- * `liveMs`, if any. An older orchestrator gives its sources to it: two
- * versions must not follow the same list with different rules.
+ * Pure: the newest orchestrator newer than `version` among those still alive
+ * (seen within their own `liveMs`), if any. An older orchestrator gives its
+ * sources to it: two versions must not follow the same list with different rules.
  */
-export function newerOrchestrator(all: readonly OrchestratorPresence[], version: string, nowMs: number, liveMs: number): OrchestratorPresence | null {
+export function newerOrchestrator(all: readonly OrchestratorPresence[], version: string, nowMs: number): OrchestratorPresence | null {
   let best: OrchestratorPresence | null = null;
   for (const o of all) {
-    if (nowMs - o.seenAt > liveMs || compareVersions(o.version, version) <= 0) continue;
+    if (!(nowMs - o.seenAt <= o.liveMs) || compareVersions(o.version, version) <= 0) continue;
     if (!best || compareVersions(o.version, best.version) > 0) best = o;
   }
   return best;
@@ -90,7 +92,7 @@ export async function startSourceLeases(deps: {
     // Redis's clock, not this host's: orchestrators on several hosts compare the same time.
     const [sec, usec] = deps.now ? [Math.floor(now() / 1000), (now() % 1000) * 1000] : (await redis.time()).map(Number);
     const clock = sec! * 1000 + Math.floor(usec! / 1000);
-    const me: OrchestratorPresence = { id, version, host: hostname(), pid: process.pid, seenAt: clock };
+    const me: OrchestratorPresence = { id, version, host: hostname(), pid: process.pid, seenAt: clock, liveMs: 3 * everyMs };
     await redis.hset(orchestratorsKey(prefix), id, JSON.stringify(me));
     const all: OrchestratorPresence[] = [];
     for (const [field, json] of Object.entries(await redis.hgetall(orchestratorsKey(prefix)))) {
@@ -102,7 +104,7 @@ export async function startSourceLeases(deps: {
         await redis.hdel(orchestratorsKey(prefix), field);
       }
     }
-    const newer = newerOrchestrator(all, version, clock, 3 * everyMs);
+    const newer = newerOrchestrator(all, version, clock);
     if (newer && !retiredBy) {
       retiredBy = newer.id;
       log.warn(
