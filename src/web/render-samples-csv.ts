@@ -1,19 +1,9 @@
-/** A raw sample as the store keeps it (the columns the CSV carries). */
-export interface SampleRow {
-  cell: string;
-  variant: string;
-  round: number;
-  run: number;
-  slot: number;
-  throughput: number | null;
-  ok: number;
-  problem: string | null;
-  started_at: string;
-  ended_at: string;
-  superseded: string | null;
-}
+import type { listSamples } from "../store/result-repository.ts";
 
 const COLUMNS = ["cell", "variant", "round", "run", "slot", "throughput", "ok", "problem", "started_at", "ended_at", "superseded"] as const;
+
+/** A raw sample as the store's repository returns it: the columns the CSV carries. */
+export type SampleRow = Pick<Awaited<ReturnType<typeof listSamples>>[number], (typeof COLUMNS)[number]>;
 
 /**
  * RFC 4180 field; text that a spreadsheet would run as a formula (= + - @ at the start)
