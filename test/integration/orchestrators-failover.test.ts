@@ -1,17 +1,15 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { createScratchSeries } from "../../src/demo/scratch-series.ts";
 import { writeDemoConfig } from "../../src/demo/write-demo-config.ts";
 import { splitMbox } from "../../src/ingest/mail/split-mbox.ts";
 import { listDeliveries } from "../../src/store/delivery-repository.ts";
 import { type Db, openStore } from "../../src/store/open-store.ts";
-import { scratchPostgres, type ScratchPostgres } from "../helpers/postgres.ts";
-import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { CLI } from "../helpers/run-cli.ts";
+import { serviceFixture } from "../helpers/service-fixture.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
 /**
@@ -23,17 +21,7 @@ import { waitFor } from "../helpers/wait-for.ts";
  */
 const POLL_SEC = 10;
 
-let redis: TestRedis;
-let pg: ScratchPostgres;
-let dir: string;
-before(async () => {
-  [redis, pg] = await Promise.all([startTestRedis(), scratchPostgres()]);
-  dir = mkdtempSync(join(tmpdir(), "pb-orch-"));
-});
-after(async () => {
-  await Promise.all([redis?.stop(), pg?.drop()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fx = serviceFixture("pb-orch-");
 
 interface Orchestrator {
   name: string;
@@ -44,11 +32,11 @@ interface Orchestrator {
 }
 
 function startOrchestrator(name: string, configDir: string): Orchestrator {
-  const dataDir = join(dir, `data-${name}`);
-  const log = join(dir, `${name}.log`);
+  const dataDir = join(fx.dir, `data-${name}`);
+  const log = join(fx.dir, `${name}.log`);
   const fd = openSync(log, "a");
-  const child = spawn(process.execPath, [CLI, "--redis-url", redis.url, "start"], {
-    env: { ...process.env, PATCHBENCH_CONFIG: configDir, PATCHBENCH_DATA_DIR: dataDir, PATCHBENCH_STORE_URL: pg.url, PATCHBENCH_LOG_LEVEL: "debug" },
+  const child = spawn(process.execPath, [CLI, "--redis-url", fx.redis.url, "start"], {
+    env: { ...process.env, PATCHBENCH_CONFIG: configDir, PATCHBENCH_DATA_DIR: dataDir, PATCHBENCH_STORE_URL: fx.pg.url, PATCHBENCH_LOG_LEVEL: "debug" },
     stdio: ["ignore", fd, fd],
   });
   return { name, child, log, dataDir, exited: new Promise((r) => child.once("exit", (code) => r(code))) };
@@ -74,10 +62,10 @@ function deliver(maildir: string, mbox: Buffer, tag: string): void {
 }
 
 test("two orchestrators share one source: one polls it, the other takes over within one poll interval after kill -9; one report per series", async (t) => {
-  const s = await createScratchSeries(join(dir, "s"));
-  const maildir = join(dir, "maildir");
+  const s = await createScratchSeries(join(fx.dir, "s"));
+  const maildir = join(fx.dir, "maildir");
   const configDir = writeDemoConfig({
-    dir,
+    dir: fx.dir,
     treePath: s.treeDir,
     maildir,
     bench: { sizes: [1], topologies: ["loopback"], rounds: 2, maxRounds: 2, runsPerRound: 1, durationSec: 1 },
@@ -98,7 +86,7 @@ test("two orchestrators share one source: one polls it, the other takes over wit
   let db: Db | null = null;
   try {
     await waitFor("b to see the source held by a", () => logOf(b).includes("mail source polled by another orchestrator"), 60_000);
-    db = await openStore(pg.url);
+    db = await openStore(fx.pg.url);
     const store = db;
     const flowsDone = (n: number) => async () => {
       const rows = await store.selectFrom("flows").selectAll().execute();

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket, connect } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { Queue } from "bullmq";
 import { createScratchSeries } from "../../src/demo/scratch-series.ts";
 import { writeDemoConfig } from "../../src/demo/write-demo-config.ts";
@@ -12,9 +11,8 @@ import { splitMbox } from "../../src/ingest/mail/split-mbox.ts";
 import { bullConnection } from "../../src/queue/redis-connection.ts";
 import { listDeliveries } from "../../src/store/delivery-repository.ts";
 import { openStore } from "../../src/store/open-store.ts";
-import { scratchPostgres, type ScratchPostgres } from "../helpers/postgres.ts";
-import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { CLI } from "../helpers/run-cli.ts";
+import { serviceFixture } from "../helpers/service-fixture.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
 /**
@@ -56,43 +54,31 @@ async function startRelay(target: { host: string; port: number }): Promise<{ por
 /** Longer than the report job's five attempts with backoff (2 + 4 + 8 + 16 s). */
 const OUTAGE_MS = 45_000;
 
-let redis: TestRedis;
-let pg: ScratchPostgres;
-let dir: string;
-before(async () => {
-  [redis, pg] = await Promise.all([startTestRedis(), scratchPostgres()]);
-  dir = mkdtempSync(join(tmpdir(), "pb-store-outage-"));
-  // The sandboxed apply stage (another user) reaches its worktree under here.
-  chmodSync(dir, 0o755);
-});
-after(async () => {
-  await Promise.all([redis?.stop(), pg?.drop()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fx = serviceFixture("pb-store-outage-");
 
 test("PostgreSQL unreachable for 45 s mid-flow: the report waits for it, then the flow ends with exactly one report", async () => {
-  const u = new URL(pg.url);
+  const u = new URL(fx.pg.url);
   const relay = await startRelay({ host: u.hostname, port: Number(u.port || 5432) });
   u.port = String(relay.port);
-  const s = await createScratchSeries(join(dir, "s"));
-  const maildir = join(dir, "maildir");
+  const s = await createScratchSeries(join(fx.dir, "s"));
+  const maildir = join(fx.dir, "maildir");
   const configDir = writeDemoConfig({
-    dir,
+    dir: fx.dir,
     treePath: s.treeDir,
     maildir,
     bench: { sizes: [1], topologies: ["loopback"], rounds: 2, maxRounds: 2, runsPerRound: 1, durationSec: 1 },
     pollSec: 2,
     stages: ["apply"],
   });
-  const dataDir = join(dir, "data");
-  const log = join(dir, "service.log");
+  const dataDir = join(fx.dir, "data");
+  const log = join(fx.dir, "service.log");
   const fd = openSync(log, "a");
-  const svc = spawn(process.execPath, [CLI, "--redis-url", redis.url, "start"], {
+  const svc = spawn(process.execPath, [CLI, "--redis-url", fx.redis.url, "start"], {
     env: { ...process.env, PATCHBENCH_CONFIG: configDir, PATCHBENCH_DATA_DIR: dataDir, PATCHBENCH_STORE_URL: u.toString(), PATCHBENCH_LOG_LEVEL: "info" },
     stdio: ["ignore", fd, fd],
   });
   const exited = new Promise<number | null>((r) => svc.once("exit", (code) => r(code)));
-  const pool = new Queue("pool-local", { connection: bullConnection({ host: "127.0.0.1", port: redis.port }), prefix: "patchbench" });
+  const pool = new Queue("pool-local", { connection: bullConnection({ host: "127.0.0.1", port: fx.redis.port }), prefix: "patchbench" });
   try {
     for (const [i, m] of splitMbox(readFileSync(s.mboxPath)).messages.entries()) writeFileSync(join(maildir, "new", `${i}.mail`), m.raw);
     await waitFor("the apply stage to start", async () => (await pool.getActive()).some((j) => j.name === "apply") || undefined, 120_000);
@@ -103,7 +89,7 @@ test("PostgreSQL unreachable for 45 s mid-flow: the report waits for it, then th
 
     const outbox = join(dataDir, "outbox");
     await waitFor("the report", () => (existsSync(outbox) ? readdirSync(outbox).find((f) => f.endsWith(".eml")) : undefined), 120_000);
-    const db = await openStore(pg.url);
+    const db = await openStore(fx.pg.url);
     try {
       const flows = await db.selectFrom("flows").selectAll().execute();
       assert.equal(flows.length, 1);
