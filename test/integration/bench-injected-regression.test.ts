@@ -152,14 +152,15 @@ test("a busy-wait tc-BPF program on the client veth is reported as a regression;
   assert.match(flat, /- not measured \(variants differ\): TCP_RR \(container\) 1 B claimed 10\.4x claim compares "baseline TCP" -> "splice \+ busy-poll"; we compared plain -> delay-1ms/);
 });
 
-test("after the run the program is gone: plain vs plain is not flagged, and no namespace is left", async (t) => {
+test("after the run the program is gone: plain vs plain runs at the plain rate, and no namespace is left", async (t) => {
   if (skip) return t.skip(skip);
   const o = await go(plan({ name: "plain-again", settings: [] }));
   const a = o.analysis.cells[0]!.analysis;
   t.diagnostic(`A/A change ${(a.change * 100).toFixed(1)}%, ${a.verdict}: ${a.reason}`);
-  assert.notEqual(a.verdict, "regression", a.reason);
-  assert.notEqual(a.verdict, "improvement", a.reason);
-  // Far from the ~1 ms-per-packet world of the delayed variant (ratio < 0.1 above), even on a loaded VM.
-  assert.ok(a.ratio > 0.4 && a.ratio < 2.5, `A/A ratio ${a.ratio}`);
+  // A program left on the veth would cost ~1 ms per packet (ratio < 0.1 above). The verdict of
+  // one A/A run is not asserted: at q ≤ 0.05 one in twenty may be flagged by chance on a loaded
+  // VM (a CI run saw +3.2% at 4 pairs); the A/A false-positive rate is the statistics bench's job.
+  assert.ok(a.ratio > 0.6 && a.ratio < 1.7, `A/A ratio ${a.ratio}: ${a.reason}`);
+  assert.ok(a.meanB > 0.6 * a.meanA, `plain-again ${a.meanB} tps vs plain ${a.meanA} tps`);
   assert.deepEqual((await listNetns()).filter((n) => n.startsWith(`${PREFIX}-${process.pid}-`)), []);
 });
