@@ -14,7 +14,7 @@ import { reserveDelivery, markDelivery, listDeliveries } from "./delivery-reposi
 import { countFlowsForSeries, createFlowIfAbsent } from "./flow-repository.ts";
 import { openStore } from "./open-store.ts";
 import { listSamples, saveFlowResults } from "./result-repository.ts";
-import { getRawMails, getSeries, saveSeries } from "./series-repository.ts";
+import { getRawMails, getSeries, saveIncomingMail, saveSeries } from "./series-repository.ts";
 
 const execFileP = promisify(execFile);
 
@@ -67,6 +67,23 @@ for (const backend of STORE_BACKENDS) test(`store on ${backend.name}: migrations
     assert.equal(rows[0]?.throughput, 123.4);
     // A set-aside run keeps its reason, so a report rebuilt from the store leaves it out as the first did.
     assert.deepEqual(rows.map((r) => r.superseded), ["A: slow mode", null]);
+    await db.destroy();
+  } finally {
+    await store.drop();
+  }
+});
+
+for (const backend of STORE_BACKENDS) test(`${backend.name}: mail kept on arrival joins its series when the series is saved; first bytes win, a claimed mail stays put`, async () => {
+  const store = await backend.fresh();
+  try {
+    const db = await openStore(store.location);
+    assert.equal(await saveIncomingMail(db, "p1@x", Buffer.from("as polled\r\n")), true);
+    assert.equal((await getRawMails(db, "series-abc")).size, 0);
+    await saveSeries(db, series, new Map([["p1@x", Buffer.from("re-read\r\n")]]));
+    assert.equal(Buffer.from((await getRawMails(db, "series-abc")).get("p1@x")!).toString(), "as polled\r\n");
+    await saveSeries(db, { ...series, id: "series-other" }, new Map([["p1@x", Buffer.from("other\r\n")]]));
+    assert.equal((await getRawMails(db, "series-other")).size, 0);
+    assert.equal((await getRawMails(db, "series-abc")).size, 1);
     await db.destroy();
   } finally {
     await store.drop();

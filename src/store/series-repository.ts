@@ -1,7 +1,8 @@
 import type { RawMails, Series } from "../domain/series.ts";
 import type { Db } from "./open-store.ts";
+import { seriesSearchColumns } from "./series-search-columns.ts";
 
-/** Save a series and its raw mails in one transaction (idempotent). */
+/** Save a series and its raw mails in one transaction (idempotent; mails kept on arrival join it). */
 export async function saveSeries(db: Db, series: Series, raw: RawMails): Promise<void> {
   const now = new Date().toISOString();
   await db.transaction().execute(async (tx) => {
@@ -15,14 +16,17 @@ export async function saveSeries(db: Db, series: Series, raw: RawMails): Promise
         tree: series.tree,
         data: JSON.stringify(series),
         created_at: now,
+        ...seriesSearchColumns(series),
       })
-      .onConflict((oc) => oc.column("id").doUpdateSet({ data: JSON.stringify(series), tree: series.tree }))
+      .onConflict((oc) => oc.column("id").doUpdateSet({ data: JSON.stringify(series), tree: series.tree, ...seriesSearchColumns(series) }))
       .execute();
     for (const [messageId, bytes] of raw) {
       await tx
         .insertInto("raw_mails")
         .values({ message_id: messageId, series_id: series.id, raw: bytes, created_at: now })
-        .onConflict((oc) => oc.column("message_id").doNothing())
+        // A mail kept on arrival (polled list mail, series_id null) joins its series now; its first
+        // bytes stay, and a mail already claimed by a series is not moved.
+        .onConflict((oc) => oc.column("message_id").doUpdateSet({ series_id: series.id }).where("raw_mails.series_id", "is", null))
         .execute();
     }
   });
