@@ -7,6 +7,7 @@ import { createFlowIfAbsent, setFlowStatus } from "./flow-repository.ts";
 import { listSeriesPage } from "./list-series-page.ts";
 import { listSeriesVersions } from "./list-series-versions.ts";
 import { openStore } from "./open-store.ts";
+import { saveFlowResults } from "./result-repository.ts";
 import { saveSeries } from "./series-repository.ts";
 
 for (const backend of STORE_BACKENDS) {
@@ -48,6 +49,31 @@ for (const backend of STORE_BACKENDS) {
       assert.deepEqual(await ids({ search: "0%" }), { total: 1, ids: ["s1"] });
       assert.deepEqual(await ids({ search: "%" }), { total: 1, ids: ["s1"] }, "% is a character, not a wildcard");
       assert.deepEqual(await ids({ search: "fast_r" }), { total: 0, ids: [] }, "_ is a character, not a wildcard");
+      // Only subjects, the author and Message-IDs: not the stored JSON's keys nor the commit text it carries.
+      await saveSeries(db, onePatchSeries({ id: "s5", title: "net: quiet", text: "Signed-off-by: Hidden Person <hp@example.org>" }), new Map());
+      assert.deepEqual(await ids({ search: "previousVersion" }), { total: 0, ids: [] }, "a JSON key is not searched");
+      assert.deepEqual(await ids({ search: "\"tree\":" }), { total: 0, ids: [] }, "JSON syntax is not searched");
+      assert.deepEqual(await ids({ search: "hidden person" }), { total: 0, ids: [] }, "commit text is not searched");
+      assert.deepEqual(await ids({ search: "zoë q" }), { total: 1, ids: ["s2"] }, "non-ASCII case-blind");
+      assert.deepEqual(await ids({ search: "[patch] net: quiet" }), { total: 1, ids: ["s5"] }, "a patch's subject");
+      assert.deepEqual(await ids({ author: "ZQ@example.org" }), { total: 1, ids: ["s2"] });
+      assert.deepEqual(await ids({ author: "zq@example" }), { total: 0, ids: [] }, "the address whole");
+      await saveFlowResults(db, "f3", {
+        results: [],
+        samples: [],
+        verdicts: [
+          { cell: "a", verdict: "regression", data: {} },
+          { cell: "b", verdict: "regression", data: {} },
+          { cell: "c", verdict: "no change", data: {} },
+        ],
+      });
+      await saveFlowResults(db, "f2", { results: [], samples: [], verdicts: [{ cell: "a", verdict: "no change", data: {} }] });
+      assert.deepEqual(await ids({ hasRegression: true }), { total: 1, ids: ["s3"] });
+      assert.deepEqual(await ids({ hasRegression: false, search: "verifier" }), { total: 2, ids: ["s4", "s2"] });
+      const counted = await listSeriesPage(db, { search: "verifier" }, { offset: 0, limit: 10 });
+      assert.deepEqual(counted.rows.map((r) => r.verdicts), [{}, { regression: 2, "no change": 1 }, { "no change": 1 }]);
+      await db.deleteFrom("series").where("id", "=", "s5").execute();
+
       const withFlows = await listSeriesPage(db, { search: "verifier" }, { offset: 0, limit: 10 });
       assert.deepEqual(withFlows.rows.map((r) => r.flows.map((f) => [f.id, f.status])), [[["f4", "queued"]], [["f3", "pass"]], [["f2", "fail"]]]);
 

@@ -1,6 +1,7 @@
-import { sql } from "kysely";
+import { type ExpressionBuilder, sql } from "kysely";
 import type { Series } from "../domain/series.ts";
 import type { Db } from "./open-store.ts";
+import type { Database } from "./schema.ts";
 
 /** What the series list may be narrowed by; every field already checked at the web edge. */
 export interface SeriesFilter {
@@ -9,8 +10,12 @@ export interface SeriesFilter {
   state?: "queued" | "finished";
   /** A flow of the series ended with this status (pass, warn, fail, error, skip). */
   verdict?: string;
-  /** Matched in the subject, the author and the Message-IDs (the stored series JSON). */
+  /** Matched in the subjects, the author and the Message-IDs (nothing else the series holds). */
   search?: string;
+  /** The author's address, matched whole and case-blind. */
+  author?: string;
+  /** true: a run of the series found a regression in some bench cell; false: none did. */
+  hasRegression?: boolean;
 }
 
 export interface SeriesListRow {
@@ -18,8 +23,12 @@ export interface SeriesListRow {
   /** Null when the stored JSON no longer parses: the row is still listed, not the whole page lost. */
   series: Series | null;
   createdAt: string;
+  /** The author's address as the author filter matches it. */
+  authorEmail: string;
   /** The series' flows, newest first. */
   flows: { id: string; status: string; createdAt: string; finishedAt: string | null }[];
+  /** How many bench cells of its newest flow got each verdict (empty: none measured). */
+  verdicts: Record<string, number>;
 }
 
 /** LIKE pattern of a literal substring: its own % _ \ do not act as wildcards. */
@@ -35,15 +44,23 @@ export async function listSeriesPage(
 ): Promise<{ total: number; rows: SeriesListRow[] }> {
   let q = db.selectFrom("series");
   if (filter.tree !== undefined) q = q.where("series.tree", "=", filter.tree);
+  if (filter.author !== undefined) q = q.where("series.author_email", "=", filter.author.toLowerCase());
   if (filter.search !== undefined) {
-    const pattern = likeLiteral(filter.search);
-    // LOWER on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
-    q = q.where((eb) =>
-      eb.or([
-        sql<boolean>`lower(series.title) like lower(${pattern}) escape '\\'`,
-        sql<boolean>`lower(series.data) like lower(${pattern}) escape '\\'`,
-      ]),
-    );
+    // search_text is lowercased when stored; lowering the pattern here keeps both backends case-blind.
+    const pattern = likeLiteral(filter.search.toLowerCase());
+    q = q.where(sql<boolean>`series.search_text like ${pattern} escape '\\'`);
+  }
+  if (filter.hasRegression !== undefined) {
+    const found = (eb: ExpressionBuilder<Database, "series">) =>
+      eb.exists(
+        eb
+          .selectFrom("flows")
+          .innerJoin("verdicts", "verdicts.flow_id", "flows.id")
+          .select("flows.id")
+          .whereRef("flows.series_id", "=", "series.id")
+          .where("verdicts.verdict", "=", "regression"),
+      );
+    q = q.where((eb) => (filter.hasRegression ? found(eb) : eb.not(found(eb))));
   }
   if (filter.verdict !== undefined) {
     const v = filter.verdict;
@@ -61,7 +78,7 @@ export async function listSeriesPage(
   }
   const count = await q.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
   const rows = await q
-    .select(["series.id", "series.data", "series.created_at"])
+    .select(["series.id", "series.data", "series.created_at", "series.author_email"])
     .orderBy("series.created_at", "desc")
     .orderBy("series.id", "desc")
     .offset(page.offset)
@@ -78,15 +95,28 @@ export async function listSeriesPage(
           .orderBy("created_at", "desc")
           .orderBy("id", "desc")
           .execute();
+  const latest = [...new Set(ids.map((id) => flows.find((f) => f.series_id === id)?.id).filter((x): x is string => x !== undefined))];
+  const counts =
+    latest.length === 0
+      ? []
+      : await db
+          .selectFrom("verdicts")
+          .select((eb) => ["flow_id", "verdict", eb.fn.countAll<number>().as("n")])
+          .where("flow_id", "in", latest)
+          .groupBy(["flow_id", "verdict"])
+          .execute();
+  const verdictsOf = (flowId: string | undefined) => Object.fromEntries(counts.filter((c) => c.flow_id === flowId).map((c) => [c.verdict, Number(c.n)]));
   return {
     total: Number(count.n),
     rows: rows.map((r) => ({
       id: r.id,
       series: parseSeries(r.data),
       createdAt: r.created_at,
+      authorEmail: r.author_email,
       flows: flows
         .filter((f) => f.series_id === r.id)
         .map((f) => ({ id: f.id, status: f.status, createdAt: f.created_at, finishedAt: f.finished_at })),
+      verdicts: verdictsOf(flows.find((f) => f.series_id === r.id)?.id),
     })),
   };
 }

@@ -1,3 +1,5 @@
+import type { Series } from "../domain/series.ts";
+import { seriesSearchColumns } from "./series-search-columns.ts";
 import { type ColumnDataType, type ColumnDefinitionBuilder, type Kysely, type Migration, PostgresAdapter, sql } from "kysely";
 
 /**
@@ -204,6 +206,39 @@ export const MIGRATIONS: Record<string, Migration> = {
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable("pull_states").execute();
       await db.schema.dropTable("github_targets").execute();
+    },
+  },
+  "0007-series-list-columns": {
+    async up(db: Kysely<unknown>) {
+      // The series list searches and filters these, not the JSON (whose keys and commit messages matched too).
+      await db.schema.alterTable("series").addColumn("search_text", "text", (c) => c.notNull().defaultTo("")).execute();
+      await db.schema.alterTable("series").addColumn("author_email", "text", (c) => c.notNull().defaultTo("")).execute();
+      const q = db as Kysely<{ series: { id: string; data: string; search_text: string; author_email: string } }>;
+      for (let after = ""; ; ) {
+        const rows = await q.selectFrom("series").select(["id", "data"]).where("id", ">", after).orderBy("id").limit(500).execute();
+        if (rows.length === 0) break;
+        for (const r of rows) {
+          let cols = { search_text: "", author_email: "" };
+          try {
+            cols = seriesSearchColumns(JSON.parse(r.data) as Series);
+          } catch {
+            // An unreadable row stays listed; it just matches no search.
+          }
+          await q.updateTable("series").set(cols).where("id", "=", r.id).execute();
+        }
+        after = rows.at(-1)!.id;
+      }
+      // The list's order and its filters; a flow's series and a verdict's kind for the per-series subqueries.
+      await db.schema.createIndex("series_created").on("series").columns(["created_at", "id"]).execute();
+      await db.schema.createIndex("series_tree_created").on("series").columns(["tree", "created_at"]).execute();
+      await db.schema.createIndex("series_author_created").on("series").columns(["author_email", "created_at"]).execute();
+      await db.schema.createIndex("flows_series").on("flows").columns(["series_id", "created_at"]).execute();
+      await db.schema.createIndex("verdicts_verdict").on("verdicts").columns(["verdict", "flow_id"]).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const i of ["verdicts_verdict", "flows_series", "series_author_created", "series_tree_created", "series_created"]) await db.schema.dropIndex(i).execute();
+      await db.schema.alterTable("series").dropColumn("author_email").execute();
+      await db.schema.alterTable("series").dropColumn("search_text").execute();
     },
   },
 };

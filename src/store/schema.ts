@@ -10,6 +10,10 @@ export interface SeriesTable {
   /** The Series value (domain) as JSON. */
   data: string;
   created_at: string;
+  /** Subjects, author and Message-IDs, lowercased, one a line: what the series list searches. */
+  search_text: Generated<string>;
+  /** The author's address, lowercased: the series list's author filter. */
+  author_email: Generated<string>;
 }
 export interface RawMailTable {
   message_id: string;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Series } from "../domain/series.ts";
 import type { TypedStageResult } from "../domain/stage-result-schema.ts";
 import { combineStatus } from "../domain/status.ts";
+import { verdictWords } from "./verdict-words.ts";
 import type { BenchCellView, FlowRef, RunView, SeriesListView, SeriesView } from "./web-view-schemas.ts";
 
 /** A link to the mail on lore (lore redirects /all/<id>/ to the list that has it). */
@@ -56,7 +57,7 @@ export function buildSeriesListView(input: {
   offset: number;
   limit: number;
   filter: SeriesListView["filter"];
-  rows: { id: string; series: Series | null; createdAt: string; flows: StoredFlowRef[] }[];
+  rows: { id: string; series: Series | null; createdAt: string; authorEmail: string; flows: StoredFlowRef[]; verdicts: Record<string, number> }[];
 }): SeriesListView {
   return {
     total: input.total,
@@ -69,10 +70,13 @@ export function buildSeriesListView(input: {
       version: r.series?.version ?? 0,
       tree: r.series?.tree ?? null,
       author: r.series?.author ?? "",
+      authorEmail: r.authorEmail,
       messageId: r.series?.cover?.messageId ?? r.series?.patches[0]?.messageId ?? null,
       createdAt: r.createdAt,
       latestFlow: flowRef(r.flows[0]),
       flows: r.flows.length,
+      verdicts: r.verdicts,
+      verdictWords: verdictWords(r.verdicts),
     })),
   };
 }

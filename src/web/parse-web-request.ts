@@ -1,4 +1,4 @@
-import { LIST_STATES, LIST_VERDICTS } from "./render-series-list.ts";
+import { HAS_REGRESSION, LIST_STATES, LIST_VERDICTS } from "./render-series-list.ts";
 
 /** Longest request target served; beyond it 414 (query sizes stay bounded). */
 export const MAX_URL = 2048;
@@ -8,11 +8,16 @@ const MAX_SEARCH = 200;
 /** Series and flow ids are ours (hex, dashes): nothing else is looked up, so no path can name a file. */
 const ID = /^[A-Za-z0-9._-]{1,200}$/;
 const TREE = /^[A-Za-z0-9._-]{1,64}$/;
+const AUTHOR = /^[^\s<>@"]{1,150}@[^\s<>@"]{1,100}$/;
 
 export interface ListQuery {
   tree?: string;
   state?: (typeof LIST_STATES)[number];
   verdict?: (typeof LIST_VERDICTS)[number];
+  /** An author's address. */
+  author?: string;
+  /** yes: a run found a regression; no: none did. */
+  "has-regression"?: (typeof HAS_REGRESSION)[number];
   q?: string;
   offset: number;
 }
@@ -42,14 +47,23 @@ function listQuery(params: URLSearchParams): { ok: true; query: ListQuery } | { 
       const s = LIST_VERDICTS.find((x) => x === v);
       if (!s) return { ok: false, message: `verdict: one of ${LIST_VERDICTS.join(", ")}` };
       query.verdict = s;
+    } else if (k === "author") {
+      if (!AUTHOR.test(v)) return { ok: false, message: "author: an e-mail address (name@domain)" };
+      query.author = v;
+    } else if (k === "has-regression") {
+      const s = HAS_REGRESSION.find((x) => x === v);
+      if (!s) return { ok: false, message: `has-regression: one of ${HAS_REGRESSION.join(", ")}` };
+      query["has-regression"] = s;
     } else if (k === "q") {
       if (v.length > MAX_SEARCH) return { ok: false, message: `q: at most ${MAX_SEARCH} characters` };
+      // The searched fields are one a line: a control character could only match across two of them.
+      if (/\p{Cc}/u.test(v)) return { ok: false, message: "q: text without control characters (line breaks, tabs)" };
       query.q = v;
     } else if (k === "offset") {
       const n = /^\d{1,7}$/.test(v) ? Number(v) : Number.NaN;
       if (!(n <= MAX_OFFSET)) return { ok: false, message: `offset: a whole number from 0 to ${MAX_OFFSET}` };
       query.offset = n;
-    } else return { ok: false, message: `unknown parameter ${JSON.stringify(k.slice(0, 40))}; allowed: q, tree, state, verdict, offset` };
+    } else return { ok: false, message: `unknown parameter ${JSON.stringify(k.slice(0, 40))}; allowed: q, tree, state, verdict, author, has-regression, offset` };
   }
   return { ok: true, query };
 }

@@ -5,6 +5,7 @@ import type { SeriesListView } from "./web-view-schemas.ts";
 /** The values the list's filters accept, offered as choices. */
 export const LIST_STATES = ["queued", "finished"] as const;
 export const LIST_VERDICTS = ["pass", "warn", "fail", "error", "skip"] as const;
+export const HAS_REGRESSION = ["yes", "no"] as const;
 
 function query(filter: SeriesListView["filter"], offset: number): string {
   const p = new URLSearchParams();
@@ -28,8 +29,9 @@ export function renderSeriesList(v: SeriesListView, trees: readonly string[]): s
 <td><a href="/series/${encodeURIComponent(s.id)}">${s.title}</a></td>
 <td class="num">v${s.version}</td>
 <td>${s.tree ?? "?"}</td>
-<td>${s.author}</td>
+<td>${s.authorEmail ? html`<a href="${query({ author: s.authorEmail }, 0)}">${s.author}</a>` : s.author}</td>
 <td>${s.latestFlow ? html`<a href="/runs/${encodeURIComponent(s.latestFlow.id)}">${statusWord(s.latestFlow.status)}</a>` : "not run"}${s.flows > 1 ? ` (${s.flows} runs)` : ""}</td>
+<td>${s.verdictWords}</td>
 <td>${s.createdAt.slice(0, 16).replace("T", " ")}</td>
 </tr>`,
   );
@@ -44,11 +46,13 @@ export function renderSeriesList(v: SeriesListView, trees: readonly string[]): s
 ${select("tree", trees, f.tree)}
 ${select("state", LIST_STATES, f.state)}
 ${select("verdict", LIST_VERDICTS, f.verdict)}
+${select("has-regression", HAS_REGRESSION, f["has-regression"])}
+<label>author <input name="author" value="${f.author ?? ""}" maxlength="250" placeholder="name@example.org"></label>
 <button type="submit">show</button>
 </form>
 <p>${v.total === 0 ? "No series match." : `${v.offset + 1}–${end} of ${v.total}`} ${prev} ${next}</p>
 ${v.items.length === 0 ? "" : html`<table class="series-list">
-<thead><tr><th>subject</th><th>version</th><th>tree</th><th>author</th><th>latest run</th><th>received (UTC)</th></tr></thead>
+<thead><tr><th>subject</th><th>version</th><th>tree</th><th>author</th><th>latest run</th><th>bench cells</th><th>received (UTC)</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>

@@ -9,6 +9,7 @@ import { PROJECT_ROOT } from "../lib/project-root.ts";
 import { reportOfStoredFlow, type StoredFlow } from "../workers/build-flow-report.ts";
 import { buildRunView, buildSeriesListView, buildSeriesView, type StoredVerdict } from "./build-web-views.ts";
 import { parseWebRequest } from "./parse-web-request.ts";
+import { verdictWords } from "./verdict-words.ts";
 import { renderQueuePage } from "./render-queue-page.ts";
 import { renderRunPage } from "./render-run-page.ts";
 import { renderSamplesCsv } from "./render-samples-csv.ts";
@@ -74,6 +75,8 @@ test("series page: cover and patches linked to lore, versions side by side with 
 });
 
 test("series list with filters and pages (golden), and hostile mail text escaped on every page", () => {
+  const counts: Record<string, number> = {};
+  for (const v of verdicts) counts[v.verdict] = (counts[v.verdict] ?? 0) + 1;
   const view = seriesListViewSchema.parse(
     buildSeriesListView({
       total: 120,
@@ -81,8 +84,8 @@ test("series list with filters and pages (golden), and hostile mail text escaped
       limit: 50,
       filter: { tree: "bpf-next", q: `"><script>` },
       rows: [
-        { id: flow.series.id, series: flow.series, createdAt: "2026-12-01T09:59:00.000Z", flows: [storedFlow] },
-        { id: hostile.id, series: hostile, createdAt: "2026-12-01T09:58:00.000Z", flows: [] },
+        { id: flow.series.id, series: flow.series, createdAt: "2026-12-01T09:59:00.000Z", authorEmail: "ada@example.org", flows: [storedFlow], verdicts: counts },
+        { id: hostile.id, series: hostile, createdAt: "2026-12-01T09:58:00.000Z", authorEmail: `"><img@example.org`, flows: [], verdicts: {} },
       ],
     }),
   );
@@ -90,6 +93,8 @@ test("series list with filters and pages (golden), and hostile mail text escaped
   golden("web-series-list.html", page);
   assert.match(page, /rel="prev" href="\/series\?tree=bpf-next&amp;q=%22%3E%3Cscript%3E"/);
   assert.match(page, /rel="next" href="\/series\?tree=bpf-next&amp;q=%22%3E%3Cscript%3E&amp;offset=52"/);
+  assert.match(page, new RegExp(`<td>${verdictWords(counts)}</td>`), "the version's verdict words");
+  assert.match(page, /href="\/series\?author=ada%40example.org"/);
   const series = renderSeriesPage(buildSeriesView(hostile, [{ series: hostile, flow: null, results: [], verdicts: [] }]));
   for (const p of [page, series]) {
     assert.doesNotMatch(p, /<script|<img|<svg onload|<b>cover/i);
@@ -114,7 +119,22 @@ test("requests: read-only, ids without paths, filters bounded with what is allow
     head: true,
     route: { kind: "series-list", api: true, query: { offset: 50, q: "tcp", state: "queued" } },
   });
+  assert.deepEqual(parseWebRequest("GET", "/series?has-regression=maybe"), { ok: false, status: 400, message: "has-regression: one of yes, no" });
+  assert.deepEqual(parseWebRequest("GET", "/series?author=Someone"), { ok: false, status: 400, message: "author: an e-mail address (name@domain)" });
+  assert.deepEqual(parseWebRequest("GET", "/series?q=a%0Ab"), { ok: false, status: 400, message: "q: text without control characters (line breaks, tabs)" });
+  assert.match((parseWebRequest("GET", "/series?sort=x") as { message: string }).message, /allowed: q, tree, state, verdict, author, has-regression, offset/);
+  assert.deepEqual(parseWebRequest("GET", "/series?author=zq%40example.org&has-regression=yes&verdict=fail"), {
+    ok: true,
+    head: false,
+    route: { kind: "series-list", api: false, query: { offset: 0, author: "zq@example.org", "has-regression": "yes", verdict: "fail" } },
+  });
   assert.deepEqual(parseWebRequest("GET", "/api/runs/flow-1/samples.csv"), { ok: true, head: false, route: { kind: "samples", id: "flow-1", format: "csv" } });
+});
+
+test("verdict words: most telling first, counted, plural where English has one", () => {
+  assert.equal(verdictWords({ "no change": 1, regression: 2 }), "2 regressions, 1 no change");
+  assert.equal(verdictWords({ improvement: 1, noisy: 2, inconclusive: 3, "no change": 0 }), "1 improvement, 2 noisy, 3 inconclusive");
+  assert.equal(verdictWords({}), "");
 });
 
 test("samples CSV: quoted fields, and text a spreadsheet would run as a formula made inert", () => {

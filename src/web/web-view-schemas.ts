@@ -20,7 +20,14 @@ export const seriesListViewSchema = z.object({
   total: z.number().int(),
   offset: z.number().int(),
   limit: z.number().int(),
-  filter: z.object({ tree: z.string().optional(), state: z.string().optional(), verdict: z.string().optional(), q: z.string().optional() }),
+  filter: z.object({
+    tree: z.string().optional(),
+    state: z.string().optional(),
+    verdict: z.string().optional(),
+    author: z.string().optional(),
+    "has-regression": z.string().optional(),
+    q: z.string().optional(),
+  }),
   items: z.array(
     z.object({
       id: z.string(),
@@ -28,10 +35,15 @@ export const seriesListViewSchema = z.object({
       version: z.number().int(),
       tree: z.string().nullable(),
       author: z.string(),
+      /** The author's address, lowercased (the `author` filter's value). */
+      authorEmail: z.string(),
       messageId: z.string().nullable(),
       createdAt: z.string(),
       latestFlow: flowRefSchema.nullable(),
       flows: z.number().int(),
+      /** Bench cells of the latest run per verdict, and the same in words ("2 regressions, 1 no change"). */
+      verdicts: z.record(z.string(), z.number().int()),
+      verdictWords: z.string(),
     }),
   ),
 });

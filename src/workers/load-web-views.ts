@@ -15,14 +15,11 @@ export async function loadSeriesList(db: Db, query: ListQuery): Promise<SeriesLi
     ...(query.state !== undefined ? { state: query.state } : {}),
     ...(query.verdict !== undefined ? { verdict: query.verdict } : {}),
     ...(query.q !== undefined ? { search: query.q } : {}),
+    ...(query.author !== undefined ? { author: query.author } : {}),
+    ...(query["has-regression"] !== undefined ? { hasRegression: query["has-regression"] === "yes" } : {}),
   };
   const { total, rows } = await listSeriesPage(db, filter, { offset: query.offset, limit: PAGE_SIZE });
-  const shown = {
-    ...(query.tree !== undefined ? { tree: query.tree } : {}),
-    ...(query.state !== undefined ? { state: query.state } : {}),
-    ...(query.verdict !== undefined ? { verdict: query.verdict } : {}),
-    ...(query.q !== undefined ? { q: query.q } : {}),
-  };
+  const { offset: _offset, ...shown } = query;
   return buildSeriesListView({ total, offset: query.offset, limit: PAGE_SIZE, filter: shown, rows });
 }
 
