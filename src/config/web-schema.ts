@@ -12,6 +12,12 @@ export const webSchema = z
       .nullable()
       .default(null)
       .describe("The dashboard's address as readers reach it (behind a proxy); null: http://<host>:<port>."),
+    allowedHosts: z
+      .array(z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, "a host name without port or scheme, e.g. bench.example.org"))
+      .default([])
+      .describe(
+        "Host names the dashboard answers besides localhost, IP addresses, web.host and web.publicUrl's host; a request whose Host header names another is refused (421), so a DNS-rebinding page cannot read it.",
+      ),
   })
   .strict();
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "../lib/logger.ts";
 import type { Db } from "../store/open-store.ts";
 import { listSamples } from "../store/result-repository.ts";
+import { allowedHostNames, hostAllowed } from "../web/check-host.ts";
 import { type AdminAction, adminReturnPath, MAX_ADMIN_BODY, parseAdminPath, sameOrigin, tokenMatches } from "../web/parse-admin-request.ts";
 import { parseWebRequest, type WebRoute } from "../web/parse-web-request.ts";
 import { renderErrorPage } from "../web/render-error-page.ts";
@@ -120,8 +121,11 @@ export interface WebServer {
  * The dashboard over HTTP: read-only pages and JSON. A page that throws is logged and
  * answered 500; the process (the whole service, under `patchbench start`) goes on.
  */
-export async function serveWeb(deps: WebDeps & { log: Logger; host: string; port: number }): Promise<WebServer> {
+export async function serveWeb(
+  deps: WebDeps & { log: Logger; host: string; port: number; publicUrl?: string | null; allowedHosts?: readonly string[] },
+): Promise<WebServer> {
   const { log } = deps;
+  const hostNames = allowedHostNames({ host: deps.host, publicUrl: deps.publicUrl ?? deps.admin?.publicUrl ?? null, allowedHosts: deps.allowedHosts ?? [] });
   const send = (req: IncomingMessage, res: ServerResponse, r: WebResponse) => {
     res.writeHead(r.status, {
       "Content-Type": r.type,
@@ -135,6 +139,12 @@ export async function serveWeb(deps: WebDeps & { log: Logger; host: string; port
     res.end(req.method === "HEAD" ? undefined : r.body);
   };
   const server = createServer((req, res) => {
+    // Before anything is read or done: a page served under a name we do not have is a rebinding attempt or a misroute.
+    if (!hostAllowed(req.headers.host, hostNames)) {
+      const said = req.headers.host ? `this dashboard does not answer to the host ${JSON.stringify(req.headers.host.slice(0, 100))}` : "a Host header is required";
+      send(req, res, { ...failure((req.url ?? "").startsWith("/api/"), req.headers.host ? 421 : 400, said), headers: { Connection: "close" } });
+      return;
+    }
     const action = deps.admin && req.method === "POST" ? parseAdminPath(new URL(req.url ?? "/", "http://dashboard.invalid").pathname) : null;
     if (deps.admin && action) {
       answerAdmin(deps.admin, action, req)

@@ -37,7 +37,17 @@ export async function startDashboard(opts: {
   const actions = token.length >= MIN_ADMIN_TOKEN && opts.redis ? createAdminActions({ db: opts.db, redis: opts.redis, prefix: config.global.redis.prefix, log }) : null;
   const admin = actions ? { token, publicUrl: web.publicUrl, perform: actions.perform } : null;
   try {
-    const server = await serveWeb({ db: opts.db, log, host, port, trees: config.trees.map((t) => t.name), ...(queue ? { queue } : {}), ...(admin ? { admin } : {}) });
+    const server = await serveWeb({
+      db: opts.db,
+      log,
+      host,
+      port,
+      publicUrl: web.publicUrl,
+      allowedHosts: web.allowedHosts,
+      trees: config.trees.map((t) => t.name),
+      ...(queue ? { queue } : {}),
+      ...(admin ? { admin } : {}),
+    });
     log.info({ url: server.url, publicUrl: web.publicUrl, admin: admin !== null }, "dashboard listening");
     return {
       url: server.url,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { openStore } from "../../src/store/open-store.ts";
 import { queueViewSchema, runViewSchema, seriesListViewSchema, seriesViewSchema } from "../../src/web/web-view-schemas.ts";
+import { getWithHost } from "../helpers/get-with-host.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { prepareWebStore, startWebCli, type WebStore } from "../helpers/web-store.ts";
 
@@ -111,6 +112,7 @@ describe("patchbench web (real store, real reviewed flow, real HTTP)", () => {
     assert.equal(head.status, 200);
     assert.equal(await head.text(), "");
     assert.equal((await get("/")).status, 302);
+    assert.equal((await getWithHost(web.url, "/api/series", `rebind.attacker.example:${new URL(web.url).port}`)).status, 421, "a DNS-rebinding page's Host");
     assert.equal((await get("/series")).status, 200, "still serving");
   });
 
