@@ -33,6 +33,12 @@ describe("splitMbox / writeMboxrd", () => {
     });
   });
 
+  it("a message carrying its own mbox separator (git format-patch) is written once, under ours", () => {
+    const body = "From: A <a@x>\nMessage-ID: <f@x>\nSubject: [PATCH] f\n\nFrom the start\n";
+    const box = writeMboxrd([Buffer.from(`From 0123456789abcdef0123456789abcdef01234567 Mon Sep 17 00:00:00 2001\n${body}`)]);
+    assert.equal(box.toString("latin1"), `From mboxrd@z Thu Jan  1 00:00:00 1970\n${body.replace("\nFrom the", "\n>From the")}\n`);
+  });
+
   it("git mailsplit --mboxrd reads what writeMboxrd writes, byte for byte", async () => {
     const raws = [
       Buffer.from("Message-ID: <t@x>\nSubject: t\n\n>From q\nFrom the start\n"),

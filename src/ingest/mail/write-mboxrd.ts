@@ -29,7 +29,9 @@ function quoteFromLines(raw: Buffer): Buffer {
 export function writeMboxrd(raws: readonly Uint8Array[]): Buffer {
   const out: Buffer[] = [];
   for (const r of raws) {
-    const raw = Buffer.isBuffer(r) ? r : Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+    const whole = Buffer.isBuffer(r) ? r : Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+    // A message that starts with its own mbox separator (`git format-patch` output) gets ours instead.
+    const raw = whole.toString("latin1", 0, 5) === "From " ? whole.subarray(whole.indexOf(10) < 0 ? whole.length : whole.indexOf(10) + 1) : whole;
     out.push(SEPARATOR, quoteFromLines(raw));
     // A message that does not end in a newline gets one, then the separating empty line.
     if (raw.length === 0 || raw[raw.length - 1] !== 10) out.push(Buffer.from("\n"));

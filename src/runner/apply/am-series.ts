@@ -1,7 +1,7 @@
 import type { ApplyData } from "../../domain/results.ts";
 import type { Git } from "../../lib/git.ts";
 import { parseAmFailure } from "./parse-am-failure.ts";
-import { toMboxrd } from "./to-mboxrd.ts";
+import { writeMboxrd } from "../../ingest/mail/write-mboxrd.ts";
 
 export interface RawPatch {
   index: number;
@@ -32,7 +32,7 @@ export async function amSeries(git: Git, wt: string, patches: readonly RawPatch[
     // same base is the same commit on every runner and every flow, so a kept kernel can be found.
     const am = await git(["-c", "gc.auto=0", "am", "-3", "--committer-date-is-author-date", "--patch-format=mboxrd"], {
       repo: wt,
-      input: toMboxrd([p.raw]),
+      input: writeMboxrd([p.raw]),
       okCodes: "any",
       timeoutMs: 600_000,
       ...sig,
