@@ -1,4 +1,5 @@
 import type { BenchSample, Cell, Variant } from "./bench.ts";
+import type { PackedText } from "./packed-text.ts";
 import type { Status } from "./status.ts";
 
 export const STAGES = ["apply", "build", "selftests", "bench"] as const;
@@ -91,6 +92,8 @@ export interface KernelBuild {
   ccache: boolean;
   /** Set when the image was not built here but reused: a kept kernel of the same commit and config. */
   reused?: { flowId: string; builtAt: string; buildMs: number };
+  /** The exact .config the image was built from (for the reproduction bundle). */
+  dotConfig?: PackedText;
 }
 
 export type BootOutcome = "ok" | "panic" | "oops" | "timeout" | "no-boot" | "error";

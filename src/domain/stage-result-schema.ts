@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { packedTextSchema } from "./packed-text.ts";
 import { type BenchSample, BENCH_TESTS, type Cell, SOCKOPTS, TOPOLOGIES, type Variant } from "./bench.ts";
 import type {
   ApplyData,
@@ -107,6 +108,7 @@ const kernelBuild: z.ZodType<KernelBuild> = z.looseObject({
   image: z.string().nullable(),
   ccache: z.boolean(),
   reused: opt(z.looseObject({ flowId: z.string(), builtAt: z.string(), buildMs: z.number() })),
+  dotConfig: opt(packedTextSchema),
 });
 
 const bootRun: z.ZodType<BootRun> = z.looseObject({

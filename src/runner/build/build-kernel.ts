@@ -1,4 +1,5 @@
 import { appendFileSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { PACKED_TEXT_MAX_BYTES, packText } from "../../domain/packed-text.ts";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { BuildConfig } from "../../config/schema.ts";
@@ -174,6 +175,10 @@ export async function buildKernel(opts: BuildKernelOptions): Promise<KernelBuild
     copyFileSync(image, build.image);
   }
   build.ok = true;
+  // The exact .config, for the reproduction bundle (read as a regular file inside the tree, as above).
+  const finalConfig = join(opts.treeDir, ".config");
+  // The sandboxed make wrote it: one far over a real .config's size is left out, not carried.
+  if (isInside(opts.treeDir, finalConfig) && statSync(finalConfig).size <= PACKED_TEXT_MAX_BYTES) build.dotConfig = packText(readFileSync(finalConfig, "utf8"));
   build.durationMs = Date.now() - started;
   build.warnings = parseBuildWarnings(all);
   build.logTail = tailOf(all, 20);

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { packText, unpackText } from "../../domain/packed-text.ts";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
@@ -92,6 +93,7 @@ export function takeCachedKernel(o: { artifactsRoot: string; key: string; artifa
     image,
     ccache: s.build.ccache,
     reused: { flowId: s.flowId, builtAt: s.builtAt, buildMs: s.build.durationMs },
+    ...(existsSync(join(dir, "config")) ? { dotConfig: packText(readFileSync(join(dir, "config"), "utf8")) } : {}),
   };
 }
 
@@ -106,6 +108,7 @@ export function keepBuiltKernel(o: { artifactsRoot: string; key: string; flowId:
   mkdirSync(tmp, { recursive: true });
   copyFileSync(build.image, join(tmp, "bzImage"));
   if (existsSync(build.logPath)) copyFileSync(build.logPath, join(tmp, "build.log"));
+  if (build.dotConfig) writeFileSync(join(tmp, "config"), unpackText(build.dotConfig));
   const stored: z.infer<typeof storedSchema> = {
     flowId: o.flowId,
     builtAt: new Date().toISOString(),
