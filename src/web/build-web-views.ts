@@ -135,6 +135,14 @@ function seconds(from: string, to: string): number | null {
   return Number.isFinite(d) && d >= 0 ? d : null;
 }
 
+/** What the report's "Machine" and "Reproduce by hand" sections show, from the same bench result. */
+function machineOf(results: readonly TypedStageResult[]): RunView["machine"] {
+  const bench = results.find((r) => r.stage === "bench");
+  const d = bench?.stage === "bench" ? bench.data : null;
+  if (!d) return null;
+  return { profile: { ...d.profile }, warnings: [...d.warnings], problems: [...d.problems], commands: [...d.commands] };
+}
+
 /** The run page: one flow's stage timeline and bench cells. */
 export function buildRunView(input: {
   flow: StoredFlowRef & { seriesId: string; tree: string; base: string | null };
@@ -163,6 +171,7 @@ export function buildRunView(input: {
     errors: input.errors.map((e) => ({ stage: e.stage, reason: e.reason })),
     cells: input.verdicts.map(benchCellView),
     samples: { count: input.samples.length, json: `${input.apiBase}/samples.json`, csv: `${input.apiBase}/samples.csv` },
+    machine: machineOf(input.results),
     runs: input.samples.slice(0, MAX_RUNS_SHOWN).map((r) => ({
       cell: r.cell,
       variant: r.variant,

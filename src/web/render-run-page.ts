@@ -15,6 +15,21 @@ function num(x: number | null, digits = 3): string {
   return x === null ? "?" : x.toFixed(digits);
 }
 
+/** The bench machine and how to repeat one run of each cell, as the report has them. */
+function renderMachine(m: NonNullable<RunView["machine"]>) {
+  const profile = Object.entries(m.profile);
+  return html`<h2>Machine</h2>
+${profile.length === 0 ? html`<p>The bench stage described no machine.</p>` : html`<table class="machine"><tbody>
+${profile.map(([k, val]) => html`<tr><th>${k}</th><td>${val}</td></tr>
+`)}
+</tbody></table>`}
+${m.warnings.length === 0 ? "" : html`<p>Not tuned (numbers are relative to this box only):</p>
+<ul class="warnings">${m.warnings.map((w) => html`<li>${w}</li>`)}</ul>`}
+${m.problems.length === 0 ? "" : html`<ul class="errors">${m.problems.map((p) => html`<li>problem: ${p}</li>`)}</ul>`}
+${m.commands.length === 0 ? "" : html`<h2>Reproduce by hand (one run of each cell)</h2>
+<pre class="commands">${m.commands.join("\n")}</pre>`}`;
+}
+
 /** One flow: its stages in order with durations, and each bench cell with its numbers and the chart; with `admin`, a cancel form while it is unfinished. */
 export function renderRunPage(v: RunView, admin = false): string {
   const title = v.series ? `${v.series.title} v${v.series.version}` : v.flow.id;
@@ -52,7 +67,8 @@ ${cells}
 </table>
 <h2>Runs in run order</h2>
 ${v.cells.map((c) => renderRunValuesChart(c.key, v.runs))}`}
-<p>Raw samples (${v.samples.count}): <a href="${v.samples.json}">JSON</a> · <a href="${v.samples.csv}">CSV</a></p>
+<p>Raw samples (${v.samples.count}), every run in run order: <a href="${v.samples.json}" download>JSON</a> · <a href="${v.samples.csv}" download>CSV</a></p>
+${v.machine ? renderMachine(v.machine) : ""}
 ${admin && v.flow.finishedAt === null ? renderAdminForm(`/admin/runs/${encodeURIComponent(v.flow.id)}/cancel`, "cancel this run") : ""}`,
   );
 }

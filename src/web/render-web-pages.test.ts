@@ -8,6 +8,7 @@ import type { Series } from "../domain/series.ts";
 import { PROJECT_ROOT } from "../lib/project-root.ts";
 import { reportOfStoredFlow, type StoredFlow } from "../workers/build-flow-report.ts";
 import { buildRunView, buildSeriesListView, buildSeriesView, type StoredVerdict } from "./build-web-views.ts";
+import { escapeHtml } from "./html.ts";
 import { parseWebRequest } from "./parse-web-request.ts";
 import { verdictWords } from "./verdict-words.ts";
 import { renderQueuePage } from "./render-queue-page.ts";
@@ -56,6 +57,15 @@ test("run page of a real kernel A/B flow: stage timeline, every cell with ratio 
   assert.ok(ab > 0 && ab < flow.samples.length);
   assert.equal((page.match(/<circle class="run"/g)?.length ?? 0) + (page.match(/class="failed"/g)?.length ?? 0), ab);
   assert.match(page, /runs of busy_read=50 are in the raw samples/);
+  // The report's Machine and "Reproduce by hand" sections, from the same bench result.
+  const bench = report.bench!.stage.data;
+  assert.ok(Object.keys(bench.profile).length > 0 && bench.commands.length > 0);
+  assert.deepEqual(view.machine?.profile, bench.profile);
+  assert.deepEqual(view.machine?.commands, bench.commands);
+  for (const [k, v] of Object.entries(bench.profile)) assert.ok(page.includes(`<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`), k);
+  assert.ok(page.includes(`<pre class="commands">${escapeHtml(bench.commands.join("\n"))}</pre>`));
+  assert.match(page, /<h2>Reproduce by hand \(one run of each cell\)<\/h2>/);
+  assert.equal(buildRunView({ flow: storedFlow, series: flow.series, results: [], errors: [], verdicts: [], samples: [], apiBase: "/x" }).machine, null);
   for (const s of view.stages) assert.ok(s.durationSec !== null && s.durationSec >= 0, `${s.stage} has a duration`);
 });
 

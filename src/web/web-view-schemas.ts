@@ -105,6 +105,13 @@ export const runViewSchema = z.object({
   errors: z.array(z.object({ stage: z.string(), reason: z.string() })),
   cells: z.array(benchCellViewSchema),
   samples: z.object({ count: z.number().int(), json: z.string(), csv: z.string() }),
+  /** The bench machine as the bench stage described it, what was not tuned, and one run of each cell as commands. */
+  machine: z.object({
+    profile: z.record(z.string(), z.string()),
+    warnings: z.array(z.string()),
+    problems: z.array(z.string()),
+    commands: z.array(z.string()),
+  }).nullable(),
   /** Every run in run order (the first `MAX_RUNS_SHOWN`): what drift, slow modes and repairs look like. */
   runs: z.array(z.object({ cell: z.string(), variant: z.string(), value: num, superseded: z.boolean() })),
 });

@@ -74,7 +74,9 @@ describe("patchbench web (real store, real reviewed flow, real HTTP)", () => {
     const bench = runViewSchema.parse(await (await get(`/api/runs/${store.bench.flowId}`)).json());
     assert.equal(bench.cells.length, store.bench.cells);
     assert.equal(bench.samples.count, store.bench.samples);
+    assert.ok((bench.machine?.commands.length ?? 0) > 0 && Object.keys(bench.machine?.profile ?? {}).length > 0, "the machine and the commands to repeat a run");
     const html = await (await get(`/runs/${store.bench.flowId}`)).text();
+    assert.match(html, /<h2>Machine<\/h2>[\s\S]*<h2>Reproduce by hand/);
     assert.equal(html.match(/<circle class="point"/g)?.length, store.bench.cells);
     const csv = await get(bench.samples.csv);
     assert.equal(csv.status, 200);
