@@ -15,6 +15,7 @@ const TABLES: Record<keyof Database, { key: readonly string[]; serial?: string }
   cursors: { key: ["source", "key"] },
   github_targets: { key: ["flow_id"] },
   pull_states: { key: ["pr_key"] },
+  patchwork_patches: { key: ["instance", "project", "message_id"] },
 };
 
 const BATCH = 500;

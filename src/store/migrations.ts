@@ -241,4 +241,24 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.schema.alterTable("series").dropColumn("search_text").execute();
     },
   },
+  "0008-patchwork-patches": {
+    async up(db: Kysely<unknown>) {
+      // Patchwork's ids and state of a mail, by Message-ID (the key a list copy and patchwork's copy share).
+      await db.schema
+        .createTable("patchwork_patches")
+        .addColumn("instance", "text", (c) => c.notNull())
+        .addColumn("project", "text", (c) => c.notNull())
+        .addColumn("message_id", "text", (c) => c.notNull())
+        .addColumn("patch_id", "integer")
+        .addColumn("series_id", "integer")
+        .addColumn("state", "text")
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("patchwork_patches_pk", ["instance", "project", "message_id"])
+        .execute();
+      await db.schema.createIndex("patchwork_patches_msgid").on("patchwork_patches").column("message_id").execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("patchwork_patches").execute();
+    },
+  },
 };

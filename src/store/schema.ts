@@ -122,6 +122,20 @@ export interface PullStateTable {
   updated_at: string;
 }
 
+/** Patchwork's ids and state of one mail (a patch, or a cover that only has a series id) in one instance and project. */
+export interface PatchworkPatchTable {
+  /** Root URL of the patchwork instance, no trailing slash. */
+  instance: string;
+  project: string;
+  /** Without angle brackets. */
+  message_id: string;
+  patch_id: number | null;
+  series_id: number | null;
+  /** Patchwork's state slug (new, superseded, accepted, …) as last reported. */
+  state: string | null;
+  updated_at: string;
+}
+
 export interface Database {
   series: SeriesTable;
   raw_mails: RawMailTable;
@@ -134,4 +148,5 @@ export interface Database {
   cursors: CursorTable;
   github_targets: GithubTargetTable;
   pull_states: PullStateTable;
+  patchwork_patches: PatchworkPatchTable;
 }

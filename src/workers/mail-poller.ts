@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { FlowProducer, } from "bullmq";
-import { type CancelFlow, withdrawFlows } from "../queue/cancel-flow.ts";
+import type { CancelFlow } from "../queue/cancel-flow.ts";
 import { pickTree } from "../config/pick-tree.ts";
 import { readTreeTip } from "../runner/workspace/read-tree-tip.ts";
 import type { Config, SourceConfig } from "../config/schema.ts";
@@ -20,11 +20,13 @@ import type { BenchLimiter, } from "../queue/bench-limiter.ts";
 import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
 import { getCursor, setCursor, setCursorFenced } from "../store/cursor-repository.ts";
-import { countFlowsForSeries, listQueuedFlowsOfSeries } from "../store/flow-repository.ts";
+import { countFlowsForSeries } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { quarantineMessage } from "../store/quarantine-repository.ts";
 import { listRawMailsSince, saveIncomingMail, saveSeries } from "../store/series-repository.ts";
 import { handleMailBenchCommands } from "./mail-bench.ts";
+import { closedReason, withdrawSeriesFlows } from "./withdraw-series.ts";
+import { listSeriesWithMail } from "../store/patchwork-repository.ts";
 
 /** Series are assembled from the mails of this window (patches arrive over hours). */
 const WINDOW_MS = 7 * 24 * 3600_000;
@@ -160,7 +162,7 @@ export function createSourcePoller(source: SourceConfig, deps: SourceDeps): Sour
       };
     }
     case "patchwork":
-      return createPatchworkPoller(source, { label, cursors: cursorStore(deps, label), ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.log ? { log: deps.log } : {}) });
+      return createPatchworkPoller(source, { label, cursors: cursorStore(deps, label), db, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.log ? { log: deps.log } : {}) });
   }
 }
 
@@ -283,6 +285,7 @@ export async function pollOnce(deps: PollDeps): Promise<PollResult> {
       }),
     );
   const result: PollResult = { newMails: 0, flows: [], superseded: [], quarantined: 0, notes: [], failures: [] };
+  const closed: { messageId: string; why: string }[] = [];
   for (const poller of pollers) {
     let batch: InboxBatch;
     try {
@@ -306,11 +309,20 @@ export async function pollOnce(deps: PollDeps): Promise<PollResult> {
     }
     result.newMails += r.stored;
     result.quarantined += r.quarantined;
+    closed.push(...(batch.closed ?? []));
     if (batch.note) result.notes.push(`${poller.label}: ${batch.note}`);
   }
   const deadline = Number((await getCursor(db, INGEST, "next-deadline")) ?? "0");
   const due = deadline > 0 && now() >= deadline;
   if (result.newMails > 0 || due) await assembleAndEnqueue(deps, now(), result);
+  // After the assembly: a series enqueued in this same poll is withdrawn too.
+  if (deps.cancelFlow) {
+    for (const c of closed) {
+      for (const seriesId of await listSeriesWithMail(db, c.messageId)) {
+        await withdrawSeriesFlows({ db, config, log, cancelFlow: deps.cancelFlow }, seriesId, { status: "cancelled", by: c.why });
+      }
+    }
+  }
   return result;
 }
 
@@ -330,9 +342,11 @@ async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollRes
   for (const [oldId, newId] of replaced) {
     // Without a canceller the jobs would keep running: leave such flows as they are.
     if (!deps.cancelFlow) break;
-    const w = await withdrawFlows({ db, cancelFlow: deps.cancelFlow, log: log.child({ seriesId: oldId }) }, await listQueuedFlowsOfSeries(db, oldId), {
+    const newer = box.series.find((x) => x.id === newId);
+    const w = await withdrawSeriesFlows({ db, config, log, cancelFlow: deps.cancelFlow }, oldId, {
       status: "superseded",
       by: newId,
+      ...(newer ? { note: `superseded by v${newer.version}` } : {}),
     });
     result.superseded.push(...w.withdrawn);
   }
@@ -347,6 +361,12 @@ async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollRes
     // Already enqueued once (any status): nothing to store or plan again. Keeps a
     // poll's cost at reassembling the window, however many series it holds.
     if ((await countFlowsForSeries(db, s.id)) > 0) continue;
+    // Patchwork is done with it, or its mail asks to be ignored: not run (seen again each poll of the window, hence debug).
+    const closedWhy = await closedReason(db, s, box.raw);
+    if (closedWhy) {
+      log.debug({ seriesId: s.id, why: closedWhy }, "series not run");
+      continue;
+    }
     const tree = pickTree(s, config.trees, config.global.defaultTree);
     await saveSeries(db, s, box.raw);
     const plan = planFlow({ series: s, raw: box.raw, tree, installationId: deps.installationId, treeTip: await readTreeTip(tree), caps: config.global.ingest });

@@ -11,6 +11,8 @@ export interface FakePatch {
   seriesId: number;
   date: string;
   deleted: boolean;
+  /** Patchwork's state slug ("new" until a maintainer or bot changes it). */
+  state: string;
 }
 
 export interface FakeSeriesRow {
@@ -115,7 +117,7 @@ export function createPatchworkJson(ctx: { url: () => string; linkName: string; 
     project: projectEmbedded(),
     commit_ref: null,
     pull_url: null,
-    state: "new",
+    state: p.state,
     archived: false,
     // A stand-in for patchwork's hash (SHA-1 of its normalised diff): SHA-1 of the diff as sent.
     hash: createHash("sha1").update(p.mail.diff ?? "").digest("hex"),

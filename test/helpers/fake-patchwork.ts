@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createPatchworkJson, type FakeCheck, type FakePatch, type FakeSeriesRow, type FakeUser, naive } from "./fake-patchwork-json.ts";
-import { type FakeMail, seriesOfMbox } from "./fake-patchwork-mails.ts";
+import { type FakeMail, parseFakeMail, seriesOfMbox } from "./fake-patchwork-mails.ts";
 import {
   findPatchworkOperation,
   validatePatchworkBody,
@@ -35,6 +35,10 @@ export interface FakePatchwork {
   checks: FakeCheck[];
   /** Add the series of an mbox (one per subject version), with events dated now. */
   addMbox(text: string): FakeSeriesRow[];
+  /** A patch of a series patchwork already has, arriving late (patch-created; series-completed when it was the last one). */
+  addPatch(seriesId: number, mailText: string): FakePatch;
+  /** A maintainer (or bot) changes a patch's state: patch-state-changed. */
+  setPatchState(patchId: number, state: string): void;
   /** The series was deleted: its patches answer 404 from now on. */
   deleteSeries(id: number): void;
   /**
@@ -112,7 +116,7 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
           s.cover ??= { id: state.nextId++, mail: m };
           continue;
         }
-        const p: FakePatch = { id: state.nextId++, mail: m, seriesId: s.id, date: now(), deleted: false };
+        const p: FakePatch = { id: state.nextId++, mail: m, seriesId: s.id, date: now(), deleted: false, state: "new" };
         s.patches.push(p);
         event("patch-created", () => ({ patch: patchEmbedded(p) }));
       }
@@ -120,6 +124,25 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
       added.push(s);
     }
     return added;
+  };
+
+  const addPatch = (seriesId: number, mailText: string): FakePatch => {
+    const s = state.series.find((x) => x.id === seriesId);
+    if (!s) throw new Error(`no series ${seriesId}`);
+    const p: FakePatch = { id: state.nextId++, mail: parseFakeMail(mailText), seriesId, date: now(), deleted: false, state: "new" };
+    s.patches.push(p);
+    s.patches.sort((a, b) => (a.mail.counter ?? 1) - (b.mail.counter ?? 1));
+    event("patch-created", () => ({ patch: patchEmbedded(p) }));
+    if (s.patches.length === s.total) event("series-completed", () => ({ series: seriesEmbedded(s) }));
+    return p;
+  };
+
+  const setPatchState = (patchId: number, to: string) => {
+    const p = allPatches().find((x) => x.id === patchId);
+    if (!p) throw new Error(`no patch ${patchId}`);
+    const from = p.state;
+    p.state = to;
+    event("patch-state-changed", () => ({ patch: patchEmbedded(p), previous_state: from, current_state: to }));
   };
 
   /** One page of a list, with the Link header patchwork's LinkHeaderPagination writes. */
@@ -281,6 +304,8 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
     series: state.series,
     checks: state.checks,
     addMbox,
+    addPatch,
+    setPatchState,
     deleteSeries(id) {
       for (const p of state.series.find((s) => s.id === id)?.patches ?? []) p.deleted = true;
     },

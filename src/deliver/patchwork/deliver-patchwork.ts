@@ -1,13 +1,15 @@
+import { randomUUID } from "node:crypto";
 import type { Config } from "../../config/schema.ts";
 import type { Series } from "../../domain/series.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { Report } from "../../report/report.ts";
-import { markDelivery, reserveDelivery } from "../../store/delivery-repository.ts";
+import { claimDelivery, finishDelivery, markDelivery, reserveDelivery } from "../../store/delivery-repository.ts";
 import type { Db } from "../../store/open-store.ts";
+import { listPatchworkMails, rememberPatchworkMails } from "../../store/patchwork-repository.ts";
 import { type ApplyOutcome, applyPatchworkChecks } from "./apply-patchwork-checks.ts";
 import { createPatchworkClient, type PatchworkClient } from "../../lib/patchwork-client.ts";
 import type { Stage } from "../../domain/results.ts";
-import { type PatchTarget, planPatchworkChecks, planPendingChecks } from "./plan-patchwork-checks.ts";
+import { type PatchTarget, planPatchworkChecks, planPendingChecks, planWithdrawnChecks } from "./plan-patchwork-checks.ts";
 
 export interface DeliverPatchworkDeps {
   db: Db;
@@ -19,15 +21,29 @@ export interface DeliverPatchworkDeps {
   client?: PatchworkClient;
 }
 
-/** The patchwork patch of each of our patches, found by Message-ID in the project; patches patchwork lacks are left out. */
-export async function findPatchTargets(client: PatchworkClient, project: string, series: Series, log: Logger): Promise<PatchTarget[]> {
+/**
+ * The patchwork patch of each of our patches: the id stored when the patch
+ * came through the patchwork source (or an earlier look-up), else found by
+ * Message-ID in the project and stored. Patches patchwork lacks are left out.
+ */
+export async function findPatchTargets(client: PatchworkClient, project: string, series: Series, log: Logger, db?: Db): Promise<PatchTarget[]> {
+  const scope = { instance: client.url, project };
+  const stored = db ? await listPatchworkMails(db, scope, series.patches.map((p) => p.messageId)) : [];
   const out: PatchTarget[] = [];
+  const found: { messageId: string; patchId: number }[] = [];
   for (const p of series.patches) {
-    const hits = await client.list<{ id: number }>("patches/", { project, msgid: p.messageId });
-    const hit = hits[0];
-    if (hit) out.push({ index: p.index, patchId: hit.id });
-    else log.info({ seriesId: series.id, patch: p.index, messageId: p.messageId }, "patchwork does not have this patch; no check for it");
+    const have = stored.find((r) => r.messageId === p.messageId)?.patchId;
+    if (have != null) {
+      out.push({ index: p.index, patchId: have });
+      continue;
+    }
+    const hit = (await client.list<{ id: number }>("patches/", { project, msgid: p.messageId }))[0];
+    if (hit) {
+      out.push({ index: p.index, patchId: hit.id });
+      found.push({ messageId: p.messageId, patchId: hit.id });
+    } else log.info({ seriesId: series.id, patch: p.index, messageId: p.messageId }, "patchwork does not have this patch; no check for it");
   }
+  if (db && found.length) await rememberPatchworkMails(db, scope, found);
   return out;
 }
 
@@ -64,7 +80,7 @@ export async function deliverPatchwork(deps: DeliverPatchworkDeps, input: { flow
     target: `${client.url}/project/${pw.project}`,
   });
   try {
-    const patches = await findPatchTargets(client, pw.project, input.series, log);
+    const patches = await findPatchTargets(client, pw.project, input.series, log, deps.db);
     const planned = planPatchworkChecks(input.report, patches, { prefix: pw.contextPrefix, targetUrl: targetUrlOf(deps.config, input.flowId, input.series) });
     const outcome = await applyPatchworkChecks(client, planned, log);
     await markDelivery(deps.db, delivery.id, { ok: true });
@@ -81,10 +97,16 @@ export async function deliverPatchwork(deps: DeliverPatchworkDeps, input: { flow
   }
 }
 
+/** A pending claim older than this may be taken over (its holder died before posting). */
+const PENDING_CLAIM_MS = 10 * 60_000;
+
 /**
  * `pending` on the series' patches for a stage a runner just started
- * (the report ends it). Best effort: a failure is logged, never thrown,
- * as the stage runs either way.
+ * (the report ends it). Every orchestrator hears the runner take the job;
+ * the one that claims the stage's row in the store's outbox posts, so the
+ * pending check goes out once however many run (a retried stage finds the
+ * row sent and posts nothing). Best effort: a failure is logged, never
+ * thrown, as the stage runs either way.
  */
 export async function deliverPatchworkPending(deps: DeliverPatchworkDeps, input: { flowId: string; series: Series; stage: Stage }): Promise<ApplyOutcome | null> {
   const pw = deps.config.global.patchwork;
@@ -93,12 +115,49 @@ export async function deliverPatchworkPending(deps: DeliverPatchworkDeps, input:
   const token = (deps.env ?? process.env)[pw.tokenEnv] ?? "";
   if (!deps.client && token === "") return null;
   const client = deps.client ?? createPatchworkClient({ url: pw.url, token, tokenSource: `env ${pw.tokenEnv}`, log });
+  const id = `${input.flowId}-patchwork-pending-${input.stage}`;
+  const claimId = randomUUID();
   try {
-    const patches = await findPatchTargets(client, pw.project, input.series, log);
+    await reserveDelivery(deps.db, { id, flowId: input.flowId, channel: "patchwork", messageId: null, target: `${client.url}/project/${pw.project}` });
+    if (!(await claimDelivery(deps.db, id, { claimId, now: new Date(), leaseMs: PENDING_CLAIM_MS }))) {
+      log.debug("pending check already claimed by another orchestrator (or sent)");
+      return null;
+    }
+    const patches = await findPatchTargets(client, pw.project, input.series, log, deps.db);
     const planned = planPendingChecks([input.stage], patches, { prefix: pw.contextPrefix, targetUrl: targetUrlOf(deps.config, input.flowId, input.series) });
-    return await applyPatchworkChecks(client, planned, log);
+    const out = await applyPatchworkChecks(client, planned, log);
+    await finishDelivery(deps.db, id, claimId, { ok: true, at: new Date() });
+    return out;
   } catch (e) {
+    await finishDelivery(deps.db, id, claimId, { ok: false, error: (e as Error).message }).catch(() => {});
     log.warn({ err: (e as Error).message }, "could not post the pending check to patchwork");
+    return null;
+  }
+}
+
+/**
+ * End the checks a withdrawn flow left pending (planWithdrawnChecks says
+ * how and why). Safe to repeat: only contexts still pending get a check.
+ * Best effort, as the withdrawal stands either way: a failure is logged.
+ */
+export async function deliverPatchworkWithdrawn(deps: DeliverPatchworkDeps, input: { flowId: string; series: Series; why: string }): Promise<ApplyOutcome | null> {
+  const pw = deps.config.global.patchwork;
+  if (!pw.enabled || input.series.source === "github") return null;
+  const log = deps.log.child({ channel: "patchwork", flowId: input.flowId });
+  const token = (deps.env ?? process.env)[pw.tokenEnv] ?? "";
+  if (!deps.client && token === "") return null;
+  const client = deps.client ?? createPatchworkClient({ url: pw.url, token, tokenSource: `env ${pw.tokenEnv}`, log });
+  const delivery = await reserveDelivery(deps.db, { id: `${input.flowId}-patchwork`, flowId: input.flowId, channel: "patchwork", messageId: null, target: `${client.url}/project/${pw.project}` });
+  try {
+    const patches = await findPatchTargets(client, pw.project, input.series, log, deps.db);
+    const planned = planWithdrawnChecks(input.why, patches, { prefix: pw.contextPrefix, targetUrl: targetUrlOf(deps.config, input.flowId, input.series) });
+    const out = await applyPatchworkChecks(client, planned, log);
+    await markDelivery(deps.db, delivery.id, { ok: true });
+    log.info({ why: input.why, ...out }, "withdrawn flow's pending patchwork checks ended");
+    return out;
+  } catch (e) {
+    await markDelivery(deps.db, delivery.id, { ok: false, error: (e as Error).message });
+    log.warn({ err: (e as Error).message }, "could not end the withdrawn flow's pending checks on patchwork");
     return null;
   }
 }

@@ -143,3 +143,20 @@ export function planPendingChecks(stages: readonly Stage[], patches: readonly Pa
     patches.map((p) => ({ patchId: p.patchId, context: contextOf(opts.prefix, stage), state: "pending" as const, description: `${stage}: running`, targetUrl })),
   );
 }
+
+/**
+ * A flow withdrawn before its report (a newer version, patchwork's state,
+ * X-Patchwork-Hint): every stage that went pending is ended as `success`
+ * "not run: withdrawn …", only where it is pending. Not `warning`: that
+ * would raise the patch's combined check in patchwork's list to a problem
+ * the patch does not have (an accepted patch flagged because we stopped);
+ * and not left pending, which scripts that wait for every check to end
+ * would wait on for good. The same rule as a stage not run for a cap.
+ */
+export function planWithdrawnChecks(why: string, patches: readonly PatchTarget[], opts: { prefix: string; targetUrl: string | null }): PlannedCheck[] {
+  const targetUrl = opts.targetUrl && opts.targetUrl.length <= TARGET_URL_LIMIT ? opts.targetUrl : null;
+  const description = fitPhrases("", [oneLine(`not run: withdrawn (${why})`)]);
+  return (["apply", "build", "selftests", "bench"] as const).flatMap((stage) =>
+    patches.map((p) => ({ patchId: p.patchId, context: contextOf(opts.prefix, stage), state: "success" as const, description, targetUrl, onlyOverPending: true })),
+  );
+}

@@ -16,6 +16,11 @@ export interface InboxBatch {
   commit(): Promise<void>;
   /** Human-readable summary for the poll log. */
   note: string;
+  /**
+   * Mails the source reports done with (patchwork: a patch superseded,
+   * rejected or accepted): their series' queued work is withdrawn.
+   */
+  closed?: { messageId: string; why: string }[];
 }
 
 /** Key/value cursors of one source (the store's cursors table, scoped by the caller). */

@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { onePatchSeries } from "../../test/helpers/one-patch-series.ts";
+import { STORE_BACKENDS } from "../../test/helpers/store-backends.ts";
+import { openStore } from "./open-store.ts";
+import { findPatchworkState, listPatchworkMails, listSeriesWithMail, rememberPatchworkMails } from "./patchwork-repository.ts";
+import { saveSeries } from "./series-repository.ts";
+
+for (const backend of STORE_BACKENDS) test(`${backend.name}: patchwork facts merge by Message-ID per instance and project; a series is found by its own mails only`, async () => {
+  const store = await backend.fresh();
+  try {
+    const db = await openStore(store.location);
+    const scope = { instance: "https://patchwork.example.org/", project: "netdevbpf" };
+    await rememberPatchworkMails(db, scope, [{ messageId: "p1@x", patchId: 11 }, { messageId: "c0@x", seriesId: 5 }]);
+    await rememberPatchworkMails(db, scope, [{ messageId: "p1@x", seriesId: 5 }]);
+    await rememberPatchworkMails(db, { ...scope, project: "other" }, [{ messageId: "p1@x", patchId: 99, state: "accepted" }]);
+    assert.deepEqual(
+      await listPatchworkMails(db, { instance: "https://patchwork.example.org", project: "netdevbpf" }, ["p1@x", "c0@x", "none@x"]).then((r) => r.sort((a, b) => a.messageId.localeCompare(b.messageId))),
+      [
+        { messageId: "c0@x", patchId: null, seriesId: 5, state: null },
+        { messageId: "p1@x", patchId: 11, seriesId: 5, state: null },
+      ],
+    );
+    await rememberPatchworkMails(db, scope, [{ messageId: "p1@x", state: "superseded" }]);
+    assert.equal((await listPatchworkMails(db, scope, ["p1@x"]))[0]?.patchId, 11, "a state keeps the ids");
+    assert.ok(await findPatchworkState(db, ["p1@x"], ["superseded", "rejected"]));
+    assert.equal(await findPatchworkState(db, ["c0@x"], ["superseded"]), null);
+
+    const v1 = onePatchSeries({ id: "series-v1", title: "a", patches: [{ index: 1, messageId: "p1@x", subject: "[PATCH] a", author: "A <a@x>" }] });
+    const v2 = onePatchSeries({ id: "series-v2", title: "a", version: 2, patches: [{ index: 1, messageId: "p1_v2%@x", subject: "[PATCH v2] a", author: "A <a@x>" }] });
+    await saveSeries(db, v1, new Map());
+    await saveSeries(db, { ...v2, previousVersion: "p1@x" }, new Map());
+    assert.deepEqual(await listSeriesWithMail(db, "p1@x"), ["series-v1"]);
+    assert.deepEqual(await listSeriesWithMail(db, "p1_v2%@x"), ["series-v2"]);
+    assert.deepEqual(await listSeriesWithMail(db, "p1_v2@x"), [], "LIKE wildcards in a Message-ID are literal");
+    await db.destroy();
+  } finally {
+    await store.drop();
+  }
+});

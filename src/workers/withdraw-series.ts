@@ -1,0 +1,58 @@
+import type { Config } from "../config/schema.ts";
+import { deliverPatchworkWithdrawn } from "../deliver/patchwork/deliver-patchwork.ts";
+import type { Series } from "../domain/series.ts";
+import { CLOSING_STATES } from "../ingest/patchwork/poll-patchwork-events.ts";
+import { patchworkHint } from "../ingest/patchwork/patchwork-hint.ts";
+import type { Logger } from "../lib/logger.ts";
+import { type CancelFlow, withdrawFlows } from "../queue/cancel-flow.ts";
+import { listQueuedFlowsOfSeries } from "../store/flow-repository.ts";
+import type { Db } from "../store/open-store.ts";
+import { findPatchworkState } from "../store/patchwork-repository.ts";
+import { getSeries } from "../store/series-repository.ts";
+
+export interface WithdrawDeps {
+  db: Db;
+  config: Config;
+  log: Logger;
+  cancelFlow: CancelFlow;
+  /** Ends the checks a withdrawn flow left pending on patchwork (default: deliverPatchworkWithdrawn). */
+  endChecks?: typeof deliverPatchworkWithdrawn;
+}
+
+/**
+ * Why a series is not to be run though it is complete (null: it is to be):
+ * one of its mails carries `X-Patchwork-Hint: ignore`, or patchwork reports
+ * one of its patches superseded, rejected or accepted.
+ */
+export async function closedReason(db: Db, series: Series, raw: ReadonlyMap<string, Uint8Array>): Promise<string | null> {
+  const ids = [...(series.cover ? [series.cover.messageId] : []), ...series.patches.map((p) => p.messageId)];
+  for (const id of ids) {
+    const bytes = raw.get(id);
+    if (bytes && patchworkHint(bytes) === "ignore") return "X-Patchwork-Hint: ignore";
+  }
+  const closed = await findPatchworkState(db, ids, CLOSING_STATES);
+  return closed ? `patchwork: ${closed.state}` : null;
+}
+
+/**
+ * Withdraw a series' queued flows (the one withdrawal path, withdrawFlows:
+ * queued jobs removed, a running flow left to report) and end the patchwork
+ * checks each withdrawn flow left pending.
+ */
+export async function withdrawSeriesFlows(
+  deps: WithdrawDeps,
+  seriesId: string,
+  why: { status: "superseded" | "cancelled"; by: string; /** For people, on patchwork (default: `by`), e.g. "superseded by v3". */ note?: string },
+): Promise<{ withdrawn: string[]; running: string[] }> {
+  const log = deps.log.child({ seriesId });
+  const flows = await listQueuedFlowsOfSeries(deps.db, seriesId);
+  if (flows.length === 0) return { withdrawn: [], running: [] };
+  const w = await withdrawFlows({ db: deps.db, cancelFlow: deps.cancelFlow, log }, flows, { status: why.status, by: why.by });
+  const series = w.withdrawn.length ? await getSeries(deps.db, seriesId) : undefined;
+  if (series) {
+    for (const flowId of w.withdrawn) {
+      await (deps.endChecks ?? deliverPatchworkWithdrawn)({ db: deps.db, config: deps.config, log }, { flowId, series, why: why.note ?? why.by });
+    }
+  }
+  return w;
+}
