@@ -85,3 +85,47 @@ test("a stage taken by a runner is pending on patchwork, once, on every patch of
     await watcher.close();
   }
 });
+
+test("several orchestrators hear the same stage start: the pending check is posted once", async () => {
+  const series = await seriesOf(DELACK_FILES);
+  await createFlowIfAbsent(db, { id: "flow-pw-two", seriesId: series.id, tree: "net-next", base: null, plan: "{}" });
+  const global = globalSchema.parse({ patchwork: { enabled: true, url: pw.url, project: pw.project.linkName, tokenEnv: TOKEN_ENV } });
+  const config: Config = {
+    configDir: null,
+    global: { ...global, redis: { ...global.redis, prefix: "pbt" } },
+    trees: [treeSchema.parse({ name: "net-next", url: "unused", lists: ["netdev@vger.kernel.org"] })],
+    secrets: { smtpPassword: null },
+    paths: { dataDir: dir, storePath: join(dir, "store.sqlite"), store: join(dir, "store.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
+  };
+  const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
+  // Three orchestrators, each with its own connection to the one store.
+  const dbs = [db, await openStore(join(dir, "store.sqlite")), await openStore(join(dir, "store.sqlite"))];
+  const watchers = dbs.map((d) => watchPatchworkStages({ config, db: d, log: silentLogger(), connection }));
+  await Promise.all(watchers.map((w) => w.ready()));
+  const queue = new Queue(poolQueue("local"), { connection, prefix: "pbt" });
+  const posts = () => pw.requests.filter((r) => r.operationId === "checks_create" && r.status === 201).length;
+  const before = posts();
+  const worker = new Worker(
+    poolQueue("local"),
+    async () => {
+      await waitFor("pending checks", () => pw.checks.filter((c) => c.context === "patchbench-build").length >= 3, 30_000);
+      // Time for a second orchestrator to post as well, were it going to.
+      await new Promise((r) => setTimeout(r, 1000));
+      return {};
+    },
+    { connection, prefix: "pbt" },
+  );
+  try {
+    await queue.add("build", {}, { jobId: "flow-pw-two-build" });
+    await waitFor("the stage done", async () => (await queue.getCompletedCount()) === 2, 30_000);
+    assert.equal(pw.checks.filter((c) => c.context === "patchbench-build").length, 3);
+    assert.equal(posts() - before, 3, "one POST per patch, from one orchestrator");
+    const row = await db.selectFrom("deliveries").select(["status"]).where("id", "=", "flow-pw-two-patchwork-pending-build").executeTakeFirstOrThrow();
+    assert.equal(row.status, "sent");
+  } finally {
+    await worker.close();
+    await queue.close();
+    await Promise.all(watchers.map((w) => w.close()));
+    await Promise.all(dbs.slice(1).map((d) => d.destroy()));
+  }
+});
