@@ -130,6 +130,13 @@ program
   .option("--json", "machine-readable output (the documented contract)")
   .action((inputs: string[], opts: { json?: boolean }) => run(async () => (await import("./commands/series-command.ts")).seriesCommand(inputs, globals(), opts))());
 
+program
+  .command("bundle")
+  .description("write a flow's reproduction bundle: series mbox, base and head, kernel .configs, commands, machine profile, raw results")
+  .argument("<flow-id>", "the flow (each report's last line names it: \"report flow-…\")")
+  .option("--out <dir>", "new folder to write (default: ./bundle-<flow-id>)")
+  .action((flowId: string, opts: { out?: string }) => run(async () => (await import("./commands/bundle-command.ts")).bundleCommand(flowId, globals(), opts))());
+
 const config = program.command("config").description("configuration tools");
 config
   .command("check")
