@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { buildSchema } from "../../config/schema.ts";
 import type { KernelBuild } from "../../domain/results.ts";
+import { packText, unpackText } from "../../domain/packed-text.ts";
 import { keepBuiltKernel, kernelCacheKey, takeCachedKernel } from "./kernel-cache.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pb-kcache-"));
@@ -41,6 +42,7 @@ const built = (artifactsDir: string): KernelBuild => {
     logPath: join(artifactsDir, "build-base.log"),
     image: join(artifactsDir, "bzImage-base"),
     ccache: true,
+    dotConfig: packText("CONFIG_NET=y\n"),
   };
 };
 
@@ -56,6 +58,7 @@ test("a kept kernel comes back into another flow's folder with its warnings, log
   assert.deepEqual(k.warnings, [{ file: "net.c", line: 3, message: "unused", flag: null }]);
   assert.equal(k.reused?.flowId, "f1");
   assert.equal(k.reused?.buildMs, 612_000);
+  assert.equal(unpackText(k.dotConfig!), "CONFIG_NET=y\n");
   assert.match(readFileSync(k.logPath, "utf8"), /^kernel reused: [0-9a-f]{24} \(built for flow f1 at .*\n\$ make -j2 bzImage/);
   // A reused kernel is not kept again, nor is a failed build.
   keepBuiltKernel({ artifactsRoot: root, key: "other", flowId: "f2", build: k });
