@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -162,6 +163,20 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     const boots = [...report.replace(/\s+/g, " ").matchAll(/; booted (\d+) times, median [\d.]+ s/g)].map((m) => Number(m[1]));
     assert.equal(boots.length, 2, report);
     assert.ok(boots.every((n) => n >= 4), report);
+    // Its reproduction bundle holds the exact .config of each kernel and the commands of each cell.
+    const flowId = /report (flow-\S+)/.exec(report)?.[1];
+    assert.ok(flowId, report);
+    const out = join(dir, `bundle-${flowId}`);
+    const b = await runCli(["--config", configDir, "--data-dir", dataDir, "bundle", flowId, "--out", out]);
+    assert.equal(b.code, 0, b.stderr);
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { kernels: Record<string, { configSha256: string | null }>; gaps: string[] };
+    assert.deepEqual(manifest.gaps, []);
+    for (const side of ["base", "candidate"]) {
+      const config = readFileSync(join(out, `kernel-${side}.config`));
+      assert.match(config.toString(), /^CONFIG_NET=y$/m);
+      assert.equal(createHash("sha256").update(config).digest("hex"), manifest.kernels[side]?.configSha256);
+    }
+    assert.match(readFileSync(join(out, "commands.txt"), "utf8"), /netperf .*-t TCP_RR/);
   });
 
   test("(b) a comment-only change: no cell is a regression or an improvement; a BPF arm attached inside its guest is slower than the candidate where its tc program sits", async () => {

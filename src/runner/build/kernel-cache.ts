@@ -24,7 +24,8 @@ export interface KernelCacheInputs {
   compiler: string;
 }
 
-const FORMAT = "kernel-cache/1";
+// 2: a kept kernel holds the .config it was built from (kernels kept before are not reused).
+const FORMAT = "kernel-cache/2";
 
 /** Pure but for reading the absolute fragments (patchbench's guest config): the folder's key. */
 export function kernelCacheKey(i: KernelCacheInputs): string {
