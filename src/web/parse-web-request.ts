@@ -25,6 +25,7 @@ export interface ListQuery {
 export type WebRoute =
   | { kind: "home" }
   | { kind: "queue"; api: boolean }
+  | { kind: "quarantine"; api: boolean }
   | { kind: "series-list"; api: boolean; query: ListQuery }
   | { kind: "series"; api: boolean; id: string }
   | { kind: "run"; api: boolean; id: string }
@@ -88,6 +89,7 @@ export function parseWebRequest(method: string | undefined, target: string | und
   const notFound: ParsedRequest = { ok: false, status: 404, message: `no page ${url.pathname.slice(0, 200)}` };
   if (!api && (url.pathname === "/" || url.pathname === "")) return route({ kind: "home" });
   if (p[0] === "queue" && p.length === 1) return route({ kind: "queue", api });
+  if (p[0] === "quarantine" && p.length === 1) return route({ kind: "quarantine", api });
   const id = p[1];
   if (p[0] === "series" && p.length === 1) {
     const q = listQuery(url.searchParams);

@@ -9,14 +9,16 @@ import { PROJECT_ROOT } from "../lib/project-root.ts";
 import { reportOfStoredFlow, type StoredFlow } from "../workers/build-flow-report.ts";
 import { buildRunView, buildSeriesListView, buildSeriesView, type StoredVerdict } from "./build-web-views.ts";
 import { escapeHtml } from "./html.ts";
+import { adminReturnPath, parseAdminPath } from "./parse-admin-request.ts";
 import { parseWebRequest } from "./parse-web-request.ts";
 import { verdictWords } from "./verdict-words.ts";
+import { renderQuarantinePage } from "./render-quarantine-page.ts";
 import { renderQueuePage } from "./render-queue-page.ts";
 import { renderRunPage } from "./render-run-page.ts";
 import { renderSamplesCsv } from "./render-samples-csv.ts";
 import { renderSeriesList } from "./render-series-list.ts";
 import { renderSeriesPage } from "./render-series-page.ts";
-import { queueViewSchema, runViewSchema, seriesListViewSchema, seriesViewSchema } from "./web-view-schemas.ts";
+import { quarantineViewSchema, queueViewSchema, runViewSchema, seriesListViewSchema, seriesViewSchema } from "./web-view-schemas.ts";
 
 /**
  * The pages of a real kernel A/B flow (test/data/kernel-ab/feature-flow.json), with its verdicts
@@ -187,4 +189,24 @@ test("series page: a 'Since v1' section for each version that ran after one that
   const ran = { series: v1, flow: storedFlow, results: flow.runs, verdicts };
   const page = renderSeriesPage(buildSeriesView(v2, [ran, { ...ran, series: v2 }]));
   assert.match(page, /<h3>Since v1<\/h3>\n<p>v2: no verdict changed\.<\/p>/);
+});
+
+test("quarantine page: each mail with its reason, a release form only where the bytes were kept and only for admins; hostile ids escaped (golden)", () => {
+  const view = quarantineViewSchema.parse({
+    limit: 500,
+    items: [
+      { id: 7, messageId: null, reason: "no Message-ID", source: "maildir:/srv/list", createdAt: "2026-12-01T10:00:00.000Z", kept: true },
+      { id: 6, messageId: `x"><script>alert(1)</script>@evil.example`, reason: "message of 17000000 bytes exceeds the 16777216-byte limit", source: "https://lore.kernel.org/bpf", createdAt: "2026-12-01T09:00:00.000Z", kept: false },
+    ],
+  });
+  const page = renderQuarantinePage(view, true);
+  golden("web-quarantine-page.html", page);
+  assert.equal(page.match(/<form class="admin"/g)?.length, 1);
+  assert.match(page, /action="\/admin\/quarantine\/7\/release"/);
+  assert.doesNotMatch(page, /<script>/);
+  assert.doesNotMatch(renderQuarantinePage(view), /<form class="admin"/);
+  assert.deepEqual(parseAdminPath("/admin/quarantine/7/release"), { kind: "release", quarantineId: 7 });
+  for (const p of ["/admin/quarantine/0/release", "/admin/quarantine/x/release", "/admin/quarantine/07/release", "/admin/quarantine/7/delete"]) assert.equal(parseAdminPath(p), null, p);
+  assert.equal(adminReturnPath({ kind: "release", quarantineId: 7 }), "/quarantine");
+  assert.deepEqual(parseWebRequest("GET", "/api/quarantine"), { ok: true, head: false, route: { kind: "quarantine", api: true } });
 });

@@ -149,3 +149,13 @@ export const queueViewSchema = z.object({
 
 export type QueueState = z.infer<typeof queueStateSchema>;
 export type QueueView = z.infer<typeof queueViewSchema>;
+
+/** Quarantined mail, newest first; `kept`: its bytes were kept, so it can be released. */
+export const quarantineViewSchema = z.object({
+  limit: z.number().int(),
+  items: z.array(
+    z.object({ id: z.number().int(), messageId: z.string().nullable(), reason: z.string(), source: z.string(), createdAt: z.string(), kept: z.boolean() }),
+  ),
+});
+
+export type QuarantineView = z.infer<typeof quarantineViewSchema>;

@@ -3,10 +3,11 @@ import { getFlow, listFlowsOfSeries, listUnfinishedFlowHeads } from "../store/fl
 import { listSeriesPage } from "../store/list-series-page.ts";
 import { listSeriesVersions } from "../store/list-series-versions.ts";
 import { listSamples, listStageResults, listVerdicts } from "../store/result-repository.ts";
+import { listQuarantinePage } from "../store/quarantine-repository.ts";
 import { getSeries } from "../store/series-repository.ts";
 import { buildRunView, buildSeriesListView, buildSeriesView, type StoredVersion } from "../web/build-web-views.ts";
 import { type ListQuery, PAGE_SIZE } from "../web/parse-web-request.ts";
-import type { QueueState, QueueView, RunView, SeriesListView, SeriesView } from "../web/web-view-schemas.ts";
+import type { QuarantineView, QueueState, QueueView, RunView, SeriesListView, SeriesView } from "../web/web-view-schemas.ts";
 
 /** Each page's data, read through the store's repositories (no SQL here). */
 export async function loadSeriesList(db: Db, query: ListQuery): Promise<SeriesListView> {
@@ -62,4 +63,11 @@ const MAX_UNFINISHED = 500;
 export async function loadQueueView(db: Db, state: QueueState): Promise<QueueView> {
   const unfinished = await listUnfinishedFlowHeads(db, MAX_UNFINISHED);
   return { state, unfinished: unfinished.map((f, i) => ({ position: i + 1, id: f.id, status: f.status, createdAt: f.createdAt })) };
+}
+
+/** Quarantined mails shown at most (newest first): `patchbench quarantine list` has them all. */
+const MAX_QUARANTINE = 500;
+
+export async function loadQuarantineView(db: Db): Promise<QuarantineView> {
+  return { limit: MAX_QUARANTINE, items: await listQuarantinePage(db, MAX_QUARANTINE) };
 }

@@ -377,3 +377,8 @@ async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollRes
   // `/bench` requests by mail from maintainers (replies in a series' thread).
   if (deps.benchLimiter) result.flows.push(...(await handleMailBenchCommands({ ...deps, limiter: deps.benchLimiter }, box)));
 }
+
+/** Have the next poll assemble the stored window again, new mail or not (a mail let in from quarantine waits for none). */
+export async function reassembleOnNextPoll(db: Db): Promise<void> {
+  await setCursor(db, INGEST, "next-deadline", "1");
+}

@@ -7,14 +7,15 @@ import { allowedHostNames, hostAllowed } from "../web/check-host.ts";
 import { type AdminAction, adminReturnPath, MAX_ADMIN_BODY, parseAdminPath, sameOrigin, tokenMatches } from "../web/parse-admin-request.ts";
 import { parseWebRequest, type WebRoute } from "../web/parse-web-request.ts";
 import { renderErrorPage } from "../web/render-error-page.ts";
+import { renderQuarantinePage } from "../web/render-quarantine-page.ts";
 import { renderQueuePage } from "../web/render-queue-page.ts";
 import { CONTENT_SECURITY_POLICY } from "../web/render-layout.ts";
 import { renderRunPage } from "../web/render-run-page.ts";
 import { renderSamplesCsv } from "../web/render-samples-csv.ts";
 import { renderSeriesList } from "../web/render-series-list.ts";
 import { renderSeriesPage } from "../web/render-series-page.ts";
-import { type QueueState, queueViewSchema, runViewSchema, seriesListViewSchema, seriesViewSchema } from "../web/web-view-schemas.ts";
-import { loadQueueView, loadRunView, loadSeriesList, loadSeriesView } from "./load-web-views.ts";
+import { type QueueState, quarantineViewSchema, queueViewSchema, runViewSchema, seriesListViewSchema, seriesViewSchema } from "../web/web-view-schemas.ts";
+import { loadQuarantineView, loadQueueView, loadRunView, loadSeriesList, loadSeriesView } from "./load-web-views.ts";
 
 export interface WebResponse {
   status: number;
@@ -54,6 +55,10 @@ export async function answerWebRoute(deps: WebDeps, route: WebRoute): Promise<We
     case "queue": {
       const view = await loadQueueView(db, deps.queue ? await deps.queue.read() : NO_QUEUE);
       return route.api ? json(200, queueViewSchema.parse(view)) : { status: 200, type: HTML, body: renderQueuePage(view, deps.admin !== undefined) };
+    }
+    case "quarantine": {
+      const view = await loadQuarantineView(db);
+      return route.api ? json(200, quarantineViewSchema.parse(view)) : { status: 200, type: HTML, body: renderQuarantinePage(view, deps.admin !== undefined) };
     }
     case "series-list": {
       const view = await loadSeriesList(db, route.query);

@@ -1,17 +1,24 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { assembleMailbox, syntheticMessageId } from "../../src/ingest/mail/assemble-mailbox.ts";
+import { getCursor } from "../../src/store/cursor-repository.ts";
 import { createFlowIfAbsent, setFlowStatus } from "../../src/store/flow-repository.ts";
 import { openStore } from "../../src/store/open-store.ts";
-import { saveSeries } from "../../src/store/series-repository.ts";
-import { queueViewSchema, runViewSchema } from "../../src/web/web-view-schemas.ts";
+import { quarantineMessage } from "../../src/store/quarantine-repository.ts";
+import { listRawMailsSince, saveSeries } from "../../src/store/series-repository.ts";
+import { quarantineViewSchema, queueViewSchema, runViewSchema } from "../../src/web/web-view-schemas.ts";
+import { fixturePath } from "../helpers/fixtures.ts";
 import { onePatchSeries } from "../helpers/one-patch-series.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { startWebCli } from "../helpers/web-store.ts";
 
 const TOKEN = "s3cret-admin-token-0123456789";
+const withoutMessageId = Buffer.from(
+  readFileSync(fixturePath("mail", "bpf-sysctl-get-name", "v1", "00-single-patch.eml"), "utf8").replace(/^Message-ID: <[^>]*>\r?\n/im, ""),
+);
 
 /** The admin forms of `patchbench web`: the token from the environment, same-origin posts only, real queue operations. */
 describe("dashboard admin actions (token from env, CSRF-safe)", () => {
@@ -28,6 +35,9 @@ describe("dashboard admin actions (token from env, CSRF-safe)", () => {
       await createFlowIfAbsent(db, { id: "flow-queued", seriesId: "series-a", tree: "bpf-next", base: null, plan: "{}" });
       await createFlowIfAbsent(db, { id: "flow-done", seriesId: "series-a", tree: "bpf-next", base: null, plan: "{}" });
       await setFlowStatus(db, "flow-done", "pass", true);
+      // As the poller keeps them: a real patch mail that came without a Message-ID (bytes kept), and one too big to keep.
+      await quarantineMessage(db, { messageId: null, reason: "no Message-ID", source: "maildir:/list", raw: withoutMessageId });
+      await quarantineMessage(db, { messageId: "big@example.org", reason: "message of 17000000 bytes exceeds the 16777216-byte limit", source: "maildir:/list", raw: null });
     } finally {
       await db.destroy();
     }
@@ -85,5 +95,43 @@ describe("dashboard admin actions (token from env, CSRF-safe)", () => {
     assert.equal((await post(web.url, "/admin/pools/local/resume", `token=${TOKEN}`)).status, 303);
     assert.equal(await paused(), false);
     assert.equal((await post(web.url, "/admin/pools/..%2F/pause", `token=${TOKEN}`)).status, 405, "not an admin path: the read-only answer");
+  });
+
+  test("release a quarantined mail: refused without the token; its bytes join the stored mail under a synthetic Message-ID and the next poll assembles them; a mail not kept cannot be", async () => {
+    const list = async () => quarantineViewSchema.parse(await (await fetch(`${web.url}/api/quarantine`)).json()).items;
+    const [big, kept] = await list();
+    assert.equal(kept?.kept, true);
+    assert.equal(big?.kept, false);
+    const page = await (await fetch(`${web.url}/quarantine`)).text();
+    assert.match(page, new RegExp(`<form class="admin" method="post" action="/admin/quarantine/${kept!.id}/release">`));
+    assert.doesNotMatch(page, new RegExp(`/admin/quarantine/${big!.id}/release`), "nothing to release: no form");
+    assert.doesNotMatch(await (await fetch(`${plain.url}/quarantine`)).text(), /<form class="admin"/);
+    assert.equal((await post(web.url, `/admin/quarantine/${kept!.id}/release`, "token=wrong")).status, 403);
+    assert.equal((await post(web.url, `/admin/quarantine/${kept!.id}/release`, `token=${TOKEN}`, { origin: "https://evil.example" })).status, 403);
+    assert.equal((await list()).length, 2);
+
+    const r = await post(web.url, `/admin/quarantine/${kept!.id}/release`, `token=${TOKEN}`, { origin: new URL(web.url).origin });
+    assert.equal(r.status, 303);
+    assert.equal(r.headers.get("location"), "/quarantine");
+    const id = syntheticMessageId(withoutMessageId);
+    assert.equal(await r.text(), `mail ${kept!.id} released as <${id}>; the next poll reads it\n`);
+    assert.deepEqual((await list()).map((q) => q.id), [big!.id]);
+    const again = await post(web.url, `/admin/quarantine/${kept!.id}/release`, `token=${TOKEN}`);
+    assert.match(await again.text(), /no quarantined mail/);
+    assert.match(await (await post(web.url, `/admin/quarantine/${big!.id}/release`, `token=${TOKEN}`)).text(), /was not kept \(message of 17000000 bytes.*nothing to release/);
+
+    const db = await openStore(join(dir, "patchbench.sqlite"));
+    try {
+      assert.equal(await getCursor(db, "ingest", "next-deadline"), "1", "the next poll assembles the window, new mail or not");
+      const mails = await listRawMailsSince(db, new Date(Date.now() - 3600_000).toISOString());
+      assert.deepEqual(mails.map((m) => m.messageId), [id]);
+      // What the next poll does with the window: one series, its report kept from the list.
+      const box = await assembleMailbox(mails.map((m) => m.raw));
+      assert.equal(box.series.length, 1);
+      assert.equal(box.series[0]?.patches[0]?.messageId, id);
+      assert.equal(box.series[0]?.syntheticMessageIds, true);
+    } finally {
+      await db.destroy();
+    }
   });
 });

@@ -200,11 +200,11 @@ export async function assembleMailbox(
     if (load) raw.setLoader(m.messageId, load);
     else raw.set(m.messageId, m.raw);
   }
-  if (options.synthesizeMessageIds) {
-    for (const s of result.series) {
-      const ids = [...(s.cover ? [s.cover.messageId] : []), ...s.patches.map((p) => p.messageId)];
-      if (ids.some(isSyntheticMessageId)) s.syntheticMessageIds = true;
-    }
+  // Also when not synthesizing here: a mail let in from quarantine got its synthetic id then,
+  // and a report must not be mailed in reply to an id no list has.
+  for (const s of result.series) {
+    const ids = [...(s.cover ? [s.cover.messageId] : []), ...s.patches.map((p) => p.messageId)];
+    if (ids.some(isSyntheticMessageId)) s.syntheticMessageIds = true;
   }
   return { ...result, quarantined: [...early, ...result.quarantined], raw };
 }
