@@ -6,6 +6,8 @@ import { STORE_BACKENDS } from "../../test/helpers/store-backends.ts";
 import { createFlowIfAbsent, setFlowStatus } from "./flow-repository.ts";
 import { listSeriesPage } from "./list-series-page.ts";
 import { listSeriesVersions } from "./list-series-versions.ts";
+import type { Kysely } from "kysely";
+import { MIGRATIONS } from "./migrations.ts";
 import { openStore } from "./open-store.ts";
 import { saveFlowResults } from "./result-repository.ts";
 import { saveSeries } from "./series-repository.ts";
@@ -76,6 +78,14 @@ for (const backend of STORE_BACKENDS) {
 
       const withFlows = await listSeriesPage(db, { search: "verifier" }, { offset: 0, limit: 10 });
       assert.deepEqual(withFlows.rows.map((r) => r.flows.map((f) => [f.id, f.status])), [[["f4", "queued"]], [["f3", "pass"]], [["f2", "fail"]]]);
+
+      // A store from before the columns: the migration fills them from each stored series.
+      const migration = MIGRATIONS["0007-series-list-columns"]!;
+      await migration.down!(db as unknown as Kysely<unknown>);
+      await migration.up(db as unknown as Kysely<unknown>);
+      assert.deepEqual(await ids({ search: "zq@example" }), { total: 1, ids: ["s2"] });
+      assert.deepEqual(await ids({ author: "zq@example.org" }), { total: 1, ids: ["s2"] });
+      assert.deepEqual(await ids({ search: "previousVersion" }), { total: 0, ids: [] });
 
       for (const id of ["s2", "s3", "s4"]) assert.deepEqual((await listSeriesVersions(db, id)).map((s) => s.id), ["s2", "s3", "s4"], id);
       assert.deepEqual((await listSeriesVersions(db, "s1")).map((s) => s.id), ["s1"]);
