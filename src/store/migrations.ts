@@ -230,8 +230,8 @@ export const MIGRATIONS: Record<string, Migration> = {
       }
       // The list's order and its filters; a flow's series and a verdict's kind for the per-series subqueries.
       await db.schema.createIndex("series_created").on("series").columns(["created_at", "id"]).execute();
-      await db.schema.createIndex("series_tree_created").on("series").columns(["tree", "created_at"]).execute();
-      await db.schema.createIndex("series_author_created").on("series").columns(["author_email", "created_at"]).execute();
+      await db.schema.createIndex("series_tree_created").on("series").columns(["tree", "created_at", "id"]).execute();
+      await db.schema.createIndex("series_author_created").on("series").columns(["author_email", "created_at", "id"]).execute();
       await db.schema.createIndex("flows_series").on("flows").columns(["series_id", "created_at"]).execute();
       await db.schema.createIndex("verdicts_verdict").on("verdicts").columns(["verdict", "flow_id"]).execute();
     },
