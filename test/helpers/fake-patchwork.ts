@@ -15,8 +15,9 @@ import {
  * query, and JSON body, and every answer, is checked against patchwork's
  * own OpenAPI description; a violation is recorded in `problems` (tests
  * assert it stays empty). Series, patches and their mboxes come from real
- * mbox files; checks are kept in memory. Token auth as Django REST
- * framework does it, check creation for project maintainers only, and
+ * mbox files; checks and patch states (a maintainer's PATCH, as git-pw
+ * sends it) are kept in memory. Token auth as Django REST framework does
+ * it, check creation and patch updates for project maintainers only, and
  * faults on demand (429 with Retry-After, 502/504 as a proxy answers).
  */
 
@@ -145,6 +146,14 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
     event("patch-state-changed", () => ({ patch: patchEmbedded(p), previous_state: from, current_state: to }));
   };
 
+  const patchDetail = (patch: FakePatch): Json => ({
+    ...patchList(patch),
+    headers: Object.fromEntries(patch.mail.headers),
+    content: patch.mail.content,
+    diff: patch.mail.diff,
+    prefixes: patch.mail.prefixes,
+  });
+
   /** One page of a list, with the Link header patchwork's LinkHeaderPagination writes. */
   const page = (res: ServerResponse, q: URLSearchParams, path: string, items: Json[]): Json[] => {
     const per = Math.min(Number(q.get("per_page") ?? 30) || 30, 250);
@@ -204,7 +213,28 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
       }
       case "patches_read":
         if (!patch) return [404, { detail: "Not found." }, op.operationId];
-        return [200, { ...patchList(patch), headers: Object.fromEntries(patch.mail.headers), content: patch.mail.content, diff: patch.mail.diff, prefixes: patch.mail.prefixes }, op.operationId];
+        return [200, patchDetail(patch), op.operationId];
+      case "patches_partial_update":
+      case "patches_update": {
+        // What a maintainer's client (git-pw patch update --state) sends; only the state is kept here.
+        if (!user) return [403, { detail: "Authentication credentials were not provided." }, op.operationId];
+        if (!user.maintainer) return [403, { detail: "You do not have permission to perform this action." }, op.operationId];
+        if (!patch) return [404, { detail: "Not found." }, op.operationId];
+        let body: Json;
+        try {
+          // Django REST framework parses JSON and form posts alike (git-pw 2.0 sends a form).
+          body = /x-www-form-urlencoded/.test(req.headers["content-type"] ?? "") ? Object.fromEntries(new URLSearchParams(raw)) : (JSON.parse(raw) as Json);
+        } catch {
+          return [400, { state: ["JSON parse error"] }, op.operationId];
+        }
+        const errors = validatePatchworkBody(op, body);
+        if (errors.length) {
+          state.problems.push(...errors.map((e) => `${op.operationId}: ${e}`));
+          return [400, { state: errors }, op.operationId];
+        }
+        if (typeof body.state === "string" && body.state !== patch.state) setPatchState(patch.id, body.state);
+        return [200, patchDetail(patch), op.operationId];
+      }
       case "checks_list": {
         if (!patch) return [404, { detail: "Not found." }, op.operationId];
         const rows = checksOf(id).filter((c) => (!q.get("context") || c.context === q.get("context")) && (!q.get("state") || c.state === q.get("state")));

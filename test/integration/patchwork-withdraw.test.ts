@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { promisify } from "node:util";
 import { FlowProducer, Queue } from "bullmq";
 import { type Config, globalSchema, type SourceConfig, treeSchema } from "../../src/config/schema.ts";
 import { latestByContext, type PatchworkCheck } from "../../src/deliver/patchwork/apply-patchwork-checks.ts";
@@ -71,6 +73,15 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+function hasGitPw(): boolean {
+  try {
+    execFileSync("git-pw", ["--help"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function poll(sources: SourceConfig[]) {
   const pollers = sources.map((s) => createSourcePoller(s, { db, dataDir: dir }));
   return pollOnce({ db, config, flows, log: silentLogger(), installationId: "pwtest", pollers, cancelFlow: createFlowCanceller(queue) });
@@ -89,7 +100,16 @@ test("a patch superseded in patchwork withdraws the series' queued flow; the che
   const patchIds = pw.series[0]!.patches.map((p) => p.id);
   assert.deepEqual(pw.checks.map((c) => `${c.patchId} ${c.context} ${c.state}`).sort(), patchIds.map((id) => `${id} patchbench-apply pending`).sort());
 
-  pw.setPatchState(patchIds[1]!, "superseded");
+  // A maintainer marks patch 2 superseded, with Debian's git-pw where it is installed (a PATCH as patchwork's UI does it).
+  if (hasGitPw()) {
+    const repo = mkdtempSync(join(dir, "repo-"));
+    execFileSync("git", ["init", "-q", repo]);
+    const env = { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" };
+    const args = ["--server", `${pw.url}/api/1.3`, "--project", pw.project.linkName, "--token", pw.maintainerToken, "patch", "update", "--state", "superseded", String(patchIds[1])];
+    // Asynchronous: the stand-in answers from this process's event loop.
+    await promisify(execFile)("git-pw", args, { cwd: repo, env, timeout: 30_000 });
+    assert.ok(pw.requests.some((r) => r.operationId === "patches_partial_update" && r.status === 200), "git-pw's PATCH reached the stand-in");
+  } else pw.setPatchState(patchIds[1]!, "superseded");
   await poll([patchworkSource()]);
   assert.deepEqual((await flowRows()).map((f) => [f.id, f.status]), [[flowId, "cancelled"]]);
   assert.equal(await queue.getJob(reportJobId(flowId)), undefined, "its jobs left Redis");
