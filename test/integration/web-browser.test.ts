@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -62,7 +62,26 @@ describe("the dashboard in a real browser (chromium via playwright-core)", { ski
     // And every run of those cells in run order, one chart per cell.
     assert.equal(await page.locator("svg.chart.runs").count(), store.bench.cells);
     assert.equal(await page.locator("svg.chart.runs circle.run").count(), store.bench.abSamples);
+    // The machine and the commands beside the numbers, and the raw runs as a file.
+    assert.ok((await page.locator("table.machine tr").count()) > 0);
+    assert.match((await page.locator("pre.commands").textContent()) ?? "", /netperf /);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator('a[href$="/samples.json"]').click()]);
+    assert.match(download.suggestedFilename(), /^flow-[0-9a-f]+-samples\.json$/);
+    const saved = join(SHOTS, download.suggestedFilename());
+    await download.saveAs(saved);
+    assert.equal((JSON.parse(readFileSync(saved, "utf8")) as { samples: unknown[] }).samples.length, store.bench.samples);
     await page.screenshot({ path: join(SHOTS, "run-page.png"), fullPage: true });
+    // The list's filters as a reader uses them: a choice and the form's button.
+    await page.goto(`${web.url}/series`);
+    await page.locator('select[name="has-regression"]').selectOption("yes");
+    await page.locator("form.filters button").click();
+    await page.waitForURL("**/series?**has-regression=yes**");
+    const expected = ((await (await fetch(`${web.url}/api/series?has-regression=yes`)).json()) as { total: number }).total;
+    assert.equal(await page.locator("table.series-list tbody tr").count(), expected);
+    await page.locator('select[name="has-regression"]').selectOption("no");
+    await page.locator("form.filters button").click();
+    await page.waitForURL("**/series?**has-regression=no**");
+    assert.equal(await page.locator("table.series-list tbody tr").count(), 4 - expected, "yes and no split the list");
     assert.deepEqual(errors, [], "no script errors and no CSP violations (the stylesheet is allowed by its hash)");
   });
 
