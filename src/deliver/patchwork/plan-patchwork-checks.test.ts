@@ -4,7 +4,7 @@ import type { Series } from "../../domain/series.ts";
 import { golden } from "../../../test/helpers/golden.ts";
 import { netperfFixtureReport } from "../../../test/helpers/netperf-fixture-report.ts";
 import { seriesCapProblem } from "../../domain/series-caps.ts";
-import { DESCRIPTION_LIMIT, fitPhrases, planPatchworkChecks, planPendingChecks, patchworkStateOf } from "./plan-patchwork-checks.ts";
+import { DESCRIPTION_LIMIT, fitPhrases, planPatchworkChecks, planPendingChecks, planWithdrawnChecks, patchworkStateOf } from "./plan-patchwork-checks.ts";
 
 const series: Series = {
   id: "series-pw-1",
@@ -98,4 +98,15 @@ test("a series over a cap: every stage a runner may have marked pending is ended
     ["patchbench-apply success true", "patchbench-build success true", "patchbench-selftests success true", "patchbench-bench success true"],
   );
   for (const c of planned) assert.match(c.description, /^not run: series has 2 patches, over ingest\.maxPatches=1/);
+});
+
+test("a withdrawn flow: every stage ended as success 'not run: withdrawn', only over pending", () => {
+  const planned = planWithdrawnChecks("superseded by v3", patches, opts);
+  assert.equal(planned.length, 8);
+  for (const c of planned) {
+    assert.equal(c.state, "success");
+    assert.equal(c.onlyOverPending, true);
+    assert.equal(c.description, "not run: withdrawn (superseded by v3)");
+  }
+  assert.deepEqual([...new Set(planned.map((c) => c.context))], ["patchbench-apply", "patchbench-build", "patchbench-selftests", "patchbench-bench"]);
 });
