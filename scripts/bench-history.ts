@@ -8,7 +8,7 @@
  * the start of this same run, against a private netserver.
  *
  *   node --import tsx scripts/bench-history.ts [--runs 60] [--seconds 1] [--histories 200] [--tips 60] [--rounds 6]
- *     [--gap-runs 0] [--noisy-retries 1] [--seed 1] [--noise-scale 1,0.25] [--save-tps FILE] [--tps-from FILE (re-analyse a saved series instead of measuring)]
+ *     [--gap-runs 0] [--noisy-retries 1] [--seed 1] [--noise-scale 1,0.25,0.1] [--save-tps FILE] [--tps-from FILE (re-analyse a saved series instead of measuring)]
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -38,16 +38,23 @@ const METHODS: Method[] = [
     detect: (h) => findChangePoints(h).map((c) => c.index),
   },
   {
-    name: "patchbench: Otava's change point + A/B chain",
+    name: "patchbench: Otava's change point + A/B chain (own step, else ±1 step)",
     detect: (h) =>
       findCandidateChanges(h)
         .filter((c) => c.candidate)
         .map((c) => c.index),
   },
   {
-    name: "patchbench, chain over ±1 step around the change point",
+    name: "  the same, own step only",
     detect: (h) =>
-      findCandidateChanges(h, { chainHalfWidth: 1 })
+      findCandidateChanges(h, { chainHalfWidths: [0] })
+        .filter((c) => c.candidate)
+        .map((c) => c.index),
+  },
+  {
+    name: "  the same, ±1 step only",
+    detect: (h) =>
+      findCandidateChanges(h, { chainHalfWidths: [1] })
         .filter((c) => c.candidate)
         .map((c) => c.index),
   },
@@ -179,7 +186,7 @@ async function main(): Promise<void> {
       "gap-runs": { type: "string", default: "0" },
       "noisy-retries": { type: "string", default: "1" },
       seed: { type: "string", default: "1" },
-      "noise-scale": { type: "string", default: "1,0.25" },
+      "noise-scale": { type: "string", default: "1,0.25,0.1" },
       "save-tps": { type: "string" },
       "tps-from": { type: "string" },
     },

@@ -47,10 +47,20 @@ test("not a candidate: CI includes 1, within the floor, the other direction, no 
   }
 });
 
+test("a change point placed a tip late is still confirmed by the span around it, not by its own step", () => {
+  const h = history(step(0.94, 0.012));
+  const cp = { ...findChangePoints(h)[0]!, index: 21 };
+  const [own] = judgeChangePoints(h, [cp], { chainHalfWidths: [0] });
+  const [either] = judgeChangePoints(h, [cp]);
+  assert.equal(own!.candidate, false);
+  assert.equal(either!.candidate, true);
+  assert.deepEqual([either!.chain.fromIndex, either!.chain.toIndex], [19, 22]);
+});
+
 test("a wider span multiplies the steps across the change point and adds their log variances", () => {
   const h = history(step(0.94, 0.012));
-  const one = chainEvidence(h, 20);
-  const three = chainEvidence(h, 20, { chainHalfWidth: 1 });
+  const one = chainEvidence(h, 20, 0);
+  const three = chainEvidence(h, 20, 1);
   assert.equal(one.steps, 1);
   assert.equal(three.steps, 3);
   assert.deepEqual([three.fromIndex, three.toIndex], [18, 21]);

@@ -7,19 +7,21 @@ import type { EDivisiveOptions } from "./e-divisive.ts";
  * A change point alone compares absolute numbers measured in different jobs, so machine drift
  * and slow modes make them. Each step of the ratio chain is one interleaved A/B job of a tip
  * against the previous tip, in which drift shared by the two halves cancels. A change is a
- * candidate only when both agree: the A/B ratio across the change point — by default the step of
- * the change point itself, the last tip before it against the first tip after it — has the change
- * point's direction, its 95% CI excludes 1 and it lies beyond the noise floor (STATISTICS.md:
- * max(1%, 2 × CV)). A wider span (the product of steps index − h … index + h, whose log variances
- * add since the jobs are separate) covers a change point placed a tip off, but each extra step
- * adds noise and no signal; `npm run bench:history` prints both, and the single step found more
- * changes at the same false rate.
+ * candidate only when both agree: the A/B ratio across the change point has the change point's
+ * direction, its 95% CI excludes 1 and it lies beyond the noise floor (STATISTICS.md:
+ * max(1%, 2 × CV)). "Across" is first the change point's own step (the last tip before it against
+ * the first tip after it: the most precise ratio when the change point sits where the change
+ * happened), else the product of the steps index − 1 … index + 1 (the chain from two tips before
+ * to one tip after: still right when E-divisive placed the change a tip off, at √3 the noise,
+ * since the jobs are separate and their log variances add). Each span alone misses changes the
+ * other finds (`npm run bench:history` prints all three rules); a change point has to be found
+ * first, so the second look adds little to the false rate.
  */
 export interface CandidateOptions {
   /** The change-point step (Otava's method; its settings unless overridden). */
   changePoints?: EDivisiveOptions;
-  /** Steps each side of the change point in the ratio product. Default 0 (its own step). */
-  chainHalfWidth?: number;
+  /** Steps each side of the change point in the ratio product, tried in order. Default [0, 1]. */
+  chainHalfWidths?: readonly number[];
   /** Smallest noise floor. Default 0.01. */
   floorMin?: number;
   /** floor = max(floorMin, multiplier × the largest step CV in the span). Default 2. */
@@ -48,8 +50,13 @@ export interface CandidateChange extends ChangePoint {
 
 const Z95 = 1.959963984540054;
 
-export function chainEvidence(history: readonly HistoryPoint[], index: number, options: CandidateOptions = {}): ChainEvidence {
-  const h = options.chainHalfWidth ?? 0;
+export function chainEvidence(
+  history: readonly HistoryPoint[],
+  index: number,
+  halfWidth: number,
+  options: Pick<CandidateOptions, "floorMin" | "floorCvMultiplier"> = {},
+): ChainEvidence {
+  const h = halfWidth;
   const first = Math.max(1, index - h);
   const last = Math.min(history.length - 1, index + h);
   let sumLog = 0;
@@ -103,9 +110,14 @@ export function judgeChangePoints(
   changePoints: readonly ChangePoint[],
   options: CandidateOptions = {},
 ): CandidateChange[] {
+  const spans = options.chainHalfWidths ?? [0, 1];
+  if (spans.length === 0) throw new RangeError("chainHalfWidths must name at least one span");
   return changePoints.map((cp) => {
-    const chain = chainEvidence(history, cp.index, options);
-    const { candidate, why } = judge(cp, chain, history);
+    const looks = spans.map((h) => {
+      const chain = chainEvidence(history, cp.index, h, options);
+      return { chain, ...judge(cp, chain, history) };
+    });
+    const { chain, candidate, why } = looks.find((l) => l.candidate) ?? looks[0]!;
     return { ...cp, chain, candidate, verdict: `${cp.reason}; ${why}` };
   });
 }
