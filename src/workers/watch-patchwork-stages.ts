@@ -1,7 +1,7 @@
 import { type ConnectionOptions, QueueEvents } from "bullmq";
 import type { Config } from "../config/schema.ts";
 import { STAGES, type Stage } from "../domain/results.ts";
-import { deliverPatchworkPending } from "../deliver/patchwork/deliver-patchwork.ts";
+import { deliverPatchworkPending, deliverPatchworkWithdrawn } from "../deliver/patchwork/deliver-patchwork.ts";
 import type { Logger } from "../lib/logger.ts";
 import { poolQueue } from "../queue/queue-names.ts";
 import { getFlow } from "../store/flow-repository.ts";
@@ -39,6 +39,11 @@ export function watchPatchworkStages(deps: {
         const series = await getSeries(deps.db, flow.seriesId);
         if (!series) return;
         await (deps.deliver ?? deliverPatchworkPending)({ db: deps.db, config, log: deps.log }, { flowId, series, stage });
+        // Withdrawn while the pending was in flight: the withdrawal's own ending may have come first.
+        const now = await getFlow(deps.db, flowId);
+        if (now?.finishedAt && (now.status === "superseded" || now.status === "cancelled")) {
+          await deliverPatchworkWithdrawn({ db: deps.db, config, log: deps.log }, { flowId, series, why: now.status });
+        }
       })()
         .catch((e: unknown) => deps.log.warn({ err: e, flowId }, "could not post the pending patchwork check"))
         .finally(() => posting.delete(p));
