@@ -7,7 +7,8 @@ import { Queue, Worker } from "bullmq";
 import { type Config, globalSchema, treeSchema } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { poolQueue } from "../../src/queue/queue-names.ts";
-import { createFlowIfAbsent } from "../../src/store/flow-repository.ts";
+import { createFlowIfAbsent, setFlowStatus } from "../../src/store/flow-repository.ts";
+import { deliverPatchworkPending } from "../../src/deliver/patchwork/deliver-patchwork.ts";
 import { type Db, openStore } from "../../src/store/open-store.ts";
 import { saveSeries } from "../../src/store/series-repository.ts";
 import { watchPatchworkStages } from "../../src/workers/watch-patchwork-stages.ts";
@@ -127,5 +128,48 @@ test("several orchestrators hear the same stage start: the pending check is post
     await queue.close();
     await Promise.all(watchers.map((w) => w.close()));
     await Promise.all(dbs.slice(1).map((d) => d.destroy()));
+  }
+});
+
+test("a flow withdrawn while its pending check was in flight: the check is ended after all", async () => {
+  const series = await seriesOf(DELACK_FILES);
+  await createFlowIfAbsent(db, { id: "flow-pw-late", seriesId: series.id, tree: "net-next", base: null, plan: "{}" });
+  const global = globalSchema.parse({ patchwork: { enabled: true, url: pw.url, project: pw.project.linkName, tokenEnv: TOKEN_ENV } });
+  const config: Config = {
+    configDir: null,
+    global: { ...global, redis: { ...global.redis, prefix: "pbt" } },
+    trees: [treeSchema.parse({ name: "net-next", url: "unused", lists: ["netdev@vger.kernel.org"] })],
+    secrets: { smtpPassword: null },
+    paths: { dataDir: dir, storePath: join(dir, "store.sqlite"), store: join(dir, "store.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
+  };
+  const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
+  // The withdrawal (and its ending of pending checks, which found none) lands while the pending is posted.
+  const watcher = watchPatchworkStages({
+    config,
+    db,
+    log: silentLogger(),
+    connection,
+    deliver: async (deps, input) => {
+      const out = await deliverPatchworkPending(deps, input);
+      await setFlowStatus(db, input.flowId, "superseded", true);
+      return out;
+    },
+  });
+  await watcher.ready();
+  const queue = new Queue(poolQueue("local"), { connection, prefix: "pbt" });
+  const selftests = () => pw.checks.filter((c) => c.context === "patchbench-selftests");
+  const worker = new Worker(poolQueue("local"), async () => ({}), { connection, prefix: "pbt" });
+  try {
+    await queue.add("selftests", {}, { jobId: "flow-pw-late-selftests" });
+    await waitFor("pending, then ended", () => selftests().length === 6, 30_000);
+    const last = new Map(selftests().map((c) => [c.patchId, c]));
+    for (const c of last.values()) {
+      assert.equal(c.state, "success");
+      assert.equal(c.description, "not run: withdrawn (superseded)");
+    }
+  } finally {
+    await worker.close();
+    await queue.close();
+    await watcher.close();
   }
 });
