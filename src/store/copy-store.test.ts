@@ -13,6 +13,7 @@ import { type Db, openStore } from "./open-store.ts";
 import { listQuarantine, quarantineMessage } from "./quarantine-repository.ts";
 import { listSamples, listVerdicts, saveFlowResults } from "./result-repository.ts";
 import { getRawMails, getSeries, saveSeries } from "./series-repository.ts";
+import { listPatchworkMails, rememberPatchworkMails } from "./patchwork-repository.ts";
 
 const series: Series = onePatchSeries({ id: "series-copy", title: "tcp: a change" });
 
@@ -55,6 +56,7 @@ async function fill(db: Db): Promise<void> {
     state: "queued",
   });
   await setPullState(db, "o/r#1", { flows: ["flow-c"], pendingBench: null });
+  await rememberPatchworkMails(db, { instance: "https://patchwork.example.org", project: "netdevbpf" }, [{ messageId: "p1@x", patchId: 13_000_000, seriesId: 900_001, state: "new" }]);
 }
 
 test("copyStore: SQLite to PostgreSQL and back, every table, bytes and doubles exact; run again: nothing twice; numbered keys continue", async () => {
@@ -80,7 +82,11 @@ test("copyStore: SQLite to PostgreSQL and back, every table, bytes and doubles e
       cursors: 1,
       github_targets: 1,
       pull_states: 1,
+      patchwork_patches: 1,
     });
+    assert.deepEqual(await listPatchworkMails(pg, { instance: "https://patchwork.example.org", project: "netdevbpf" }, ["p1@x"]), [
+      { messageId: "p1@x", patchId: 13_000_000, seriesId: 900_001, state: "new" },
+    ]);
     assert.equal((await getTarget(pg, "flow-c"))?.checkRunId, 30_000_000_001, "a check run id past 2^31");
     assert.deepEqual(await getSeries(pg, series.id), series);
     assert.equal(Buffer.from((await getRawMails(pg, series.id)).get("p1@x")!).toString("latin1"), "raw\r\nbytes \x00\xff");
