@@ -1,4 +1,5 @@
-import { type ChangePoint, findChangePoints, formatPercent, type HistoryPoint, shortSha } from "./change-points.ts";
+import { formatPercent } from "./analyze-cell.ts";
+import { type ChangePoint, findChangePoints, type HistoryPoint, shortSha } from "./change-points.ts";
 import type { EDivisiveOptions } from "./e-divisive.ts";
 
 /**
@@ -91,7 +92,7 @@ export function chainEvidence(
 }
 
 function judge(cp: ChangePoint, chain: ChainEvidence, history: readonly HistoryPoint[]): { candidate: boolean; why: string } {
-  const span = `tips ${chain.fromIndex} (${shortSha(history[chain.fromIndex]!.commit)}) → ${chain.toIndex} (${shortSha(history[chain.toIndex]!.commit)})`;
+  const span = `tips ${chain.fromIndex} (${shortSha(history[chain.fromIndex]!.commit)}) -> ${chain.toIndex} (${shortSha(history[chain.toIndex]!.commit)})`;
   if (chain.ratio === null || chain.ciLow === null || chain.ciHigh === null) {
     return { candidate: false, why: `no A/B ratio across it (${span}): not a candidate` };
   }

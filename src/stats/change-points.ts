@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { formatPercent } from "./analyze-cell.ts";
 import { type EDivisiveOptions, eDivisive, OTAVA_SETTINGS } from "./e-divisive.ts";
 
 /** One A/B job of a tip against the previous measured tip: ratio tip/previous and its 95% CI. */
@@ -42,11 +43,6 @@ export function shortSha(commit: string): string {
   return /^[0-9a-f]{12,}$/i.test(commit) ? commit.slice(0, 12) : commit;
 }
 
-export function formatPercent(x: number): string {
-  const v = (x * 100).toFixed(1);
-  return `${x > 0 ? "+" : x < 0 ? "−" : ""}${v.replace("-", "")}%`;
-}
-
 export function formatP(p: number): string {
   if (p === 0) return "0";
   return p >= 0.001 ? p.toFixed(4) : p.toExponential(1);
@@ -54,7 +50,7 @@ export function formatP(p: number): string {
 
 function reasonFor(cp: Omit<ChangePoint, "reason">, maxPValue: number): string {
   return (
-    `tip ${cp.index} (${shortSha(cp.commit)}): mean ${cp.meanBefore.toPrecision(6)} → ${cp.meanAfter.toPrecision(6)} ` +
+    `tip ${cp.index} (${shortSha(cp.commit)}): mean ${cp.meanBefore.toPrecision(6)} -> ${cp.meanAfter.toPrecision(6)} ` +
     `(${formatPercent(cp.relativeChange)}) over ${cp.nBefore} tips before and ${cp.nAfter} after; ` +
     `t-test p = ${formatP(cp.pValue)} < ${maxPValue}`
   );
