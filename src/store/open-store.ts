@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { type Dialect, Kysely, type MigrationProvider, type MigrationResultSet, Migrator, PostgresDialect, SqliteDialect } from "kysely";
@@ -87,6 +87,28 @@ async function postgresDialect(url: string): Promise<Opened> {
   }
   // Kysely's Postgres adapter already serialises migrations with an advisory lock.
   return { dialect: new PostgresDialect({ pool }), around: (migrate) => migrate() };
+}
+
+/**
+ * Whether another process holds the SQLite store's write lock, as one bringing its schema up to
+ * date does for the whole migration (see sqliteDialect). Asked without waiting: better-sqlite3
+ * waits for a lock synchronously, which would stall every request of a server in this process.
+ * False for PostgreSQL (its migration lock is waited for without blocking) and for a store not
+ * created yet.
+ */
+export function storeWriteLocked(location: string): boolean {
+  if (isPostgresUrl(location) || location === ":memory:" || !existsSync(location)) return false;
+  const probe = new SQLite(location, { fileMustExist: true, timeout: 0 });
+  try {
+    probe.exec("BEGIN IMMEDIATE");
+    probe.exec("ROLLBACK");
+    return false;
+  } catch (e) {
+    if ((e as { code?: string }).code === "SQLITE_BUSY") return true;
+    throw e;
+  } finally {
+    probe.close();
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import { renderSeriesList } from "../web/render-series-list.ts";
 import { renderSeriesPage } from "../web/render-series-page.ts";
 import { type QueueState, quarantineViewSchema, queueViewSchema, runViewSchema, seriesListViewSchema, seriesViewSchema } from "../web/web-view-schemas.ts";
 import { loadQuarantineView, loadQueueView, loadRunView, loadSeriesList, loadSeriesView } from "./load-web-views.ts";
+import { isStoreUnavailable } from "./wait-for-store.ts";
 
 export interface WebResponse {
   status: number;
@@ -42,6 +43,16 @@ export interface WebDeps {
   queue?: { read(): Promise<QueueState> };
   /** Admin forms, when a token is configured; absent: /admin/* does not exist. */
   admin?: { token: string; publicUrl: string | null; perform(a: AdminAction): Promise<string> };
+}
+
+/** Seconds a client is asked to wait (Retry-After) while the store is being opened, migrated or cannot be reached. */
+export const STORE_RETRY_AFTER_SEC = 5;
+
+/** The store, or a getter that gives null while it is still being opened and brought up to date. */
+export type WebStore = Db | (() => Db | null);
+
+function unavailable(api: boolean, message: string): WebResponse {
+  return { ...failure(api, 503, message), headers: { "Retry-After": String(STORE_RETRY_AFTER_SEC) } };
 }
 
 const NO_QUEUE: QueueState = { available: false, reason: "this dashboard has no Redis", queues: [], runners: [], unreadableRunners: 0 };
@@ -127,9 +138,11 @@ export interface WebServer {
  * answered 500; the process (the whole service, under `patchbench start`) goes on.
  */
 export async function serveWeb(
-  deps: WebDeps & { log: Logger; host: string; port: number; publicUrl?: string | null; allowedHosts?: readonly string[] },
+  opts: Omit<WebDeps, "db"> & { db: WebStore; log: Logger; host: string; port: number; publicUrl?: string | null; allowedHosts?: readonly string[] },
 ): Promise<WebServer> {
-  const { log } = deps;
+  const { log } = opts;
+  const storeNow = typeof opts.db === "function" ? opts.db : () => opts.db as Db;
+  const deps = opts;
   const hostNames = allowedHostNames({ host: deps.host, publicUrl: deps.publicUrl ?? deps.admin?.publicUrl ?? null, allowedHosts: deps.allowedHosts ?? [] });
   const send = (req: IncomingMessage, res: ServerResponse, r: WebResponse) => {
     res.writeHead(r.status, {
@@ -150,6 +163,13 @@ export async function serveWeb(
       send(req, res, { ...failure((req.url ?? "").startsWith("/api/"), req.headers.host ? 421 : 400, said), headers: { Connection: "close" } });
       return;
     }
+    const api = (req.url ?? "").startsWith("/api/");
+    // Every page and action reads the store: until it is open at the schema this code knows, say when to come back.
+    const db = storeNow();
+    if (!db) {
+      send(req, res, unavailable(api, "the store is being opened and brought up to date (schema migration); try again shortly"));
+      return;
+    }
     const action = deps.admin && req.method === "POST" ? parseAdminPath(new URL(req.url ?? "/", "http://dashboard.invalid").pathname) : null;
     if (deps.admin && action) {
       answerAdmin(deps.admin, action, req)
@@ -161,14 +181,20 @@ export async function serveWeb(
       return;
     }
     const parsed = parseWebRequest(req.method, req.url);
-    const api = (req.url ?? "").startsWith("/api/");
     if (!parsed.ok) {
       send(req, res, { ...failure(api, parsed.status, parsed.message), ...(parsed.allow ? { headers: { Allow: parsed.allow } } : {}) });
       return;
     }
-    answerWebRoute(deps, parsed.route)
+    answerWebRoute({ ...deps, db }, parsed.route)
       .then((r) => send(req, res, r))
       .catch((e: unknown) => {
+        // A store that is locked (a migration by another process) or away is temporary: not the page's fault.
+        if (isStoreUnavailable(e)) {
+          log.warn({ err: e instanceof Error ? e.message : String(e), url: req.url?.slice(0, 300) }, "dashboard page: the store cannot be reached");
+          if (!res.headersSent) send(req, res, unavailable(api, "the store cannot be reached right now (locked by a migration, or restarting); try again shortly"));
+          else res.destroy();
+          return;
+        }
         log.error({ err: e, url: req.url?.slice(0, 300) }, "dashboard page failed");
         if (!res.headersSent) send(req, res, failure(api, 500, "the page failed; the log has the reason"));
         else res.destroy();

@@ -5,7 +5,7 @@ import type { Db } from "../store/open-store.ts";
 import { MIN_ADMIN_TOKEN } from "../web/parse-admin-request.ts";
 import { createAdminActions } from "./admin-actions.ts";
 import { createQueueStateReader } from "./read-queue-state.ts";
-import { serveWeb, type WebServer } from "./serve-web.ts";
+import { serveWeb, type WebServer, type WebStore } from "./serve-web.ts";
 
 /** The environment variable holding the admin token (never a file: like every secret). */
 export const ADMIN_TOKEN_ENV = "PATCHBENCH_WEB_ADMIN_TOKEN";
@@ -16,7 +16,8 @@ export const ADMIN_TOKEN_ENV = "PATCHBENCH_WEB_ADMIN_TOKEN";
  */
 export async function startDashboard(opts: {
   config: Config;
-  db: Db;
+  /** The store, or a getter giving null while it is opened and migrated (`patchbench web` listens meanwhile, answering 503). */
+  db: WebStore;
   log: Logger;
   /** The queue's Redis; null: pages without queue state. */
   redis: RedisOptions | null;
@@ -34,8 +35,23 @@ export async function startDashboard(opts: {
   // Admin forms need the token (from the environment only) and the queue they act on.
   const token = process.env[ADMIN_TOKEN_ENV] ?? "";
   if (token !== "" && token.length < MIN_ADMIN_TOKEN) log.warn(`${ADMIN_TOKEN_ENV} is shorter than ${MIN_ADMIN_TOKEN} characters: admin actions stay off`);
-  const actions = token.length >= MIN_ADMIN_TOKEN && opts.redis ? createAdminActions({ db: opts.db, redis: opts.redis, prefix: config.global.redis.prefix, log }) : null;
-  const admin = actions ? { token, publicUrl: web.publicUrl, perform: actions.perform } : null;
+  const redis = opts.redis;
+  const storeNow = typeof opts.db === "function" ? opts.db : () => opts.db as Db;
+  // Made at the first action: the server answers 503 before any action while the store is not open.
+  let actions: ReturnType<typeof createAdminActions> | null = null;
+  const admin =
+    token.length >= MIN_ADMIN_TOKEN && redis
+      ? {
+          token,
+          publicUrl: web.publicUrl,
+          perform: (a: Parameters<ReturnType<typeof createAdminActions>["perform"]>[0]) => {
+            const db = storeNow();
+            if (!db) throw new Error("the store is not open yet");
+            actions ??= createAdminActions({ db, redis, prefix: config.global.redis.prefix, log });
+            return actions.perform(a);
+          },
+        }
+      : null;
   try {
     const server = await serveWeb({
       db: opts.db,
@@ -58,8 +74,8 @@ export async function startDashboard(opts: {
       },
     };
   } catch (e) {
+    // No admin action can have run: the server never listened.
     await queue?.close();
-    await actions?.close();
     if (opts.required) throw e;
     log.error({ err: e, host, port }, "dashboard not started");
     return null;
