@@ -147,7 +147,7 @@ config
 program
   .command("b4-check")
   .description("b4 external check: read a mail on stdin, print this series' latest results as b4 check JSON")
-  .option("--url <template>", "link for the check; {flow} is replaced by the report id")
+  .option("--url <template>", "link for the check; {flow} is replaced by the report id (default: the run's dashboard page when web.publicUrl is set)")
   .action((opts: { url?: string }) => run(async () => (await import("./commands/b4-check-command.ts")).b4CheckCommand(globals(), opts))());
 
 const quarantine = program.command("quarantine").description("mail that could not be used, with the reason");

@@ -24,7 +24,7 @@ export const patchworkSchema = z
       .string()
       .nullable()
       .default(null)
-      .describe("Link on each check; {flow} is replaced. Default: the series' thread on lore.kernel.org."),
+      .describe("Link on each check; {flow} is replaced. Default: the run's dashboard page when web.publicUrl is set, else the series' thread on lore.kernel.org."),
   })
   .strict();
 

@@ -6,6 +6,8 @@ import type { Series } from "../domain/series.ts";
 import { combineStatus, type Status } from "../domain/status.ts";
 import type { MatrixAnalysis } from "../stats/analyze-matrix.ts";
 import { checkClaimsAgainst, type SeriesClaimCheck } from "../stats/claims/check-series-claims.ts";
+import { describeVersionChanges } from "./describe-version-changes.ts";
+import { hasResults, summarizeVersion, type VersionSummary } from "./version-summary.ts";
 import type { Report, ReportArm, ReportCell, ReportComparison, SideSummary } from "./report.ts";
 
 export interface ArmAnalysis {
@@ -118,6 +120,17 @@ export interface BuildReportInput {
   tool: { name: string; version: string };
   /** Claim check computed by the caller; default: computed here from series.text and the bench cells. */
   claims?: SeriesClaimCheck[];
+  /** The newest earlier version of the series that ran, for the "Since vN" section; null or absent: none. */
+  previous?: VersionSummary | null;
+}
+
+/** Pure: this version against the previous one that ran; absent when there is none or this one ran nothing. */
+function sinceOf(input: BuildReportInput): Report["since"] {
+  if (!input.previous) return undefined;
+  const cells = (input.analysis?.cells ?? []).map((c) => ({ key: c.key, verdict: c.analysis.verdict, ratio: c.analysis.ratio }));
+  const current = summarizeVersion(input.series.version, input.results, cells);
+  if (!hasResults(current)) return undefined;
+  return { version: input.previous.version, changes: describeVersionChanges(input.previous, current) };
 }
 
 /** Pure: the series' claims against the measured cells (noisy cells and cells without a CI count as unmeasured). */
@@ -197,6 +210,7 @@ export function buildReport(input: BuildReportInput): Report {
   const last = series.patches.filter((p) => p.carriedFrom === undefined).at(-1);
   const anchor = cover ?? (last ? { messageId: last.messageId, subject: last.subject } : null);
   const notRun = input.results.find((r) => r.status === "skip" && isCapRefusal(r.summary))?.summary;
+  const since = notRun ? undefined : sinceOf(input);
   const partial: Omit<Report, "headline"> = {
     ...(notRun ? { notRun } : {}),
     id: input.id,
@@ -229,6 +243,7 @@ export function buildReport(input: BuildReportInput): Report {
         .map((r) => ({ stage: r.stage, reason: r.summary })),
     ],
     claims: input.claims ?? claimChecksOf(series, bench),
+    ...(since ? { since } : {}),
     generatedAt: input.generatedAt,
     tool: input.tool,
   };

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { describeSeriesChanges, describeVersionChanges } from "./describe-version-changes.ts";
-import type { BenchCellView, SeriesView } from "./web-view-schemas.ts";
+import { cellKeyLabel, describeSeriesChanges, describeVersionChanges } from "./describe-version-changes.ts";
+import { hasResults, type CellSummary, type VersionSummary } from "./version-summary.ts";
 
-type Version = SeriesView["versions"][number];
-const cell = (key: string, verdict: string, ratio: number | null): BenchCellView => ({ key, verdict, ratio, ci95: null, reason: "", meanA: null, meanB: null, nA: null, nB: null });
+type Version = VersionSummary & { ran: boolean };
+const cell = (key: string, verdict: string, ratio: number | null): CellSummary => ({ key, verdict, ratio });
 const version = (n: number, o: Partial<Version>): Version => ({
-  seriesId: `s${n}`,
   version: n,
-  flow: { id: `f${n}`, status: "pass", createdAt: "t", finishedAt: "t" },
+  ran: true,
   apply: { status: "pass", summary: "" },
   checks: null,
   build: null,
@@ -32,9 +31,20 @@ test("since the version before: a regression gone, a new one, a stage that broke
   assert.deepEqual(describeVersionChanges(v1, v2), [
     "build fixed: pass (was fail in v1)",
     "selftests fails (was pass in v1)",
-    "no longer the -4.1% regression that v1 had on TCP_RR/container/1024 (now -0.2% no change)",
-    "-5.0% regression on TCP_RR/loopback/1 (v1: +0.1% no change)",
+    "no longer the -4.1% regression that v1 had on TCP_RR container 1 KB (now -0.2% no change)",
+    "-5.0% regression on TCP_RR loopback 1 B (v1: +0.1% no change)",
   ]);
-  const v3 = version(3, { flow: null });
-  assert.deepEqual(describeSeriesChanges([v1, v2, v3]).map((c) => [c.from, c.to, c.lines.length]), [[1, 2, 4]], "a version that did not run is not compared");
+  const v3 = version(3, { ran: false });
+  const v4 = version(4, { apply: null });
+  assert.equal(hasResults(v4), false);
+  const v5 = version(5, { build: { status: "pass", summary: "" }, selftests: { status: "pass", summary: "" }, cells: v2.cells });
+  assert.deepEqual(
+    describeSeriesChanges([v1, v2, v3, v4, v5], (v) => v.ran && hasResults(v)).map((c) => [c.from, c.to, c.lines]),
+    [[2, 5, ["selftests fixed: pass (was fail in v2)"]], [1, 2, describeVersionChanges(v1, v2)]],
+    "a version that did not run, or ran nothing, is not compared: v5 is compared with v2",
+  );
+});
+
+test("a cell key is named as the reports name cells; a key of another shape is kept as it is", () => {
+  assert.deepEqual(["TCP_RR/container/1024", "TCP_STREAM/loopback/1", "odd-key", "TCP_RR/x/y"].map(cellKeyLabel), ["TCP_RR container 1 KB", "TCP_STREAM loopback 1 B", "odd-key", "TCP_RR/x/y"]);
 });

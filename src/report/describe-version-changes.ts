@@ -1,13 +1,19 @@
-import { formatPercent } from "../stats/analyze-cell.ts";
-import type { SeriesView } from "./web-view-schemas.ts";
+import { formatChange, formatSize } from "./format-number.ts";
+import type { VersionSummary } from "./version-summary.ts";
 
-type Version = SeriesView["versions"][number];
 const STAGES = ["apply", "checks", "build", "selftests"] as const;
 /** Verdicts that say the cell moved; the others (no change, noisy, inconclusive) say it did not, or could not tell. */
 const MOVED = new Set(["regression", "improvement"]);
 
 function change(ratio: number | null): string {
-  return ratio === null ? "" : `${formatPercent(ratio - 1)} `;
+  return ratio === null ? "" : `${formatChange(ratio)} `;
+}
+
+/** A cell key (TCP_RR/container/1024) as the reports name the cell: "TCP_RR container 1 KB". */
+export function cellKeyLabel(key: string): string {
+  const [test, topology, size] = key.split("/");
+  if (test === undefined || topology === undefined || size === undefined || !/^\d+$/.test(size)) return key;
+  return `${test} ${topology} ${formatSize(Number(size))}`;
 }
 
 /**
@@ -15,7 +21,7 @@ function change(ratio: number | null): string {
  * stopped failing, a cell whose regression or improvement appeared or went away. Cells only
  * one of them measured are left out (nothing to compare).
  */
-export function describeVersionChanges(prev: Version, next: Version): string[] {
+export function describeVersionChanges(prev: VersionSummary, next: VersionSummary): string[] {
   const out: string[] = [];
   for (const s of STAGES) {
     const a = prev[s]?.status;
@@ -27,18 +33,19 @@ export function describeVersionChanges(prev: Version, next: Version): string[] {
   for (const c of next.cells) {
     const p = prev.cells.find((x) => x.key === c.key);
     if (!p || p.verdict === c.verdict || (!MOVED.has(p.verdict) && !MOVED.has(c.verdict))) continue;
-    if (MOVED.has(p.verdict) && !MOVED.has(c.verdict)) out.push(`no longer the ${change(p.ratio)}${p.verdict} that v${prev.version} had on ${c.key} (now ${change(c.ratio)}${c.verdict})`);
-    else out.push(`${change(c.ratio)}${c.verdict} on ${c.key} (v${prev.version}: ${change(p.ratio)}${p.verdict})`);
+    const cell = cellKeyLabel(c.key);
+    if (MOVED.has(p.verdict) && !MOVED.has(c.verdict)) out.push(`no longer the ${change(p.ratio)}${p.verdict} that v${prev.version} had on ${cell} (now ${change(c.ratio)}${c.verdict})`);
+    else out.push(`${change(c.ratio)}${c.verdict} on ${cell} (v${prev.version}: ${change(p.ratio)}${p.verdict})`);
   }
   return out;
 }
 
 /** Each version that ran against the one before it that ran, newest first. */
-export function describeSeriesChanges(versions: readonly Version[]): { from: number; to: number; lines: string[] }[] {
-  const ran = versions.filter((v) => v.flow !== null && v.flow.finishedAt !== null);
+export function describeSeriesChanges<V extends VersionSummary>(versions: readonly V[], ran: (v: V) => boolean): { from: number; to: number; lines: string[] }[] {
+  const done = versions.filter(ran);
   const out: { from: number; to: number; lines: string[] }[] = [];
-  for (let i = ran.length - 1; i > 0; i--) {
-    const [a, b] = [ran[i - 1]!, ran[i]!];
+  for (let i = done.length - 1; i > 0; i--) {
+    const [a, b] = [done[i - 1]!, done[i]!];
     out.push({ from: a.version, to: b.version, lines: describeVersionChanges(a, b) });
   }
   return out;

@@ -12,6 +12,7 @@ import {
   headlineLine,
   methodLines,
   ratioChart,
+  sinceLines,
   stageLines,
 } from "./render-markdown.ts";
 
@@ -131,7 +132,7 @@ export function renderCheckRun(r: Report, options: CheckRunOptions = {}): CheckR
   const note = (n: number) => `_… ${n} characters cut to fit GitHub's 65,535-character limit${url ? `; see the [full report](${url})` : ""}._`;
   // The summary keeps the table short enough to stay whole; the text has everything.
   const rows = (r.bench?.cells.length ?? 0) > 200 ? 200 : Number.POSITIVE_INFINITY;
-  const summary = [headlineLine(r), "", ...stageLines(r), "", ...cellTable(r, rows), "", ...armTables(r), ...claimLines(r), ...ratioChart(r), ""].join("\n");
+  const summary = [headlineLine(r), "", ...stageLines(r), "", ...sinceLines(r), ...cellTable(r, rows), "", ...armTables(r), ...claimLines(r), ...ratioChart(r), ""].join("\n");
   const text = [...methodLines(r), "", ...detailsLines(r), "", `${escapeMarkdown(r.tool.name)} ${escapeMarkdown(r.tool.version)}, report \`${r.id}\`, ${r.generatedAt}`, ""].join("\n");
   return {
     conclusion: conclusionOf(r.status),

@@ -154,6 +154,14 @@ export function stageLines(r: Report): string[] {
   return L;
 }
 
+/** What changed since the earlier version that ran, then a blank line; nothing when none ran. */
+export function sinceLines(r: Report): string[] {
+  const s = r.since;
+  if (!s) return [];
+  if (s.changes.length === 0) return [`**Since v${s.version}**: no verdict changed.`, ""];
+  return [`**Since v${s.version}**:`, "", ...s.changes.map((c) => `- ${escapeMarkdown(c)}`), ""];
+}
+
 /** The series' own claims held against what was measured (consistent, not reproduced, not measured: why), then a blank line. */
 export function claimLines(r: Report): string[] {
   const checks = r.claims ?? [];
@@ -258,7 +266,7 @@ export interface PrCommentOptions {
 export function renderPrComment(r: Report, options: PrCommentOptions): string {
   const L: string[] = [`<!-- ${options.marker} -->`, headlineLine(r), ""];
   if (options.request) L.push(`Requested: \`${fenceSafe(options.request).replace(/`/g, "'")}\``, "");
-  L.push(...stageLines(r), "");
+  L.push(...stageLines(r), "", ...sinceLines(r));
   if (r.bench) {
     // The kernel comparison first, then each arm, then the series' claims against them.
     const caption = r.bench.stage.data.kernels ? ["**Base vs candidate kernel** (the series' regression check):", ""] : [];

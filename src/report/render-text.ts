@@ -9,7 +9,12 @@ import { hang, MAX_COLUMNS, toAscii, wrap } from "./text-layout.ts";
  */
 export { MAX_COLUMNS, toAscii, wrapCommand } from "./text-layout.ts";
 
-export function renderText(r: Report): string {
+export interface TextOptions {
+  /** The run's dashboard page: a "Details:" line at the end. */
+  detailsUrl?: string | null;
+}
+
+export function renderText(r: Report, options: TextOptions = {}): string {
   const L: string[] = [];
   const push = (...lines: string[]) => L.push(...lines);
   push(...wrap(`patchbench: ${r.headline}`));
@@ -21,6 +26,16 @@ export function renderText(r: Report): string {
   push(...wrap(`Author: ${toAscii(s.author)}`));
   const carried = describeCarried(s);
   if (carried !== null) push(...hang("Reroll: ", `partial, ${carried}`));
+  if (r.since) {
+    push("");
+    if (r.since.changes.length === 0) push(`Since v${r.since.version}: no verdict changed.`);
+    else {
+      push(`Since v${r.since.version}:`);
+      for (const c of r.since.changes) push(...hang("  - ", toAscii(c)));
+    }
+    // Without an apply block the blank line after it follows anyway.
+    if (r.apply) push("");
+  }
 
   const ap = r.apply;
   if (ap) {
@@ -111,6 +126,8 @@ export function renderText(r: Report): string {
 
   for (const e of r.errors) push(...wrap(`${e.stage}: could not run (infrastructure, not the series): ${toAscii(e.reason)}`));
   if (r.errors.length) push("");
+  // A URL is never cut: a long one runs past the column limit on its own line.
+  if (options.detailsUrl) push(`Details: ${options.detailsUrl}`, "");
   push("-- ");
   push(`${r.tool.name} ${r.tool.version}, report ${r.id}`);
   return `${L.map((l) => toAscii(l).trimEnd()).join("\n")}\n`;

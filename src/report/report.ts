@@ -61,6 +61,11 @@ export interface Report {
   }) | null;
   /** Stages that died of infrastructure, with the reason. */
   errors: { stage: string; reason: string }[];
+  /**
+   * What changed since the newest earlier version of the series that ran: that version's number and
+   * each change in words (none: no verdict changed). Absent when no earlier version ran.
+   */
+  since?: { version: number; changes: string[] };
   /** Claim check: the series' performance claims against the measured cells; absent without a bench. */
   claims?: SeriesClaimCheck[];
   generatedAt: string;

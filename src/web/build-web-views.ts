@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Series } from "../domain/series.ts";
 import type { TypedStageResult } from "../domain/stage-result-schema.ts";
-import { combineStatus } from "../domain/status.ts";
+import { stageSummaries } from "../report/version-summary.ts";
 import { verdictWords } from "./verdict-words.ts";
 import type { BenchCellView, FlowRef, RunView, SeriesListView, SeriesView } from "./web-view-schemas.ts";
 
@@ -81,23 +81,6 @@ export function buildSeriesListView(input: {
   };
 }
 
-/** Stage cells of one version: each stage's status and line, checks folded into one. */
-function stageCells(results: readonly TypedStageResult[]) {
-  const of = (stage: TypedStageResult["stage"]) => {
-    const r = results.find((x) => x.stage === stage);
-    return r ? { status: r.status, summary: r.summary } : null;
-  };
-  const apply = results.find((x) => x.stage === "apply");
-  const checks = apply?.stage === "apply" ? apply.data?.checks ?? [] : [];
-  return {
-    apply: of("apply"),
-    checks: checks.length === 0 ? null : { status: combineStatus(checks.map((c) => c.status)), summary: checks.map((c) => `${c.id} ${c.status}`).join(", ") },
-    build: of("build"),
-    selftests: of("selftests"),
-    bench: of("bench"),
-  };
-}
-
 export interface StoredVersion {
   series: Series;
   /** The flow shown for this version (its newest), or null when none ran. */
@@ -121,7 +104,7 @@ export function buildSeriesView(series: Series, versions: readonly StoredVersion
       seriesId: v.series.id,
       version: v.series.version,
       flow: flowRef(v.flow),
-      ...stageCells(v.results),
+      ...stageSummaries(v.results),
       cells: v.verdicts.map(benchCellView),
     })),
   };

@@ -1,5 +1,6 @@
 import { formatPercent } from "../stats/analyze-cell.ts";
-import { describeSeriesChanges } from "./describe-version-changes.ts";
+import { describeSeriesChanges } from "../report/describe-version-changes.ts";
+import { hasResults } from "../report/version-summary.ts";
 import { type Html, html } from "./html.ts";
 import { renderLayout, statusWord } from "./render-layout.ts";
 import type { BenchCellView, SeriesView } from "./web-view-schemas.ts";
@@ -52,7 +53,7 @@ ${stageRows}
 ${benchRows}
 </tbody>
 </table>
-${describeSeriesChanges(v.versions).map(
+${describeSeriesChanges(v.versions, (x) => x.flow?.finishedAt != null && hasResults(x)).map(
   (c) => html`<h3>Since v${c.from}</h3>
 ${c.lines.length === 0 ? html`<p>v${c.to}: no verdict changed.</p>` : html`<ul class="changes">${c.lines.map((l) => html`<li>v${c.to}: ${l}</li>`)}</ul>`}`,
 )}`,

@@ -4,6 +4,7 @@ import type { TypedStageResult } from "../domain/stage-result-schema.ts";
 import type { Series } from "../domain/series.ts";
 import { type ArmAnalysis, buildReport } from "../report/build-report.ts";
 import type { Report } from "../report/report.ts";
+import type { VersionSummary } from "../report/version-summary.ts";
 import type { MatrixAnalysis } from "../stats/analyze-matrix.ts";
 import { analyzeSamples } from "../stats/analyze-samples.ts";
 import { listSamples, listStageResults } from "../store/result-repository.ts";
@@ -20,6 +21,8 @@ export function buildFlowReport(input: {
   results: TypedStageResult[];
   errors: { stage: Stage; reason: string }[];
   generatedAt: string;
+  /** The newest earlier version of the series that ran (see loadPreviousVersion). */
+  previous?: VersionSummary | null;
 }): { report: Report; analysis: MatrixAnalysis | null } {
   const bench = input.results.find((r) => r.stage === "bench");
   const benchData = bench && bench.status !== "skip" ? bench.data : null;
@@ -33,6 +36,7 @@ export function buildFlowReport(input: {
     analysis,
     generatedAt: input.generatedAt,
     tool: TOOL,
+    previous: input.previous ?? null,
   });
   return { report, analysis };
 }

@@ -13,7 +13,9 @@ import { setFlowStatus } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { saveFlowResults } from "../store/result-repository.ts";
 import { getSeries } from "../store/series-repository.ts";
+import { runPageUrl } from "../web/run-page-url.ts";
 import { buildFlowReport } from "./build-flow-report.ts";
+import { loadPreviousVersion } from "./load-previous-version.ts";
 import { previousResults } from "./previous-results.ts";
 
 export interface ReportOutcome {
@@ -44,9 +46,10 @@ export function createReportProcessor(deps: { db: Db; config: Config; log: Logge
     const tree = deps.config.trees.find((t) => t.name === treeName);
     const { results, errors } = await previousResults(job);
 
-    const { report, analysis } = buildFlowReport({ flowId, series, results, errors, generatedAt: new Date().toISOString() });
+    const previous = await loadPreviousVersion(deps.db, series);
+    const { report, analysis } = buildFlowReport({ flowId, series, results, errors, generatedAt: new Date().toISOString(), previous });
     const benchData = results.find((r) => r.stage === "bench")?.data;
-    const text = renderText(report);
+    const text = renderText(report, { detailsUrl: runPageUrl(deps.config.global.web, flowId) });
 
     await saveFlowResults(deps.db, flowId, {
       results,

@@ -4,6 +4,7 @@ import { type B4Check, renderB4Check } from "../../report/render-b4-check.ts";
 import { latestFinishedFlow } from "../../store/flow-repository.ts";
 import { openStore } from "../../store/open-store.ts";
 import { listSeriesMentioning } from "../../store/series-repository.ts";
+import { runPageUrl } from "../../web/run-page-url.ts";
 import { loadFlowReport } from "../../workers/build-flow-report.ts";
 import { type GlobalFlags, loadConfigFromFlags } from "../context.ts";
 
@@ -17,7 +18,7 @@ async function readStdin(): Promise<Buffer> {
  * `patchbench b4-check`: b4's external check (`review-perpatch-check-cmd` /
  * `review-series-check-cmd`). Reads one mail on stdin, finds the series it
  * belongs to in the store, and prints the latest finished flow's results as
- * `{tool, status, summary, url, details}`.
+ * `{tool, status, summary, url, details}`; url is --url, else the run's dashboard page.
  */
 export async function b4CheckCommand(flags: GlobalFlags, opts: { url?: string }): Promise<number> {
   const raw = await readStdin();
@@ -39,7 +40,7 @@ export async function b4CheckCommand(flags: GlobalFlags, opts: { url?: string })
         const flow = await latestFinishedFlow(db, seriesId);
         const report = flow ? await loadFlowReport(db, flow) : undefined;
         if (report) {
-          out = renderB4Check(report, { url: opts.url ? opts.url.replace("{flow}", report.id) : null });
+          out = renderB4Check(report, { url: opts.url ? opts.url.replace("{flow}", report.id) : runPageUrl(config.global.web, report.id) });
           break;
         }
       }

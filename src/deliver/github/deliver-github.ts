@@ -8,6 +8,7 @@ import type { Db } from "../../store/open-store.ts";
 import { completeCheckRun } from "./check-runs.ts";
 import { readGithubAppSettings } from "./github-app-settings.ts";
 import { createGithubProbot, type OctokitFor, octokitForProbot } from "./github-client.ts";
+import { runPageUrl } from "../../web/run-page-url.ts";
 import { getPullState, getTarget, prKey, setPullState, setTarget } from "../../store/github-repository.ts";
 
 export interface DeliverGithubDeps {
@@ -21,8 +22,7 @@ export interface DeliverGithubDeps {
 /** The link on a check run or comment: github.detailsUrl, else the run's dashboard page when web.publicUrl says where readers reach it. */
 export function detailsUrlOf(config: Config, flowId: string): string | null {
   if (config.global.github.detailsUrl) return config.global.github.detailsUrl.replaceAll("{flow}", flowId);
-  const web = config.global.web;
-  return web.enabled && web.publicUrl ? `${web.publicUrl.replace(/\/+$/, "")}/runs/${encodeURIComponent(flowId)}` : null;
+  return runPageUrl(config.global.web, flowId);
 }
 
 let defaultClient: { key: string; octokitFor: OctokitFor } | undefined;

@@ -10,6 +10,7 @@ import { type ApplyOutcome, applyPatchworkChecks } from "./apply-patchwork-check
 import { createPatchworkClient, type PatchworkClient } from "../../lib/patchwork-client.ts";
 import type { Stage } from "../../domain/results.ts";
 import { type PatchTarget, planPatchworkChecks, planPendingChecks, planWithdrawnChecks } from "./plan-patchwork-checks.ts";
+import { runPageUrl } from "../../web/run-page-url.ts";
 
 export interface DeliverPatchworkDeps {
   db: Db;
@@ -47,9 +48,12 @@ export async function findPatchTargets(client: PatchworkClient, project: string,
   return out;
 }
 
+/** patchwork.targetUrl, else the run's dashboard page (when web.publicUrl is set), else the series on lore. */
 function targetUrlOf(config: Config, flowId: string, series: Series): string | null {
   const t = config.global.patchwork.targetUrl;
   if (t) return t.replaceAll("{flow}", flowId);
+  const page = runPageUrl(config.global.web, flowId);
+  if (page) return page;
   const anchor = series.cover?.messageId ?? series.patches[0]?.messageId;
   return anchor ? `https://lore.kernel.org/all/${encodeURIComponent(anchor)}/` : null;
 }
