@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -14,6 +14,7 @@ import { saveSeries } from "../../src/store/series-repository.ts";
 import { loadSeriesView } from "../../src/workers/load-web-views.ts";
 import { createReportProcessor } from "../../src/workers/report-processor.ts";
 import { startFakePatchwork, type FakePatchwork } from "../helpers/fake-patchwork.ts";
+import { runCli } from "../helpers/run-cli.ts";
 import { DELACK_FILES, delackApplied, netperfDelayBench, seriesMails, seriesOf } from "./mail-fixture-results.ts";
 
 /**
@@ -49,7 +50,8 @@ describe("report job: Since v1 and the run page link", () => {
       .join("");
     pw = await startFakePatchwork({ mboxes: [mbox] });
     process.env[TOKEN_ENV] = pw.maintainerToken;
-    db = await openStore(join(dir, "store.sqlite"));
+    // Where `--data-dir dir` finds it, for b4-check.
+    db = await openStore(join(dir, "patchbench.sqlite"));
     v1 = { ...(await seriesOf(DELACK_FILES)), version: 1, previousVersion: null };
     v2 = { ...v1, id: `${v1.id}-v2`, version: 2, previousVersion: v1.id };
     const global = globalSchema.parse({
@@ -61,7 +63,7 @@ describe("report job: Since v1 and the run page link", () => {
       global,
       trees: [treeSchema.parse({ name: "net-next", url: "unused", lists: ["netdev@vger.kernel.org"] })],
       secrets: { smtpPassword: null },
-      paths: { dataDir: dir, storePath: join(dir, "store.sqlite"), store: join(dir, "store.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
+      paths: { dataDir: dir, storePath: join(dir, "patchbench.sqlite"), store: join(dir, "patchbench.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
     };
   });
   after(async () => {
@@ -111,5 +113,19 @@ describe("report job: Since v1 and the run page link", () => {
     assert.match(third.text, /^Since v1: no verdict changed\.$/m);
     const orphan = await runReport({ ...v1, id: `${v1.id}-orphan`, version: 4, previousVersion: "not-stored" }, "flow-since-4", [delackApplied()]);
     assert.doesNotMatch(orphan.text, /Since v/);
+  });
+
+  test("b4-check links the run page when web.publicUrl is set; --url still wins", async () => {
+    const cfg = join(dir, "config");
+    mkdirSync(join(cfg, "trees"), { recursive: true });
+    writeFileSync(join(cfg, "patchbench.yaml"), `trees: [net-next]\ndefaultTree: net-next\nweb:\n  publicUrl: ${PUBLIC}\n`);
+    writeFileSync(join(cfg, "trees", "net-next.yaml"), "name: net-next\nurl: unused\nlists: [netdev@vger.kernel.org]\n");
+    const mail = seriesMails(DELACK_FILES)[1]!;
+    const b4 = await runCli(["--config", cfg, "--data-dir", dir, "b4-check"], {}, undefined, mail);
+    assert.equal(b4.code, 0, b4.stderr);
+    const check = JSON.parse(b4.stdout) as { url: string; summary: string };
+    assert.match(check.url, /^https:\/\/bench\.example\.org\/pb\/runs\/flow-since-\d$/, b4.stdout);
+    const given = await runCli(["--config", cfg, "--data-dir", dir, "b4-check", "--url", "https://ci.example.org/{flow}"], {}, undefined, mail);
+    assert.match((JSON.parse(given.stdout) as { url: string }).url, /^https:\/\/ci\.example\.org\/flow-since-\d$/);
   });
 });
