@@ -137,6 +137,14 @@ program
   .option("--out <dir>", "new folder to write (default: ./bundle-<flow-id>)")
   .action((flowId: string, opts: { out?: string }) => run(async () => (await import("./commands/bundle-command.ts")).bundleCommand(flowId, globals(), opts))());
 
+program
+  .command("history")
+  .description("a tree's measured tips: per machine and cell, each tip against the one before, and the change points that hold")
+  .argument("<tree>", "a configured tree")
+  .option("--cell <key>", "only this cell, e.g. TCP_RR/loopback/1")
+  .option("--json", "machine-readable history")
+  .action((tree: string, opts: { cell?: string; json?: boolean }) => run(async () => (await import("./commands/history-command.ts")).historyCommand(tree, globals(), opts))());
+
 const config = program.command("config").description("configuration tools");
 config
   .command("check")

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { historySchema } from "./history-schema.ts";
 import { BENCH_TESTS, SOCKOPTS, TOPOLOGIES } from "../domain/bench.ts";
 import { webSchema } from "./web-schema.ts";
 import { patchworkSchema } from "./patchwork-schema.ts";
@@ -291,8 +292,15 @@ export const treeSchema = z
       .default({ to: ["author"], cc: ["list"] }),
     allowBinary: z.boolean().default(false).describe("Accept binary patches."),
     allowSymlinks: z.boolean().default(false).describe("Accept patches that create symlinks."),
+    history: historySchema.default(historySchema.parse({})).describe("The tree's tip measured on a schedule (patchbench history)."),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => {
+    // A tip is measured as a kernel A/B: without a build and a bench there is nothing to chart.
+    if (t.history.enabled && !(t.stages.includes("build") && t.stages.includes("bench"))) {
+      ctx.addIssue({ code: "custom", path: ["history", "enabled"], message: "history needs the build and bench stages (a tip is measured as a kernel A/B)" });
+    }
+  });
 
 export const sourceSchema = z.discriminatedUnion("kind", [
   z.object({

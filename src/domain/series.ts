@@ -46,7 +46,8 @@ export interface UnattributedTrailer {
   reason: string;
 }
 
-export type SeriesSource = "mail" | "github";
+/** Where a series came from; "tree": a tree tip measured against the previous one (no patches). */
+export type SeriesSource = "mail" | "github" | "tree";
 
 export interface Series {
   /** Deterministic id: same series version → same id (no ':' and never all digits). */
@@ -58,7 +59,7 @@ export interface Series {
   rfc: boolean;
   resend: boolean;
   total: number;
-  kind: "patch" | "pull";
+  kind: "patch" | "pull" | "tip";
   cover: MessageRef | null;
   patches: SeriesPatch[];
   missing: number[];

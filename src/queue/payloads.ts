@@ -33,6 +33,8 @@ export const stageJobSchema = z.object({
   boot: bootSchema.default(bootSchema.parse({})),
   /** Set when the series is over an ingest cap: the stage only reports this line (patches are left out). */
   refused: z.string().nullable().default(null),
+  /** A tree tip measured against the previous measured tip: no patches; `head` is the candidate, `base` the A side. */
+  tip: z.object({ base: z.string().regex(/^[0-9a-f]{40}$/), head: z.string().regex(/^[0-9a-f]{40}$/) }).nullable().default(null),
 });
 export type StageJob = z.infer<typeof stageJobSchema>;
 

@@ -44,6 +44,8 @@ export function planFlow(input: {
   origin?: string;
   /** A fresh flow of the same series and plan (`review --rerun`): the flow id gets the suffix `-rerun-<rerun>`. */
   rerun?: string;
+  /** A tree tip against the previous measured tip (the series is its stand-in, tipSeries): its commits, not patches. */
+  tip?: { base: string; head: string };
 }): FlowPlan {
   const { series, tree } = input;
   const bench = input.bench ?? tree.bench;
@@ -73,6 +75,7 @@ export function planFlow(input: {
     branch: tree.branch,
     ...(refused ? { refused } : {}),
     ...(input.origin ? { origin: input.origin } : {}),
+    ...(input.tip ? { tip: input.tip } : {}),
   };
   const planJson = canonicalJson(plan);
   const stable = stableId("flow", input.installationId, series.id, series.baseCommit ?? "", planJson);
@@ -99,6 +102,7 @@ export function planFlow(input: {
     build: tree.build,
     boot: tree.boot,
     refused,
+    tip: input.tip ?? null,
   };
   let chain: FlowJob | undefined;
   for (const stage of stages) {

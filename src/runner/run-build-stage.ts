@@ -10,7 +10,9 @@ import type { Logger } from "../lib/logger.ts";
 import { defaultSandbox, type Sandbox } from "../lib/sandbox.ts";
 import type { StageJob } from "../queue/payloads.ts";
 import { amSeries } from "./apply/am-series.ts";
-import { flowRef, rawPatches } from "./apply/apply-series.ts";
+import { rawPatches } from "./apply/apply-series.ts";
+import { mirrorWithTip } from "./apply/apply-tip.ts";
+import { flowRef } from "./apply/flow-ref.ts";
 import type { BootTarget } from "./boot/boot-target.ts";
 import { buildGuestProbe } from "./boot/build-guest-probe.ts";
 import { createBootTarget } from "./boot/create-boot-target.ts";
@@ -108,7 +110,11 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
     // The applied head is kept as a ref by the apply stage; on another runner, apply again.
     let head = apply.head!;
     const known = await git(["rev-parse", "--verify", "--quiet", `${flowRef(job.flowId)}^{commit}`], { repo: mirror.repo, okCodes: "any" });
-    if (known.code !== 0) {
+    if (known.code !== 0 && job.tip) {
+      // A tree tip: its commits are the tree's own; fetch them when this runner has not yet.
+      await mirrorWithTip(job, job.tip, { git, workDir: deps.workDir, ...sig });
+      head = job.tip.head;
+    } else if (known.code !== 0) {
       const am = await amSeries(git, wt.dir, rawPatches(job), deps.signal);
       if (!am.head || am.failure) return done("error", "the series applied in the apply stage but not again on this runner");
       head = am.head;

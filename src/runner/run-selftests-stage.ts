@@ -4,7 +4,8 @@ import type { ApplyData, BuildData, SelftestsData, StageResult, SuiteTest } from
 import type { Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Sandbox } from "../lib/sandbox.ts";
-import { flowRef } from "./apply/apply-series.ts";
+import { mirrorWithTip } from "./apply/apply-tip.ts";
+import { flowRef } from "./apply/flow-ref.ts";
 import { runKselftests } from "./kselftests/run-kselftests.ts";
 import { ensureMirror } from "./workspace/ensure-mirror.ts";
 import type { Series } from "../domain/series.ts";
@@ -140,7 +141,9 @@ async function kselftestsInKernels(job: StageJob, deps: SelftestsDeps): Promise<
   const sig = deps.signal ? { signal: deps.signal } : {};
   const mirror = await ensureMirror(job.tree, { git: k.git, workDir: k.workDir, fetchIntervalMs: 600_000, ...sig });
   const known = await k.git(["rev-parse", "--verify", "--quiet", `${flowRef(job.flowId)}^{commit}`], { repo: mirror.repo, okCodes: "any" });
-  if (known.code !== 0) {
+  // A tree tip's commits are the tree's own: fetched here when apply ran elsewhere.
+  if (known.code !== 0 && job.tip) await mirrorWithTip(job, job.tip, { git: k.git, workDir: k.workDir, ...sig });
+  else if (known.code !== 0) {
     const detail = "the applied series is not in this runner's mirror (apply ran elsewhere)";
     return { tests: [{ suite: "kselftest", name: "kselftests", status: "error", detail, durationMs: 0 }], kernels: "not run" };
   }

@@ -57,6 +57,12 @@ export function createReportProcessor(deps: { db: Db; config: Config; log: Logge
       verdicts: (analysis?.cells ?? []).map((c) => ({ cell: c.key, verdict: c.analysis.verdict, data: c.analysis })),
     });
 
+    // A tree tip is a point of the tree's history: stored, never mailed or posted (the history says what moved).
+    if (series.source === "tree") {
+      await setFlowStatus(deps.db, flowId, report.status, true);
+      log.info({ status: report.status, headline: report.headline }, "tree tip measured");
+      return { flowId, status: report.status, headline: report.headline, emlPath: "", messageId: "", text, mail: { action: "hold", reasons: ["a tree tip is not mailed"] } };
+    }
     // Mail: quiet-by-default policy, rate limits, exactly-once outbox.
     const request = z.object({ by: z.string().nullable().default(null), messageId: z.string().nullable().default(null) }).nullable().default(null).safeParse((job.data as { request?: unknown }).request ?? null);
     const delivered = await deliverReportMail(

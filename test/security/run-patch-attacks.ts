@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { git } from "../../src/lib/git.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { stageJobSchema } from "../../src/queue/payloads.ts";
-import { applySeries, flowRef } from "../../src/runner/apply/apply-series.ts";
+import { applySeries } from "../../src/runner/apply/apply-series.ts";
+import { flowRef } from "../../src/runner/apply/flow-ref.ts";
 import type { AttackRow } from "./format-attack-table.ts";
 import { probeAttack } from "./probe-attack.ts";
 

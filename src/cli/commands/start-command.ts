@@ -9,6 +9,7 @@ import { bullConnection, checkRedisPersistence, newRedis } from "../../queue/red
 import { sourceLabel } from "../../workers/mail-poller.ts";
 import { startMailPolling } from "../../workers/start-mail-polling.ts";
 import { startSourceLeases } from "../../workers/source-leases.ts";
+import { historyLabel, startHistory } from "../../workers/start-history.ts";
 import { TOOL } from "../../workers/build-flow-report.ts";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { watchPatchworkStages } from "../../workers/watch-patchwork-stages.ts";
@@ -70,11 +71,17 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
     prefix: config.global.redis.prefix,
     db: services.db,
     log,
-    sources: config.global.sources.map((s) => ({ label: sourceLabel(s), intervalSec: s.intervalSec })),
+    sources: [
+      ...config.global.sources.map((s) => ({ label: sourceLabel(s), intervalSec: s.intervalSec })),
+      ...config.trees.filter((t) => t.history.enabled).map((t) => ({ label: historyLabel(t.name), intervalSec: t.history.checkEverySec })),
+    ],
     version: TOOL.version,
   });
   // One timer per source, backoff on failure, superseded versions' queued flows removed.
   const polling = startMailPolling({ ...services, redis: services.redis.options, leases });
+  // Tree history: each tree's tip measured on its schedule, by the holder of its lease.
+  const historyTrees = config.trees.filter((t) => t.history.enabled);
+  const history = historyTrees.length > 0 ? startHistory({ ...services, leases, everySec: Math.min(...historyTrees.map((t) => t.history.checkEverySec)) }) : null;
   // The outbox drain: mail whose sending failed (SMTP down) or was cut by a crash is retried here.
   const drainState = new Map<string, number>();
   let draining: Promise<unknown> = Promise.resolve();
@@ -105,6 +112,7 @@ export async function startCommand(flags: GlobalFlags & { runner?: boolean }): P
   await reconciling;
   await orchestrator.close();
   await polling.close();
+  await history?.close();
   await leases.close();
   leaseRedis.disconnect();
   await draining;

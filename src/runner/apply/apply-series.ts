@@ -13,6 +13,8 @@ import { parsePreimages } from "../workspace/parse-preimages.ts";
 import { selectBase } from "../workspace/select-base.ts";
 import { amSeries, type RawPatch } from "./am-series.ts";
 import { validatePatch } from "./validate-patch.ts";
+import { applyTip } from "./apply-tip.ts";
+import { flowRef } from "./flow-ref.ts";
 import { stageJobId } from "../../queue/job-ids.ts";
 
 export interface ApplyDeps {
@@ -33,10 +35,6 @@ export function checksStatus(data: ApplyData): StageResult["status"] {
   return combineStatus((data.checks ?? []).map((c) => c.status));
 }
 
-/** The ref that keeps a flow's applied series in the mirror for later stages. */
-export function flowRef(flowId: string): string {
-  return `refs/patchbench/flows/${flowId}`;
-}
 
 export function rawPatches(job: StageJob): RawPatch[] {
   return job.patches.map((p) => ({ index: p.index, subject: p.subject, raw: Buffer.from(p.rawBase64, "base64") }));
@@ -77,6 +75,7 @@ export async function applySeries(job: StageJob, deps: ApplyDeps): Promise<Stage
     data,
   });
 
+  if (job.tip) return applyTip(job, job.tip, data, done, { git, workDir: deps.workDir, ...(deps.fetchIntervalMs === undefined ? {} : { fetchIntervalMs: deps.fetchIntervalMs }), ...(deps.signal ? { signal: deps.signal } : {}) });
   const mails = rawPatches(job);
   for (const p of mails) {
     const v = validatePatch(p.raw.toString("latin1"), job.tree);

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { checkGolden } from "../../test/integration/mail-fixture-results.ts";
+import type { BenchData } from "../domain/results.ts";
+import type { TypedStageResult } from "../domain/stage-result-schema.ts";
+import { PROJECT_ROOT } from "../lib/project-root.ts";
+import { buildFlowReport, type StoredFlow } from "../workers/build-flow-report.ts";
+import { buildTreeHistory, type StoredTip } from "./build-tree-history.ts";
+import { renderTreeHistory } from "./render-tree-history.ts";
+
+/** A real kernel A/B (recorded from the kernel tier): its results and analysed cells stand for each tip's job. */
+const recorded = JSON.parse(readFileSync(join(PROJECT_ROOT, "test", "data", "kernel-ab", "feature-flow.json"), "utf8")) as StoredFlow;
+const samples = recorded.samples.map((r) => {
+  const [t, topology, size] = r.cell.split("/");
+  return { cell: { test: t, topology, size: Number(size) }, variant: r.variant, round: r.round, run: r.run, slot: r.slot, startedAt: r.started_at, endedAt: r.ended_at, values: JSON.parse(r.values_json), throughput: r.throughput ?? Number.NaN, ok: r.ok === 1 };
+});
+const results = recorded.runs.map((r) => (r.stage === "bench" && r.data ? { ...r, data: { ...r.data, samples } } : r)) as TypedStageResult[];
+const { analysis } = buildFlowReport({ flowId: recorded.flowId, series: recorded.series, results, errors: [], generatedAt: recorded.generatedAt });
+const cells = (analysis?.cells ?? []).map((c) => ({ cell: c.key, analysis: c.analysis }));
+const sha = (c: string) => c.repeat(40);
+
+const tip = (n: number, base: string, head: string, over: Partial<StoredTip> = {}): StoredTip => ({
+  flowId: `flow-tip-${n}`,
+  status: "pass",
+  createdAt: `2026-12-0${n}T06:00:00.000Z`,
+  finishedAt: `2026-12-0${n}T06:40:00.000Z`,
+  tip: { base, head },
+  results,
+  cells,
+  ...over,
+});
+
+test("a tree's tips as one chain per machine and cell; a first A/A point, tips without numbers and tips being measured apart (golden)", () => {
+  const failedBuild = results.map((r) => (r.stage === "build" ? { ...r, status: "fail" as const, summary: "candidate build failed: net/core/filter.c:12: error: expected ';'" } : r));
+  const h = buildTreeHistory("bpf-next", [
+    tip(1, sha("a"), sha("a")),
+    tip(2, sha("a"), sha("b")),
+    tip(3, sha("b"), sha("c"), { results: failedBuild.filter((r) => r.stage !== "bench"), cells: [] }),
+    tip(4, sha("b"), sha("d")),
+    tip(5, sha("d"), sha("e"), { finishedAt: null, status: "queued", results: [], cells: [] }),
+  ]);
+  assert.equal(h.profiles.length, 1);
+  const line = h.profiles[0]!.cells[0]!;
+  assert.deepEqual(line.points.map((p) => p.head[0]), ["a", "b", "d"]);
+  assert.equal(line.points[0]!.step, null, "the first tip against itself carries no step");
+  assert.deepEqual(line.points[1]!.step?.ratio, cells[0]!.analysis.ratio);
+  assert.deepEqual(h.skipped.map((s) => s.why), ["build: candidate build failed: net/core/filter.c:12: error: expected ';'"]);
+  assert.deepEqual(h.pending.map((p) => p.head[0]), ["e"]);
+  checkGolden("tree-history.txt", renderTreeHistory(h));
+});
+
+test("a tip measured on another machine starts its own history: profiles are never mixed", () => {
+  const bench = results.find((r) => r.stage === "bench")!;
+  const elsewhere = results.map((r) => (r === bench ? { ...r, data: { ...(r.data as BenchData), profile: { ...(r.data as BenchData).profile, cpu: "AMD EPYC 9454P, 48 online (0-47)" } } } : r));
+  const h = buildTreeHistory("bpf-next", [tip(1, sha("a"), sha("a")), tip(2, sha("a"), sha("b"), { results: elsewhere }), tip(3, sha("b"), sha("c"))]);
+  assert.equal(h.profiles.length, 2);
+  assert.deepEqual(h.profiles.map((p) => p.cells[0]!.points.map((x) => x.head[0]).join("")), ["ac", "b"]);
+  assert.notEqual(h.profiles[0]!.key, h.profiles[1]!.key);
+  assert.match(renderTreeHistory(h), /2 machine profiles: each is its own history, never compared with another\./);
+});

@@ -1,0 +1,114 @@
+import type { FlowProducer } from "bullmq";
+import { benchEstimatorFor } from "../commands/bench-estimator.ts";
+import type { Config, TreeConfig } from "../config/schema.ts";
+import { tipSeries } from "../domain/tree-tip.ts";
+import { planHistoryRun } from "../history/plan-history-run.ts";
+import { git as defaultGit, type Git } from "../lib/git.ts";
+import type { Logger } from "../lib/logger.ts";
+import { enqueueFlow } from "../queue/enqueue-flow.ts";
+import { planFlow } from "../queue/plan-flow.ts";
+import type { Db } from "../store/open-store.ts";
+import { saveSeries } from "../store/series-repository.ts";
+import { listTipFlows } from "../store/tip-flow-repository.ts";
+import type { SourceLeases } from "./source-leases.ts";
+
+/** The lease label of a tree's history: one orchestrator at a time plans its tips. */
+export function historyLabel(tree: string): string {
+  return `history:${tree}`;
+}
+
+/**
+ * A tree's branch tip as the orchestrator can read it: from a local repository with its first
+ * parent and subject, else from the origin's refs (`git ls-remote`: the commit only).
+ */
+export async function readTip(tree: Pick<TreeConfig, "url" | "path" | "branch">, git: Git = defaultGit): Promise<{ head: string; parent: string | null; subject: string | null } | null> {
+  const ref = `refs/heads/${tree.branch}`;
+  if (tree.path) {
+    const r = await git(["log", "-1", "--format=%H%x00%P%x00%s", "--end-of-options", ref], { repo: tree.path, okCodes: "any", timeoutMs: 30_000 });
+    if (r.code !== 0) return null;
+    const [head, parents, subject] = r.stdout.trim().split("\0");
+    return head ? { head, parent: parents?.split(" ")[0] || null, subject: subject ?? null } : null;
+  }
+  const r = await git(["ls-remote", "--", tree.url, ref], { okCodes: "any", timeoutMs: 60_000 });
+  const head = r.code === 0 ? /^([0-9a-f]{40})\s/.exec(r.stdout)?.[1] : undefined;
+  return head ? { head, parent: null, subject: null } : null;
+}
+
+function planOf(plan: string): { base: string; head: string } | null {
+  try {
+    const t = (JSON.parse(plan) as { tip?: { base: string; head: string } }).tip;
+    return t ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export interface HistoryDeps {
+  config: Config;
+  db: Db;
+  flows: FlowProducer;
+  log: Logger;
+  installationId: string;
+  /** Several orchestrators: only the holder of a tree's history lease plans its tips. */
+  leases?: SourceLeases;
+  git?: Git;
+  now?: () => Date;
+}
+
+/** One round over the trees with history on: read each tip, decide (planHistoryRun), enqueue a tip flow. */
+export async function historyRound(deps: HistoryDeps, said: Map<string, string>): Promise<string[]> {
+  const queued: string[] = [];
+  const now = (deps.now ?? (() => new Date()))();
+  for (const tree of deps.config.trees.filter((t) => t.history.enabled)) {
+    if (deps.leases && deps.leases.fence(historyLabel(tree.name)) === null) continue;
+    const tip = await readTip(tree, deps.git);
+    const flows = await listTipFlows(deps.db, tree.name);
+    const newest = flows.at(-1);
+    const lastTip = newest ? planOf(newest.plan) : null;
+    const dayAgo = now.getTime() - 24 * 3_600_000;
+    const estimateSec = (await benchEstimatorFor(deps.db, tree.name, lastTip?.head ?? null)).estimateSeconds(tree.bench, true);
+    const decision = planHistoryRun(tree.history, {
+      now,
+      tip,
+      last: newest && lastTip ? { head: lastTip.head, plannedAt: newest.createdAt, finished: newest.finishedAt !== null } : null,
+      spentSec: flows.filter((f) => Date.parse(f.createdAt) >= dayAgo).length * estimateSec,
+      estimateSec,
+    });
+    if (!decision.run) {
+      // Said once per change of reason: a quiet tree does not fill the log every minute.
+      if (said.get(tree.name) !== decision.why) deps.log.info({ tree: tree.name, why: decision.why }, "history: no tip measured");
+      said.set(tree.name, decision.why);
+      continue;
+    }
+    said.delete(tree.name);
+    const series = tipSeries({ tree: tree.name, base: decision.base, head: decision.head, subject: tip?.subject ?? "tip", seenAt: now.toISOString() });
+    await saveSeries(deps.db, series, new Map());
+    const plan = planFlow({ series, raw: new Map(), tree, installationId: deps.installationId, caps: deps.config.global.ingest, tip: { base: decision.base, head: decision.head } });
+    const { created, flowId } = await enqueueFlow({ db: deps.db, flows: deps.flows, log: deps.log }, plan);
+    if (created) {
+      deps.log.info({ tree: tree.name, flowId, head: decision.head, base: decision.base, estimateSec }, `history: tip queued, ${decision.note}`);
+      queued.push(flowId);
+    }
+  }
+  return queued;
+}
+
+/** The history loop of `patchbench start`: a round now and every `everySec` (default 60 s). */
+export function startHistory(deps: HistoryDeps & { everySec?: number }): { close(): Promise<void> } {
+  const said = new Map<string, string>();
+  let running: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const round = () => {
+    if (stopped) return;
+    running = running.then(() => historyRound(deps, said)).catch((e: unknown) => deps.log.error({ err: e }, "history round failed"));
+  };
+  round();
+  const timer = setInterval(round, (deps.everySec ?? 60) * 1000);
+  return {
+    async close() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
