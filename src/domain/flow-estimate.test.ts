@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { benchSchema } from "../config/schema.ts";
 import { estimateBenchSeconds } from "./bench-plan.ts";
-import { DEFAULT_KERNEL_COSTS, estimateFlowSeconds, kernelCostsOf, type PastBuild, withKeptKernels } from "./flow-estimate.ts";
+import { DEFAULT_KERNEL_COSTS, estimateFlowSeconds, kernelCostsOf, type PastBuild, stageSeconds, withKeptKernels } from "./flow-estimate.ts";
 import type { BootRun, BuildData, KernelBuild } from "./results.ts";
 
 const build = (commit: string, ms: number, ok = true): KernelBuild => ({ commit, ok, durationMs: ms, warnings: [], logTail: "", logPath: "", image: ok ? "/x" : null, ccache: true });
@@ -57,4 +57,14 @@ test("estimateFlowSeconds: the bench alone for settings sides; builds and a boot
   assert.equal(estimateFlowSeconds(perCell, costs), estimateBenchSeconds(perCell) + 500 + 90 + 2 * 25 + 2 * 2 * 10 * 8);
   const armed = { ...bench, arms: [{ name: "busy_read=50", settings: [{ kind: "sysctl" as const, key: "net.core.busy_read", value: "50" }], claimedAs: null }] };
   assert.equal(estimateFlowSeconds(armed, costs), estimateBenchSeconds(armed) + 500 + 90 + 3 * 25 + 3 * 9 * 8);
+});
+
+test("stage seconds: a kernel flow's build and bench add up to the /bench estimate; settings sides or no build count no kernel; other stages 0", () => {
+  const bench = benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"], rounds: 4, maxRounds: 10 });
+  const costs = DEFAULT_KERNEL_COSTS;
+  assert.equal(stageSeconds("build", bench, costs), 1200);
+  assert.equal(stageSeconds("build", bench, costs) + stageSeconds("bench", bench, costs), estimateFlowSeconds(bench, costs));
+  assert.equal(stageSeconds("bench", { ...bench, sides: "settings" }, costs), estimateFlowSeconds(bench, null));
+  assert.equal(stageSeconds("bench", bench, null), estimateBenchSeconds(bench));
+  for (const s of ["apply", "selftests"]) assert.equal(stageSeconds(s, bench, costs), 0);
 });

@@ -92,3 +92,17 @@ export function estimateFlowSeconds(bench: BenchSettings, kernels: KernelCosts |
 export function kernelSeconds(costs: KernelCosts, guests: number): number {
   return costs.baseBuildSec + costs.candidateBuildSec + guests * costs.bootSec;
 }
+
+/**
+ * Runner seconds of one stage of a flow, split from the same estimate (estimateFlowSeconds) so
+ * that the stages of a kernel flow add up to it: the build stage is the two builds, the bench
+ * the rest (its runs, the guests' boots). `kernels` null: the flow builds no kernel. Apply,
+ * checks and selftests are not estimated (0): minutes against the bench's tens of minutes.
+ */
+export function stageSeconds(stage: string, bench: BenchSettings & { sides?: string }, kernels: KernelCosts | null): number {
+  const builds = kernels ? kernels.baseBuildSec + kernels.candidateBuildSec : 0;
+  if (stage === "build") return builds;
+  if (stage !== "bench") return 0;
+  const kernelSides = kernels !== null && bench.sides !== "settings";
+  return estimateFlowSeconds(bench, kernelSides ? kernels : null) - (kernelSides ? builds : 0);
+}

@@ -89,10 +89,43 @@ export async function listUnfinishedFlows(db: Db): Promise<UnfinishedFlow[]> {
   return rows.map((r) => ({ id: r.id, status: r.status, createdAt: r.created_at, job: r.job }));
 }
 
-/** The oldest unfinished flows, at most `limit`, without their jobs (a page of the queue). */
-export async function listUnfinishedFlowHeads(db: Db, limit: number): Promise<Omit<UnfinishedFlow, "job">[]> {
-  const rows = await db.selectFrom("flows").select(["id", "status", "created_at"]).where("finished_at", "is", null).orderBy("created_at").limit(limit).execute();
-  return rows.map((r) => ({ id: r.id, status: r.status, createdAt: r.created_at }));
+/** The oldest unfinished flows, at most `limit`, with their tree and plan but not their jobs (a page of the queue). */
+export async function listUnfinishedFlowHeads(db: Db, limit: number): Promise<(Omit<UnfinishedFlow, "job"> & { tree: string; plan: string })[]> {
+  const rows = await db
+    .selectFrom("flows")
+    .select(["id", "status", "created_at", "tree", "plan"])
+    .where("finished_at", "is", null)
+    .orderBy("created_at")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ id: r.id, status: r.status, createdAt: r.created_at, tree: r.tree, plan: r.plan }));
+}
+
+/**
+ * The flows that ended in `error` lately, newest first, at most `limit`, each with the summaries
+ * of its stages that said `error` (empty when a stage job failed outright: the queue keeps why).
+ */
+export async function listRecentErrorFlows(db: Db, limit: number): Promise<{ id: string; finishedAt: string; reasons: { stage: string; summary: string }[] }[]> {
+  const flows = await db
+    .selectFrom("flows")
+    .select(["id", "finished_at"])
+    .where("status", "=", "error")
+    .where("finished_at", "is not", null)
+    .orderBy("finished_at", "desc")
+    .limit(limit)
+    .execute();
+  if (flows.length === 0) return [];
+  const runs = await db
+    .selectFrom("runs")
+    .select(["flow_id", "stage", "summary"])
+    .where("flow_id", "in", flows.map((f) => f.id))
+    .where("status", "=", "error")
+    .execute();
+  return flows.map((f) => ({
+    id: f.id,
+    finishedAt: f.finished_at!,
+    reasons: runs.filter((r) => r.flow_id === f.id).map((r) => ({ stage: r.stage, summary: r.summary })),
+  }));
 }
 
 /** Every flow of a series, oldest first. */

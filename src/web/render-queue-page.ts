@@ -3,7 +3,10 @@ import { renderAdminForm } from "./render-admin-form.ts";
 import { renderLayout, statusWord } from "./render-layout.ts";
 import type { QueueView } from "./web-view-schemas.ts";
 
-/** Runners, jobs per queue (from Redis) and the unfinished flows (from the store), oldest first; with `admin`, pause/resume forms. */
+/**
+ * Runners, jobs per queue (from Redis), the pools' load, the unfinished flows (from the store) oldest first
+ * with their estimated start and how it was estimated, and the recent failures; with `admin`, pause/resume forms.
+ */
 export function renderQueuePage(v: QueueView, admin = false): string {
   const s = v.state;
   const columns = [...new Set(s.queues.flatMap((q) => Object.keys(q.counts)))];
@@ -34,12 +37,51 @@ ${s.queues.map((q) => {
 })}
 </tbody>
 </table>`}
+<h2>Pools</h2>
+${v.pools.length === 0 ? html`<p>No pool has a runner or a stage job.</p>` : html`<table class="pools">
+<thead><tr><th>pool</th><th>runners idle</th><th>runners busy</th><th>flows running</th><th>flows waiting</th></tr></thead>
+<tbody>
+${v.pools.map((p) => html`<tr><td>${p.pool}</td><td class="num">${p.idle}</td><td class="num">${p.busy}</td><td class="num">${p.running}</td><td class="num">${p.waiting}</td></tr>`)}
+</tbody>
+</table>`}
 <h2>Unfinished flows</h2>
 ${v.unfinished.length === 0 ? html`<p>None.</p>` : html`<table class="unfinished">
-<thead><tr><th>#</th><th>flow</th><th>status</th><th>enqueued (UTC)</th></tr></thead>
+<thead><tr><th>#</th><th>flow</th><th>status</th><th>pool</th><th>place in pool</th><th>runner time left</th><th>estimated start (UTC)</th><th>enqueued (UTC)</th></tr></thead>
 <tbody>
-${v.unfinished.map((f) => html`<tr><td class="num">${f.position}</td><td><a href="/runs/${encodeURIComponent(f.id)}">${f.id}</a></td><td>${statusWord(f.status)}</td><td>${f.createdAt}</td></tr>`)}
+${v.unfinished.map(
+  (f) => html`<tr><td class="num">${f.position}</td><td><a href="/runs/${encodeURIComponent(f.id)}">${f.id}</a></td><td>${statusWord(f.status)}</td><td>${f.pool ?? "–"}</td><td class="num">${
+    f.poolPosition ?? "–"
+  }</td><td class="num">${f.remainingSec === null ? "–" : minutes(f.remainingSec)}</td><td>${startWords(f)}</td><td>${utc(f.createdAt)}</td></tr>`,
+)}
+</tbody>
+</table>`}
+<p>Estimated at ${utc(v.now)} UTC.</p>
+<ul class="estimate">
+${v.estimateWords.map((w) => html`<li>${w}</li>`)}
+</ul>
+<h2>Recent failures</h2>
+${v.failures.length === 0 ? html`<p>None.</p>` : html`<table class="failures">
+<thead><tr><th>when (UTC)</th><th>flow</th><th>stage</th><th>reason</th></tr></thead>
+<tbody>
+${v.failures.map(
+  (f) => html`<tr><td>${f.at === null ? "–" : utc(f.at)}</td><td><a href="/runs/${encodeURIComponent(f.flowId)}">${f.flowId}</a></td><td>${f.stage ?? "–"}</td><td>${f.reason}</td></tr>`,
+)}
 </tbody>
 </table>`}`,
   );
+}
+
+/** An ISO time as "2026-12-07 17:05". */
+function utc(iso: string): string {
+  return iso.slice(0, 16).replace("T", " ");
+}
+
+function minutes(sec: number): string {
+  return `≈ ${Math.max(1, Math.round(sec / 60))} min`;
+}
+
+function startWords(f: QueueView["unfinished"][number]): string {
+  if (f.running) return "running";
+  if (f.pool === null) return "– (no stage job in the queue)";
+  return f.startsAt === null ? "no runner up in this pool" : utc(f.startsAt);
 }

@@ -7,6 +7,9 @@ import { cellKey } from "../domain/bench.ts";
 import type { Series } from "../domain/series.ts";
 import { PROJECT_ROOT } from "../lib/project-root.ts";
 import { reportOfStoredFlow, type StoredFlow } from "../workers/build-flow-report.ts";
+import { benchSchema } from "../config/schema.ts";
+import { DEFAULT_KERNEL_COSTS, stageSeconds } from "../domain/flow-estimate.ts";
+import { buildQueueView } from "./build-queue-view.ts";
 import { buildRunView, buildSeriesListView, buildSeriesView, type StoredVerdict } from "./build-web-views.ts";
 import { escapeHtml } from "./html.ts";
 import { adminReturnPath, parseAdminPath } from "./parse-admin-request.ts";
@@ -160,26 +163,69 @@ test("samples CSV: quoted fields, and text a spreadsheet would run as a formula 
   );
 });
 
-test("queue page: runners with their jobs linked, jobs per queue, unfinished flows in order; Redis away said in words (golden)", () => {
-  const view = queueViewSchema.parse({
-    state: {
-      available: true,
-      reason: null,
-      queues: [
-        { name: "orchestrator", paused: false, counts: { waiting: 0, "waiting-children": 1, active: 0, delayed: 0, failed: 0, completed: 3 } },
-        { name: "pool-local", paused: true, counts: { waiting: 2, "waiting-children": 0, active: 1, delayed: 0, failed: 1, completed: 9 } },
+test("queue page: runners with their jobs linked, jobs per queue, pools, unfinished flows with their estimated start and how, recent failures; Redis away said in words (golden)", () => {
+  const state = {
+    available: true,
+    reason: null,
+    queues: [
+      { name: "orchestrator", paused: false, counts: { waiting: 0, "waiting-children": 2, active: 0, delayed: 0, failed: 0, completed: 3 } },
+      { name: "pool-local", paused: true, counts: { waiting: 1, "waiting-children": 2, active: 1, delayed: 0, failed: 1, completed: 9 } },
+    ],
+    runners: [{ id: "vm-1234", pool: "local", host: "vm", state: "busy", seenSecAgo: 2.4, job: { flowId: flow.flowId, stage: "bench" }, jobSec: 61.2 }],
+    unreadableRunners: 0,
+    stageJobs: [
+      { pool: "local", flowId: flow.flowId, stage: "bench", state: "active" },
+      { pool: "local", flowId: "flow-waiting", stage: "apply", state: "waiting" },
+      { pool: "local", flowId: "flow-waiting", stage: "build", state: "waiting-children" },
+      { pool: "local", flowId: "flow-waiting", stage: "bench", state: "waiting-children" },
+    ],
+    failedJobs: [{ pool: "local", flowId: "flow-lost", stage: "build", reason: "job stalled more than allowable limit", failedAt: "2026-12-01T09:30:00.000Z", attempts: 3 }],
+  };
+  const bench = benchSchema.parse({});
+  const plan = JSON.stringify({ stages: ["apply", "build", "bench"], bench, tree: "bpf-next" });
+  const now = new Date("2026-12-01T10:05:00.000Z");
+  const view = queueViewSchema.parse(
+    buildQueueView({
+      state,
+      unfinished: [
+        { id: flow.flowId, status: "queued", createdAt: "2026-12-01T10:00:00.000Z", tree: "bpf-next", plan },
+        { id: "flow-waiting", status: "queued", createdAt: "2026-12-01T10:01:00.000Z", tree: "bpf-next", plan },
+        { id: "flow-reporting", status: "queued", createdAt: "2026-12-01T10:02:00.000Z", tree: "bpf-next", plan },
       ],
-      runners: [{ id: "vm-1234", pool: "local", host: "vm", state: "busy", seenSecAgo: 2.4, job: { flowId: flow.flowId, stage: "bench" }, jobSec: 61.2 }],
-      unreadableRunners: 0,
-    },
-    unfinished: [{ position: 1, id: flow.flowId, status: "queued", createdAt: "2026-12-01T10:00:00.000Z" }],
-  });
+      costs: new Map([["bpf-next", DEFAULT_KERNEL_COSTS]]),
+      errorFlows: [{ id: "flow-broken", finishedAt: "2026-12-01T08:00:00.000Z", reasons: [{ stage: "bench", summary: "netperf: <no server> answered\nmore" }] }],
+      now,
+    }),
+  );
+  // The running flow has its bench left, less the minute it has run; the waiting one then takes the runner for all its stages.
+  const benchSec = stageSeconds("bench", bench, DEFAULT_KERNEL_COSTS);
+  const [running, waiting, reporting] = view.unfinished;
+  assert.deepEqual([running?.running, running?.remainingSec, running?.startsAt], [true, benchSec - 61.2, null]);
+  assert.equal(waiting?.poolPosition, 1);
+  assert.equal(waiting?.remainingSec, stageSeconds("build", bench, DEFAULT_KERNEL_COSTS) + benchSec);
+  assert.equal(waiting?.startsAt, new Date(now.getTime() + (benchSec - 61.2) * 1000).toISOString());
+  assert.deepEqual([reporting?.pool, reporting?.startsAt], [null, null]);
+  assert.deepEqual(view.pools, [{ pool: "local", idle: 0, busy: 1, running: 1, waiting: 1 }]);
+  assert.deepEqual(view.failures.map((f) => [f.flowId, f.stage, f.reason]), [
+    ["flow-lost", "build", "job stalled more than allowable limit (after 3 attempt(s))"],
+    ["flow-broken", "bench", "netperf: <no server> answered"],
+  ]);
   const page = renderQueuePage(view, true);
   golden("web-queue-page.html", page);
   assert.match(page, /<form class="admin" method="post" action="\/admin\/pools\/local\/resume">/);
   assert.doesNotMatch(renderQueuePage(view), /<form class="admin"/, "no admin forms without an admin token");
   assert.match(page, new RegExp(`<a href="/runs/${flow.flowId}">${flow.flowId}</a> bench \\(61 s\\)`));
-  const away = renderQueuePage({ state: { available: false, reason: "Redis did not answer: connect ECONNREFUSED", queues: [], runners: [], unreadableRunners: 0 }, unfinished: [] });
+  assert.match(page, /default build times \(no build of this tree yet\)/);
+  assert.match(page, /netperf: &lt;no server&gt; answered/);
+  const away = renderQueuePage(
+    buildQueueView({
+      state: { available: false, reason: "Redis did not answer: connect ECONNREFUSED", queues: [], runners: [], unreadableRunners: 0, stageJobs: [], failedJobs: [] },
+      unfinished: [],
+      costs: new Map(),
+      errorFlows: [],
+      now,
+    }),
+  );
   assert.match(away, /Queue state unavailable: Redis did not answer: connect ECONNREFUSED/);
 });
 

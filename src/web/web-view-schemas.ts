@@ -139,12 +139,42 @@ export const queueStateSchema = z.object({
     }),
   ),
   unreadableRunners: z.number().int(),
+  /** Stage jobs not finished in each pool's queue (at most MAX_STAGE_JOBS per pool and state), oldest first. */
+  stageJobs: z.array(z.object({ pool: z.string(), flowId: z.string(), stage: z.string(), state: z.string() })),
+  /** Stage jobs that failed after their retries (infrastructure), newest first, at most MAX_FAILURES per pool. */
+  failedJobs: z.array(
+    z.object({ pool: z.string(), flowId: z.string(), stage: z.string(), reason: z.string(), failedAt: z.string().nullable(), attempts: z.number().int() }),
+  ),
 });
 
 export const queueViewSchema = z.object({
   state: queueStateSchema,
-  /** Flows not finished, oldest first (the order they were enqueued in). */
-  unfinished: z.array(z.object({ position: z.number().int(), id: z.string(), status: z.string(), createdAt: z.string() })),
+  /** When this view was made: the estimated starts count from it. */
+  now: z.string(),
+  /**
+   * Flows not finished, oldest first (the order they were enqueued in), each with the pool its stage
+   * jobs wait in (null: none in Redis: only the report is left, or Redis lost them), its place among
+   * the pool's waiting flows, the runner time it has left and when a runner is estimated to take it.
+   */
+  unfinished: z.array(
+    z.object({
+      position: z.number().int(),
+      id: z.string(),
+      status: z.string(),
+      createdAt: z.string(),
+      pool: z.string().nullable(),
+      running: z.boolean(),
+      poolPosition: z.number().int().nullable(),
+      remainingSec: num,
+      startsAt: z.string().nullable(),
+    }),
+  ),
+  /** Per pool: runners idle and busy, flows running and waiting. */
+  pools: z.array(z.object({ pool: z.string(), idle: z.number().int(), busy: z.number().int(), running: z.number().int(), waiting: z.number().int() })),
+  /** How the starts were estimated, in words (the page shows them beside the table). */
+  estimateWords: z.array(z.string()),
+  /** Flows that ended in error or whose stage jobs failed, newest first. */
+  failures: z.array(z.object({ flowId: z.string(), stage: z.string().nullable(), reason: z.string(), at: z.string().nullable() })),
 });
 
 export type QueueState = z.infer<typeof queueStateSchema>;

@@ -1,11 +1,14 @@
+import { benchEstimatorFor } from "../commands/bench-estimator.ts";
+import type { KernelCosts } from "../domain/flow-estimate.ts";
 import type { Db } from "../store/open-store.ts";
-import { getFlow, listFlowsOfSeries, listUnfinishedFlowHeads } from "../store/flow-repository.ts";
+import { getFlow, listFlowsOfSeries, listRecentErrorFlows, listUnfinishedFlowHeads } from "../store/flow-repository.ts";
 import { listSeriesPage } from "../store/list-series-page.ts";
 import { listSeriesVersions } from "../store/list-series-versions.ts";
 import { listSamples, listStageResults, listVerdicts } from "../store/result-repository.ts";
 import { listQuarantinePage } from "../store/quarantine-repository.ts";
 import { getSeries } from "../store/series-repository.ts";
 import { buildRunView, buildSeriesListView, buildSeriesView, type StoredVersion } from "../web/build-web-views.ts";
+import { buildQueueView } from "../web/build-queue-view.ts";
 import { type ListQuery, PAGE_SIZE } from "../web/parse-web-request.ts";
 import type { QuarantineView, QueueState, QueueView, RunView, SeriesListView, SeriesView } from "../web/web-view-schemas.ts";
 
@@ -60,9 +63,20 @@ export async function loadRunView(db: Db, id: string): Promise<RunView | undefin
 /** Unfinished flows shown at most: the page stays small however long the backlog. */
 const MAX_UNFINISHED = 500;
 
-export async function loadQueueView(db: Db, state: QueueState): Promise<QueueView> {
+/** Recent failures read from the store (the queue gives its own, MAX_FAILURES per pool). */
+const MAX_ERROR_FLOWS = 20;
+
+/**
+ * The unfinished flows with their estimated starts and the recent failures: the store's part
+ * (plans, kernel costs per tree as `/bench` estimates them, flows that ended in error) read here,
+ * put together with the queue state by buildQueueView.
+ */
+export async function loadQueueView(db: Db, state: QueueState, now = new Date()): Promise<QueueView> {
   const unfinished = await listUnfinishedFlowHeads(db, MAX_UNFINISHED);
-  return { state, unfinished: unfinished.map((f, i) => ({ position: i + 1, id: f.id, status: f.status, createdAt: f.createdAt })) };
+  const queued = new Set(state.stageJobs.map((j) => j.flowId));
+  const costs = new Map<string, KernelCosts>();
+  for (const tree of new Set(unfinished.filter((f) => queued.has(f.id)).map((f) => f.tree))) costs.set(tree, (await benchEstimatorFor(db, tree)).costs);
+  return buildQueueView({ state, unfinished, costs, errorFlows: await listRecentErrorFlows(db, MAX_ERROR_FLOWS), now });
 }
 
 /** Quarantined mails shown at most (newest first): `patchbench quarantine list` has them all. */

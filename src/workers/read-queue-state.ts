@@ -9,10 +9,39 @@ import type { QueueState } from "../web/web-view-schemas.ts";
 /** Pool queues looked at, at most: runner records name pools, and a bad record must not open queues without end. */
 const MAX_POOLS = 32;
 const COUNTED = ["waiting", "waiting-children", "active", "delayed", "failed", "completed"] as const;
+/** Stage jobs read per pool and state, and failed ones per pool: the page stays bounded however long the backlog. */
+export const MAX_STAGE_JOBS = 1000;
+export const MAX_FAILURES = 20;
+const PENDING = ["active", "waiting", "prioritized", "delayed", "waiting-children"] as const;
+
+/** A stage job's flow and stage, when its data has them. */
+function stageOf(data: unknown): { flowId: string; stage: string } | null {
+  const d = data as { flowId?: unknown; stage?: unknown } | null;
+  return typeof d?.flowId === "string" && typeof d.stage === "string" ? { flowId: d.flowId, stage: d.stage } : null;
+}
+
+/** Stage jobs not finished and failed ones in one pool's queue. */
+async function poolJobs(q: Queue, pool: string): Promise<Pick<QueueState, "stageJobs" | "failedJobs">> {
+  const stageJobs: QueueState["stageJobs"] = [];
+  for (const state of PENDING) {
+    for (const j of await q.getJobs([state], 0, MAX_STAGE_JOBS - 1, true)) {
+      const s = j ? stageOf(j.data) : null;
+      if (s) stageJobs.push({ pool, ...s, state });
+    }
+  }
+  const failedJobs: QueueState["failedJobs"] = [];
+  for (const j of await q.getJobs(["failed"], 0, MAX_FAILURES - 1, false)) {
+    const s = j ? stageOf(j.data) : null;
+    if (!j || !s) continue;
+    failedJobs.push({ pool, ...s, reason: j.failedReason || "failed (no reason given)", failedAt: j.finishedOn ? new Date(j.finishedOn).toISOString() : null, attempts: j.attemptsMade });
+  }
+  return { stageJobs, failedJobs };
+}
 
 /**
  * Reads what Redis knows right now: jobs per queue (the orchestrator's and each pool's) and the
- * runner agents with their heartbeats and jobs. One connection kept open; `read` never throws
+ * runner agents with their heartbeats and jobs, the stage jobs waiting or running in each pool and
+ * the ones that failed lately. One connection kept open; `read` never throws
  * for Redis being away, it says so instead.
  */
 export function createQueueStateReader(opts: { redis: RedisOptions; prefix: string; pools: readonly string[] }) {
@@ -40,15 +69,18 @@ export function createQueueStateReader(opts: { redis: RedisOptions; prefix: stri
         const names = [ORCHESTRATOR_QUEUE, ...pools.map(poolQueue)];
         const counts = await Promise.all(names.map((n) => queue(n).getJobCounts(...COUNTED)));
         const paused = await Promise.all(names.map((n) => queue(n).isPaused()));
+        const jobs = await Promise.all(pools.map((p) => poolJobs(queue(poolQueue(p)), p)));
         return {
           available: true,
           reason: null,
           queues: names.map((name, i) => ({ name, paused: paused[i] ?? false, counts: Object.fromEntries(COUNTED.map((k) => [k, counts[i]?.[k] ?? 0])) })),
           runners: rows.map((r) => ({ id: r.id, pool: r.pool, host: r.host, state: r.state, seenSecAgo: r.seenSecAgo, job: r.job ? { flowId: r.job.flowId, stage: r.job.stage } : null, jobSec: r.jobSec })),
           unreadableRunners: unreadable.length,
+          stageJobs: jobs.flatMap((j) => j.stageJobs),
+          failedJobs: jobs.flatMap((j) => j.failedJobs),
         };
       } catch (e) {
-        return { available: false, reason: `Redis did not answer: ${(e as Error).message}`, queues: [], runners: [], unreadableRunners: 0 };
+        return { available: false, reason: `Redis did not answer: ${(e as Error).message}`, queues: [], runners: [], unreadableRunners: 0, stageJobs: [], failedJobs: [] };
       }
     },
     async close(): Promise<void> {

@@ -55,7 +55,7 @@ function unavailable(api: boolean, message: string): WebResponse {
   return { ...failure(api, 503, message), headers: { "Retry-After": String(STORE_RETRY_AFTER_SEC) } };
 }
 
-const NO_QUEUE: QueueState = { available: false, reason: "this dashboard has no Redis", queues: [], runners: [], unreadableRunners: 0 };
+const NO_QUEUE: QueueState = { available: false, reason: "this dashboard has no Redis", queues: [], runners: [], unreadableRunners: 0, stageJobs: [], failedJobs: [] };
 
 /** One route's answer, read from the store. Pages and API share the view; the API's passes its schema first. */
 export async function answerWebRoute(deps: WebDeps, route: WebRoute): Promise<WebResponse> {

@@ -30,7 +30,12 @@ export async function startDashboard(opts: {
   const host = opts.host ?? web.host;
   const port = opts.port ?? web.port;
   const queue = opts.redis
-    ? createQueueStateReader({ redis: opts.redis, prefix: config.global.redis.prefix, pools: [config.global.runner.pool, ...config.global.github.bench.pools] })
+    ? createQueueStateReader({
+        redis: opts.redis,
+        prefix: config.global.redis.prefix,
+        // Every pool a flow can wait in: the trees' own, /bench's, and the local runner's.
+        pools: [config.global.runner.pool, ...config.trees.map((t) => t.pool), ...config.global.github.bench.pools],
+      })
     : null;
   // Admin forms need the token (from the environment only) and the queue they act on.
   const token = process.env[ADMIN_TOKEN_ENV] ?? "";
