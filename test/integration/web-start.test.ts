@@ -6,8 +6,15 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { seriesListViewSchema } from "../../src/web/web-view-schemas.ts";
+import { Queue } from "bullmq";
+import { reportJobId } from "../../src/queue/job-ids.ts";
+import { ORCHESTRATOR_QUEUE } from "../../src/queue/queue-names.ts";
+import { createFlowIfAbsent } from "../../src/store/flow-repository.ts";
+import { openStore } from "../../src/store/open-store.ts";
+import { saveSeries } from "../../src/store/series-repository.ts";
+import { runViewSchema, seriesListViewSchema } from "../../src/web/web-view-schemas.ts";
 import { PROJECT_ROOT } from "../helpers/fixtures.ts";
+import { onePatchSeries } from "../helpers/one-patch-series.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { CLI, exitOf } from "../helpers/run-cli.ts";
 import { waitFor } from "../helpers/wait-for.ts";
@@ -82,6 +89,46 @@ test("web.enabled: false serves nothing", async () => {
     await waitFor("the service running", async () => (/patchbench running/.test(s.log()) ? true : undefined), 60_000);
     assert.doesNotMatch(s.log(), /dashboard/);
   } finally {
+    s.child.kill("SIGTERM");
+  }
+  assert.equal((await exited).code, 0, s.log().slice(-2000));
+});
+
+test("a page that throws under patchbench start is logged and answered 500; the service's own work goes on (a report job after it is done)", async () => {
+  const s = start("crash", ["port: 0"]);
+  const exited = exitOf(s.child);
+  const queue = new Queue(ORCHESTRATOR_QUEUE, { connection: { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null }, prefix: "patchbench" });
+  try {
+    const url = await waitFor("the dashboard", async () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"dashboard listening"/.exec(s.log())?.[1], 60_000);
+    const db = await openStore(join(dir, "crash", "data", "patchbench.sqlite"));
+    try {
+      // Written past the repositories on purpose: what a damaged or hand-edited store may hold.
+      await db.insertInto("series").values({ id: "series-broken", source: "mail", title: "x", version: 1, tree: null, data: "{not json", created_at: "2000-01-01T00:00:00.000Z" }).execute();
+      await saveSeries(db, onePatchSeries({ id: "series-ok", title: "net: reported after the crash" }), new Map());
+      await createFlowIfAbsent(db, { id: "flow-after", seriesId: "series-ok", tree: "bpf-next", base: null, plan: "{}" });
+    } finally {
+      await db.destroy();
+    }
+    const broken = await fetch(`${url}/series/series-broken`);
+    assert.equal(broken.status, 500);
+    assert.match(await broken.text(), /the page failed; the log has the reason/);
+    const line = await waitFor("the logged failure", async () => s.log().split("\n").find((l) => l.includes('"msg":"dashboard page failed"')));
+    assert.match(line, /"level":50/);
+    // The orchestrator's worker in the same process still takes jobs: a report job queued after the crash ends its flow.
+    await queue.add("report", { flowId: "flow-after", seriesId: "series-ok", tree: "bpf-next" }, { jobId: reportJobId("flow-after") });
+    const run = await waitFor(
+      "the report after the crash",
+      async () => {
+        const v = runViewSchema.parse(await (await fetch(`${url}/api/runs/flow-after`)).json());
+        return v.flow.finishedAt !== null ? v : undefined;
+      },
+      60_000,
+    );
+    assert.notEqual(run.flow.status, "queued");
+    assert.equal((await fetch(`${url}/api/series`)).status, 200, "the dashboard serves on too");
+    assert.equal(s.child.exitCode, null, "the service still runs");
+  } finally {
+    await queue.close();
     s.child.kill("SIGTERM");
   }
   assert.equal((await exited).code, 0, s.log().slice(-2000));
