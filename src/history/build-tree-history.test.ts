@@ -4,19 +4,14 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { checkGolden } from "../../test/integration/mail-fixture-results.ts";
 import type { BenchData } from "../domain/results.ts";
-import type { TypedStageResult } from "../domain/stage-result-schema.ts";
 import { PROJECT_ROOT } from "../lib/project-root.ts";
-import { buildFlowReport, type StoredFlow } from "../workers/build-flow-report.ts";
+import { buildFlowReport, resultsOfStoredFlow, type StoredFlow } from "../workers/build-flow-report.ts";
 import { buildTreeHistory, type StoredTip } from "./build-tree-history.ts";
 import { renderTreeHistory } from "./render-tree-history.ts";
 
 /** A real kernel A/B (recorded from the kernel tier): its results and analysed cells stand for each tip's job. */
 const recorded = JSON.parse(readFileSync(join(PROJECT_ROOT, "test", "data", "kernel-ab", "feature-flow.json"), "utf8")) as StoredFlow;
-const samples = recorded.samples.map((r) => {
-  const [t, topology, size] = r.cell.split("/");
-  return { cell: { test: t, topology, size: Number(size) }, variant: r.variant, round: r.round, run: r.run, slot: r.slot, startedAt: r.started_at, endedAt: r.ended_at, values: JSON.parse(r.values_json), throughput: r.throughput ?? Number.NaN, ok: r.ok === 1 };
-});
-const results = recorded.runs.map((r) => (r.stage === "bench" && r.data ? { ...r, data: { ...r.data, samples } } : r)) as TypedStageResult[];
+const results = resultsOfStoredFlow(recorded);
 const { analysis } = buildFlowReport({ flowId: recorded.flowId, series: recorded.series, results, errors: [], generatedAt: recorded.generatedAt });
 const cells = (analysis?.cells ?? []).map((c) => ({ cell: c.key, analysis: c.analysis }));
 const sha = (c: string) => c.repeat(40);

@@ -77,9 +77,9 @@ export interface StoredFlow {
   generatedAt: string;
 }
 
-/** Pure: a stored flow's report (the samples put back into its bench result). */
-export function reportOfStoredFlow(f: StoredFlow): Report {
-  const samples: BenchSample[] = f.samples.map((s) => ({
+/** Pure: the raw runs of a stored flow as samples again. */
+export function samplesOfStoredFlow(f: Pick<StoredFlow, "samples">): BenchSample[] {
+  return f.samples.map((s) => ({
     cell: cellFromKey(s.cell),
     variant: s.variant,
     round: s.round,
@@ -93,8 +93,17 @@ export function reportOfStoredFlow(f: StoredFlow): Report {
     ...(s.problem ? { problem: s.problem } : {}),
     ...(s.superseded !== null ? { superseded: s.superseded } : {}),
   }));
-  const results = f.runs.map((r) => (r.stage === "bench" && r.data ? { ...r, data: { ...r.data, samples } } : r));
-  return buildFlowReport({ flowId: f.flowId, series: f.series, results, errors: f.errors ?? [], generatedAt: f.generatedAt }).report;
+}
+
+/** Pure: a stored flow's stage results as the report job had them (the samples put back into its bench result). */
+export function resultsOfStoredFlow(f: Pick<StoredFlow, "samples" | "runs">): TypedStageResult[] {
+  const samples = samplesOfStoredFlow(f);
+  return f.runs.map((r) => (r.stage === "bench" && r.data ? { ...r, data: { ...r.data, samples } } : r));
+}
+
+/** Pure: a stored flow's report. */
+export function reportOfStoredFlow(f: StoredFlow): Report {
+  return buildFlowReport({ flowId: f.flowId, series: f.series, results: resultsOfStoredFlow(f), errors: f.errors ?? [], generatedAt: f.generatedAt }).report;
 }
 
 /** Reads a finished flow from the store (e.g. for b4, a dashboard, a recorded fixture). */

@@ -1,14 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import type { BenchSample, Cell } from "../../src/domain/bench.ts";
 import type { Series } from "../../src/domain/series.ts";
 import { createScratchSeries } from "../../src/demo/scratch-series.ts";
 import { createFlowIfAbsent, getFlow, setFlowStatus } from "../../src/store/flow-repository.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import { saveFlowResults } from "../../src/store/result-repository.ts";
 import { saveSeries } from "../../src/store/series-repository.ts";
-import { buildFlowReport, type StoredFlow } from "../../src/workers/build-flow-report.ts";
+import { buildFlowReport, resultsOfStoredFlow, samplesOfStoredFlow, type StoredFlow } from "../../src/workers/build-flow-report.ts";
 import { PROJECT_ROOT } from "./fixtures.ts";
 import { exitOf, runCli, spawnCli } from "./run-cli.ts";
 
@@ -36,24 +35,8 @@ export async function prepareWebStore(dir: string, redisUrl: string): Promise<We
   if (!flowId) throw new Error(`no flow in: ${review.stderr}`);
 
   const recorded = JSON.parse(readFileSync(join(PROJECT_ROOT, "test", "data", "kernel-ab", "feature-flow.json"), "utf8")) as StoredFlow;
-  const samples: BenchSample[] = recorded.samples.map((r) => {
-    const [test, topology, size] = r.cell.split("/");
-    return {
-      cell: { test, topology, size: Number(size) } as Cell,
-      variant: r.variant,
-      round: r.round,
-      run: r.run,
-      slot: r.slot,
-      startedAt: r.started_at,
-      endedAt: r.ended_at,
-      values: JSON.parse(r.values_json) as Record<string, string>,
-      throughput: r.throughput ?? Number.NaN,
-      ok: r.ok === 1,
-      ...(r.problem ? { problem: r.problem } : {}),
-      ...(r.superseded !== null ? { superseded: r.superseded } : {}),
-    };
-  });
-  const results = recorded.runs.map((r) => (r.stage === "bench" && r.data ? { ...r, data: { ...r.data, samples } } : r));
+  const samples = samplesOfStoredFlow(recorded);
+  const results = resultsOfStoredFlow(recorded);
   // The report job's own path: analysis of the stage results, verdicts stored with the whole analysis.
   const { report, analysis } = buildFlowReport({ flowId: recorded.flowId, series: recorded.series, results, errors: [], generatedAt: recorded.generatedAt });
   const v2: Series = { ...recorded.series, id: `${recorded.series.id}-v2`, version: 2, previousVersion: recorded.series.id };
