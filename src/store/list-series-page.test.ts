@@ -11,6 +11,7 @@ import { MIGRATIONS } from "./migrations.ts";
 import { openStore } from "./open-store.ts";
 import { saveFlowResults } from "./result-repository.ts";
 import { saveSeries } from "./series-repository.ts";
+import { tipSeries } from "../domain/tree-tip.ts";
 
 for (const backend of STORE_BACKENDS) {
   test(`listSeriesPage and listSeriesVersions on ${backend.name}: newest first, filters, literal case-blind search, pages, version chains`, async () => {
@@ -60,6 +61,9 @@ for (const backend of STORE_BACKENDS) {
       assert.deepEqual(await ids({ search: "[patch] net: quiet" }), { total: 1, ids: ["s5"] }, "a patch's subject");
       assert.deepEqual(await ids({ author: "ZQ@example.org" }), { total: 1, ids: ["s2"] });
       assert.deepEqual(await ids({ author: "zq@example" }), { total: 0, ids: [] }, "the address whole");
+      // A tree tip's stand-in series is the tree's history, not a posted series.
+      await saveSeries(db, tipSeries({ tree: "net-next", base: "a".repeat(40), head: "b".repeat(40), subject: "net: verifier fix merged", seenAt: "2026-12-07T00:00:00Z" }), new Map());
+      assert.deepEqual(await ids({ tree: "net-next" }), { total: 1, ids: ["s1"] }, "tree tips are not listed");
       await saveFlowResults(db, "f3", {
         results: [],
         samples: [],

@@ -42,7 +42,8 @@ export async function listSeriesPage(
   filter: SeriesFilter,
   page: { offset: number; limit: number },
 ): Promise<{ total: number; rows: SeriesListRow[] }> {
-  let q = db.selectFrom("series");
+  // A tree tip's stand-in series belongs to the tree's history, not to the list of posted series.
+  let q = db.selectFrom("series").where("series.source", "!=", "tree");
   if (filter.tree !== undefined) q = q.where("series.tree", "=", filter.tree);
   if (filter.author !== undefined) q = q.where("series.author_email", "=", filter.author.toLowerCase());
   if (filter.search !== undefined) {
