@@ -16,6 +16,14 @@ export function stageJobId(flowId: string, stage: string): string {
   return `${flowId}-${stage}`;
 }
 
+const STAGE_JOB_ID = /^(.+)-(apply|build|selftests|bench)$/;
+
+/** Pure: the flow and stage a stage job's id names (stageJobId backwards); null for another id. */
+export function parseStageJobId(id: string): { flowId: string; stage: string } | null {
+  const m = STAGE_JOB_ID.exec(id);
+  return m ? { flowId: m[1]!, stage: m[2]! } : null;
+}
+
 /** The github queue's job for one webhook delivery (X-GitHub-Delivery, made safe for a job id). */
 export function githubEventJobId(deliveryId: string): string {
   return `gh-${deliveryId.replace(/[^A-Za-z0-9_-]/g, "_")}`;

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { Queue, Worker } from "bullmq";
 import { startTestRedis } from "../../test/helpers/redis-server.ts";
+import { stageJobId } from "../queue/job-ids.ts";
 import { poolQueue } from "../queue/queue-names.ts";
 import { queueStateSchema } from "../web/web-view-schemas.ts";
 import { createQueueStateReader } from "./read-queue-state.ts";
@@ -48,7 +49,7 @@ test("queue state from a real Redis: a pool's stage jobs by flow and state, and 
     });
     await failed;
     await worker?.close();
-    await q.add("apply", { flowId: "flow-a", stage: "apply" });
+    await q.add("apply", { flowId: "flow-a", stage: "apply" }, { jobId: stageJobId("flow-a", "apply") });
     await q.add("odd", { nothing: true });
     const state = queueStateSchema.parse(await reader.read());
     assert.equal(state.available, true, state.reason ?? "");

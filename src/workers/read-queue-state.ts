@@ -1,6 +1,6 @@
 import { Queue } from "bullmq";
 import type { RedisOptions } from "ioredis";
-import { runnersKey } from "../queue/job-ids.ts";
+import { parseStageJobId, runnersKey } from "../queue/job-ids.ts";
 import { ORCHESTRATOR_QUEUE, poolQueue } from "../queue/queue-names.ts";
 import { bullConnection, newRedis } from "../queue/redis-connection.ts";
 import { runnerRows } from "../runner/registry/runner-record.ts";
@@ -23,9 +23,10 @@ function stageOf(data: unknown): { flowId: string; stage: string } | null {
 /** Stage jobs not finished and failed ones in one pool's queue. */
 async function poolJobs(q: Queue, pool: string): Promise<Pick<QueueState, "stageJobs" | "failedJobs">> {
   const stageJobs: QueueState["stageJobs"] = [];
+  // Ids only: a stage job's data carries the series' patches, and its id already names flow and stage.
   for (const state of PENDING) {
-    for (const j of await q.getJobs([state], 0, MAX_STAGE_JOBS - 1, true)) {
-      const s = j ? stageOf(j.data) : null;
+    for (const id of await q.getRanges([state], 0, MAX_STAGE_JOBS - 1, true)) {
+      const s = parseStageJobId(id);
       if (s) stageJobs.push({ pool, ...s, state });
     }
   }
