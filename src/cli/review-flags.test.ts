@@ -12,7 +12,7 @@ test("review flags: every bad one in one input error, in bench's one-line form",
       assert.equal(
         e.message,
         '5 problems: unknown stage "frob" (known: apply, build, selftests, bench); --timeout expects a whole number of seconds >= 1, got "-1"; ' +
-          '--rounds expects a whole number >= 1, got "x"; unknown topology "moon" (known: loopback, container, container-bridge); ' +
+          '--rounds expects a whole number >= 1, got "x"; unknown topology "moon" (known: loopback, container, container-bridge, remote); ' +
           'unknown test "SCTP_RR" (known: TCP_RR, TCP_CRR, TCP_STREAM, UDP_RR)',
       );
       return true;

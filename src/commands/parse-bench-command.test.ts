@@ -48,7 +48,7 @@ const errorCases: [string, string, RegExp][] = [
   ["size out of range", "/bench sizes=2048K", /"2048K" is not a size/],
   ["size zero", "/bench sizes=0", /"0" is not a size/],
   ["negative rounds", "/bench rounds=-1", /rounds: expected a whole number/],
-  ["bad topology", "/bench topology=wan", /unknown topology "wan"; valid: loopback, container, container-bridge/],
+  ["bad topology", "/bench topology=wan", /unknown topology "wan"; valid: loopback, container, container-bridge, remote/],
   ["variant not allowlisted", "/bench kernel=host variant=tcp_rmem=1", /KNOB one of busy_read, busy_poll/],
   ["variant out of range", "/bench kernel=host variant=busy_read=5000", /busy_read must be in 0\.\.1000/],
   ["arm with kernel=host", "/bench kernel=host arm=busy_read=50", /kernel=host has none/],

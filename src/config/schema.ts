@@ -74,6 +74,20 @@ export const armSchema = z
   })
   .strict();
 
+/** Values that reach the peer's command line are checked here: an IP literal and a port (remote-peer.ts). */
+const benchRemoteSchema = z
+  .object({
+    host: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]*$/, "a host name or address").describe("ssh address of the peer."),
+    port: z.number().int().min(1).max(65535).default(22).describe("ssh port of the peer."),
+    user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "a user name").default("root").describe("ssh user on the peer."),
+    identityFile: z.string().min(1).describe("Private key file for the peer (never logged)."),
+    knownHostsFile: z.string().min(1).describe("Pinned host key of the peer (known_hosts format); an unknown or changed key is refused."),
+    dataAddr: z.ipv4().describe("The peer's address on the data network: netserver listens there, netperf targets it."),
+    netserverPort: z.number().int().min(1024).max(65535).default(12866).describe("Port of patchbench's netserver on the peer."),
+    connectTimeoutSec: z.number().int().min(1).max(120).default(10).describe("ssh connect timeout."),
+  })
+  .strict();
+
 export const benchSchema = z
   .object({
     tests: z.array(z.enum(BENCH_TESTS)).min(1).default(["TCP_RR"]).describe("netperf tests to run."),
@@ -144,6 +158,10 @@ export const benchSchema = z
       .describe("netperf -T local,remote CPU pinning; null disables."),
     budgetSec: z.number().int().min(10).default(3600).describe("Refuse plans estimated to take longer."),
     seed: z.number().int().default(1).describe("Seed for cell order shuffling."),
+    remote: benchRemoteSchema
+      .nullable()
+      .default(null)
+      .describe("The `remote` topology's peer: netserver runs there, started and stopped over ssh; null: no remote topology."),
   })
   .strict();
 
@@ -299,6 +317,9 @@ export const treeSchema = z
     // A tip is measured as a kernel A/B: without a build and a bench there is nothing to chart.
     if (t.history.enabled && !(t.stages.includes("build") && t.stages.includes("bench"))) {
       ctx.addIssue({ code: "custom", path: ["history", "enabled"], message: "history needs the build and bench stages (a tip is measured as a kernel A/B)" });
+    }
+    if (t.bench.topologies.includes("remote") && t.bench.remote === null) {
+      ctx.addIssue({ code: "custom", path: ["bench", "remote"], message: "the remote topology needs bench.remote (the peer's ssh access and data address)" });
     }
   });
 

@@ -4,7 +4,7 @@ import type { Direction } from "./verdict.ts";
 export const BENCH_TESTS = ["TCP_RR", "TCP_CRR", "TCP_STREAM", "UDP_RR"] as const;
 export type BenchTest = (typeof BENCH_TESTS)[number];
 
-export const TOPOLOGIES = ["loopback", "container", "container-bridge"] as const;
+export const TOPOLOGIES = ["loopback", "container", "container-bridge", "remote"] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
 
 /** One change applied on the host for the duration of a variant's runs. */

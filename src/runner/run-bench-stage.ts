@@ -107,6 +107,7 @@ export async function runBenchStage(job: StageJob, deps: BenchStageDeps): Promis
       log: deps.log,
       journalPath: deps.journalPath,
       budgetSec: b.budgetSec,
+      remote: b.remote,
       // A sysctl or BPF attach takes effect for the next socket: per-cell switching needs no 2 s settle.
       ...(b.pairing !== "side" ? { settleMs: 200 } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
@@ -120,7 +121,7 @@ export async function runBenchStage(job: StageJob, deps: BenchStageDeps): Promis
       {
         variants,
         samples: out.samples,
-        profile: describeProfile(out.profile),
+        profile: describeProfile(out.profile, out.peerKernel),
         warnings: tuningWarnings(out.profile),
         // Arms are sides on the candidate kernel: without kernel sides there is none to put them on.
         problems: [...out.problems, ...(b.arms.length ? [`bench.arms (${b.arms.map((a) => a.name).join(", ")}) not run: arms need kernel sides (a flow that builds kernels)`] : [])],

@@ -15,10 +15,11 @@ const sysctlLine = (s: Record<string, string | null>) =>
     .join(", ");
 
 /** The machine profile as short "name: value" lines for reports (full profile stays in the result). */
-export function describeProfile(p: MachineProfile): Record<string, string> {
+export function describeProfile(p: MachineProfile, peerKernel: string | null = null): Record<string, string> {
   return {
     cpu: `${p.cpuModel ?? "unknown"}, ${p.cpuCount} online (${p.onlineCpus})${p.isVirtual ? ", virtual machine" : ""}`,
-    kernel: p.kernelRelease,
+    // With a remote peer the two ends of the wire run different kernels: both are stated.
+    ...(peerKernel === null ? { kernel: p.kernelRelease } : { kernel: `${p.kernelRelease} (runner)`, "peer kernel": `${peerKernel} (remote peer, netserver)` }),
     "governor/SMT/turbo": `${p.governor} / ${p.smt} / ${p.turbo}`,
     isolcpus: p.isolatedCpus || "none",
     irqs: `${p.irqAffinity.total} IRQs, ${p.irqAffinity.spreadOverAll} spread over all CPUs`,

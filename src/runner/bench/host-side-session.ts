@@ -19,6 +19,7 @@ import { applySettings, type HostSettingsDeps, restoreFromJournal } from "./host
 import { buildNetperfArgv, keysForTest } from "./netperf-command.ts";
 import type { NetserverDeps, NetserverHandle, NetserverOptions } from "./netserver.ts";
 import { checkNetperfRun } from "./parse-netperf.ts";
+import { type RemotePeer, startRemoteNetserver } from "./remote-peer.ts";
 import type { RunOutcome, SideSession } from "./side-session.ts";
 import { retransmitProblem } from "./tcp-retransmits.ts";
 import { type TopologyHandle, teardownTopology } from "./topology.ts";
@@ -41,6 +42,8 @@ export interface HostBench {
   restarts: Map<Topology, number>;
   cgroup: BenchCgroup | null;
   startNetserver: (options: NetserverOptions, deps: NetserverDeps) => Promise<NetserverHandle>;
+  /** The remote topology's peer (its netserver is started over ssh), or null. */
+  remote: RemotePeer | null;
   readRetransmits: (netns: string | null) => Promise<number | null>;
   now: () => Date;
   /** Things repaired since the last run's outcome (reported with it). */
@@ -62,6 +65,12 @@ export async function ensureNetserver(host: HostBench, t: Topology): Promise<Net
     await cur.stop().catch(() => undefined);
     host.notes.push(`netserver for ${t} died (${reason}); restarted once`);
     host.log.warn({ topology: t, reason }, "netserver died; restarting");
+  }
+  if (t === "remote") {
+    if (!host.remote) throw infraError("the remote topology has no peer configured (bench.remote)");
+    const s = await startRemoteNetserver(host.remote, { exec: host.exec, log: host.log });
+    host.servers.set(t, s);
+    return s;
   }
   const s = await host.startNetserver({ addr: h.serverAddr, netns: h.serverNs }, { exec: host.exec, log: host.log });
   // Its per-test children are forked after this, so their sockets are born in the cgroup.

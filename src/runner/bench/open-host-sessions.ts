@@ -9,6 +9,7 @@ import { restoreFromJournal } from "./host-settings.ts";
 import { closeHostBench, createHostSideSession, ensureNetserver, type HostBench } from "./host-side-session.ts";
 import { collectMachineProfile, type MachineProfile } from "./machine-profile.ts";
 import { type NetserverDeps, type NetserverHandle, type NetserverOptions, startNetserver } from "./netserver.ts";
+import { type RemotePeer, readPeerKernel } from "./remote-peer.ts";
 import type { SideSession } from "./side-session.ts";
 import { readRetransSegs } from "./tcp-retransmits.ts";
 import { cleanupStale, DEFAULT_PREFIX, newRunId, setupTopology, type TopologyHandle } from "./topology.ts";
@@ -29,12 +30,16 @@ export interface HostSessionDeps {
   /** TCP RetransSegs of a namespace (null = host). Default: /proc/net/snmp. */
   readRetransmits?: (netns: string | null) => Promise<number | null>;
   now?: () => Date;
+  /** The remote topology's peer (tree config bench.remote). */
+  remote?: RemotePeer | null;
 }
 
 export interface HostSessions {
   /** One per plan variant, in plan order. */
   sessions: SideSession[];
   profile: MachineProfile;
+  /** The remote peer's `uname -r`, when a cell uses the remote topology. */
+  peerKernel: string | null;
   /** What was repaired while setting up (a crashed run's leftovers), in words. */
   problems: string[];
 }
@@ -100,6 +105,11 @@ export async function openHostSessions(plan: BenchPlan, deps: HostSessionDeps): 
     throw inputError(`pinning -T ${plan.pinning.local},${plan.pinning.remote} names a CPU beyond the ${profile.cpuCount} online`);
   }
 
+  const remote = deps.remote ?? null;
+  if (topologiesNeeded.includes("remote") && !remote) throw inputError("the remote topology needs bench.remote (the peer's ssh access and data address)");
+  // First contact with the peer: unreachable or a host key that is not the pinned one ends here.
+  const peerKernel = remote && topologiesNeeded.includes("remote") ? await readPeerKernel(remote, { exec: run, log }) : null;
+
   const runId = newRunId();
   const host: HostBench = {
     exec: run,
@@ -112,6 +122,7 @@ export async function openHostSessions(plan: BenchPlan, deps: HostSessionDeps): 
     restarts: new Map(),
     cgroup: null,
     startNetserver: deps.startNetserver ?? startNetserver,
+    remote,
     readRetransmits: deps.readRetransmits ?? ((ns: string | null) => readRetransSegs(ns, { exec: run })),
     now: deps.now ?? (() => new Date()),
     notes: [],
@@ -120,7 +131,7 @@ export async function openHostSessions(plan: BenchPlan, deps: HostSessionDeps): 
   try {
     if (needCgroup) host.cgroup = createBenchCgroup({ prefix, runId }, bpfDeps);
     for (const t of topologiesNeeded) {
-      host.topo.set(t, await setupTopology(t, { prefix, runId }, { exec: run, log }));
+      host.topo.set(t, await setupTopology(t, { prefix, runId, ...(remote ? { remoteAddr: remote.dataAddr } : {}) }, { exec: run, log }));
       await ensureNetserver(host, t);
     }
   } catch (err) {
@@ -128,5 +139,5 @@ export async function openHostSessions(plan: BenchPlan, deps: HostSessionDeps): 
     for (const p of problems) log.warn({ problem: p }, "bench setup");
     throw err;
   }
-  return { sessions: plan.variants.map((v) => createHostSideSession(host, v)), profile, problems };
+  return { sessions: plan.variants.map((v) => createHostSideSession(host, v)), profile, peerKernel, problems };
 }

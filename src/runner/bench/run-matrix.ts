@@ -17,6 +17,8 @@ export type BenchDeps = SessionsDeps & HostSessionDeps;
 export interface BenchResult {
   samples: BenchSample[];
   profile: MachineProfile;
+  /** The remote topology's peer kernel (`uname -r` over ssh), or null. */
+  peerKernel: string | null;
   /** Everything that went wrong or was repaired, in words, for the report. */
   problems: string[];
   aborted: boolean;
@@ -48,7 +50,7 @@ export async function runBenchPlan(plan: BenchPlan, deps: BenchDeps): Promise<Be
   try {
     const host = await openHostSessions(plan, deps);
     const r = await runBenchSessions(plan, host.sessions, deps);
-    return { samples: r.samples, profile: host.profile, problems: [...host.problems, ...r.problems], aborted: r.aborted };
+    return { samples: r.samples, profile: host.profile, peerKernel: host.peerKernel, problems: [...host.problems, ...r.problems], aborted: r.aborted };
   } finally {
     lock.release();
   }

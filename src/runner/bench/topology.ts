@@ -58,7 +58,7 @@ export function newRunId(pid: number = process.pid): string {
 const RUN_ID_RE = /^(\d+)-([0-9a-f]{4})$/;
 
 /** Pure: names, addresses and `ip` commands of one topology. */
-export function planTopology(topology: Topology, prefix: string, runId: string): TopologyPlan {
+export function planTopology(topology: Topology, prefix: string, runId: string, remoteAddr?: string): TopologyPlan {
   validatePrefix(prefix);
   const m = RUN_ID_RE.exec(runId);
   if (!m) throw inputError(`run id ${JSON.stringify(runId)} must look like <pid>-<4 hex>`);
@@ -79,6 +79,11 @@ export function planTopology(topology: Topology, prefix: string, runId: string):
       serverIf: null,
       clientIf: null,
     };
+  }
+  if (topology === "remote") {
+    // netperf runs on the host and crosses a real NIC to the peer (remote-peer.ts): nothing to build here.
+    if (!remoteAddr) throw inputError("the remote topology needs the peer's data address (bench.remote.dataAddr)");
+    return { topology, runId, clientNs: null, serverNs: null, clientAddr: "", serverAddr: remoteAddr, namespaces: [], commands: [], serverIf: null, clientIf: null };
   }
   if (topology === "container") {
     const a = ns("ca");
@@ -205,11 +210,11 @@ async function deleteNetns(ns: string, run: Exec, log?: Logger): Promise<void> {
  */
 export async function setupTopology(
   topology: Topology,
-  options: { prefix?: string; runId: string },
+  options: { prefix?: string; runId: string; remoteAddr?: string },
   deps: TopologyDeps = {},
 ): Promise<TopologyHandle> {
   const run = deps.exec ?? defaultExec;
-  const plan = planTopology(topology, options.prefix ?? DEFAULT_PREFIX, options.runId);
+  const plan = planTopology(topology, options.prefix ?? DEFAULT_PREFIX, options.runId, options.remoteAddr);
   const { commands: _c, ...handle } = plan;
   if (plan.namespaces.length === 0) return handle;
   if (await isConfigured(plan, run)) {
