@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { release, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +32,7 @@ describe("remote topology (real sshd + netserver in a netns as the peer)", { ski
   const veth = `pbp${process.pid % 100000}`;
   let dir = "";
   let sshd: ChildProcess;
+  let sshdBare: ChildProcess;
   let peer: RemotePeer;
   const sh = (...argv: string[]) => execFileSync(argv[0]!, argv.slice(1), { stdio: "pipe" }).toString();
   const netserversInPeer = () =>
@@ -45,6 +46,34 @@ describe("remote topology (real sshd + netserver in a netns as the peer)", { ski
           return false;
         }
       });
+
+  const startSshd = async (name: string, port: number, extra: string[]): Promise<ChildProcess> => {
+    writeFileSync(
+      join(dir, name),
+      [
+        `Port ${port}`, `ListenAddress ${PEER}`, `HostKey ${join(dir, "host_key")}`, `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+        "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
+        "StrictModes no", `PidFile ${join(dir, `${name}.pid`)}`, "LogLevel ERROR", ...extra,
+      ].join("\n"),
+    );
+    const child = spawn("ip", ["netns", "exec", ns, SSHD, "-D", "-e", "-f", join(dir, name)], { stdio: ["ignore", "ignore", "inherit"] });
+    // sshd listens once it answers with its banner (a bare connect would leave a kex error in its log).
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      up = await new Promise<boolean>((res) => {
+        const c = connect({ host: PEER, port });
+        c.once("data", () => {
+          c.end("SSH-2.0-probe\r\n");
+          c.destroy();
+          res(true);
+        });
+        c.on("error", () => res(false));
+      });
+      if (!up) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(up, `${name}: sshd listens`);
+    return child;
+  };
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "pb-peer-"));
@@ -62,30 +91,14 @@ describe("remote topology (real sshd + netserver in a netns as the peer)", { ski
     sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", join(dir, "client_key"));
     writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
     const port = 20000 + ((process.pid + 7) % 20000);
-    const pin = (key: string) => `[${PEER}]:${port} ${readFileSync(join(dir, `${key}.pub`), "utf8").split(" ").slice(0, 2).join(" ")}\n`;
-    writeFileSync(join(dir, "known_hosts"), pin("host_key"));
+    const pin = (key: string, p = port) => `[${PEER}]:${p} ${readFileSync(join(dir, `${key}.pub`), "utf8").split(" ").slice(0, 2).join(" ")}\n`;
+    writeFileSync(join(dir, "known_hosts"), pin("host_key") + pin("host_key", port + 1));
     writeFileSync(join(dir, "known_hosts_other"), pin("other_host_key"));
-    writeFileSync(
-      join(dir, "sshd_config"),
-      [
-        `Port ${port}`, `ListenAddress ${PEER}`, `HostKey ${join(dir, "host_key")}`, `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-        "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
-        "StrictModes no", `PidFile ${join(dir, "sshd.pid")}`, "LogLevel ERROR",
-      ].join("\n"),
-    );
-    sshd = spawn("ip", ["netns", "exec", ns, SSHD, "-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "inherit"] });
-    let up = false;
-    for (let i = 0; i < 100 && !up; i++) {
-      up = await new Promise<boolean>((res) => {
-        const c = connect({ host: PEER, port }, () => {
-          c.destroy();
-          res(true);
-        });
-        c.on("error", () => res(false));
-      });
-      if (!up) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(up, "sshd listens");
+    sshd = await startSshd("sshd_config", port, []);
+    // A second sshd whose sessions' PATH has ss and uname but no netserver: a peer without netperf.
+    mkdirSync(join(dir, "bin"));
+    for (const b of ["ss", "uname", "sh"]) symlinkSync(sh("sh", "-c", `command -v ${b}`).trim(), join(dir, "bin", b));
+    sshdBare = await startSshd("sshd_config_bare", port + 1, [`SetEnv PATH=${join(dir, "bin")}`]);
     // Through the schema, as a tree config gives it.
     const remote = benchSchema.parse({
       topologies: ["remote"],
@@ -98,6 +111,7 @@ describe("remote topology (real sshd + netserver in a netns as the peer)", { ski
   after(async () => {
     await restoreFromJournal(join(dir, "journal.json")).catch(() => undefined);
     sshd?.kill("SIGTERM");
+    sshdBare?.kill("SIGTERM");
     for (const p of netserversInPeer()) process.kill(Number(p), "SIGKILL");
     try {
       sh("ip", "link", "del", veth);
@@ -159,8 +173,16 @@ describe("remote topology (real sshd + netserver in a netns as the peer)", { ski
     assert.equal(readFileSync(empty.knownHostsFile, "utf8"), "", "a first contact is not learned either");
   });
 
+  test("a peer without netserver: the start fails with why, naming the peer and the step", async () => {
+    await assert.rejects(
+      startRemoteNetserver({ ...peer, port: peer.port + 1 }),
+      /remote peer root@203\.0\.113\.250:\d+, starting netserver on 203\.0\.113\.250:23866: netserver is not installed there \(.*not found/,
+    );
+    assert.deepEqual(netserversInPeer(), []);
+  });
+
   test("a peer nobody answers on is unreachable, named with the step", async () => {
-    await assert.rejects(readPeerKernel({ ...peer, port: peer.port + 1, connectTimeoutSec: 2 }), /remote peer root@203\.0\.113\.250:\d+, reading its kernel: unreachable \(.*Connection refused/);
+    await assert.rejects(readPeerKernel({ ...peer, port: peer.port + 2, connectTimeoutSec: 2 }), /remote peer root@203\.0\.113\.250:\d+, reading its kernel: unreachable \(.*Connection refused/);
   });
 
   test("a killed netserver on the peer is restarted once, then the second death is an error naming the peer", async () => {
