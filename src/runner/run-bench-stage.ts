@@ -26,18 +26,21 @@ export function reproduceCommands(bench: StageJob["bench"], cells: readonly Cell
   }
   const servers = new Set<string>();
   for (const c of cells) {
-    const host = c.topology === "loopback" ? "127.0.0.1" : c.topology === "container" ? "192.0.2.2" : "198.51.100.2";
-    const ns = c.topology === "loopback" ? null : "pb-client";
+    const remote = c.topology === "remote" ? bench.remote : null;
+    const host = remote ? remote.dataAddr : c.topology === "loopback" ? "127.0.0.1" : c.topology === "container" ? "192.0.2.2" : "198.51.100.2";
+    const ns = c.topology === "loopback" || c.topology === "remote" ? null : "pb-client";
+    const port = remote ? remote.netserverPort : 12865;
     if (!servers.has(c.topology)) {
       servers.add(c.topology);
       if (ns) out.push(`# ${c.topology}: two network namespaces, see README "Topologies"`);
-      out.push(`${ns ? "ip netns exec pb-server " : ""}netserver -L ${host},inet -p 12865 -D &`);
+      if (remote) out.push(`# remote: on the peer ${remote.user}@${remote.host}: netserver -L ${host},inet -p ${port} -D`);
+      else out.push(`${ns ? "ip netns exec pb-server " : ""}netserver -L ${host},inet -p ${port} -D &`);
     }
     out.push(
       buildNetperfArgv({
         test: c.test,
         host,
-        port: 12865,
+        port,
         durationSec: bench.durationSec,
         size: c.size,
         pinning: bench.pinning,
@@ -144,6 +147,10 @@ async function runKernelBench(
   const arms = b.arms.map((a) => ({ variant: a.name, claimedAs: a.claimedAs }));
   const host = await collectMachineProfile({});
   const empty = { variants, arms, samples: [], profile: describeProfile(host), warnings: [], problems: [] as string[], commands: [] };
+  if (cells.some((c) => c.topology === "remote")) {
+    const why = "the remote topology measures the runner's own kernel against a peer: it runs with settings sides (bench.sides: settings), not in kernel guests";
+    return done("error", why, { ...empty, problems: [why] });
+  }
   if (!build?.base?.image || !build.candidate?.image) {
     const why = !build ? "the flow built no kernels (add build to the tree's stages, or set bench.sides: settings)" : "the build stage left no base and candidate kernel images";
     return done("skip", `skipped: ${why}`, { ...empty, problems: [why] });

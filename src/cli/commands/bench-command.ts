@@ -10,6 +10,7 @@ import { type BenchPlan, cellsOf, estimatePlanSeconds } from "../../domain/bench
 import { type BenchResult, runBenchPlan } from "../../runner/bench/run-matrix.ts";
 import { describeVariant, parseVariantSpec } from "../../runner/bench/variant-plan.ts";
 import { describeProfile } from "../../runner/bench/describe-profile.ts";
+import type { RemotePeer } from "../../runner/bench/remote-peer.ts";
 import { formatPercent } from "../../stats/analyze-cell.ts";
 import { adaptiveDecider } from "../../stats/adaptive-decider.ts";
 import type { MatrixAnalysis } from "../../stats/analyze-matrix.ts";
@@ -174,7 +175,7 @@ function loadAverage(): number | null {
 /** Run a plan and analyse it (shared with scripts/bench-real.ts). */
 export async function runAndAnalyze(
   run: BenchRun,
-  deps: { log: Logger; journalPath: string; prefix?: string; signal?: AbortSignal; onSample?: (s: BenchSample) => void; claimsText?: string },
+  deps: { log: Logger; journalPath: string; prefix?: string; signal?: AbortSignal; onSample?: (s: BenchSample) => void; claimsText?: string; remote?: RemotePeer | null },
 ): Promise<BenchOutcome> {
   const t0 = Date.now();
   const loadBefore = loadAverage();
@@ -184,6 +185,7 @@ export async function runAndAnalyze(
     journalPath: deps.journalPath,
     budgetSec: run.budgetSec,
     settleMs: run.settleMs,
+    remote: deps.remote ?? null,
     ...(deps.prefix ? { prefix: deps.prefix } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
     ...(deps.onSample ? { onSample: deps.onSample } : {}),
@@ -284,9 +286,9 @@ export function formatBenchReport(o: BenchOutcome): string {
       L.push(`      ${c.detail}`);
     }
   }
-  const profile = describeProfile(o.result.profile);
+  const profile = describeProfile(o.result.profile, o.result.peerKernel);
   L.push("");
-  L.push(`machine: ${profile.cpu}; kernel ${profile.kernel}; netperf ${profile.netperf}`);
+  L.push(`machine: ${profile.cpu}; kernel ${profile.kernel}${profile["peer kernel"] ? `; peer kernel ${profile["peer kernel"]}` : ""}; netperf ${profile.netperf}`);
   L.push(`  load average (1 min): ${o.load.before ?? "?"} before, ${o.load.after ?? "?"} after, on ${o.result.profile.cpuCount} CPUs`);
   for (const w of tuningWarnings(o.result.profile)) L.push(`  not tuned: ${w}`);
   for (const pr of o.result.problems) L.push(`  problem: ${pr}`);
@@ -321,6 +323,7 @@ export async function benchCommand(flags: BenchCommandFlags): Promise<number> {
     outcome = await runAndAnalyze(run, {
       log,
       journalPath: join(config.paths.dataDir, "sysctl-journal.json"),
+      remote: base.remote,
       signal: ac.signal,
       onSample: (s) => {
         n++;

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { benchSchema, treeSchema } from "../../config/schema.ts";
+import type { Variant } from "../../domain/bench.ts";
+import { reproduceCommands } from "../run-bench-stage.ts";
 import { parseSsListenerPid, type RemotePeer, remoteNetserverCommand, sshArgv, sshFailure } from "./remote-peer.ts";
 
 const peer: RemotePeer = {
@@ -64,4 +66,13 @@ test("config: bench.remote is checked before it reaches a command line, and the 
   assert.equal(tree.success, false);
   assert.match(JSON.stringify(tree.error?.issues), /the remote topology needs bench.remote/);
   assert.equal(treeSchema.safeParse({ name: "t", url: "u", bench: { topologies: ["remote"], remote: ok } }).success, true);
+});
+
+test("reproduce commands for a remote cell: netserver on the peer, netperf on the host against its data address", () => {
+  const bench = benchSchema.parse({ topologies: ["remote"], remote: { host: "peer.lab", identityFile: "/k", knownHostsFile: "/kh", dataAddr: "10.0.0.2" } });
+  const out = reproduceCommands(bench, [{ test: "TCP_RR", size: 1, topology: "remote" }], bench.variants as Variant[]);
+  assert.ok(out.includes("# remote: on the peer root@peer.lab: netserver -L 10.0.0.2,inet -p 12866 -D"), out.join("\n"));
+  const netperf = out.find((l) => l.startsWith("netperf "));
+  assert.match(netperf ?? "", / -H 10\.0\.0\.2 .*-p 12866/);
+  assert.doesNotMatch(out.join("\n"), /ip netns/);
 });
