@@ -53,5 +53,5 @@ export function retransmitProblem(
       : run.throughput * run.seconds * 2;
   const limit = Math.max(3, Number.isFinite(segments) ? segments * 0.001 : 3);
   if (retrans <= limit) return null;
-  return `${retrans} TCP retransmits on ${run.topology} during the run (over ${Math.floor(limit)}, 0.1% of ~${Math.round(segments)} segments)${run.topology === "loopback" ? " (host counter; other loopback traffic counts too)" : ""}`;
+  return `${retrans} TCP retransmits on ${run.topology} during the run (over ${Math.floor(limit)}, 0.1% of ~${Math.round(segments)} segments)${run.topology === "loopback" ? " (host counter; other loopback traffic counts too)" : run.topology === "remote" ? " (the runner's counter; its other traffic counts too)" : ""}`;
 }
