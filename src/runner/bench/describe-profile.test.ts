@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { golden } from "../../../test/helpers/golden.ts";
 import { describeKernelProfile, describeProfile } from "./describe-profile.ts";
 import type { MachineProfile } from "./machine-profile.ts";
 
@@ -37,4 +38,13 @@ test("kernel A/B: sysctls and cmdline come from the guests, never the host; equa
   assert.ok(!Object.values(same).some((v) => v.includes("bbr") || v.includes("mitigations")), "no host sysctl or cmdline");
   const differ = describeKernelProfile(host, "k", [guest("base", "cubic"), guest("candidate", "reno")]);
   assert.equal(differ["guest sysctls"], "base: net.core.busy_read=0, net.ipv4.tcp_congestion_control=cubic; candidate: net.core.busy_read=0, net.ipv4.tcp_congestion_control=reno");
+});
+
+test("remote topology: both ends' kernels, the runner's and the peer's, as the Machine section shows them", () => {
+  const p = describeProfile(host, "6.12.9-peer");
+  assert.equal(p.kernel, "6.1.0-host (runner)");
+  assert.equal(p["peer kernel"], "6.12.9-peer (remote peer, netserver)");
+  golden("machine-remote-peer.txt", `Machine:\n${Object.entries(p).map(([k, v]) => `  ${k}: ${v}\n`).join("")}`);
+  assert.equal(describeProfile(host).kernel, "6.1.0-host", "without a peer: one kernel, unqualified");
+  assert.equal(describeProfile(host)["peer kernel"], undefined);
 });
