@@ -97,7 +97,7 @@ describe("remote topology (real sshd + netserver in a netns as the peer)", { ski
     sshd = await startSshd("sshd_config", port, []);
     // A second sshd whose sessions' PATH has ss and uname but no netserver: a peer without netperf.
     mkdirSync(join(dir, "bin"));
-    for (const b of ["ss", "uname", "sh"]) symlinkSync(sh("sh", "-c", `command -v ${b}`).trim(), join(dir, "bin", b));
+    for (const b of ["ss", "uname", "sh", "bash", "env"]) symlinkSync(sh("sh", "-c", `command -v ${b}`).trim(), join(dir, "bin", b));
     sshdBare = await startSshd("sshd_config_bare", port + 1, [`SetEnv PATH=${join(dir, "bin")}`]);
     // Through the schema, as a tree config gives it.
     const remote = benchSchema.parse({
@@ -176,7 +176,7 @@ describe("remote topology (real sshd + netserver in a netns as the peer)", { ski
   test("a peer without netserver: the start fails with why, naming the peer and the step", async () => {
     await assert.rejects(
       startRemoteNetserver({ ...peer, port: peer.port + 1 }),
-      /remote peer root@203\.0\.113\.250:\d+, starting netserver on 203\.0\.113\.250:23866: netserver is not installed there \(.*not found/,
+      /remote peer root@203\.0\.113\.250:\d+, starting netserver on 203\.0\.113\.250:23866: netserver is not installed there \([^|]*netserver: not found\)$/,
     );
     assert.deepEqual(netserversInPeer(), []);
   });
@@ -211,5 +211,17 @@ describe("remote topology (real sshd + netserver in a netns as the peer)", { ski
     await assert.rejects(ensureNetserver(host, "remote"), /netserver for remote died again after a restart: remote peer root@203\.0\.113\.250/);
     await second.stop();
     assert.deepEqual(netserversInPeer(), []);
+  });
+
+  test("a runner that dies mid-job leaves no netserver on the peer (the session's hangup ends it)", async () => {
+    const h = await startRemoteNetserver(peer);
+    assert.deepEqual(netserversInPeer(), [String(h.pid)]);
+    // The local ssh carrying the netserver session, as a crash of the runner would end it.
+    const ssh = sh("pgrep", "-P", String(process.pid), "-x", "ssh").split(/\s+/).filter((x) => x !== "");
+    assert.equal(ssh.length, 1, "one ssh session: the netserver's");
+    process.kill(Number(ssh[0]), "SIGKILL");
+    for (let i = 0; i < 50 && netserversInPeer().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(netserversInPeer(), [], "netserver on the peer ended with its session");
+    await h.stop();
   });
 });

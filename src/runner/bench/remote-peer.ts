@@ -33,10 +33,15 @@ export interface RemotePeerDeps {
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 export const isIpv4 = (s: string): boolean => IPV4_RE.test(s);
 
-/** Pure: the ssh argv running `remote` (fixed words) on the peer; batch mode, pinned host key, no user config. */
-export function sshArgv(peer: RemotePeer, remote: readonly string[]): string[] {
+/**
+ * Pure: the ssh argv running `remote` (fixed words) on the peer; batch mode, pinned host key, no
+ * user config. `tty`: a pseudo-terminal, so the peer hangs the command up when the session ends
+ * (a runner that dies leaves no netserver behind).
+ */
+export function sshArgv(peer: RemotePeer, remote: readonly string[], options: { tty?: boolean } = {}): string[] {
   return [
     "ssh",
+    ...(options.tty ? ["-tt"] : []),
     "-F",
     "/dev/null",
     "-o",
@@ -141,7 +146,7 @@ function describeEnd(r: ExecResult | undefined, err: unknown): string {
   const words = (res.stdout + res.stderr)
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => l !== "" && !l.startsWith("Starting netserver"))
+    .filter((l) => l !== "" && !l.startsWith("Starting netserver") && !/^Connection to \S+ closed\.$/.test(l))
     .slice(-2)
     .join(" | ");
   if (res.code === 127 || /netserver: (command )?not found/.test(words)) return `netserver is not installed there (${words || "exit 127"})`;
@@ -162,10 +167,12 @@ export async function startRemoteNetserver(peer: RemotePeer, deps: RemotePeerDep
   const ac = new AbortController();
   let ended: string | null = null;
   let stopped = false;
-  const done = run(sshArgv(peer, remoteNetserverCommand(peer.dataAddr, peer.netserverPort)), { signal: ac.signal, okCodes: "any", maxOutput: 64 * 1024 }).then(
+  const done = run(sshArgv(peer, remoteNetserverCommand(peer.dataAddr, peer.netserverPort), { tty: true }), { signal: ac.signal, okCodes: "any", maxOutput: 64 * 1024 }).then(
     (r) => {
-      // ssh exits 255 silently when the remote command was killed by a signal (exit-signal).
-      const killed = r.code === 255 && r.stderr.trim() === "" && !r.timedOut;
+      // ssh exits 255 when the remote command was killed by a signal (exit-signal), saying only
+      // that the (tty) session closed.
+      const said = r.stderr.split(/\r?\n/).filter((l) => l.trim() !== "" && !/^Connection to \S+ closed\.\r?$/.test(l.trim()));
+      const killed = r.code === 255 && said.length === 0 && !r.timedOut;
       ended = killed ? "netserver was killed by a signal (ssh exited 255)" : (sshFailure(peer, "running netserver", r) ?? describeEnd(r, undefined));
     },
     (err: unknown) => {
