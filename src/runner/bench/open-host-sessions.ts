@@ -107,6 +107,10 @@ export async function openHostSessions(plan: BenchPlan, deps: HostSessionDeps): 
 
   const remote = deps.remote ?? null;
   if (topologiesNeeded.includes("remote") && !remote) throw inputError("the remote topology needs bench.remote (the peer's ssh access and data address)");
+  if (remote && topologiesNeeded.includes("remote")) {
+    const missing = [remote.identityFile, remote.knownHostsFile].filter((f) => !existsSync(f));
+    if (missing.length > 0) throw inputError(`bench.remote: ${missing.join(", ")} not found (the peer's identity file and pinned known_hosts)`);
+  }
   // First contact with the peer: unreachable or a host key that is not the pinned one ends here.
   const peerKernel = remote && topologiesNeeded.includes("remote") ? await readPeerKernel(remote, { exec: run, log }) : null;
 

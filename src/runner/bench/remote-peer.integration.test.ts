@@ -158,6 +158,26 @@ describe("remote topology (real sshd + netserver in a netns as the peer)", { ski
     t.diagnostic(`wall ${wall.toFixed(1)} s; ${r.samples.map((s) => `${s.variant}: ${Math.round(s.throughput)} tps p99 ${s.values.P99_LATENCY} us`).join("; ")}`);
   });
 
+  test("a missing identity file or pin is an input error before any ssh", async () => {
+    const plan: BenchPlan = {
+      cells: [{ test: "TCP_RR", size: 1, topology: "remote" }],
+      variants: [
+        { name: "a", settings: [] },
+        { name: "b", settings: [] },
+      ],
+      rounds: 1,
+      runsPerRound: 1,
+      durationSec: 1,
+      warmup: false,
+      design: "ABBA",
+      seed: 1,
+      pinning: null,
+    };
+    const deps = { log: silentLogger(), journalPath: join(dir, "journal.json"), budgetSec: 60 };
+    await assert.rejects(runBenchPlan(plan, { ...deps, remote: { ...peer, knownHostsFile: join(dir, "nope") } }), /bench\.remote: .*nope not found/);
+    await assert.rejects(runBenchPlan(plan, deps), /the remote topology needs bench\.remote/);
+  });
+
   test("a host key that is not the pinned one is refused, and the pin is left as it was", async () => {
     const pinned = readFileSync(join(dir, "known_hosts_other"), "utf8");
     const bad = { ...peer, knownHostsFile: join(dir, "known_hosts_other") };
