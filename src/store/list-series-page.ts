@@ -1,7 +1,6 @@
-import { type ExpressionBuilder, sql } from "kysely";
+import { sql } from "kysely";
 import type { Series } from "../domain/series.ts";
 import type { Db } from "./open-store.ts";
-import type { Database } from "./schema.ts";
 
 /** What the series list may be narrowed by; every field already checked at the web edge. */
 export interface SeriesFilter {
@@ -52,16 +51,14 @@ export async function listSeriesPage(
     q = q.where(sql<boolean>`series.search_text like ${pattern} escape '\\'`);
   }
   if (filter.hasRegression !== undefined) {
-    const found = (eb: ExpressionBuilder<Database, "series">) =>
-      eb.exists(
-        eb
-          .selectFrom("flows")
-          .innerJoin("verdicts", "verdicts.flow_id", "flows.id")
-          .select("flows.id")
-          .whereRef("flows.series_id", "=", "series.id")
-          .where("verdicts.verdict", "=", "regression"),
-      );
-    q = q.where((eb) => (filter.hasRegression ? found(eb) : eb.not(found(eb))));
+    // One uncorrelated set of the series that regressed somewhere (a correlated EXISTS let
+    // SQLite drive it from the verdict index once per series: 60 s at 20,000 series).
+    const regressed = db
+      .selectFrom("flows")
+      .innerJoin("verdicts", "verdicts.flow_id", "flows.id")
+      .select("flows.series_id")
+      .where("verdicts.verdict", "=", "regression");
+    q = q.where("series.id", filter.hasRegression ? "in" : "not in", regressed);
   }
   if (filter.verdict !== undefined) {
     const v = filter.verdict;
