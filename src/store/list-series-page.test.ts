@@ -90,6 +90,10 @@ for (const backend of STORE_BACKENDS) {
       assert.deepEqual(await ids({ search: "zq@example" }), { total: 1, ids: ["s2"] });
       assert.deepEqual(await ids({ author: "zq@example.org" }), { total: 1, ids: ["s2"] });
       assert.deepEqual(await ids({ search: "previousVersion" }), { total: 0, ids: [] });
+      // And from before the previous_version column: the chains below are followed through it.
+      const chains = MIGRATIONS["0009-version-and-run-lookups"]!;
+      await chains.down!(db as unknown as Kysely<unknown>);
+      await chains.up(db as unknown as Kysely<unknown>);
 
       for (const id of ["s2", "s3", "s4"]) assert.deepEqual((await listSeriesVersions(db, id)).map((s) => s.id), ["s2", "s3", "s4"], id);
       assert.deepEqual((await listSeriesVersions(db, "s1")).map((s) => s.id), ["s1"]);

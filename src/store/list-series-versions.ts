@@ -25,13 +25,7 @@ export async function listSeriesVersions(db: Db, id: string): Promise<Series[]> 
     s = prev;
   }
   for (let s = start; chain.length < MAX_VERSIONS; ) {
-    const rows = await db
-      .selectFrom("series")
-      .select("data")
-      .where("data", "like", `%"previousVersion":${JSON.stringify(s.id)}%`)
-      .orderBy("created_at")
-      .limit(5)
-      .execute();
+    const rows = await db.selectFrom("series").select("data").where("previous_version", "=", s.id).orderBy("created_at").limit(5).execute();
     const next = rows.map((r) => JSON.parse(r.data) as Series).find((x) => x.previousVersion === s.id && !seen.has(x.id));
     if (!next) break;
     seen.add(next.id);

@@ -261,4 +261,33 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.schema.dropTable("patchwork_patches").execute();
     },
   },
+  "0009-version-and-run-lookups": {
+    async up(db: Kysely<unknown>) {
+      // The newer versions of a series are found by this column, not by a LIKE over every series' JSON.
+      await db.schema.alterTable("series").addColumn("previous_version", "text").execute();
+      const q = db as Kysely<{ series: { id: string; data: string; previous_version: string | null } }>;
+      for (let after = ""; ; ) {
+        const rows = await q.selectFrom("series").select(["id", "data"]).where("id", ">", after).orderBy("id").limit(500).execute();
+        if (rows.length === 0) break;
+        for (const r of rows) {
+          let previous: string | null = null;
+          try {
+            previous = (JSON.parse(r.data) as Series).previousVersion ?? null;
+          } catch {
+            // An unreadable row has no chain to follow.
+          }
+          if (previous !== null) await q.updateTable("series").set({ previous_version: previous }).where("id", "=", r.id).execute();
+        }
+        after = rows.at(-1)!.id;
+      }
+      await db.schema.createIndex("series_previous_version").on("series").columns(["previous_version", "created_at"]).execute();
+      // A flow's stage results were read by scanning every run (a run page at 20,000 flows: 80 ms).
+      await db.schema.createIndex("runs_flow").on("runs").column("flow_id").execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex("runs_flow").execute();
+      await db.schema.dropIndex("series_previous_version").execute();
+      await db.schema.alterTable("series").dropColumn("previous_version").execute();
+    },
+  },
 };

@@ -14,6 +14,8 @@ export interface SeriesTable {
   search_text: Generated<string>;
   /** The author's address, lowercased: the series list's author filter. */
   author_email: Generated<string>;
+  /** The Series' previousVersion: how the newer versions of a series are found. */
+  previous_version: Generated<string | null>;
 }
 export interface RawMailTable {
   message_id: string;

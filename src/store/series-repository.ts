@@ -16,9 +16,12 @@ export async function saveSeries(db: Db, series: Series, raw: RawMails): Promise
         tree: series.tree,
         data: JSON.stringify(series),
         created_at: now,
+        previous_version: series.previousVersion,
         ...seriesSearchColumns(series),
       })
-      .onConflict((oc) => oc.column("id").doUpdateSet({ data: JSON.stringify(series), tree: series.tree, ...seriesSearchColumns(series) }))
+      .onConflict((oc) =>
+        oc.column("id").doUpdateSet({ data: JSON.stringify(series), tree: series.tree, previous_version: series.previousVersion, ...seriesSearchColumns(series) }),
+      )
       .execute();
     for (const [messageId, bytes] of raw) {
       await tx
