@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # The test-only packages (sshd for the SSH boot target, b4 to compare series assembly with) and
 # the kernel tier's go in before any test starts: a package installed by one test while another
 # uses it is a race.
-PATCHBENCH_SETUP_EXTRA="openssh-server postgresql b4 ${PATCHBENCH_SETUP_EXTRA:-}" bash scripts/ensure-deps.sh
+PATCHBENCH_SETUP_EXTRA="openssh-server postgresql b4 git-pw ${PATCHBENCH_SETUP_EXTRA:-}" bash scripts/ensure-deps.sh
 if [ "${PATCHBENCH_SKIP_KERNEL_E2E:-}" != "1" ] && [ "$(id -u)" -eq 0 ]; then
   bash scripts/prepare-kernel-tree.sh --packages-only >/dev/null
 fi
