@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import SQLite from "better-sqlite3";
+import { Kysely, SqliteDialect } from "kysely";
+import { MIGRATIONS } from "../../src/store/migrations.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import { seriesListViewSchema } from "../../src/web/web-view-schemas.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
@@ -30,7 +32,10 @@ test("patchbench web while another process migrates the SQLite store: 503 with R
   // open has a real migration to run once the lock is released.
   const migrating = new SQLite(path);
   migrating.exec("BEGIN IMMEDIATE");
-  migrating.exec("DROP TABLE patchwork_patches; DELETE FROM kysely_migration WHERE name = '0008-patchwork-patches'");
+  // Whichever migration is the newest, taken back by its own down() on this connection, inside the lock.
+  const newest = Object.keys(MIGRATIONS).sort().at(-1)!;
+  await MIGRATIONS[newest]!.down!(new Kysely<unknown>({ dialect: new SqliteDialect({ database: migrating }) }));
+  migrating.prepare("DELETE FROM kysely_migration WHERE name = ?").run(newest);
   const web = await startWebCli(dataDir, redis.url);
   try {
     const get = (p: string) => fetch(new URL(p, web.url), { redirect: "manual" });
@@ -58,7 +63,7 @@ test("patchbench web while another process migrates the SQLite store: 503 with R
   // The web's open ran the migration the lock holder had taken back.
   const check = new SQLite(path, { readonly: true });
   try {
-    assert.deepEqual(check.prepare("SELECT name FROM kysely_migration WHERE name = '0008-patchwork-patches'").all(), [{ name: "0008-patchwork-patches" }]);
+    assert.deepEqual(check.prepare("SELECT name FROM kysely_migration WHERE name = ?").all(newest), [{ name: newest }]);
   } finally {
     check.close();
   }
