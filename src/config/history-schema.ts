@@ -16,7 +16,7 @@ export const historySchema = z
       .regex(HOURS, "HH:MM-HH:MM (UTC), e.g. 22:00-06:00")
       .nullable()
       .default(null)
-      .describe("History runs start only in these hours (UTC), when the runners are quiet; null: at any time."),
+      .describe("Tip flows are queued only in these hours (UTC), when the runners are quiet; null: at any time."),
     checkEverySec: z.number().int().min(5).default(60).describe("How often the orchestrator reads the tree's tip."),
     budgetMinutesPerDay: z
       .number()

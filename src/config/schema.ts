@@ -318,6 +318,9 @@ export const treeSchema = z
     if (t.history.enabled && !(t.stages.includes("build") && t.stages.includes("bench"))) {
       ctx.addIssue({ code: "custom", path: ["history", "enabled"], message: "history needs the build and bench stages (a tip is measured as a kernel A/B)" });
     }
+    if (t.history.enabled && t.bench.sides === "settings") {
+      ctx.addIssue({ code: "custom", path: ["history", "enabled"], message: "history measures kernels: bench.sides settings would chart two settings on the runner's kernel, not the tips" });
+    }
     if (t.bench.topologies.includes("remote") && t.bench.remote === null) {
       ctx.addIssue({ code: "custom", path: ["bench", "remote"], message: "the remote topology needs bench.remote (the peer's ssh access and data address)" });
     }

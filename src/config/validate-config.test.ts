@@ -96,3 +96,13 @@ test("each validated config owns its objects: changing one leaves the defaults o
   assert.deepEqual(second.global!.github.bench.pools, ["local"]);
   assert.equal(second.trees[0]!.bench.sizes.includes(4096), false);
 });
+
+test("history is refused on a tree that would not measure its tips as kernels, and accepted on one that does", () => {
+  const tree = (extra: string) => validateConfig({ global: null, trees: [{ file: "t.yaml", text: `name: bpf-next\nurl: /x\nhistory:\n  enabled: true\n${extra}` }] });
+  const lines = (extra: string) => tree(extra).errors.map(formatIssue);
+  assert.match(lines("").join("\n"), /t\.yaml:4:\d+: history\.enabled: history needs the build and bench stages/);
+  assert.match(lines("stages: [apply, build, bench]\nbench:\n  sides: settings\n").join("\n"), /history measures kernels: bench\.sides settings/);
+  const ok = tree("stages: [apply, build, bench]\n");
+  assert.deepEqual(ok.errors, []);
+  assert.equal(ok.trees[0]?.history.everyHours, 24);
+});

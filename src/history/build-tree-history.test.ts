@@ -52,6 +52,9 @@ test("a tip measured on another machine starts its own history: profiles are nev
   const h = buildTreeHistory("bpf-next", [tip(1, sha("a"), sha("a")), tip(2, sha("a"), sha("b"), { results: elsewhere }), tip(3, sha("b"), sha("c"))]);
   assert.equal(h.profiles.length, 2);
   assert.deepEqual(h.profiles.map((p) => p.cells[0]!.points.map((x) => x.head[0]).join("")), ["ac", "b"]);
+  // c was measured against b, a tip of the other machine: no step in this line (a hole, not a wrong step).
+  assert.equal(h.profiles[0]!.cells[0]!.points[1]!.step, null);
+  assert.equal(h.profiles[1]!.cells[0]!.points[0]!.step, null);
   assert.notEqual(h.profiles[0]!.key, h.profiles[1]!.key);
   assert.match(renderTreeHistory(h), /2 machine profiles: each is its own history, never compared with another\./);
 });

@@ -93,13 +93,16 @@ export function buildTreeHistory(tree: string, tips: readonly StoredTip[]): Tree
     for (const c of t.cells) {
       const a = c.analysis;
       const points = line.cells.get(c.cell) ?? [];
+      // A step joins the chain only when it was measured against the point before it in this
+      // line (another machine's tip, or one without numbers in between, leaves a hole, not a wrong step).
+      const contiguous = points.length > 0 && points.at(-1)!.head === t.tip.base;
       points.push({
         flowId: t.flowId,
         head: t.tip.head,
         base: t.tip.base,
         at: t.createdAt,
         value: a.meanB,
-        step: aa || !a.ci95 ? null : { ratio: a.ratio, ciLow: a.ci95[0], ciHigh: a.ci95[1], cv: Math.max(a.cvA, a.cvB) },
+        step: aa || !a.ci95 || !contiguous ? null : { ratio: a.ratio, ciLow: a.ci95[0], ciHigh: a.ci95[1], cv: Math.max(a.cvA, a.cvB) },
         verdict: a.verdict,
       });
       line.cells.set(c.cell, points);

@@ -11,6 +11,7 @@ const state = (over: Partial<HistoryState> = {}): HistoryState => ({
   now: new Date("2026-12-07T12:00:00Z"),
   tip: { head: B, parent: P, subject: "net: x" },
   last: { head: A, plannedAt: "2026-12-07T05:00:00Z", finished: true },
+  lastMeasured: A,
   spentSec: 0,
   estimateSec: 30 * 60,
   ...over,
@@ -18,8 +19,16 @@ const state = (over: Partial<HistoryState> = {}): HistoryState => ({
 
 test("a moved tip is measured against the previous measured tip; the first against its parent, or itself when the parent is not at hand", () => {
   assert.deepEqual(planHistoryRun(on, state()), { run: true, base: A, head: B, note: `against the previous measured tip ${A.slice(0, 12)}` });
-  assert.deepEqual(planHistoryRun(on, state({ last: null })), { run: true, base: P, head: B, note: `the first tip, against its first parent ${P.slice(0, 12)}` });
-  const aa = planHistoryRun(on, state({ last: null, tip: { head: B, parent: null, subject: null } }));
+  assert.deepEqual(planHistoryRun(on, state({ last: null, lastMeasured: null })), { run: true, base: P, head: B, note: `the first tip, against its first parent ${P.slice(0, 12)}` });
+  // The newest tip did not build: the next one is measured against the tip before it that gave numbers.
+  const D = "d".repeat(40);
+  assert.deepEqual(planHistoryRun(on, state({ last: { head: D, plannedAt: "2026-12-07T05:00:00Z", finished: true }, lastMeasured: A })), {
+    run: true,
+    base: A,
+    head: B,
+    note: `against the previous measured tip ${A.slice(0, 12)}`,
+  });
+  const aa = planHistoryRun(on, state({ last: null, lastMeasured: null, tip: { head: B, parent: null, subject: null } }));
   assert.ok(aa.run && aa.base === B && /against itself \(A\/A/.test(aa.note));
 });
 

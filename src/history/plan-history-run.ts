@@ -6,6 +6,8 @@ export interface HistoryState {
   tip: { head: string; parent: string | null; subject: string | null } | null;
   /** The newest tip flow planned for this tree (finished or not). */
   last: { head: string; plannedAt: string; finished: boolean } | null;
+  /** The head of the newest tip flow that gave numbers: the next tip's base (a tip that did not build is stepped over). */
+  lastMeasured: string | null;
   /** Estimated runner seconds of the tip flows planned in the last 24 hours. */
   spentSec: number;
   /** Estimated runner seconds of one tip flow (builds and boots included). */
@@ -27,9 +29,10 @@ export function insideHours(window: string, now: Date): boolean {
 }
 
 /**
- * Pure: whether a tree's tip is measured now, and against what. The base is the previous
- * measured tip, so the history is a chain of A/B ratios; the first tip is measured against its
- * first parent when known, else against itself (an A/A: the box's noise, said so).
+ * Pure: whether a tree's tip is measured now, and against what. The base is the newest tip that
+ * gave numbers, so the history is a chain of A/B ratios with no hole where a tip did not build;
+ * the first tip is measured against its first parent when known, else against itself (an A/A:
+ * the box's noise, said so).
  */
 export function planHistoryRun(cfg: HistoryConfig, s: HistoryState): HistoryDecision {
   if (!cfg.enabled) return { run: false, why: "history is off for this tree" };
@@ -46,7 +49,7 @@ export function planHistoryRun(cfg: HistoryConfig, s: HistoryState): HistoryDeci
     return { run: false, why: `over the runner budget: ${Math.round(s.spentSec / 60)} + ${Math.round(s.estimateSec / 60)} min > ${cfg.budgetMinutesPerDay} min in 24 h` };
   }
   const head = s.tip.head;
-  if (s.last) return { run: true, base: s.last.head, head, note: `against the previous measured tip ${s.last.head.slice(0, 12)}` };
+  if (s.lastMeasured) return { run: true, base: s.lastMeasured, head, note: `against the previous measured tip ${s.lastMeasured.slice(0, 12)}` };
   if (s.tip.parent) return { run: true, base: s.tip.parent, head, note: `the first tip, against its first parent ${s.tip.parent.slice(0, 12)}` };
   return { run: true, base: head, head, note: "the first tip, against itself (A/A: this box's noise; its first parent is not at hand)" };
 }

@@ -5,7 +5,7 @@ const short = (sha: string) => sha.slice(0, 12);
 const when = (iso: string) => iso.slice(0, 16).replace("T", " ");
 
 function stepWords(p: { step: { ratio: number; ciLow: number; ciHigh: number } | null; base: string; head: string }): string {
-  if (p.step === null) return p.base === p.head ? "(A/A: first tip)" : "(no CI)";
+  if (p.step === null) return p.base === p.head ? "(A/A: first tip)" : `(vs ${p.base.slice(0, 12)}: not in line)`;
   return `${formatPercent(p.step.ratio - 1)} [${formatPercent(p.step.ciLow - 1)}, ${formatPercent(p.step.ciHigh - 1)}]`;
 }
 

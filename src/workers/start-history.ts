@@ -8,6 +8,7 @@ import type { Logger } from "../lib/logger.ts";
 import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
 import type { Db } from "../store/open-store.ts";
+import { listVerdicts } from "../store/result-repository.ts";
 import { saveSeries } from "../store/series-repository.ts";
 import { listTipFlows } from "../store/tip-flow-repository.ts";
 import type { SourceLeases } from "./source-leases.ts";
@@ -55,22 +56,46 @@ export interface HistoryDeps {
   now?: () => Date;
 }
 
-/** One round over the trees with history on: read each tip, decide (planHistoryRun), enqueue a tip flow. */
-export async function historyRound(deps: HistoryDeps, said: Map<string, string>): Promise<string[]> {
+/** What the loop remembers between rounds: when each tree was last read, and the last reason said. */
+export interface HistoryMemory {
+  said: Map<string, string>;
+  readAt: Map<string, number>;
+}
+
+export function historyMemory(): HistoryMemory {
+  return { said: new Map(), readAt: new Map() };
+}
+
+/** One round over the trees with history on: read each tip that is due, decide (planHistoryRun), enqueue a tip flow. */
+export async function historyRound(deps: HistoryDeps, memory: HistoryMemory): Promise<string[]> {
+  const { said } = memory;
   const queued: string[] = [];
   const now = (deps.now ?? (() => new Date()))();
   for (const tree of deps.config.trees.filter((t) => t.history.enabled)) {
-    if (deps.leases && deps.leases.fence(historyLabel(tree.name)) === null) continue;
+    const holds = () => !deps.leases || deps.leases.fence(historyLabel(tree.name)) !== null;
+    if (!holds()) continue;
+    // Each tree at its own pace (the loop runs at the fastest tree's).
+    if (now.getTime() - (memory.readAt.get(tree.name) ?? Number.NEGATIVE_INFINITY) < tree.history.checkEverySec * 1000) continue;
+    memory.readAt.set(tree.name, now.getTime());
     const tip = await readTip(tree, deps.git);
     const flows = await listTipFlows(deps.db, tree.name);
     const newest = flows.at(-1);
     const lastTip = newest ? planOf(newest.plan) : null;
     const dayAgo = now.getTime() - 24 * 3_600_000;
-    const estimateSec = (await benchEstimatorFor(deps.db, tree.name, lastTip?.head ?? null)).estimateSeconds(tree.bench, true);
+    let lastMeasured: string | null = null;
+    for (const f of [...flows].reverse()) {
+      const t = planOf(f.plan);
+      if (t && f.finishedAt !== null && (await listVerdicts(deps.db, f.id)).length > 0) {
+        lastMeasured = t.head;
+        break;
+      }
+    }
+    const estimateSec = (await benchEstimatorFor(deps.db, tree.name, lastMeasured)).estimateSeconds(tree.bench, true);
     const decision = planHistoryRun(tree.history, {
       now,
       tip,
       last: newest && lastTip ? { head: lastTip.head, plannedAt: newest.createdAt, finished: newest.finishedAt !== null } : null,
+      lastMeasured,
       spentSec: flows.filter((f) => Date.parse(f.createdAt) >= dayAgo).length * estimateSec,
       estimateSec,
     });
@@ -81,6 +106,8 @@ export async function historyRound(deps: HistoryDeps, said: Map<string, string>)
       continue;
     }
     said.delete(tree.name);
+    // The lease may have moved while the tip was read: only its holder extends the chain.
+    if (!holds()) continue;
     const series = tipSeries({ tree: tree.name, base: decision.base, head: decision.head, subject: tip?.subject ?? "tip", seenAt: now.toISOString() });
     await saveSeries(deps.db, series, new Map());
     const plan = planFlow({ series, raw: new Map(), tree, installationId: deps.installationId, caps: deps.config.global.ingest, tip: { base: decision.base, head: decision.head } });
@@ -95,12 +122,12 @@ export async function historyRound(deps: HistoryDeps, said: Map<string, string>)
 
 /** The history loop of `patchbench start`: a round now and every `everySec` (default 60 s). */
 export function startHistory(deps: HistoryDeps & { everySec?: number }): { close(): Promise<void> } {
-  const said = new Map<string, string>();
+  const memory = historyMemory();
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
   const round = () => {
     if (stopped) return;
-    running = running.then(() => historyRound(deps, said)).catch((e: unknown) => deps.log.error({ err: e }, "history round failed"));
+    running = running.then(() => historyRound(deps, memory)).catch((e: unknown) => deps.log.error({ err: e }, "history round failed"));
   };
   round();
   const timer = setInterval(round, (deps.everySec ?? 60) * 1000);
