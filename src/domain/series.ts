@@ -92,5 +92,10 @@ export function seriesRef(s: Pick<Series, "cover" | "patches">): string | null {
   return s.patches.find((p) => p.carriedFrom === undefined)?.messageId ?? null;
 }
 
+/** The Message-IDs a series itself mailed (not those a partial re-roll carries from an earlier version). */
+export function ownMessageIds(s: Pick<Series, "cover" | "patches">): string[] {
+  return [...(s.cover && s.cover.carriedFrom === undefined ? [s.cover.messageId] : []), ...s.patches.filter((p) => p.carriedFrom === undefined).map((p) => p.messageId)];
+}
+
 /** Raw bytes of the mails of a series, keyed by Message-ID, for `git am`. */
 export type RawMails = ReadonlyMap<string, Uint8Array>;

@@ -5,6 +5,7 @@ import { STORE_BACKENDS } from "../../test/helpers/store-backends.ts";
 import { openStore } from "./open-store.ts";
 import { findPatchworkState, listPatchworkMails, listSeriesWithMail, rememberPatchworkMails } from "./patchwork-repository.ts";
 import { saveSeries } from "./series-repository.ts";
+import { ownMessageIds } from "../domain/series.ts";
 
 for (const backend of STORE_BACKENDS) test(`${backend.name}: patchwork facts merge by Message-ID per instance and project; a series is found by its own mails only`, async () => {
   const store = await backend.fresh();
@@ -33,6 +34,21 @@ for (const backend of STORE_BACKENDS) test(`${backend.name}: patchwork facts mer
     assert.deepEqual(await listSeriesWithMail(db, "p1@x"), ["series-v1"]);
     assert.deepEqual(await listSeriesWithMail(db, "p1_v2%@x"), ["series-v2"]);
     assert.deepEqual(await listSeriesWithMail(db, "p1_v2@x"), [], "LIKE wildcards in a Message-ID are literal");
+    // A partial re-roll that carries v1's patch: patchwork superseding v1's mail does not close it.
+    const reroll = onePatchSeries({
+      id: "series-v3",
+      title: "a",
+      version: 3,
+      total: 2,
+      patches: [
+        { index: 1, messageId: "p1@x", subject: "[PATCH] a", author: "A <a@x>", carriedFrom: 1 },
+        { index: 2, messageId: "p2_v3@x", subject: "[PATCH v3 2/2] a", author: "A <a@x>" },
+      ],
+    });
+    await saveSeries(db, reroll, new Map());
+    assert.deepEqual(await listSeriesWithMail(db, "p1@x"), ["series-v1"]);
+    assert.deepEqual(await listSeriesWithMail(db, "p2_v3@x"), ["series-v3"]);
+    assert.deepEqual(ownMessageIds(reroll), ["p2_v3@x"]);
     await db.destroy();
   } finally {
     await store.drop();

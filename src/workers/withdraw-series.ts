@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.ts";
 import { deliverPatchworkWithdrawn } from "../deliver/patchwork/deliver-patchwork.ts";
-import type { Series } from "../domain/series.ts";
+import { ownMessageIds, type Series } from "../domain/series.ts";
 import { CLOSING_STATES } from "../ingest/patchwork/poll-patchwork-events.ts";
 import { patchworkHint } from "../ingest/patchwork/patchwork-hint.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -25,7 +25,9 @@ export interface WithdrawDeps {
  * one of its patches superseded, rejected or accepted.
  */
 export async function closedReason(db: Db, series: Series, raw: ReadonlyMap<string, Uint8Array>): Promise<string | null> {
-  const ids = [...(series.cover ? [series.cover.messageId] : []), ...series.patches.map((p) => p.messageId)];
+  // Only the series' own mails: a partial re-roll carries patches of the version before, which
+  // patchwork marks superseded because of this very re-roll.
+  const ids = ownMessageIds(series);
   for (const id of ids) {
     const bytes = raw.get(id);
     if (bytes && patchworkHint(bytes) === "ignore") return "X-Patchwork-Hint: ignore";
