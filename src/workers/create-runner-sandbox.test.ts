@@ -1,27 +1,29 @@
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
-import type { Config } from "../config/schema.ts";
-import { validateConfig } from "../config/validate-config.ts";
-import { sandboxSettingsOf } from "./create-runner-sandbox.ts";
+import { stringify } from "yaml";
+import { loadConfig } from "../config/load-config.ts";
+import { sandboxHidePaths } from "./create-runner-sandbox.ts";
 
-test("the runner's sandbox hides the data dir, work dir, outbox, store, config and key files", () => {
-  const v = validateConfig({
-    global: { file: "g.yaml", text: "runner:\n  sandboxLimits:\n    maxProcs: 64\n" },
-    trees: [{ file: "t.yaml", text: "name: bpf-next\nurl: /x\nboot:\n  ssh:\n    identityFile: /etc/keys/runner_ed25519\n" }],
-  });
-  assert.deepEqual(v.errors, []);
-  const config: Config = {
-    configDir: "/srv/pb/config",
-    global: v.global!,
-    trees: v.trees,
-    secrets: { smtpPassword: null },
-    paths: { dataDir: "/srv/pb/data", storePath: "/srv/db/pb.sqlite", store: "/srv/db/pb.sqlite", workDir: "/scratch/work", outboxDir: "/srv/outbox" },
-  };
-  const s = sandboxSettingsOf(config, { PATCHBENCH_GITHUB_PRIVATE_KEY_PATH: "/etc/keys/app.pem" });
-  assert.equal(s.mode, "bwrap");
-  assert.equal(s.user, "patchbench-sandbox");
-  assert.equal(s.limits.maxProcs, 64);
-  for (const p of ["/srv/pb/data", "/scratch/work", "/srv/outbox", "/srv/db/pb.sqlite", "/srv/db/pb.sqlite-wal", "/srv/pb/config", "/etc/patchbench", "/etc/keys/app.pem", "/etc/keys/runner_ed25519"]) {
-    assert.ok(s.hide.includes(p), p);
+test("the sandbox hides every key file the trees name: the ssh boot target's and the remote peer's", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pb-hide-"));
+  try {
+    mkdirSync(join(dir, "trees"));
+    writeFileSync(join(dir, "patchbench.yaml"), stringify({ trees: ["bpf-next"], defaultTree: "bpf-next" }));
+    writeFileSync(
+      join(dir, "trees", "bpf-next.yaml"),
+      stringify({
+        name: "bpf-next",
+        url: "/x",
+        boot: { ssh: { host: "lab1", identityFile: "/srv/keys/lab1", knownHostsFile: "/srv/keys/lab1.known" } },
+        bench: { topologies: ["remote"], remote: { host: "peer1", identityFile: "/srv/keys/peer", knownHostsFile: "/srv/keys/peer.known", dataAddr: "10.0.0.2" } },
+      }),
+    );
+    const hide = sandboxHidePaths(loadConfig({ configDir: dir, flags: { dataDir: join(dir, "data") } }), {});
+    for (const f of ["/srv/keys/lab1", "/srv/keys/lab1.known", "/srv/keys/peer", "/srv/keys/peer.known", dir]) assert.ok(hide.includes(f), `${f} in ${hide.join(", ")}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

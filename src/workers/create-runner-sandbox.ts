@@ -18,6 +18,8 @@ export function sandboxHidePaths(config: Config, env: NodeJS.ProcessEnv = proces
   for (const t of config.trees) {
     if (t.boot.ssh.identityFile) hide.push(t.boot.ssh.identityFile);
     if (t.boot.ssh.knownHostsFile) hide.push(t.boot.ssh.knownHostsFile);
+    // The remote peer's login (root by default) and its pinned host key.
+    if (t.bench.remote) hide.push(t.bench.remote.identityFile, t.bench.remote.knownHostsFile);
   }
   return [...new Set(hide)];
 }
