@@ -196,7 +196,7 @@ describe("remote topology (real sshd + netserver in a netns as the peer)", { ski
   test("a peer without netserver: the start fails with why, naming the peer and the step", async () => {
     await assert.rejects(
       startRemoteNetserver({ ...peer, port: peer.port + 1 }),
-      /remote peer root@203\.0\.113\.250:\d+, starting netserver on 203\.0\.113\.250:23866: netserver is not installed there \([^|]*netserver: not found\)$/,
+      /remote peer root@203\.0\.113\.250:\d+, starting netserver on 203\.0\.113\.250:23866: netserver is not installed there \([^|]*netserver'?: (not found|No such file or directory)\)$/,
     );
     assert.deepEqual(netserversInPeer(), []);
   });

@@ -17,20 +17,21 @@ const peer: RemotePeer = {
 };
 
 test("ssh argv: pinned host key only, no user config, the remote command as separate words after --", () => {
-  const argv = sshArgv(peer, remoteNetserverCommand(peer.dataAddr, peer.netserverPort));
+  const argv = sshArgv(peer, remoteNetserverCommand(peer.dataAddr, peer.netserverPort, "0123456789abcdef"));
   assert.deepEqual(argv.slice(0, 3), ["ssh", "-F", "/dev/null"]);
   for (const o of ["BatchMode=yes", "StrictHostKeyChecking=yes", "UserKnownHostsFile=/etc/patchbench/peer_known_hosts", "GlobalKnownHostsFile=/dev/null", "UpdateHostKeys=no"]) {
     assert.ok(argv.includes(o), o);
   }
   const dd = argv.indexOf("--");
   assert.deepEqual(argv.slice(dd - 5, dd + 1), ["-p", "2222", "-l", "bench", "peer.lab", "--"]);
-  assert.deepEqual(argv.slice(dd + 1), ["exec", "netserver", "-L", "10.0.0.2,inet", "-p", "12866", "-D"]);
+  assert.deepEqual(argv.slice(dd + 1), ["exec", "env", "PATCHBENCH_NETSERVER=0123456789abcdef", "netserver", "-L", "10.0.0.2,inet", "-p", "12866", "-D"]);
 });
 
 test("the remote command takes only an IPv4 literal and a port", () => {
-  assert.throws(() => remoteNetserverCommand("10.0.0.2;reboot", 12866), /not an IPv4 address/);
-  assert.throws(() => remoteNetserverCommand("$(id)", 12866), /not an IPv4 address/);
-  assert.throws(() => remoteNetserverCommand("10.0.0.2", 70000), /out of range/);
+  assert.throws(() => remoteNetserverCommand("10.0.0.2;reboot", 12866, "0123456789abcdef"), /not an IPv4 address/);
+  assert.throws(() => remoteNetserverCommand("$(id)", 12866, "0123456789abcdef"), /not an IPv4 address/);
+  assert.throws(() => remoteNetserverCommand("10.0.0.2", 70000, "0123456789abcdef"), /out of range/);
+  assert.throws(() => remoteNetserverCommand("10.0.0.2", 12866, "x; reboot"), /16 hex digits/);
 });
 
 test("ssh failures in words: host key changed, unknown key, unreachable, login refused; a remote exit is not an ssh failure", () => {

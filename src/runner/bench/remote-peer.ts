@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { infraError } from "../../lib/errors.ts";
 import { type Exec, type ExecResult, exec as defaultExec } from "../../lib/exec.ts";
@@ -75,10 +76,19 @@ export function sshArgv(peer: RemotePeer, remote: readonly string[], options: { 
 }
 
 /** Pure: the remote words that run netserver in the foreground (its exit ends the ssh session). */
-export function remoteNetserverCommand(addr: string, port: number): string[] {
+export function remoteNetserverCommand(addr: string, port: number, token: string): string[] {
   if (!isIpv4(addr)) throw infraError(`remote data address ${JSON.stringify(addr)} is not an IPv4 address`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw infraError(`remote netserver port ${port} is out of range`);
-  return ["exec", "netserver", "-L", `${addr},inet`, "-p", String(port), "-D"];
+  if (!/^[0-9a-f]{16}$/.test(token)) throw infraError("remote netserver token must be 16 hex digits");
+  // env execs netserver in place (the session's pid stays netserver's); the token in its
+  // environment tells our netserver from another runner's on the same peer and port.
+  return ["exec", "env", `PATCHBENCH_NETSERVER=${token}`, "netserver", "-L", `${addr},inet`, "-p", String(port), "-D"];
+}
+
+/** Is the process `pid` on the peer the netserver started with `token` (its environment says so)? */
+async function isOurs(peer: RemotePeer, pid: number, token: string, run: Exec): Promise<boolean> {
+  const r = await sshRun(peer, "checking netserver", ["grep", "-qz", `PATCHBENCH_NETSERVER=${token}`, `/proc/${pid}/environ`], run);
+  return r.code === 0;
 }
 
 export const peerName = (p: RemotePeer): string => `${p.user}@${p.host}:${p.port}`;
@@ -167,7 +177,8 @@ export async function startRemoteNetserver(peer: RemotePeer, deps: RemotePeerDep
   const ac = new AbortController();
   let ended: string | null = null;
   let stopped = false;
-  const done = run(sshArgv(peer, remoteNetserverCommand(peer.dataAddr, peer.netserverPort), { tty: true }), { signal: ac.signal, okCodes: "any", maxOutput: 64 * 1024 }).then(
+  const token = randomBytes(8).toString("hex");
+  const done = run(sshArgv(peer, remoteNetserverCommand(peer.dataAddr, peer.netserverPort, token), { tty: true }), { signal: ac.signal, okCodes: "any", maxOutput: 64 * 1024 }).then(
     (r) => {
       // ssh exits 255 when the remote command was killed by a signal (exit-signal), saying only
       // that the (tty) session closed.
@@ -183,7 +194,10 @@ export async function startRemoteNetserver(peer: RemotePeer, deps: RemotePeerDep
   let pid: number | null = null;
   while (Date.now() < deadline && ended === null && pid === null) {
     await sleep(100);
-    if (ended === null) pid = await listenerPid(peer, run).catch(() => null);
+    if (ended !== null) break;
+    const seen = await listenerPid(peer, run).catch(() => null);
+    // Another runner's netserver that took the port meanwhile is never adopted (nor later killed).
+    if (seen !== null && (await isOurs(peer, seen, token, run).catch(() => false))) pid = seen;
   }
   if (pid === null) {
     ac.abort();
