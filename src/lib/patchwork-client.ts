@@ -85,6 +85,9 @@ export function createPatchworkClient(o: PatchworkClientOptions): PatchworkClien
 
   /** One request with bounded retries; `beforeRetry` may end it (a POST that landed). */
   async function send(method: string, url: string, body: unknown, what: string, beforeRetry?: () => Promise<boolean>): Promise<Response | null> {
+    // The token goes to the configured instance only: an mbox or next-page URL that a response
+    // names elsewhere is refused, not fetched with it.
+    if (new URL(url).origin !== new URL(root).origin) throw new PatchworkError(`${what}: ${new URL(url).origin} is not the patchwork at ${root}; not fetched`, "bad-request", null);
     for (let attempt = 1; ; attempt++) {
       let res: Response | null = null;
       let wait = backoff * 2 ** (attempt - 1);
