@@ -34,7 +34,9 @@ export function describeVersionChanges(prev: VersionSummary, next: VersionSummar
     const p = prev.cells.find((x) => x.key === c.key);
     if (!p || p.verdict === c.verdict || (!MOVED.has(p.verdict) && !MOVED.has(c.verdict))) continue;
     const cell = cellKeyLabel(c.key);
-    if (MOVED.has(p.verdict) && !MOVED.has(c.verdict)) out.push(`no longer the ${change(p.ratio)}${p.verdict} that v${prev.version} had on ${cell} (now ${change(c.ratio)}${c.verdict})`);
+    // "No longer" only when the newer version says so; a noisy or undecided cell did not show it went away.
+    if (MOVED.has(p.verdict) && c.verdict === "no change") out.push(`no longer the ${change(p.ratio)}${p.verdict} that v${prev.version} had on ${cell} (now ${change(c.ratio)}no change)`);
+    else if (MOVED.has(p.verdict) && !MOVED.has(c.verdict)) out.push(`the ${change(p.ratio)}${p.verdict} that v${prev.version} had on ${cell} is not confirmed (now ${change(c.ratio)}${c.verdict})`);
     else out.push(`${change(c.ratio)}${c.verdict} on ${cell} (v${prev.version}: ${change(p.ratio)}${p.verdict})`);
   }
   return out;

@@ -1,6 +1,6 @@
 import type { Series } from "../domain/series.ts";
 import { summarizeVersion, hasResults, type VersionSummary } from "../report/version-summary.ts";
-import { latestFinishedFlow } from "../store/flow-repository.ts";
+import { getFlow, listFlowsOfSeries } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { listStageResults, listVerdicts } from "../store/result-repository.ts";
 import { getSeries } from "../store/series-repository.ts";
@@ -21,8 +21,9 @@ export async function loadPreviousVersion(db: Db, series: Series): Promise<Versi
     seen.add(id);
     const prev = await getSeries(db, id);
     if (!prev) return null;
-    const flowId = await latestFinishedFlow(db, prev.id);
-    if (flowId) {
+    // Its newest finished flow that ran something (a withdrawn re-run finished with nothing).
+    for (const flowId of [...(await listFlowsOfSeries(db, prev.id))].reverse()) {
+      if (!(await getFlow(db, flowId))?.finishedAt) continue;
       const { results } = await listStageResults(db, flowId);
       const summary = summarizeVersion(prev.version, results, (await listVerdicts(db, flowId)).map(benchCellView));
       if (hasResults(summary)) return summary;

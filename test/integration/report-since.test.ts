@@ -8,7 +8,7 @@ import { type Config, globalSchema, treeSchema } from "../../src/config/schema.t
 import type { Series } from "../../src/domain/series.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { describeSeriesChanges } from "../../src/report/describe-version-changes.ts";
-import { createFlowIfAbsent } from "../../src/store/flow-repository.ts";
+import { createFlowIfAbsent, setFlowStatus } from "../../src/store/flow-repository.ts";
 import { type Db, openStore } from "../../src/store/open-store.ts";
 import { saveSeries } from "../../src/store/series-repository.ts";
 import { loadSeriesView } from "../../src/workers/load-web-views.ts";
@@ -80,14 +80,14 @@ describe("report job: Since v1 and the run page link", () => {
     return createReportProcessor({ db, config, log })(reportJob(flowId, series, chain));
   }
 
-  test("v1 alone: no Since section; v2: the regression v1 had is gone, in the mail as the dashboard says it; each report links to its run page", async () => {
+  test("v1 alone: no Since section; v2: the regression v1 had is not confirmed, in the mail as the dashboard says it; each report links to its run page", async () => {
     const first = await runReport(v1, "flow-since-1", [delackApplied(), netperfDelayBench()]);
     assert.doesNotMatch(first.text, /Since v/);
     assert.match(first.text, /^Details: https:\/\/bench\.example\.org\/pb\/runs\/flow-since-1$/m);
 
     const second = await runReport(v2, "flow-since-2", [delackApplied(), netperfDelayBench([1, 2, 3])]);
     const flat = second.text.replace(/\n +/g, " ");
-    const m = /^Since v1: - (no longer the -\d+\.\d% regression that v1 had on TCP_RR container 1 B \(now -\d+\.\d% noisy\))$/m.exec(flat);
+    const m = /^Since v1: - (the -\d+\.\d% regression that v1 had on TCP_RR container 1 B is not confirmed \(now -\d+\.\d% noisy\))$/m.exec(flat);
     assert.ok(m, `no Since v1 line in:\n${second.text}`);
     assert.match(second.text, /^Details: https:\/\/bench\.example\.org\/pb\/runs\/flow-since-2$/m);
 
@@ -127,5 +127,16 @@ describe("report job: Since v1 and the run page link", () => {
     assert.match(check.url, /^https:\/\/bench\.example\.org\/pb\/runs\/flow-since-\d$/, b4.stdout);
     const given = await runCli(["--config", cfg, "--data-dir", dir, "b4-check", "--url", "https://ci.example.org/{flow}"], {}, undefined, mail);
     assert.match((JSON.parse(given.stdout) as { url: string }).url, /^https:\/\/ci\.example\.org\/flow-since-\d$/);
+  });
+
+  test("a later run of v1 withdrawn before any stage ran is passed over: v1 is read from the run that ran", async () => {
+    const a: Series = { ...v1, id: `${v1.id}-w` };
+    const b: Series = { ...v2, id: `${v2.id}-w`, previousVersion: a.id };
+    await runReport(a, "flow-since-w1", [delackApplied(), netperfDelayBench()]);
+    await new Promise((r) => setTimeout(r, 5));
+    await createFlowIfAbsent(db, { id: "flow-since-w1-rerun", seriesId: a.id, tree: "net-next", base: null, plan: "{}" });
+    await setFlowStatus(db, "flow-since-w1-rerun", "superseded", true);
+    const second = await runReport(b, "flow-since-w2", [delackApplied(), netperfDelayBench([1, 2, 3])]);
+    assert.match(second.text.replace(/\n +/g, " "), /^Since v1: - the -\d+\.\d% regression that v1 had on TCP_RR container 1 B is not confirmed/m, second.text);
   });
 });
