@@ -9,6 +9,7 @@ import { splitMbox } from "../ingest/mail/split-mbox.ts";
 import { PROJECT_ROOT } from "../lib/project-root.ts";
 import type { StoredFlow } from "../workers/build-flow-report.ts";
 import { type BundleInput, planReproBundle } from "./plan-repro-bundle.ts";
+import { tipSeries } from "../domain/tree-tip.ts";
 
 /** A real kernel A/B flow (recorded from the kernel tier) and the mails it was made from. */
 const data = join(PROJECT_ROOT, "test", "data", "kernel-ab");
@@ -68,4 +69,15 @@ test("a build that kept its .config gives the exact file with its digest in the 
   assert.match(b.gaps.join("\n"), /the base kernel's stored \.config is damaged: packed text does not match/);
   assert.match(b.gaps.join("\n"), new RegExp(`1 mail\\(s\\) of the series are not in the store: ${cover.replace(/\./g, "\\.")}`));
   assert.match(files.get("README.txt") as string, /Not in this bundle:\n(?: {2}- .*\n)* {2}- the base kernel.s stored \.config is damaged/);
+});
+
+test("a tree tip's bundle: no patches to apply; the steps check out the previous measured tip and the tip", () => {
+  const tip = tipSeries({ tree: "bpf-next", base: "a".repeat(40), head: "b".repeat(40), subject: "Merge branch 'x'", seenAt: "2026-12-07T06:00:00.000Z" });
+  const apply = flow.runs.find((r) => r.stage === "apply")!;
+  const runs = flow.runs.map((r) => (r === apply ? { ...r, data: { ...(r.data as object), baseCommit: "a".repeat(40), head: "b".repeat(40), baseRule: "given" } } : r)) as typeof flow.runs;
+  const b = planReproBundle(input({ series: tip, rawMails: new Map(), results: runs }));
+  const readme = b.files.find((f) => f.path === "README.txt")!.content as string;
+  assert.equal(b.files.some((f) => f.path === "series.mbox"), false);
+  assert.match(readme, new RegExp(`git checkout ${"a".repeat(40)} {3}# the previous measured tip \\(base\\)\\n {2}git checkout ${"b".repeat(40)} {3}# the tip measured \\(candidate\\)`));
+  assert.doesNotMatch(readme, /git am|patchbench review/);
 });

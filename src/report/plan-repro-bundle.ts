@@ -122,7 +122,7 @@ export function planReproBundle(i: BundleInput): ReproBundle {
     files.push({ path: "samples.csv", content: renderSamplesCsv(i.samples) });
     files.push({ path: "samples.json", content: json(i.samples.map((s) => ({ ...s, values_json: undefined, values: JSON.parse(s.values_json) as unknown }))) });
   }
-  files.unshift({ path: "README.txt", content: renderBundleReadme(manifest, files.map((f) => f.path), gaps) });
+  files.unshift({ path: "README.txt", content: renderBundleReadme(manifest, files.map((f) => f.path), gaps, i.series.kind === "tip") });
   return { files, gaps };
 }
 
@@ -139,7 +139,12 @@ const WHAT: Record<string, string> = {
   "samples.json": "the same runs with every value netperf printed",
 };
 
-function renderBundleReadme(m: { flow: { id: string }; tree: { name: string; origin: string | null }; base: string | null; head: string | null }, paths: string[], gaps: string[]): string {
+function renderBundleReadme(
+  m: { flow: { id: string }; tree: { name: string; origin: string | null }; base: string | null; head: string | null },
+  paths: string[],
+  gaps: string[],
+  tip: boolean,
+): string {
   const lines = [
     `Reproduction bundle of patchbench flow ${m.flow.id}`,
     "",
@@ -148,9 +153,17 @@ function renderBundleReadme(m: { flow: { id: string }; tree: { name: string; ori
     "",
     "By hand:",
     `  git clone ${m.tree.origin ?? `<${m.tree.name} tree>`} linux && cd linux`,
-    `  git checkout ${m.base ?? "<base: unknown, see manifest.json>"}`,
-    "  git am --patch-format=mboxrd ../series.mbox",
-    ...(m.head ? [`  # patchbench applied it as ${m.head.slice(0, 12)}; your commit ids differ (git am stamps the time)`] : []),
+    ...(tip
+      ? [
+          // A tree tip has no patches: base and candidate are the tree's own commits.
+          `  git checkout ${m.base ?? "<base: see manifest.json>"}   # the previous measured tip (base)`,
+          `  git checkout ${m.head ?? "<head: see manifest.json>"}   # the tip measured (candidate)`,
+        ]
+      : [
+          `  git checkout ${m.base ?? "<base: unknown, see manifest.json>"}`,
+          "  git am --patch-format=mboxrd ../series.mbox",
+          ...(m.head ? [`  # patchbench applied it as ${m.head.slice(0, 12)}; your commit ids differ (git am stamps the time)`] : []),
+        ]),
     ...(paths.includes("kernel-candidate.config")
       ? ["  cp ../kernel-candidate.config .config && make olddefconfig && make -j$(nproc) bzImage", "  (the base kernel: the same at the base commit with kernel-base.config)"]
       : [
@@ -159,8 +172,7 @@ function renderBundleReadme(m: { flow: { id: string }; tree: { name: string; ori
         ]),
     "  Boot each kernel as in patchbench's README \"Kernel A/B\", then run commands.txt inside it.",
     "",
-    "With patchbench, the whole flow again as a fresh run:",
-    `  patchbench review series.mbox --tree ${m.tree.name} --rerun`,
+    ...(tip ? [] : ["With patchbench, the whole flow again as a fresh run:", `  patchbench review series.mbox --tree ${m.tree.name} --rerun`]),
   ];
   if (gaps.length > 0) lines.push("", "Not in this bundle:", ...gaps.map((g) => `  - ${g}`));
   return `${lines.join("\n")}\n`;

@@ -14,7 +14,7 @@ import { reserveDelivery, markDelivery, listDeliveries } from "./delivery-reposi
 import { countFlowsForSeries, createFlowIfAbsent } from "./flow-repository.ts";
 import { openStore } from "./open-store.ts";
 import { listSamples, saveFlowResults } from "./result-repository.ts";
-import { getRawMails, getSeries, saveIncomingMail, saveSeries } from "./series-repository.ts";
+import { getRawMails, getRawMailsById, getSeries, saveIncomingMail, saveSeries } from "./series-repository.ts";
 
 const execFileP = promisify(execFile);
 
@@ -84,6 +84,8 @@ for (const backend of STORE_BACKENDS) test(`${backend.name}: mail kept on arriva
     await saveSeries(db, { ...series, id: "series-other" }, new Map([["p1@x", Buffer.from("other\r\n")]]));
     assert.equal((await getRawMails(db, "series-other")).size, 0);
     assert.equal((await getRawMails(db, "series-abc")).size, 1);
+    // By Message-ID, whichever series claimed it (a re-roll carrying it reads it so).
+    assert.equal(Buffer.from((await getRawMailsById(db, ["p1@x", "nope@x"])).get("p1@x")!).toString(), "as polled\r\n");
     await db.destroy();
   } finally {
     await store.drop();

@@ -45,6 +45,13 @@ export async function getRawMails(db: Db, seriesId: string): Promise<Map<string,
   return new Map(rows.map((r) => [r.message_id, r.raw]));
 }
 
+/** Stored raw mails by Message-ID, whichever series claimed them (a partial re-roll's carried patches are its predecessor's). */
+export async function getRawMailsById(db: Db, messageIds: readonly string[]): Promise<Map<string, Uint8Array>> {
+  if (messageIds.length === 0) return new Map();
+  const rows = await db.selectFrom("raw_mails").select(["message_id", "raw"]).where("message_id", "in", [...messageIds]).execute();
+  return new Map(rows.map((r) => [r.message_id, r.raw]));
+}
+
 /** Keep an incoming raw mail (first copy wins). Returns false when already known. */
 export async function saveIncomingMail(db: Db, messageId: string, raw: Uint8Array): Promise<boolean> {
   const r = await db

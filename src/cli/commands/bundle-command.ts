@@ -5,7 +5,7 @@ import { planReproBundle } from "../../report/plan-repro-bundle.ts";
 import { getFlow } from "../../store/flow-repository.ts";
 import { isPostgresUrl, openStore } from "../../store/open-store.ts";
 import { listSamples, listStageResults } from "../../store/result-repository.ts";
-import { getRawMails, getSeries } from "../../store/series-repository.ts";
+import { getRawMailsById, getSeries } from "../../store/series-repository.ts";
 import { TOOL } from "../../workers/build-flow-report.ts";
 import { type GlobalFlags, loadConfigFromFlags } from "../context.ts";
 
@@ -27,7 +27,7 @@ export async function bundleCommand(flowId: string, flags: GlobalFlags, opts: { 
     const bundle = planReproBundle({
       flow: { id: flow.id, tree: flow.tree, base: flow.base, status: flow.status, createdAt: flow.createdAt, finishedAt: flow.finishedAt },
       series,
-      rawMails: await getRawMails(db, series.id),
+      rawMails: await getRawMailsById(db, [...(series.cover ? [series.cover.messageId] : []), ...series.patches.map((p) => p.messageId)]),
       results: stored.results,
       resultErrors: stored.errors,
       samples: await listSamples(db, flowId),
