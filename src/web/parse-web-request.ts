@@ -29,7 +29,9 @@ export type WebRoute =
   | { kind: "series-list"; api: boolean; query: ListQuery }
   | { kind: "series"; api: boolean; id: string }
   | { kind: "run"; api: boolean; id: string }
-  | { kind: "samples"; id: string; format: "json" | "csv" };
+  | { kind: "samples"; id: string; format: "json" | "csv" }
+  | { kind: "trees"; api: boolean }
+  | { kind: "tree-history"; api: boolean; tree: string };
 
 export type ParsedRequest = { ok: true; route: WebRoute; head: boolean } | { ok: false; status: number; message: string; allow?: string };
 
@@ -90,6 +92,8 @@ export function parseWebRequest(method: string | undefined, target: string | und
   if (!api && (url.pathname === "/" || url.pathname === "")) return route({ kind: "home" });
   if (p[0] === "queue" && p.length === 1) return route({ kind: "queue", api });
   if (p[0] === "quarantine" && p.length === 1) return route({ kind: "quarantine", api });
+  if (p[0] === "trees" && p.length === 1) return route({ kind: "trees", api });
+  if (p[0] === "trees" && p.length === 2) return p[1] !== undefined && TREE.test(p[1]) && p[1] !== "." && p[1] !== ".." ? route({ kind: "tree-history", api, tree: p[1] }) : notFound;
   const id = p[1];
   if (p[0] === "series" && p.length === 1) {
     const q = listQuery(url.searchParams);

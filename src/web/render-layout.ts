@@ -25,7 +25,7 @@ export function renderLayout(title: string, body: Html): string {
 <style>${raw(CSS)}</style>
 </head>
 <body>
-<nav><a href="/">patchbench</a><a href="/series">series</a><a href="/queue">queue</a><a href="/quarantine">quarantine</a><a href="/api/series">API</a></nav>
+<nav><a href="/">patchbench</a><a href="/series">series</a><a href="/trees">trees</a><a href="/queue">queue</a><a href="/quarantine">quarantine</a><a href="/api/series">API</a></nav>
 <main>
 ${body}
 </main>

@@ -15,6 +15,9 @@ import { renderSamplesCsv } from "../web/render-samples-csv.ts";
 import { renderSeriesList } from "../web/render-series-list.ts";
 import { renderSeriesPage } from "../web/render-series-page.ts";
 import { type QueueState, quarantineViewSchema, queueViewSchema, runViewSchema, seriesListViewSchema, seriesViewSchema } from "../web/web-view-schemas.ts";
+import { loadTreeHistory } from "./load-tree-history.ts";
+import { renderTreeHistoryPage, renderTreesPage } from "../web/render-tree-history-page.ts";
+import { treeHistoryViewSchema, treesViewSchema } from "../web/tree-history-schema.ts";
 import { loadQuarantineView, loadQueueView, loadRunView, loadSeriesList, loadSeriesView } from "./load-web-views.ts";
 import { isStoreUnavailable } from "./wait-for-store.ts";
 
@@ -39,6 +42,8 @@ function failure(api: boolean, status: number, message: string): WebResponse {
 export interface WebDeps {
   db: Db;
   trees: readonly string[];
+  /** The trees whose tip is measured on a schedule (history.enabled). */
+  historyTrees?: readonly string[];
   /** Queue and runner state from Redis; absent: the queue page says there is none. */
   queue?: { read(): Promise<QueueState> };
   /** Admin forms, when a token is configured; absent: /admin/* does not exist. */
@@ -93,6 +98,15 @@ export async function answerWebRoute(deps: WebDeps, route: WebRoute): Promise<We
       if (route.format === "csv") return { status: 200, type: "text/csv; charset=utf-8", body: renderSamplesCsv(rows), headers };
       const samples = rows.map(({ id: _id, flow_id: _flow, values_json, ...r }) => ({ ...r, values: JSON.parse(values_json) as unknown }));
       return { ...json(200, { flowId: route.id, samples }), headers };
+    }
+    case "trees": {
+      const view = treesViewSchema.parse({ trees: trees.map((name) => ({ name, history: deps.historyTrees?.includes(name) ?? false })) });
+      return route.api ? json(200, view) : { status: 200, type: HTML, body: renderTreesPage(view) };
+    }
+    case "tree-history": {
+      if (!trees.includes(route.tree)) return failure(route.api, 404, `no tree ${route.tree}`);
+      const view = await loadTreeHistory(db, route.tree);
+      return route.api ? json(200, treeHistoryViewSchema.parse(view)) : { status: 200, type: HTML, body: renderTreeHistoryPage(view) };
     }
   }
 }

@@ -66,6 +66,7 @@ export async function startDashboard(opts: {
       publicUrl: web.publicUrl,
       allowedHosts: web.allowedHosts,
       trees: config.trees.map((t) => t.name),
+      historyTrees: config.trees.filter((t) => t.history.enabled).map((t) => t.name),
       ...(queue ? { queue } : {}),
       ...(admin ? { admin } : {}),
     });

@@ -11,6 +11,7 @@ import type { Db } from "../store/open-store.ts";
 import { listVerdicts } from "../store/result-repository.ts";
 import { saveSeries } from "../store/series-repository.ts";
 import { listTipFlows } from "../store/tip-flow-repository.ts";
+import { tipOfPlan } from "./load-tree-history.ts";
 import type { SourceLeases } from "./source-leases.ts";
 
 /** The lease label of a tree's history: one orchestrator at a time plans its tips. */
@@ -33,15 +34,6 @@ export async function readTip(tree: Pick<TreeConfig, "url" | "path" | "branch">,
   const r = await git(["ls-remote", "--", tree.url, ref], { okCodes: "any", timeoutMs: 60_000 });
   const head = r.code === 0 ? /^([0-9a-f]{40})\s/.exec(r.stdout)?.[1] : undefined;
   return head ? { head, parent: null, subject: null } : null;
-}
-
-function planOf(plan: string): { base: string; head: string } | null {
-  try {
-    const t = (JSON.parse(plan) as { tip?: { base: string; head: string } }).tip;
-    return t ?? null;
-  } catch {
-    return null;
-  }
 }
 
 export interface HistoryDeps {
@@ -80,11 +72,11 @@ export async function historyRound(deps: HistoryDeps, memory: HistoryMemory): Pr
     const tip = await readTip(tree, deps.git);
     const flows = await listTipFlows(deps.db, tree.name);
     const newest = flows.at(-1);
-    const lastTip = newest ? planOf(newest.plan) : null;
+    const lastTip = newest ? tipOfPlan(newest.plan) : null;
     const dayAgo = now.getTime() - 24 * 3_600_000;
     let lastMeasured: string | null = null;
     for (const f of [...flows].reverse()) {
-      const t = planOf(f.plan);
+      const t = tipOfPlan(f.plan);
       if (t && f.finishedAt !== null && (await listVerdicts(deps.db, f.id)).length > 0) {
         lastMeasured = t.head;
         break;

@@ -28,6 +28,8 @@ import { historyMemory, historyRound } from "../../src/workers/start-history.ts"
 import { startWorkers, type Workers } from "../../src/workers/start-workers.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { runCli } from "../helpers/run-cli.ts";
+import { startWebCli } from "../helpers/web-store.ts";
+import { treeHistoryViewSchema } from "../../src/web/tree-history-schema.ts";
 
 let dir = "";
 let redis: TestRedis;
@@ -136,6 +138,21 @@ test("tips are measured one against the other as the branch moves; unmoved is no
   assert.match(h.stdout, /^scratch: 0 measured tip\(s\), 0 being measured, 3 without numbers\n/);
   assert.match(h.stdout, new RegExp(`\\n {2}${second.slice(0, 12)} {2}no bench stage ran\\n`));
   assert.match(h.stdout, new RegExp(`\\n {2}\\S{12} {2}apply: the previous measured tip ${second.slice(0, 12)} is not an ancestor`));
+  // The dashboard says the same from the same store.
+  const web = await startWebCli(join(dir, "data"), redis.url, { PATCHBENCH_CONFIG: configDir() });
+  try {
+    const page = await fetch(new URL("/trees/scratch", web.url));
+    assert.equal(page.status, 200);
+    const text = await page.text();
+    assert.match(text, /0 measured tips, 0 being measured, 3 without numbers/);
+    assert.match(text, new RegExp(`<code>${second.slice(0, 12)}</code></a>: no bench stage ran`));
+    const api = treeHistoryViewSchema.parse(await (await fetch(new URL("/api/trees/scratch", web.url))).json());
+    assert.deepEqual(api.skipped.map((x) => x.head), [first, second, git(["rev-parse", "HEAD"])]);
+    assert.equal((await fetch(new URL("/trees/nope", web.url))).status, 404);
+    assert.match(await (await fetch(new URL("/trees", web.url))).text(), /<a href="\/trees\/scratch">scratch<\/a>/);
+  } finally {
+    assert.equal(await web.stop(), 0);
+  }
   const unknown = await runCli(["--config", configDir(), "--data-dir", join(dir, "data"), "history", "nope"]);
   assert.equal(unknown.code, 65);
   assert.match(unknown.stderr, /no tree nope in the config/);
