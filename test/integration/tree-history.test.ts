@@ -24,7 +24,7 @@ import { listDeliveries } from "../../src/store/delivery-repository.ts";
 import { type Db, openStore } from "../../src/store/open-store.ts";
 import { listStageResults, saveFlowResults } from "../../src/store/result-repository.ts";
 import { listTipFlows } from "../../src/store/tip-flow-repository.ts";
-import { historyMemory, historyRound } from "../../src/workers/start-history.ts";
+import { historyMemory, historyRound, readTip } from "../../src/workers/start-history.ts";
 import { startWorkers, type Workers } from "../../src/workers/start-workers.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { runCli } from "../helpers/run-cli.ts";
@@ -95,6 +95,9 @@ test("tips are measured one against the other as the branch moves; unmoved is no
     return historyRound(deps(), memory);
   };
   const first = git(["rev-parse", "HEAD"]);
+  // Without a local path only the origin's refs are read: the commit, no parent, no subject.
+  assert.deepEqual(await readTip({ url: treeDir, path: null, branch: "master" }), { head: first, parent: null, subject: null });
+  assert.equal(await readTip({ url: treeDir, path: null, branch: "no-such-branch" }), null);
   const [f1] = await round();
   assert.ok(f1, "the first tip is queued");
   await finished(f1);
