@@ -7,11 +7,11 @@ export const MIN_ADMIN_TOKEN = 16;
 const ID = /^[A-Za-z0-9._-]{1,200}$/;
 const POOL = /^[A-Za-z0-9_-]{1,64}$/;
 
-export type AdminAction = { kind: "cancel"; flowId: string } | { kind: "pause" | "resume"; pool: string } | { kind: "release"; quarantineId: number };
+export type AdminAction = { kind: "cancel"; flowId: string } | { kind: "rerun"; flowId: string } | { kind: "pause" | "resume"; pool: string } | { kind: "release"; quarantineId: number };
 
 /** Where the reader goes back to after an action (only paths built from checked ids). */
 export function adminReturnPath(a: AdminAction): string {
-  if (a.kind === "cancel") return `/runs/${encodeURIComponent(a.flowId)}`;
+  if (a.kind === "cancel" || a.kind === "rerun") return `/runs/${encodeURIComponent(a.flowId)}`;
   return a.kind === "release" ? "/quarantine" : "/queue";
 }
 
@@ -19,7 +19,7 @@ export function adminReturnPath(a: AdminAction): string {
 export function parseAdminPath(pathname: string): AdminAction | null {
   const p = pathname.split("/").slice(1);
   if (p[0] !== "admin" || p.length !== 4) return null;
-  if (p[1] === "runs" && p[3] === "cancel" && ID.test(p[2] ?? "") && p[2] !== "." && p[2] !== "..") return { kind: "cancel", flowId: p[2]! };
+  if (p[1] === "runs" && (p[3] === "cancel" || p[3] === "rerun") && ID.test(p[2] ?? "") && p[2] !== "." && p[2] !== "..") return { kind: p[3], flowId: p[2]! };
   if (p[1] === "pools" && (p[3] === "pause" || p[3] === "resume") && POOL.test(p[2] ?? "")) return { kind: p[3], pool: p[2]! };
   if (p[1] === "quarantine" && p[3] === "release" && /^[1-9]\d{0,9}$/.test(p[2] ?? "")) return { kind: "release", quarantineId: Number(p[2]) };
   return null;

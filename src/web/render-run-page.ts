@@ -69,6 +69,7 @@ ${cells}
 ${v.cells.map((c) => renderRunValuesChart(c.key, v.runs))}`}
 <p>Raw samples (${v.samples.count}), every run in run order: <a href="${v.samples.json}" download>JSON</a> · <a href="${v.samples.csv}" download>CSV</a></p>
 ${v.machine ? renderMachine(v.machine) : ""}
-${admin && v.flow.finishedAt === null ? renderAdminForm(`/admin/runs/${encodeURIComponent(v.flow.id)}/cancel`, "cancel this run") : ""}`,
+${admin && v.flow.finishedAt === null ? renderAdminForm(`/admin/runs/${encodeURIComponent(v.flow.id)}/cancel`, "cancel this run") : ""}
+${admin && v.flow.finishedAt !== null ? renderAdminForm(`/admin/runs/${encodeURIComponent(v.flow.id)}/rerun`, "run this series again (a fresh run with the same plan)") : ""}`,
   );
 }

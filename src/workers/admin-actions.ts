@@ -1,4 +1,5 @@
-import { Queue } from "bullmq";
+import { FlowProducer, Queue } from "bullmq";
+import type { Config } from "../config/schema.ts";
 import type { RedisOptions } from "ioredis";
 import { syntheticMessageId } from "../ingest/mail/assemble-mailbox.ts";
 import { parseMessageHeaders } from "../ingest/mail/parse-message.ts";
@@ -11,6 +12,7 @@ import type { Db } from "../store/open-store.ts";
 import { getQuarantined, releaseQuarantined } from "../store/quarantine-repository.ts";
 import type { AdminAction } from "../web/parse-admin-request.ts";
 import { reassembleOnNextPoll } from "./mail-poller.ts";
+import { rerunFlow } from "./rerun-flow.ts";
 
 /** The mail with a Message-ID header first, in the line ending its header already uses. */
 export function withMessageIdHeader(raw: Uint8Array, messageId: string): Uint8Array {
@@ -45,11 +47,13 @@ async function releaseMail(deps: { db: Db; log: Logger }, id: number): Promise<s
 
 /**
  * What the dashboard's admin forms do, through the queue's own operations: cancel a flow
- * as a superseded one is withdrawn (a running one finishes and reports), pause or resume a
+ * as a superseded one is withdrawn (a running one finishes and reports), run a finished one
+ * again as a fresh flow (rerun-flow.ts), pause or resume a
  * pool's queue (BullMQ: running jobs finish, no new one starts).
  */
-export function createAdminActions(deps: { db: Db; redis: RedisOptions; prefix: string; log: Logger }) {
+export function createAdminActions(deps: { db: Db; redis: RedisOptions; prefix: string; log: Logger; config: Config }) {
   const queues = new Map<string, Queue>();
+  let flows: FlowProducer | null = null;
   const queue = (name: string) => {
     let q = queues.get(name);
     if (!q) {
@@ -70,6 +74,10 @@ export function createAdminActions(deps: { db: Db; redis: RedisOptions; prefix: 
         return r.running.length > 0 ? `${a.flowId} is already running; its report still goes out` : `${a.flowId} cancelled`;
       }
       if (a.kind === "release") return releaseMail(deps, a.quarantineId);
+      if (a.kind === "rerun") {
+        flows ??= new FlowProducer({ connection: bullConnection(deps.redis), prefix: deps.prefix });
+        return rerunFlow({ db: deps.db, flows, config: deps.config, log: deps.log }, a.flowId);
+      }
       const q = queue(poolQueue(a.pool));
       if (a.kind === "pause") await q.pause();
       else await q.resume();
@@ -78,6 +86,7 @@ export function createAdminActions(deps: { db: Db; redis: RedisOptions; prefix: 
     },
     async close(): Promise<void> {
       await Promise.all([...queues.values()].map((q) => q.close()));
+      await flows?.close();
     },
   };
 }

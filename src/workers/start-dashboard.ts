@@ -52,7 +52,7 @@ export async function startDashboard(opts: {
           perform: (a: Parameters<ReturnType<typeof createAdminActions>["perform"]>[0]) => {
             const db = storeNow();
             if (!db) throw new Error("the store is not open yet");
-            actions ??= createAdminActions({ db, redis, prefix: config.global.redis.prefix, log });
+            actions ??= createAdminActions({ db, redis, prefix: config.global.redis.prefix, log, config });
             return actions.perform(a);
           },
         }

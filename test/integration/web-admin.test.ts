@@ -3,9 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { Queue } from "bullmq";
+import { reportJobId } from "../../src/queue/job-ids.ts";
+import { ORCHESTRATOR_QUEUE } from "../../src/queue/queue-names.ts";
+import { bullConnection } from "../../src/queue/redis-connection.ts";
 import { assembleMailbox, syntheticMessageId } from "../../src/ingest/mail/assemble-mailbox.ts";
-import { getCursor } from "../../src/store/cursor-repository.ts";
-import { createFlowIfAbsent, setFlowStatus } from "../../src/store/flow-repository.ts";
+import { getCursor, setCursor } from "../../src/store/cursor-repository.ts";
+import { createFlowIfAbsent, getFlow, setFlowStatus } from "../../src/store/flow-repository.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import { quarantineMessage } from "../../src/store/quarantine-repository.ts";
 import { listRawMailsSince, saveSeries } from "../../src/store/series-repository.ts";
@@ -35,6 +39,14 @@ describe("dashboard admin actions (token from env, CSRF-safe)", () => {
       await createFlowIfAbsent(db, { id: "flow-queued", seriesId: "series-a", tree: "bpf-next", base: null, plan: "{}" });
       await createFlowIfAbsent(db, { id: "flow-done", seriesId: "series-a", tree: "bpf-next", base: null, plan: "{}" });
       await setFlowStatus(db, "flow-done", "pass", true);
+      // A finished run whose series' mail is stored, in an installation that planned flows: it can run again.
+      await setCursor(db, "installation", "id", "webadmin0001");
+      const patch = readFileSync(fixturePath("mail", "bpf-sysctl-get-name", "v1", "00-single-patch.eml"));
+      const again = onePatchSeries({ id: "series-r", title: "net: run me again", patches: [{ index: 1, messageId: "r1@x", subject: "[PATCH] net: run me again", author: "A <a@x>" }] });
+      await saveSeries(db, again, new Map([["r1@x", patch]]));
+      await createFlowIfAbsent(db, { id: "flow-r-queued", seriesId: "series-r", tree: "bpf-next", base: null, plan: "{}" });
+      await createFlowIfAbsent(db, { id: "flow-r-done", seriesId: "series-r", tree: "bpf-next", base: null, plan: JSON.stringify({ bench: { rounds: 4 } }) });
+      await setFlowStatus(db, "flow-r-done", "pass", true);
       // As the poller keeps them: a real patch mail that came without a Message-ID (bytes kept), and one too big to keep.
       await quarantineMessage(db, { messageId: null, reason: "no Message-ID", source: "maildir:/list", raw: withoutMessageId });
       await quarantineMessage(db, { messageId: "big@example.org", reason: "message of 17000000 bytes exceeds the 16777216-byte limit", source: "maildir:/list", raw: null });
@@ -84,6 +96,33 @@ describe("dashboard admin actions (token from env, CSRF-safe)", () => {
     assert.equal((await run("flow-done")).flow.status, "pass");
   });
 
+  test("run a finished run again from its page: a fresh flow of its series with the stored plan's bench, queued in Redis; an unfinished run is not", async () => {
+    assert.match(await (await fetch(`${web.url}/runs/flow-r-done`)).text(), /action="\/admin\/runs\/flow-r-done\/rerun"/);
+    const r = await post(web.url, "/admin/runs/flow-r-done/rerun", `token=${TOKEN}`, { origin: new URL(web.url).origin });
+    assert.equal(r.status, 303);
+    assert.equal(r.headers.get("location"), "/runs/flow-r-done");
+    const said = /runs again as (flow-\S+-rerun-[0-9a-z]+)/.exec(await r.text());
+    assert.ok(said, "the answer names the new run");
+    const fresh = await run(said[1]!);
+    assert.equal(fresh.flow.status, "queued");
+    const reports = new Queue(ORCHESTRATOR_QUEUE, { connection: bullConnection({ host: "127.0.0.1", port: redis.port }), prefix: "patchbench" });
+    try {
+      const job = await reports.getJob(reportJobId(said[1]!));
+      assert.ok(job, "its report job is in Redis");
+    } finally {
+      await reports.close();
+    }
+    const db = await openStore(join(dir, "patchbench.sqlite"));
+    try {
+      const plan = JSON.parse((await getFlow(db, said[1]!))!.plan) as { bench: { rounds: number } };
+      assert.equal(plan.bench.rounds, 4, "the stored plan's bench, not the tree's default");
+    } finally {
+      await db.destroy();
+    }
+    const queued = await post(web.url, "/admin/runs/flow-r-queued/rerun", `token=${TOKEN}`);
+    assert.match(await queued.text(), /flow-r-queued has not finished \(queued\); nothing to run again/);
+  });
+
   test("pause and resume a pool's queue in Redis, seen on the queue page", async () => {
     const paused = async () => queueViewSchema.parse(await (await fetch(`${web.url}/api/queue`)).json()).state.queues.find((q) => q.name === "pool-local")?.paused;
     assert.equal(await paused(), false);
@@ -123,7 +162,8 @@ describe("dashboard admin actions (token from env, CSRF-safe)", () => {
     const db = await openStore(join(dir, "patchbench.sqlite"));
     try {
       assert.equal(await getCursor(db, "ingest", "next-deadline"), "1", "the next poll assembles the window, new mail or not");
-      const mails = await listRawMailsSince(db, new Date(Date.now() - 3600_000).toISOString());
+      // The re-run test's stored patch (r1@x) aside: what came in is the released mail alone.
+      const mails = (await listRawMailsSince(db, new Date(Date.now() - 3600_000).toISOString())).filter((m) => m.messageId !== "r1@x");
       assert.deepEqual(mails.map((m) => m.messageId), [id]);
       // What the next poll does with the window: one series, its report kept from the list.
       const box = await assembleMailbox(mails.map((m) => m.raw));
