@@ -1,31 +1,14 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
+import { recordedTip, sha, tipCells, tipResults } from "../../test/helpers/recorded-tips.ts";
 import { checkGolden } from "../../test/integration/mail-fixture-results.ts";
 import type { BenchData } from "../domain/results.ts";
-import { PROJECT_ROOT } from "../lib/project-root.ts";
-import { buildFlowReport, resultsOfStoredFlow, type StoredFlow } from "../workers/build-flow-report.ts";
-import { buildTreeHistory, type StoredTip } from "./build-tree-history.ts";
+import { buildTreeHistory } from "./build-tree-history.ts";
 import { renderTreeHistory } from "./render-tree-history.ts";
 
-/** A real kernel A/B (recorded from the kernel tier): its results and analysed cells stand for each tip's job. */
-const recorded = JSON.parse(readFileSync(join(PROJECT_ROOT, "test", "data", "kernel-ab", "feature-flow.json"), "utf8")) as StoredFlow;
-const results = resultsOfStoredFlow(recorded);
-const { analysis } = buildFlowReport({ flowId: recorded.flowId, series: recorded.series, results, errors: [], generatedAt: recorded.generatedAt });
-const cells = (analysis?.cells ?? []).map((c) => ({ cell: c.key, analysis: c.analysis }));
-const sha = (c: string) => c.repeat(40);
-
-const tip = (n: number, base: string, head: string, over: Partial<StoredTip> = {}): StoredTip => ({
-  flowId: `flow-tip-${n}`,
-  status: "pass",
-  createdAt: `2026-12-0${n}T06:00:00.000Z`,
-  finishedAt: `2026-12-0${n}T06:40:00.000Z`,
-  tip: { base, head },
-  results,
-  cells,
-  ...over,
-});
+const results = tipResults;
+const cells = tipCells;
+const tip = recordedTip;
 
 test("a tree's tips as one chain per machine and cell; a first A/A point, tips without numbers and tips being measured apart (golden)", () => {
   const failedBuild = results.map((r) => (r.stage === "build" ? { ...r, status: "fail" as const, summary: "candidate build failed: net/core/filter.c:12: error: expected ';'" } : r));

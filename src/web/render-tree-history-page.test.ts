@@ -1,31 +1,15 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
+import { recordedTip, sha, tipCells, tipResults } from "../../test/helpers/recorded-tips.ts";
 import { checkGolden } from "../../test/integration/mail-fixture-results.ts";
-import { buildTreeHistory, type StoredTip } from "../history/build-tree-history.ts";
-import { PROJECT_ROOT } from "../lib/project-root.ts";
-import { buildFlowReport, resultsOfStoredFlow, type StoredFlow } from "../workers/build-flow-report.ts";
+import { buildTreeHistory } from "../history/build-tree-history.ts";
 import { parseWebRequest } from "./parse-web-request.ts";
 import { renderTreeHistoryPage } from "./render-tree-history-page.ts";
 import { treeHistoryViewSchema } from "./tree-history-schema.ts";
 
-/** The tips are the recorded kernel A/B job (real numbers), one after the other; one tip failed to build with a hostile message. */
-const recorded = JSON.parse(readFileSync(join(PROJECT_ROOT, "test", "data", "kernel-ab", "feature-flow.json"), "utf8")) as StoredFlow;
-const results = resultsOfStoredFlow(recorded);
-const { analysis } = buildFlowReport({ flowId: recorded.flowId, series: recorded.series, results, errors: [], generatedAt: recorded.generatedAt });
-const cells = (analysis?.cells ?? []).map((c) => ({ cell: c.key, analysis: c.analysis }));
-const sha = (c: string) => c.repeat(40);
-const tip = (n: number, base: string, head: string, over: Partial<StoredTip> = {}): StoredTip => ({
-  flowId: `flow-tip-${n}`,
-  status: "pass",
-  createdAt: `2026-12-0${n}T06:00:00.000Z`,
-  finishedAt: `2026-12-0${n}T06:40:00.000Z`,
-  tip: { base, head },
-  results,
-  cells,
-  ...over,
-});
+const results = tipResults;
+const cells = tipCells;
+const tip = recordedTip;
 
 test("tree history page: one chart per cell with a point per tip, the numbers in a table beside it, hostile text escaped (golden)", () => {
   const broken = results.filter((r) => r.stage !== "bench").map((r) => (r.stage === "build" ? { ...r, status: "fail" as const, summary: "candidate build failed: <script>alert(1)</script>" } : r));
