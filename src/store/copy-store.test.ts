@@ -83,6 +83,7 @@ test("copyStore: SQLite to PostgreSQL and back, every table, bytes and doubles e
       github_targets: 1,
       pull_states: 1,
       patchwork_patches: 1,
+      series_mails: 1,
     });
     assert.deepEqual(await listPatchworkMails(pg, { instance: "https://patchwork.example.org", project: "netdevbpf" }, ["p1@x"]), [
       { messageId: "p1@x", patchId: 13_000_000, seriesId: 900_001, state: "new" },

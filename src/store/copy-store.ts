@@ -16,6 +16,7 @@ const TABLES: Record<keyof Database, { key: readonly string[]; serial?: string }
   github_targets: { key: ["flow_id"] },
   pull_states: { key: ["pr_key"] },
   patchwork_patches: { key: ["instance", "project", "message_id"] },
+  series_mails: { key: ["message_id", "series_id"] },
 };
 
 const BATCH = 500;

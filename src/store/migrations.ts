@@ -1,4 +1,4 @@
-import type { Series } from "../domain/series.ts";
+import { ownMessageIds, type Series } from "../domain/series.ts";
 import { seriesSearchColumns } from "./series-search-columns.ts";
 import { type ColumnDataType, type ColumnDefinitionBuilder, type Kysely, type Migration, PostgresAdapter, sql } from "kysely";
 
@@ -288,6 +288,37 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.schema.dropIndex("runs_flow").execute();
       await db.schema.dropIndex("series_previous_version").execute();
       await db.schema.alterTable("series").dropColumn("previous_version").execute();
+    },
+  },
+  "0010-series-own-mails": {
+    async up(db: Kysely<unknown>) {
+      // A patchwork state names a Message-ID: its series were found by a LIKE over every series' JSON.
+      await db.schema
+        .createTable("series_mails")
+        .addColumn("message_id", "text", (c) => c.notNull())
+        .addColumn("series_id", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("series_mails_pk", ["message_id", "series_id"])
+        .execute();
+      await db.schema.createIndex("series_mails_series").on("series_mails").column("series_id").execute();
+      const q = db as Kysely<{ series: { id: string; data: string }; series_mails: { message_id: string; series_id: string } }>;
+      for (let after = ""; ; ) {
+        const rows = await q.selectFrom("series").select(["id", "data"]).where("id", ">", after).orderBy("id").limit(500).execute();
+        if (rows.length === 0) break;
+        for (const r of rows) {
+          let own: string[] = [];
+          try {
+            own = ownMessageIds(JSON.parse(r.data) as Series);
+          } catch {
+            // An unreadable row names no mail.
+          }
+          const values = [...new Set(own)].map((message_id) => ({ message_id, series_id: r.id }));
+          if (values.length) await q.insertInto("series_mails").values(values).execute();
+        }
+        after = rows.at(-1)!.id;
+      }
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("series_mails").execute();
     },
   },
 };

@@ -6,6 +6,8 @@ import { openStore } from "./open-store.ts";
 import { findPatchworkState, listPatchworkMails, listSeriesWithMail, rememberPatchworkMails } from "./patchwork-repository.ts";
 import { saveSeries } from "./series-repository.ts";
 import { ownMessageIds } from "../domain/series.ts";
+import type { Kysely } from "kysely";
+import { MIGRATIONS } from "./migrations.ts";
 
 for (const backend of STORE_BACKENDS) test(`${backend.name}: patchwork facts merge by Message-ID per instance and project; a series is found by its own mails only`, async () => {
   const store = await backend.fresh();
@@ -49,6 +51,22 @@ for (const backend of STORE_BACKENDS) test(`${backend.name}: patchwork facts mer
     assert.deepEqual(await listSeriesWithMail(db, "p1@x"), ["series-v1"]);
     assert.deepEqual(await listSeriesWithMail(db, "p2_v3@x"), ["series-v3"]);
     assert.deepEqual(ownMessageIds(reroll), ["p2_v3@x"]);
+
+    // The look-up is by the series_mails index, not the series' JSON (a LIKE scan over every series).
+    await db.updateTable("series").set({ data: "{}" }).where("id", "=", "series-v1").execute();
+    assert.deepEqual(await listSeriesWithMail(db, "p1@x"), ["series-v1"]);
+    // Saved again without the mail (a re-assembly): no longer found by it.
+    await saveSeries(db, { ...v1, patches: [{ index: 1, messageId: "p1b@x", subject: "[PATCH] a", author: "A <a@x>" }] }, new Map());
+    assert.deepEqual(await listSeriesWithMail(db, "p1@x"), []);
+    assert.deepEqual(await listSeriesWithMail(db, "p1b@x"), ["series-v1"]);
+    // A store from before the table: the migration fills it from each stored series' own mails.
+    const migration = MIGRATIONS["0010-series-own-mails"]!;
+    await migration.down!(db as unknown as Kysely<unknown>);
+    await migration.up(db as unknown as Kysely<unknown>);
+    assert.deepEqual(await listSeriesWithMail(db, "p1b@x"), ["series-v1"]);
+    assert.deepEqual(await listSeriesWithMail(db, "p1_v2%@x"), ["series-v2"]);
+    assert.deepEqual(await listSeriesWithMail(db, "p2_v3@x"), ["series-v3"]);
+    assert.deepEqual(await listSeriesWithMail(db, "p1@x"), [], "carried by v3, not its own");
     await db.destroy();
   } finally {
     await store.drop();

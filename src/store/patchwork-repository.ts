@@ -1,5 +1,4 @@
 import { sql } from "kysely";
-import type { Series } from "../domain/series.ts";
 import type { Db } from "./open-store.ts";
 
 /** One patchwork instance and project: ids are only meaningful inside it. */
@@ -84,23 +83,10 @@ export async function listKnownMailIds(db: Db, messageIds: readonly string[]): P
 
 /**
  * Saved series that mailed this Message-ID themselves, as their cover or one of their patches
- * (the series' JSON names it as `"messageId":"…"`; a partial re-roll that carries it from an
- * earlier version, or a later version that names it as its previous one, does not count).
+ * (a partial re-roll that carries it from an earlier version, or a later version that names it
+ * as its previous one, does not count): an index look-up in series_mails, which saveSeries keeps.
  */
 export async function listSeriesWithMail(db: Db, messageId: string): Promise<string[]> {
-  const needle = `"messageId":${JSON.stringify(messageId)}`.replace(/[\\%_]/g, (c) => `\\${c}`);
-  const rows = await db
-    .selectFrom("series")
-    .select(["id", "data"])
-    .where(sql<boolean>`data like ${`%${needle}%`} escape '\\'`)
-    .execute();
-  const own = (data: string) => {
-    try {
-      const s = JSON.parse(data) as Pick<Series, "cover" | "patches">;
-      return [s.cover, ...s.patches].some((m) => m?.messageId === messageId && m.carriedFrom === undefined);
-    } catch {
-      return false;
-    }
-  };
-  return rows.filter((r) => own(r.data)).map((r) => r.id);
+  const rows = await db.selectFrom("series_mails").select("series_id").where("message_id", "=", messageId).orderBy("series_id").execute();
+  return rows.map((r) => r.series_id);
 }

@@ -138,6 +138,13 @@ export interface PatchworkPatchTable {
   updated_at: string;
 }
 
+/** The mails a saved series sent itself (cover and patches, not those carried from an earlier version). */
+export interface SeriesMailTable {
+  /** Without angle brackets. */
+  message_id: string;
+  series_id: string;
+}
+
 export interface Database {
   series: SeriesTable;
   raw_mails: RawMailTable;
@@ -151,4 +158,5 @@ export interface Database {
   github_targets: GithubTargetTable;
   pull_states: PullStateTable;
   patchwork_patches: PatchworkPatchTable;
+  series_mails: SeriesMailTable;
 }

@@ -1,4 +1,4 @@
-import type { RawMails, Series } from "../domain/series.ts";
+import { ownMessageIds, type RawMails, type Series } from "../domain/series.ts";
 import type { Db } from "./open-store.ts";
 import { seriesSearchColumns } from "./series-search-columns.ts";
 
@@ -23,6 +23,10 @@ export async function saveSeries(db: Db, series: Series, raw: RawMails): Promise
         oc.column("id").doUpdateSet({ data: JSON.stringify(series), tree: series.tree, previous_version: series.previousVersion, ...seriesSearchColumns(series) }),
       )
       .execute();
+    // The series' own mails, by which a patchwork state on one of them finds it (listSeriesWithMail).
+    await tx.deleteFrom("series_mails").where("series_id", "=", series.id).execute();
+    const own = [...new Set(ownMessageIds(series))].map((message_id) => ({ message_id, series_id: series.id }));
+    if (own.length) await tx.insertInto("series_mails").values(own).execute();
     for (const [messageId, bytes] of raw) {
       await tx
         .insertInto("raw_mails")
