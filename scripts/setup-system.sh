@@ -21,8 +21,9 @@ step() {
 }
 
 # git-email + libmailtools-perl: `git send-email --dry-run` logs are review input (a test makes one).
-# chromium: the dashboard's browser test drives it with playwright-core (which brings no browser).
-PACKAGES=(redis-server git git-email libmailtools-perl iproute2 netperf public-inbox python3 clang llvm libbpf-dev bpftool openssh-client ca-certificates bubblewrap ccache chromium)
+# Test-only packages (chromium for the dashboard's browser test, sshd, PostgreSQL, b4) come from
+# scripts/test.sh through PATCHBENCH_SETUP_EXTRA: the demo does not fetch a browser.
+PACKAGES=(redis-server git git-email libmailtools-perl iproute2 netperf public-inbox python3 clang llvm libbpf-dev bpftool openssh-client ca-certificates bubblewrap ccache)
 if [ "${PATCHBENCH_SETUP_EXTRA:-}" != "" ]; then
   # shellcheck disable=SC2206
   PACKAGES+=(${PATCHBENCH_SETUP_EXTRA})

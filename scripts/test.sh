@@ -5,10 +5,11 @@
 # PATCHBENCH_TEST_FILTER=regex narrows the list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The test-only packages (sshd for the SSH boot target, b4 to compare series assembly with) and
+# The test-only packages (sshd for the SSH boot target, b4 to compare series assembly with,
+# chromium for the dashboard's browser test, driven by playwright-core, which brings no browser) and
 # the kernel tier's go in before any test starts: a package installed by one test while another
 # uses it is a race.
-PATCHBENCH_SETUP_EXTRA="openssh-server postgresql b4 git-pw ${PATCHBENCH_SETUP_EXTRA:-}" bash scripts/ensure-deps.sh
+PATCHBENCH_SETUP_EXTRA="openssh-server postgresql b4 git-pw chromium ${PATCHBENCH_SETUP_EXTRA:-}" bash scripts/ensure-deps.sh
 if [ "${PATCHBENCH_SKIP_KERNEL_E2E:-}" != "1" ] && [ "$(id -u)" -eq 0 ]; then
   bash scripts/prepare-kernel-tree.sh --packages-only >/dev/null
 fi

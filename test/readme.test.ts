@@ -60,3 +60,21 @@ test("README names every option the shipped config/ sets away from the built-in 
   }
   assert.deepEqual(missing, []);
 });
+
+/** The words of `NAME=(a b c)` / `NAME="a b c ${…}"` in a shell script. */
+function shellWords(script: string, name: string): string[] {
+  const text = readFileSync(join(PROJECT_ROOT, "scripts", script), "utf8");
+  const m = new RegExp(`${name}=\\(([^)]*)\\)|${name}="([^"$]*)`).exec(text);
+  assert.ok(m, `${name} in scripts/${script}`);
+  return (m[1] ?? m[2] ?? "").trim().split(/\s+/);
+}
+
+test("README Quick start names the Debian packages the demo and npm test install, and no more", () => {
+  const readme = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
+  const start = readme.indexOf("Both commands install what they need");
+  const both = readme.slice(start, readme.indexOf("`npm test` also installs", start));
+  const testOnly = readme.slice(readme.indexOf("`npm test` also installs", start), readme.indexOf("kernel tier's packages", start));
+  const named = (text: string) => [...text.matchAll(/`([a-z0-9][a-z0-9.+-]*)`/g)].map((m) => m[1]!).filter((w) => w !== "patchbench-sandbox");
+  assert.deepEqual(named(both).sort(), shellWords("setup-system.sh", "PACKAGES").sort());
+  assert.deepEqual(named(testOnly).sort(), shellWords("test.sh", "PATCHBENCH_SETUP_EXTRA").sort());
+});
