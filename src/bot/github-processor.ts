@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type FlowProducer, type Job, type Queue, UnrecoverableError } from "bullmq";
+import { type FlowProducer, type Job, UnrecoverableError } from "bullmq";
 import { authorizeGithub } from "../commands/authorize-bench.ts";
 import { benchPolicyOf, type BenchRequestInput, describeBenchRun, handleBenchRequest, settleBenchDecision } from "../commands/handle-bench-request.ts";
 import type { BenchConfig, Config, TreeConfig } from "../config/schema.ts";
@@ -16,16 +16,15 @@ import type { BenchLimiter } from "../queue/bench-limiter.ts";
 import type { CancelFlow } from "../queue/cancel-flow.ts";
 import { enqueueFlow } from "../queue/enqueue-flow.ts";
 import { planFlow } from "../queue/plan-flow.ts";
-import { estimateBenchSeconds } from "../domain/bench-plan.ts";
 import { benchEstimatorFor } from "../commands/bench-estimator.ts";
 import { flowsOnHead, newestHead } from "../commands/flows-on-head.ts";
 import { knownApplyFailure } from "../commands/known-apply-failure.ts";
-import { type KernelCosts, kernelSeconds } from "../domain/flow-estimate.ts";
 import { getFlow } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { getRawMails, getSeries, saveSeries } from "../store/series-repository.ts";
 import { type GithubEvent, githubEventSchema } from "./github-event.ts";
 import { withdrawPullFlows } from "./withdraw-pull-flows.ts";
+import { describeQueuedStart, type QueuedStart } from "./describe-queued-start.ts";
 
 export interface GithubProcessorDeps {
   db: Db;
@@ -39,9 +38,11 @@ export interface GithubProcessorDeps {
   cancelFlow: CancelFlow;
   /** /bench rate limits (shared with the mail poller through Redis). */
   limiter: BenchLimiter;
-  /** Pool queues by name (queue position and estimates). */
-  poolQueue: (pool: string) => Queue;
-  now?: () => Date;
+  /**
+   * A queued flow's place in its pool and estimated start, as the dashboard's queue page has
+   * them (loadFlowStart): one estimate for the page and the acknowledgement. Null: not known.
+   */
+  flowStart: (flowId: string) => Promise<QueuedStart | null>;
 }
 
 function treeOf(config: Config): TreeConfig {
@@ -80,7 +81,6 @@ interface PlanOptions {
 export function createGithubProcessor(deps: GithubProcessorDeps) {
   const { db, config } = deps;
   const gh = config.global.github;
-  const now = deps.now ?? (() => new Date());
 
   /** PR → series (real format-patch on the merge-base) → planned flow. */
   async function planPull(event: { installationId: number; owner: string; repo: string }, pr: PullDetails, octokit: GithubOctokit, opts: PlanOptions = {}) {
@@ -174,24 +174,6 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
   }
 
   /** Flows waiting or running on a pool, oldest first, with their estimated runner time. */
-  async function queueAhead(pool: string, costs: KernelCosts): Promise<{ flows: number; seconds: number }> {
-    const q = deps.poolQueue(pool);
-    const jobs = await q.getJobs(["active", "waiting", "prioritized", "delayed", "waiting-children"]);
-    const byFlow = new Map<string, number>();
-    for (const j of jobs) {
-      const d = j?.data as { flowId?: string; stage?: string; bench?: BenchConfig } | undefined;
-      if (!d?.flowId) continue;
-      const est =
-        d.stage === "bench" && d.bench
-          ? estimateBenchSeconds(d.bench)
-          : d.stage === "build"
-            ? kernelSeconds(costs, 2)
-            : 0;
-      byFlow.set(d.flowId, (byFlow.get(d.flowId) ?? 0) + est);
-    }
-    return { flows: byFlow.size, seconds: [...byFlow.values()].reduce((a, b) => a + b, 0) };
-  }
-
   async function pullDetails(octokit: GithubOctokit, owner: string, repo: string, number: number): Promise<PullDetails & { state: string }> {
     const r = await octokit.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { owner, repo, pull_number: number });
     const p = r.data;
@@ -292,12 +274,11 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
     // Every stage of the tree: a maintainer's /bench is also the approval of an untrusted author's PR.
     const p = await planPull(e, pr, octokit, { bench: d.bench, pool: d.pool, stages: d.stages, salt: `bench-${e.commentId}` });
     const created = await enqueueFlow({ db, flows: deps.flows, log: deps.log }, p.plan);
-    const ahead = await queueAhead(d.pool, estimator.costs);
-    const start = new Date(now().getTime() + Math.max(0, ahead.seconds - d.estimateSec) * 1000);
+    const start = await deps.flowStart(p.plan.flowId);
     const ackId = await comment(
       octokit,
       where,
-      `<!-- patchbench:${p.plan.flowId} -->\n**patchbench:** queued, position ${ahead.flows} on runner pool \`${d.pool}\`, estimated start ${start.toISOString().slice(0, 16).replace("T", " ")} UTC (this run ≈ ${Math.ceil(d.estimateSec / 60)} min of runner time: ${describeBenchRun(d, estimator.costs)}). Results will replace this comment.\n\nRequested: \`${e.command.replace(/`/g, "'")}\`\n`,
+      `<!-- patchbench:${p.plan.flowId} -->\n**patchbench:** queued, ${describeQueuedStart(start, d.pool)} (this run ≈ ${Math.ceil(d.estimateSec / 60)} min of runner time: ${describeBenchRun(d, estimator.costs)}). Results will replace this comment.\n\nRequested: \`${e.command.replace(/`/g, "'")}\`\n`,
     );
     await setTarget(db, p.plan.flowId, {
       installationId: e.installationId,
@@ -313,7 +294,7 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
       state: "queued",
     });
     await setPullState(db, key, { flows: [...st.flows, p.plan.flowId], pendingBench: p.plan.flowId });
-    return { flowId: p.plan.flowId, created: created.created, position: ahead.flows };
+    return { flowId: p.plan.flowId, created: created.created, position: start?.poolPosition ?? null };
   }
 
   async function onRerun(e: Extract<GithubEvent, { kind: "rerun" }>, octokit: GithubOctokit) {

@@ -20,6 +20,8 @@ import { createGithubApp } from "./create-github-app.ts";
 import { GITHUB_QUEUE, type GithubEvent } from "./github-event.ts";
 import { createGithubProcessor } from "./github-processor.ts";
 import { waitingForStore } from "../workers/wait-for-store.ts";
+import { loadFlowStart } from "../workers/load-web-views.ts";
+import { createQueueStateReader, flowPools } from "../workers/read-queue-state.ts";
 import { githubDeliveryKey, githubEventJobId } from "../queue/job-ids.ts";
 
 export interface GithubAppService {
@@ -110,15 +112,8 @@ export async function serveGithubApp(deps: {
   const redis = newRedis({ ...deps.redis, maxRetriesPerRequest: null });
   const queue = new Queue(GITHUB_QUEUE, { connection, prefix });
   const orchestrator = new Queue(ORCHESTRATOR_QUEUE, { connection, prefix });
-  const pools = new Map<string, Queue>();
-  const poolQ = (pool: string) => {
-    let q = pools.get(pool);
-    if (!q) {
-      q = new Queue(poolQueue(pool), { connection, prefix });
-      pools.set(pool, q);
-    }
-    return q;
-  };
+  // The acknowledgement's place and start are the queue page's (one estimate, loadFlowStart).
+  const queueState = createQueueStateReader({ redis: deps.redis, prefix, pools: flowPools(config) });
 
   const enqueue = async (event: GithubEvent): Promise<boolean> => {
     // X-GitHub-Delivery is stable across redeliveries: claim it once.
@@ -149,7 +144,10 @@ export async function serveGithubApp(deps: {
     installationId: deps.installationId,
     cancelFlow: createFlowCanceller(orchestrator),
     limiter: createBenchLimiter(redis, prefix, gh.bench.rateLimit),
-    poolQueue: poolQ,
+    flowStart: async (flowId) => {
+      const state = await queueState.read();
+      return state.available ? loadFlowStart(deps.db, state, flowId) : null;
+    },
   });
   // One at a time: per-PR state (the one pending /bench) is read-modify-write.
   const worker = new Worker(GITHUB_QUEUE, waitingForStore(log, deps.db, processor), { connection, prefix, concurrency: 1 });
@@ -223,7 +221,7 @@ export async function serveGithubApp(deps: {
       await Promise.all(watchers.map((w) => w.close()));
       await queue.close();
       await orchestrator.close();
-      await Promise.all([...pools.values()].map((q) => q.close()));
+      await queueState.close();
       redis.disconnect();
     },
   };

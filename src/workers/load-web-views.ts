@@ -63,6 +63,12 @@ export async function loadRunView(db: Db, id: string): Promise<RunView | undefin
 /** Unfinished flows shown at most: the page stays small however long the backlog. */
 const MAX_UNFINISHED = 500;
 
+/**
+ * Unfinished flows estimated at most: every flow waits behind all those before it, so all of them
+ * are read (ids, tree, plan), not only those shown; beyond this a flow has no estimated start.
+ */
+export const MAX_ESTIMATED_FLOWS = 20_000;
+
 /** Recent failures read from the store (the queue gives its own, MAX_FAILURES per pool). */
 const MAX_ERROR_FLOWS = 20;
 
@@ -71,12 +77,26 @@ const MAX_ERROR_FLOWS = 20;
  * (plans, kernel costs per tree as `/bench` estimates them, flows that ended in error) read here,
  * put together with the queue state by buildQueueView.
  */
-export async function loadQueueView(db: Db, state: QueueState, now = new Date()): Promise<QueueView> {
-  const unfinished = await listUnfinishedFlowHeads(db, MAX_UNFINISHED);
+async function estimateQueue(db: Db, state: QueueState, now: Date): Promise<QueueView> {
+  const unfinished = await listUnfinishedFlowHeads(db, MAX_ESTIMATED_FLOWS);
   const queued = new Set(state.stageJobs.map((j) => j.flowId));
   const costs = new Map<string, KernelCosts>();
   for (const tree of new Set(unfinished.filter((f) => queued.has(f.id)).map((f) => f.tree))) costs.set(tree, (await benchEstimatorFor(db, tree)).costs);
   return buildQueueView({ state, unfinished, costs, errorFlows: await listRecentErrorFlows(db, MAX_ERROR_FLOWS), now });
+}
+
+/** The queue page: the first MAX_UNFINISHED unfinished flows, each estimated behind all before it. */
+export async function loadQueueView(db: Db, state: QueueState, now = new Date()): Promise<QueueView> {
+  const view = await estimateQueue(db, state, now);
+  return { ...view, unfinished: view.unfinished.slice(0, MAX_UNFINISHED) };
+}
+
+/**
+ * One flow's row of the queue page (place in its pool, runner time, estimated start): what a
+ * `/bench` acknowledgement says, so the comment and the page never disagree. Null: not unfinished.
+ */
+export async function loadFlowStart(db: Db, state: QueueState, flowId: string, now = new Date()): Promise<QueueView["unfinished"][number] | null> {
+  return (await estimateQueue(db, state, now)).unfinished.find((f) => f.id === flowId) ?? null;
 }
 
 /** Quarantined mails shown at most (newest first): `patchbench quarantine list` has them all. */
@@ -85,3 +105,4 @@ const MAX_QUARANTINE = 500;
 export async function loadQuarantineView(db: Db): Promise<QuarantineView> {
   return { limit: MAX_QUARANTINE, items: await listQuarantinePage(db, MAX_QUARANTINE) };
 }
+

@@ -1,5 +1,6 @@
 import { Queue } from "bullmq";
 import type { RedisOptions } from "ioredis";
+import type { Config } from "../config/schema.ts";
 import { parseStageJobId, runnersKey } from "../queue/job-ids.ts";
 import { ORCHESTRATOR_QUEUE, poolQueue } from "../queue/queue-names.ts";
 import { bullConnection, newRedis } from "../queue/redis-connection.ts";
@@ -9,8 +10,13 @@ import type { QueueState } from "../web/web-view-schemas.ts";
 /** Pool queues looked at, at most: runner records name pools, and a bad record must not open queues without end. */
 const MAX_POOLS = 32;
 const COUNTED = ["waiting", "waiting-children", "active", "delayed", "failed", "completed"] as const;
-/** Stage jobs read per pool and state, and failed ones per pool: the page stays bounded however long the backlog. */
-export const MAX_STAGE_JOBS = 1000;
+/**
+ * Stage jobs read per pool and state (ids only): a flow has a job per stage, and every flow waits
+ * behind all before it, so the whole backlog is read up to a bound well past any real one
+ * (MAX_ESTIMATED_FLOWS flows, each with up to four stage jobs waiting for their children); failed
+ * ones per pool, the newest few.
+ */
+export const MAX_STAGE_JOBS = 100_000;
 export const MAX_FAILURES = 20;
 const PENDING = ["active", "waiting", "prioritized", "delayed", "waiting-children"] as const;
 
@@ -37,6 +43,11 @@ async function poolJobs(q: Queue, pool: string): Promise<Pick<QueueState, "stage
     failedJobs.push({ pool, ...s, reason: j.failedReason || "failed (no reason given)", failedAt: j.finishedOn ? new Date(j.finishedOn).toISOString() : null, attempts: j.attemptsMade });
   }
   return { stageJobs, failedJobs };
+}
+
+/** Every pool a flow can wait in: the trees' own, /bench's, and the local runner's. */
+export function flowPools(config: Config): string[] {
+  return [...new Set([config.global.runner.pool, ...config.trees.map((t) => t.pool), ...config.global.github.bench.pools])];
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { Db } from "../store/open-store.ts";
 import { MIN_ADMIN_TOKEN } from "../web/parse-admin-request.ts";
 import { createAdminActions } from "./admin-actions.ts";
-import { createQueueStateReader } from "./read-queue-state.ts";
+import { createQueueStateReader, flowPools } from "./read-queue-state.ts";
 import { serveWeb, type WebServer, type WebStore } from "./serve-web.ts";
 
 /** The environment variable holding the admin token (never a file: like every secret). */
@@ -33,8 +33,7 @@ export async function startDashboard(opts: {
     ? createQueueStateReader({
         redis: opts.redis,
         prefix: config.global.redis.prefix,
-        // Every pool a flow can wait in: the trees' own, /bench's, and the local runner's.
-        pools: [config.global.runner.pool, ...config.trees.map((t) => t.pool), ...config.global.github.bench.pools],
+        pools: flowPools(config),
       })
     : null;
   // Admin forms need the token (from the environment only) and the queue they act on.

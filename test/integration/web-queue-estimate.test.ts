@@ -18,6 +18,7 @@ import { createFlowIfAbsent, setFlowStatus } from "../../src/store/flow-reposito
 import { openStore } from "../../src/store/open-store.ts";
 import { saveSeries } from "../../src/store/series-repository.ts";
 import { queueViewSchema } from "../../src/web/web-view-schemas.ts";
+import { loadFlowStart } from "../../src/workers/load-web-views.ts";
 import { createQueueStateReader } from "../../src/workers/read-queue-state.ts";
 import { serveWeb } from "../../src/workers/serve-web.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
@@ -93,6 +94,73 @@ test("queue page: flows waiting in a pool with their place, runner time and esti
     assert.match(page, /the flow ended in error: a stage job failed/);
   } finally {
     await heartbeat?.stop();
+    await web.close();
+    await reader.close();
+    await flows.close();
+    client.disconnect();
+    await db.destroy();
+  }
+});
+
+/**
+ * A long backlog: more flows waiting than one page of stage jobs holds (each flow has a job per
+ * stage in the pool's queue). Every flow, the last too, is placed and estimated behind all the
+ * others, and the start a /bench acknowledgement gives is that same row.
+ */
+test("queue estimate with 400 flows waiting: the last is placed 400th and starts after all before it on two runners; the /bench start is the page's", async () => {
+  const prefix = "pbqe-long";
+  const log = silentLogger();
+  const db = await openStore(join(dir, "long.sqlite"));
+  const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
+  const flows = new FlowProducer({ connection, prefix });
+  const client = new Redis({ host: "127.0.0.1", port: redis.port });
+  const reader = createQueueStateReader({ redis: { host: "127.0.0.1", port: redis.port }, prefix, pools: ["long"] });
+  const web = await serveWeb({ db, log, host: "127.0.0.1", port: 0, trees: [], queue: reader });
+  const beats: Awaited<ReturnType<typeof startHeartbeat>>[] = [];
+  try {
+    const s = await createScratchSeries(join(dir, "long-series"));
+    const box = await readSeriesInput([s.mboxPath]);
+    const series = box.series.find((x) => x.kind === "patch")!;
+    await saveSeries(db, series, box.raw);
+    const bench = { tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"], rounds: 2, maxRounds: 4, runsPerRound: 2, durationSec: 5 };
+    // Four stages: three of them wait for their children, so 400 flows hold 1,200 jobs in that state.
+    const tree = treeSchema.parse({ name: "scratch", url: "unused", path: s.treeDir, pool: "long", stages: ["apply", "build", "selftests", "bench"], checks: [], bench });
+    const caps = { maxPatches: 100, maxSeriesBytes: 8 << 20 };
+    const n = 400;
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = planFlow({ series, raw: box.raw, tree, installationId: "long", treeTip: s.baseCommit, caps, rerun: String(i) });
+      await enqueueFlow({ db, flows, log }, p);
+      ids.push(p.flowId);
+      // Apart in time: the store orders unfinished flows by when they were enqueued.
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    for (const id of ["long-a", "long-b"]) {
+      beats.push(
+        await startHeartbeat({
+          redis: client,
+          prefix,
+          log,
+          record: { id, pool: "long", host: "here", pid: process.pid, version: "test", startedAt: new Date().toISOString(), heartbeatSec: 5, bootTargets: [], profile: await collectRunnerProfile(), doctor: null },
+        }),
+      );
+    }
+    const perFlow = estimateFlowSeconds(tree.bench, (await benchEstimatorFor(db, "scratch")).costs);
+    const view = queueViewSchema.parse(await (await fetch(`${web.url}/api/queue`)).json());
+    assert.deepEqual(view.pools, [{ pool: "long", idle: 2, busy: 0, running: 0, waiting: n }]);
+    const shown = view.unfinished.filter((f) => f.pool === "long");
+    assert.deepEqual(
+      shown.map((f) => [f.id, f.poolPosition, f.remainingSec]),
+      ids.map((id, i) => [id, i + 1, perFlow]),
+      "every flow placed in order with its whole runner time",
+    );
+    // Two runners: flows 2k+1 and 2k+2 start after k flows' time.
+    const last = shown.at(-1)!;
+    assert.equal(Date.parse(last.startsAt!) - Date.parse(view.now), Math.floor((n - 1) / 2) * perFlow * 1000);
+    const start = await loadFlowStart(db, await reader.read(), ids.at(-1)!, new Date(view.now));
+    assert.deepEqual(start && [start.poolPosition, start.startsAt, start.remainingSec], [last.poolPosition, last.startsAt, last.remainingSec]);
+  } finally {
+    for (const b of beats) await b.stop();
     await web.close();
     await reader.close();
     await flows.close();
