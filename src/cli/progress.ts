@@ -8,7 +8,11 @@ import { outputClosed } from "./interrupt.ts";
 export interface Progress {
   /** A new step: the previous one stays on screen as a finished line. */
   step(message: string): void;
-  /** The current step's state changed (time left, ...): redrawn on a TTY; a plain line at most once a minute, or when `changed`. */
+  /**
+   * The current step's state changed: with `changed` (a new stage or state) the previous message
+   * stays on screen as a line, as a step's does; otherwise (time left, ...) it is redrawn on a TTY,
+   * and a plain line at most once a minute.
+   */
   update(message: string, changed?: boolean): void;
   done(message?: string): void;
 }
@@ -50,7 +54,9 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, quie
       if (current) write(`\r\x1b[K  ${stamp()} ${current}\n`);
       current = m;
     },
-    update(m) {
+    update(m, changed = false) {
+      // Without this a step's own line ("flow queued: … tree … from …") was drawn over by the first stage state.
+      if (changed && current) write(`\r\x1b[K  ${stamp()} ${current}\n`);
       current = m;
     },
     done(m) {
