@@ -326,6 +326,13 @@ export const treeSchema = z
     }
   });
 
+/**
+ * Patch states after which a series is not worth running by default: patchwork (or its
+ * maintainers) say it is replaced, refused or already taken. As BPF CI's daemon, one patch in
+ * such a state closes the whole series (kernel-patches-daemon Series.is_closed).
+ */
+export const PATCHWORK_CLOSING_STATES = ["superseded", "rejected", "accepted"] as const;
+
 export const sourceSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("maildir").describe("Poll a local maildir (new/ and cur/)."),
@@ -368,6 +375,10 @@ export const sourceSchema = z.discriminatedUnion("kind", [
       .default(null)
       .describe("Environment variable with an API token (reading needs none; a token may get a higher rate limit)."),
     intervalSec: z.number().int().min(10).default(300).describe("Seconds between polls; doubled after each failure (max 1 h)."),
+    closingStates: z
+      .array(z.string().regex(/^[a-z0-9-]+$/, "a patchwork state slug, e.g. changes-requested"))
+      .default([...PATCHWORK_CLOSING_STATES])
+      .describe("Patch states (slugs) that close the patch's series: not run, queued work withdrawn. [] closes nothing."),
   }),
 ]);
 

@@ -26,8 +26,13 @@ for (const backend of STORE_BACKENDS) test(`${backend.name}: patchwork facts mer
     );
     await rememberPatchworkMails(db, scope, [{ messageId: "p1@x", state: "superseded" }]);
     assert.equal((await listPatchworkMails(db, scope, ["p1@x"]))[0]?.patchId, 11, "a state keeps the ids");
-    assert.ok(await findPatchworkState(db, ["p1@x"], ["superseded", "rejected"]));
-    assert.equal(await findPatchworkState(db, ["c0@x"], ["superseded"]), null);
+    const closing = [{ ...scope, states: ["superseded", "rejected"] }];
+    assert.deepEqual(await findPatchworkState(db, ["p1@x"], closing), { messageId: "p1@x", state: "superseded" });
+    assert.equal(await findPatchworkState(db, ["c0@x"], closing), null);
+    // Each project closes by its own states: "accepted" in "other" closes only where it is listed.
+    assert.equal(await findPatchworkState(db, ["p1@x"], [{ ...scope, project: "other", states: ["superseded"] }]), null);
+    assert.deepEqual(await findPatchworkState(db, ["p1@x"], [{ ...scope, states: [] }, { ...scope, project: "other", states: ["accepted"] }]), { messageId: "p1@x", state: "accepted" });
+    assert.equal(await findPatchworkState(db, ["p1@x"], [{ ...scope, states: [] }]), null, "[] closes nothing");
 
     const v1 = onePatchSeries({ id: "series-v1", title: "a", patches: [{ index: 1, messageId: "p1@x", subject: "[PATCH] a", author: "A <a@x>" }] });
     const v2 = onePatchSeries({ id: "series-v2", title: "a", version: 2, patches: [{ index: 1, messageId: "p1_v2%@x", subject: "[PATCH v2] a", author: "A <a@x>" }] });

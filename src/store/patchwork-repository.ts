@@ -61,14 +61,20 @@ export async function listPatchworkMails(db: Db, scope: PatchworkScope, messageI
   return rows.map((r) => ({ messageId: r.message_id, patchId: r.patch_id, seriesId: r.series_id, state: r.state }));
 }
 
-/** The first of these Message-IDs some patchwork (any instance or project) reports in one of `states`, with that state. */
-export async function findPatchworkState(db: Db, messageIds: readonly string[], states: readonly string[]): Promise<{ messageId: string; state: string } | null> {
-  if (messageIds.length === 0 || states.length === 0) return null;
+/** The states that close a series in one patchwork instance and project (its source's closingStates). */
+export interface PatchworkClosing extends PatchworkScope {
+  states: readonly string[];
+}
+
+/** The first of these Message-IDs a patchwork reports in one of the states that close a series there, with that state. */
+export async function findPatchworkState(db: Db, messageIds: readonly string[], closing: readonly PatchworkClosing[]): Promise<{ messageId: string; state: string } | null> {
+  const scopes = closing.filter((c) => c.states.length > 0).map((c) => ({ ...scopeOf(c), states: c.states }));
+  if (messageIds.length === 0 || scopes.length === 0) return null;
   const r = await db
     .selectFrom("patchwork_patches")
     .select(["message_id", "state"])
     .where("message_id", "in", [...messageIds])
-    .where("state", "in", [...states])
+    .where((eb) => eb.or(scopes.map((c) => eb.and([eb("instance", "=", c.instance), eb("project", "=", c.project), eb("state", "in", [...c.states])]))))
     .orderBy("updated_at")
     .executeTakeFirst();
   return r?.state ? { messageId: r.message_id, state: r.state } : null;

@@ -25,8 +25,8 @@ import type { Db } from "../store/open-store.ts";
 import { quarantineMessage } from "../store/quarantine-repository.ts";
 import { listRawMailsSince, saveIncomingMail, saveSeries } from "../store/series-repository.ts";
 import { handleMailBenchCommands } from "./mail-bench.ts";
-import { closedReason, withdrawSeriesFlows } from "./withdraw-series.ts";
-import { listSeriesWithMail } from "../store/patchwork-repository.ts";
+import { closedReason, patchworkClosing, withdrawSeriesFlows } from "./withdraw-series.ts";
+import { listSeriesWithMail, type PatchworkClosing } from "../store/patchwork-repository.ts";
 
 /** Series are assembled from the mails of this window (patches arrive over hours). */
 const WINDOW_MS = 7 * 24 * 3600_000;
@@ -314,7 +314,9 @@ export async function pollOnce(deps: PollDeps): Promise<PollResult> {
   }
   const deadline = Number((await getCursor(db, INGEST, "next-deadline")) ?? "0");
   const due = deadline > 0 && now() >= deadline;
-  if (result.newMails > 0 || due) await assembleAndEnqueue(deps, now(), result);
+  // The states that close a series, per patchwork project: the polled sources', and every other configured one's.
+  const closing = patchworkClosing([...pollers.map((p) => p.source), ...config.global.sources]);
+  if (result.newMails > 0 || due) await assembleAndEnqueue(deps, now(), result, closing);
   // After the assembly: a series enqueued in this same poll is withdrawn too.
   if (deps.cancelFlow) {
     for (const c of closed) {
@@ -326,7 +328,7 @@ export async function pollOnce(deps: PollDeps): Promise<PollResult> {
   return result;
 }
 
-async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollResult): Promise<void> {
+async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollResult, closing: readonly PatchworkClosing[]): Promise<void> {
   const { db, config, log } = deps;
   // The window's mails with their arrival times (the incomplete deadline counts from arrival).
   const window = await listRawMailsSince(db, new Date(nowMs - WINDOW_MS).toISOString());
@@ -362,7 +364,7 @@ async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollRes
     // poll's cost at reassembling the window, however many series it holds.
     if ((await countFlowsForSeries(db, s.id)) > 0) continue;
     // Patchwork is done with it, or its mail asks to be ignored: not run (seen again each poll of the window, hence debug).
-    const closedWhy = await closedReason(db, s, box.raw);
+    const closedWhy = await closedReason(db, s, box.raw, closing);
     if (closedWhy) {
       log.debug({ seriesId: s.id, why: closedWhy }, "series not run");
       continue;

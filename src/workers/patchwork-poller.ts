@@ -30,6 +30,6 @@ export function createPatchworkPoller(source: PatchworkSource, deps: { label: st
   return {
     label: deps.label,
     source,
-    collect: () => pollPatchworkEvents({ cursors: deps.cursors, client, ...(facts ? { facts } : {}) }, { project: source.project }),
+    collect: () => pollPatchworkEvents({ cursors: deps.cursors, client, ...(facts ? { facts } : {}) }, { project: source.project, closingStates: source.closingStates }),
   };
 }

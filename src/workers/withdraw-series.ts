@@ -1,13 +1,12 @@
-import type { Config } from "../config/schema.ts";
+import type { Config, SourceConfig } from "../config/schema.ts";
 import { deliverPatchworkWithdrawn } from "../deliver/patchwork/deliver-patchwork.ts";
 import { ownMessageIds, type Series } from "../domain/series.ts";
-import { CLOSING_STATES } from "../ingest/patchwork/poll-patchwork-events.ts";
 import { patchworkHint } from "../ingest/patchwork/patchwork-hint.ts";
 import type { Logger } from "../lib/logger.ts";
 import { type CancelFlow, withdrawFlows } from "../queue/cancel-flow.ts";
 import { listQueuedFlowsOfSeries } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
-import { findPatchworkState } from "../store/patchwork-repository.ts";
+import { findPatchworkState, type PatchworkClosing } from "../store/patchwork-repository.ts";
 import { getSeries } from "../store/series-repository.ts";
 
 export interface WithdrawDeps {
@@ -19,12 +18,23 @@ export interface WithdrawDeps {
   endChecks?: typeof deliverPatchworkWithdrawn;
 }
 
+/** Each patchwork source's project with the states that close a series there (its closingStates; the first source of a project counts). */
+export function patchworkClosing(sources: readonly SourceConfig[]): PatchworkClosing[] {
+  const out = new Map<string, PatchworkClosing>();
+  for (const s of sources) {
+    if (s.kind !== "patchwork") continue;
+    const key = `${s.url.replace(/\/+$/, "")}\0${s.project}`;
+    if (!out.has(key)) out.set(key, { instance: s.url, project: s.project, states: s.closingStates });
+  }
+  return [...out.values()];
+}
+
 /**
  * Why a series is not to be run though it is complete (null: it is to be):
- * one of its mails carries `X-Patchwork-Hint: ignore`, or patchwork reports
- * one of its patches superseded, rejected or accepted.
+ * one of its mails carries `X-Patchwork-Hint: ignore`, or a patchwork
+ * source reports one of its patches in one of that source's closingStates.
  */
-export async function closedReason(db: Db, series: Series, raw: ReadonlyMap<string, Uint8Array>): Promise<string | null> {
+export async function closedReason(db: Db, series: Series, raw: ReadonlyMap<string, Uint8Array>, closing: readonly PatchworkClosing[]): Promise<string | null> {
   // Only the series' own mails: a partial re-roll carries patches of the version before, which
   // patchwork marks superseded because of this very re-roll.
   const ids = ownMessageIds(series);
@@ -32,7 +42,7 @@ export async function closedReason(db: Db, series: Series, raw: ReadonlyMap<stri
     const bytes = raw.get(id);
     if (bytes && patchworkHint(bytes) === "ignore") return "X-Patchwork-Hint: ignore";
   }
-  const closed = await findPatchworkState(db, ids, CLOSING_STATES);
+  const closed = await findPatchworkState(db, ids, closing);
   return closed ? `patchwork: ${closed.state}` : null;
 }
 

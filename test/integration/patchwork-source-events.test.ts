@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { SourceConfig } from "../../src/config/schema.ts";
+import { type SourceConfig, sourceSchema } from "../../src/config/schema.ts";
 import { findPatchTargets } from "../../src/deliver/patchwork/deliver-patchwork.ts";
 import { assembleMailbox } from "../../src/ingest/mail/assemble-mailbox.ts";
 import { parseMessageHeaders } from "../../src/ingest/mail/parse-message.ts";
@@ -38,7 +38,7 @@ before(async () => {
   pw = await startFakePatchwork({ mboxes: [asMbox(delack.slice(0, 3))] });
   dir = mkdtempSync(join(tmpdir(), "pb-pw-events-"));
   db = await openStore(join(dir, "store.sqlite"));
-  source = { kind: "patchwork", url: pw.url, project: pw.project.linkName, tokenEnv: null, intervalSec: 10 };
+  source = sourceSchema.parse({ kind: "patchwork", url: pw.url, project: pw.project.linkName, intervalSec: 10 });
 });
 after(async () => {
   assert.deepEqual(pw.problems, [], "every request and answer fits patchwork's API description");

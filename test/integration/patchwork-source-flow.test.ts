@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { FlowProducer, Queue } from "bullmq";
-import { type Config, globalSchema, type SourceConfig, treeSchema } from "../../src/config/schema.ts";
+import { type Config, globalSchema, type SourceConfig, sourceSchema, treeSchema } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { createFlowCanceller } from "../../src/queue/cancel-flow.ts";
 import { ORCHESTRATOR_QUEUE } from "../../src/queue/queue-names.ts";
@@ -53,7 +53,7 @@ test("a series on the list and in patchwork is one series with one flow", async 
   writeFileSync(listFile, mbox);
   const sources: SourceConfig[] = [
     { kind: "mbox", path: listFile, intervalSec: 30 },
-    { kind: "patchwork", url: pw.url, project: pw.project.linkName, tokenEnv: null, intervalSec: 10 },
+    sourceSchema.parse({ kind: "patchwork", url: pw.url, project: pw.project.linkName, intervalSec: 10 }),
   ];
   const global = globalSchema.parse({ dataDir: dir, trees: ["net-next"], defaultTree: "net-next" });
   const config: Config = {

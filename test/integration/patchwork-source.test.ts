@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { SourceConfig } from "../../src/config/schema.ts";
+import { type SourceConfig, sourceSchema } from "../../src/config/schema.ts";
 import { assembleMailbox } from "../../src/ingest/mail/assemble-mailbox.ts";
 import { getCursor } from "../../src/store/cursor-repository.ts";
 import { type Db, openStore } from "../../src/store/open-store.ts";
@@ -30,7 +30,7 @@ before(async () => {
   pw = await startFakePatchwork({ mboxes: [mbox] });
   dir = mkdtempSync(join(tmpdir(), "pb-pw-source-"));
   db = await openStore(join(dir, "store.sqlite"));
-  source = { kind: "patchwork", url: pw.url, project: pw.project.linkName, tokenEnv: null, intervalSec: 10 };
+  source = sourceSchema.parse({ kind: "patchwork", url: pw.url, project: pw.project.linkName, intervalSec: 10 });
 });
 after(async () => {
   assert.deepEqual(pw.problems, [], "every request and answer fits patchwork's API description");

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { FlowProducer, Queue } from "bullmq";
-import { type Config, globalSchema, type SourceConfig, treeSchema } from "../../src/config/schema.ts";
+import { type Config, globalSchema, type SourceConfig, sourceSchema, treeSchema } from "../../src/config/schema.ts";
 import { latestByContext, type PatchworkCheck } from "../../src/deliver/patchwork/apply-patchwork-checks.ts";
 import { deliverPatchworkPending } from "../../src/deliver/patchwork/deliver-patchwork.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
@@ -15,6 +15,7 @@ import { reportJobId } from "../../src/queue/job-ids.ts";
 import { ORCHESTRATOR_QUEUE } from "../../src/queue/queue-names.ts";
 import { type Db, openStore } from "../../src/store/open-store.ts";
 import { getSeries } from "../../src/store/series-repository.ts";
+import { listSeriesWithMail } from "../../src/store/patchwork-repository.ts";
 import { createSourcePoller, pollOnce } from "../../src/workers/mail-poller.ts";
 import { startFakePatchwork, type FakePatchwork } from "../helpers/fake-patchwork.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
@@ -53,6 +54,8 @@ before(async () => {
     trees: ["net-next"],
     defaultTree: "net-next",
     patchwork: { enabled: true, url: pw.url, project: pw.project.linkName, tokenEnv: TOKEN_ENV },
+    // Configured, so its stored patch states count in a poll of other sources too.
+    sources: [{ kind: "patchwork", url: pw.url, project: pw.project.linkName, intervalSec: 10 }],
   });
   config = {
     configDir: null,
@@ -86,7 +89,7 @@ function poll(sources: SourceConfig[]) {
   const pollers = sources.map((s) => createSourcePoller(s, { db, dataDir: dir }));
   return pollOnce({ db, config, flows, log: silentLogger(), installationId: "pwtest", pollers, cancelFlow: createFlowCanceller(queue) });
 }
-const patchworkSource = (): SourceConfig => ({ kind: "patchwork", url: pw.url, project: pw.project.linkName, tokenEnv: null, intervalSec: 10 });
+const patchworkSource = (over: { closingStates?: string[] } = {}): SourceConfig => sourceSchema.parse({ kind: "patchwork", url: pw.url, project: pw.project.linkName, intervalSec: 10, ...over });
 const flowRows = () => db.selectFrom("flows").select(["id", "series_id", "status"]).orderBy("created_at").execute();
 
 test("a patch superseded in patchwork withdraws the series' queued flow; the checks it left pending end as 'not run: withdrawn'", async () => {
@@ -147,4 +150,25 @@ test("a series whose mails carry X-Patchwork-Hint: ignore is not run; the same m
   writeFileSync(plain, asMbox(mails.map((m) => Buffer.from(m.replaceAll("@google.com>", "@plain.example>")))));
   const control = await poll([{ kind: "mbox", path: plain, intervalSec: 30 }]);
   assert.equal(control.flows.length, 1, control.notes.join("; "));
+});
+
+test("a source's closingStates decide which states close a series: 'changes-requested' listed closes it, 'accepted' left out does not", async () => {
+  // The autotune series again, under other Message-IDs: a series of its own.
+  const mails = seriesMails(AUTOTUNE_FILES).map((b) => Buffer.from(b.toString("utf8").replaceAll("@google.com>", "@closing.example>")));
+  const [s] = pw.addMbox(asMbox(mails));
+  const source = patchworkSource({ closingStates: ["changes-requested"] });
+  await poll([source]);
+  // (Under these states the autotune series accepted above is open, and runs too.)
+  const [seriesId] = await listSeriesWithMail(db, s!.patches[0]!.mail.msgid);
+  const flowId = (await flowRows()).find((f) => f.series_id === seriesId)?.id;
+  assert.ok(flowId, "the series runs");
+  const status = async () => (await flowRows()).find((f) => f.id === flowId)?.status;
+  pw.setPatchState(s!.patches[0]!.id, "accepted");
+  await poll([source]);
+  assert.equal(await status(), "queued", "accepted is not one of this source's closing states");
+  assert.ok(await queue.getJob(reportJobId(flowId)));
+  pw.setPatchState(s!.patches[1]!.id, "changes-requested");
+  await poll([source]);
+  assert.equal(await status(), "cancelled");
+  assert.equal(await queue.getJob(reportJobId(flowId)), undefined, "its jobs left Redis");
 });

@@ -29,14 +29,6 @@ export interface PatchworkFactStore {
   known(messageIds: readonly string[]): Promise<Set<string>>;
 }
 
-/**
- * Patch states after which a series is not worth running: patchwork (or
- * its maintainers) say it is replaced, refused or already taken. As BPF
- * CI's daemon, one patch in such a state closes the whole series
- * (kernel-patches-daemon Series.is_closed).
- */
-export const CLOSING_STATES = ["superseded", "rejected", "accepted"] as const;
-
 /** Without a cursor, the first poll reads this far back (a restart keeps its cursor). */
 export const FIRST_POLL_LOOKBACK_MS = 24 * 3600_000;
 
@@ -66,16 +58,16 @@ function cursorKeys(category: string): { since: string; lastId: string } {
  *    stored yet and came in no completed series of this poll (a series
  *    patchwork holds incomplete, or a late patch of one) is fetched alone,
  *    so the incomplete-series deadline applies as it does to list mail;
- *  - `patch-state-changed`: the state is recorded, and a patch moved to a
- *    CLOSING_STATES state is returned in `closed` (its series' queued work
- *    is withdrawn by the poller).
+ *  - `patch-state-changed`: the state is recorded, and a patch moved to one
+ *    of the source's `closingStates` is returned in `closed` (its series'
+ *    queued work is withdrawn by the poller).
  * A cursor is the newest event's date (the `since` filter is inclusive)
  * and id (events at that same date already read are skipped); `commit`
  * records the facts and then moves the cursors, after the mails were stored.
  */
 export async function pollPatchworkEvents(
   deps: { cursors: CursorStore; client: PatchworkClient; facts?: PatchworkFactStore; now?: () => number },
-  source: { project: string },
+  source: { project: string; closingStates: readonly string[] },
 ): Promise<InboxBatch> {
   const read = async (category: string) => {
     const k = cursorKeys(category);
@@ -124,7 +116,7 @@ export async function pollPatchworkEvents(
     if (!p || !state) continue;
     const messageId = bare(p.msgid);
     facts.push({ messageId, patchId: p.id, state });
-    if ((CLOSING_STATES as readonly string[]).includes(state)) closed.push({ messageId, why: `patchwork: ${state}` });
+    if (source.closingStates.includes(state)) closed.push({ messageId, why: `patchwork: ${state}` });
   }
   return {
     mails,
