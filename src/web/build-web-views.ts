@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Series } from "../domain/series.ts";
 import type { TypedStageResult } from "../domain/stage-result-schema.ts";
 import { stageSummaries } from "../report/version-summary.ts";
+import { runLogsOf } from "./run-logs.ts";
 import { verdictWords } from "./verdict-words.ts";
 import type { BenchCellView, FlowRef, RunView, SeriesListView, SeriesView } from "./web-view-schemas.ts";
 
@@ -154,6 +155,7 @@ export function buildRunView(input: {
     errors: input.errors.map((e) => ({ stage: e.stage, reason: e.reason })),
     cells: input.verdicts.map(benchCellView),
     samples: { count: input.samples.length, json: `${input.apiBase}/samples.json`, csv: `${input.apiBase}/samples.csv` },
+    logs: runLogsOf(input.results).map((l) => ({ name: l.name, title: l.title, bytes: new TextEncoder().encode(l.text).length, url: `${input.apiBase}/logs/${l.name}` })),
     machine: machineOf(input.results),
     runs: input.samples.slice(0, MAX_RUNS_SHOWN).map((r) => ({
       cell: r.cell,

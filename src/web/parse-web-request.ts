@@ -1,4 +1,5 @@
 import { HAS_REGRESSION, LIST_STATES, LIST_VERDICTS } from "./render-series-list.ts";
+import { RUN_LOG_NAME } from "./run-logs.ts";
 
 /** Longest request target served; beyond it 414 (query sizes stay bounded). */
 export const MAX_URL = 2048;
@@ -30,6 +31,7 @@ export type WebRoute =
   | { kind: "series"; api: boolean; id: string }
   | { kind: "run"; api: boolean; id: string }
   | { kind: "samples"; id: string; format: "json" | "csv" }
+  | { kind: "log"; id: string; name: string }
   | { kind: "trees"; api: boolean }
   | { kind: "tree-history"; api: boolean; tree: string };
 
@@ -105,5 +107,7 @@ export function parseWebRequest(method: string | undefined, target: string | und
   if (api && p[0] === "runs" && p.length === 3 && (p[2] === "samples.json" || p[2] === "samples.csv")) {
     return route({ kind: "samples", id, format: p[2] === "samples.json" ? "json" : "csv" });
   }
+  // A log by its name from a closed set: the name picks a stored text, it never reaches a file system.
+  if (api && p[0] === "runs" && p.length === 4 && p[2] === "logs" && RUN_LOG_NAME.test(p[3] ?? "")) return route({ kind: "log", id, name: p[3]! });
   return notFound;
 }

@@ -68,6 +68,9 @@ ${cells}
 <h2>Runs in run order</h2>
 ${v.cells.map((c) => renderRunValuesChart(c.key, v.runs))}`}
 <p>Raw samples (${v.samples.count}), every run in run order: <a href="${v.samples.json}" download>JSON</a> · <a href="${v.samples.csv}" download>CSV</a></p>
+<h2>Logs</h2>
+${v.logs.length === 0 ? html`<p>No build stage logs: this run built and booted no kernel.</p>` : html`<p>The last lines the runner sent back; the first line of each names where the whole file is.</p>
+<ul class="logs">${v.logs.map((l) => html`<li>${l.title} (${l.bytes} bytes): <a href="${l.url}">view</a> · <a href="${l.url}" download>download</a></li>`)}</ul>`}
 ${v.machine ? renderMachine(v.machine) : ""}
 ${admin && v.flow.finishedAt === null ? renderAdminForm(`/admin/runs/${encodeURIComponent(v.flow.id)}/cancel`, "cancel this run") : ""}
 ${admin && v.flow.finishedAt !== null ? renderAdminForm(`/admin/runs/${encodeURIComponent(v.flow.id)}/rerun`, "run this series again (a fresh run with the same plan)") : ""}`,

@@ -9,6 +9,7 @@ import { listQuarantinePage } from "../store/quarantine-repository.ts";
 import { getSeries } from "../store/series-repository.ts";
 import { buildRunView, buildSeriesListView, buildSeriesView, type StoredVersion } from "../web/build-web-views.ts";
 import { buildQueueView } from "../web/build-queue-view.ts";
+import { type RunLog, runLogsOf } from "../web/run-logs.ts";
 import { type ListQuery, PAGE_SIZE } from "../web/parse-web-request.ts";
 import type { QuarantineView, QueueState, QueueView, RunView, SeriesListView, SeriesView } from "../web/web-view-schemas.ts";
 
@@ -58,6 +59,12 @@ export async function loadRunView(db: Db, id: string): Promise<RunView | undefin
     samples: await listSamples(db, id),
     apiBase: `/api/runs/${encodeURIComponent(id)}`,
   });
+}
+
+/** One of a flow's stored logs (runLogsOf) by its name; undefined: no such flow or log. */
+export async function loadRunLog(db: Db, id: string, name: string): Promise<RunLog | undefined> {
+  if (!(await getFlow(db, id))) return undefined;
+  return runLogsOf((await listStageResults(db, id)).results).find((l) => l.name === name);
 }
 
 /** Unfinished flows shown at most: the page stays small however long the backlog. */

@@ -18,7 +18,7 @@ import { type QueueState, quarantineViewSchema, queueViewSchema, runViewSchema, 
 import { loadTreeHistory } from "./load-tree-history.ts";
 import { renderTreeHistoryPage, renderTreesPage } from "../web/render-tree-history-page.ts";
 import { treeHistoryViewSchema, treesViewSchema } from "../web/tree-history-schema.ts";
-import { loadQuarantineView, loadQueueView, loadRunView, loadSeriesList, loadSeriesView } from "./load-web-views.ts";
+import { loadQuarantineView, loadQueueView, loadRunLog, loadRunView, loadSeriesList, loadSeriesView } from "./load-web-views.ts";
 import { isStoreUnavailable } from "./wait-for-store.ts";
 
 export interface WebResponse {
@@ -98,6 +98,12 @@ export async function answerWebRoute(deps: WebDeps, route: WebRoute): Promise<We
       if (route.format === "csv") return { status: 200, type: "text/csv; charset=utf-8", body: renderSamplesCsv(rows), headers };
       const samples = rows.map(({ id: _id, flow_id: _flow, values_json, ...r }) => ({ ...r, values: JSON.parse(values_json) as unknown }));
       return { ...json(200, { flowId: route.id, samples }), headers };
+    }
+    case "log": {
+      const log = await loadRunLog(db, route.id, route.name);
+      if (!log) return failure(true, 404, `no log ${route.name} of run ${route.id}`);
+      // Runner output is the series' author's text: plain text, never sniffed (nosniff is on every answer).
+      return { status: 200, type: "text/plain; charset=utf-8", body: log.text, headers: { "Content-Disposition": `inline; filename="${route.id}-${route.name}"` } };
     }
     case "trees": {
       const view = treesViewSchema.parse({ trees: trees.map((name) => ({ name, history: deps.historyTrees?.includes(name) ?? false })) });

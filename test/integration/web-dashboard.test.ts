@@ -86,6 +86,40 @@ describe("patchbench web (real store, real reviewed flow, real HTTP)", () => {
     assert.equal(json.samples.length, store.bench.samples);
   });
 
+  test("run page logs: the kernel builds' logs and the QEMU consoles as plain text to view or download; only a flow's own, by names from a closed set", async () => {
+    const bench = runViewSchema.parse(await (await get(`/api/runs/${store.bench.flowId}`)).json());
+    assert.deepEqual(bench.logs.map((l) => l.name), ["build-base.log", "build-candidate.log", "console-base.log", "console-candidate.log"]);
+    const html = await (await get(`/runs/${store.bench.flowId}`)).text();
+    for (const l of bench.logs) assert.ok(html.includes(`<a href="${l.url}" download>download</a>`), l.name);
+    const consoleLog = await get(bench.logs.find((l) => l.name === "console-candidate.log")!.url);
+    assert.equal(consoleLog.status, 200);
+    assert.equal(consoleLog.headers.get("content-type"), "text/plain; charset=utf-8");
+    assert.equal(consoleLog.headers.get("x-content-type-options"), "nosniff");
+    assert.match(consoleLog.headers.get("content-disposition") ?? "", /^inline; filename="flow-[0-9a-f]+-console-candidate\.log"$/);
+    const text = await consoleLog.text();
+    assert.match(text, /^# candidate kernel on qemu: ok/);
+    assert.match(text, /Unpacking initramfs\.\.\./, "the guest's own console lines");
+    assert.equal(Buffer.byteLength(text), bench.logs.find((l) => l.name === "console-candidate.log")!.bytes);
+    assert.match(await (await get(`/api/runs/${store.bench.flowId}/logs/build-candidate.log`)).text(), /LD {6}vmlinux/);
+    // The apply-only flow has no kernel logs, and another flow's log is not reachable through it.
+    const applied = runViewSchema.parse(await (await get(`/api/runs/${store.applied.flowId}`)).json());
+    assert.deepEqual(applied.logs, []);
+    assert.match(await (await get(`/runs/${store.applied.flowId}`)).text(), /No build stage logs/);
+    for (const p of [
+      `/api/runs/${store.applied.flowId}/logs/build-base.log`,
+      `/api/runs/flow-nope/logs/build-base.log`,
+      `/api/runs/${store.bench.flowId}/logs/qemu-base.log`,
+      `/api/runs/${store.bench.flowId}/logs/..%2F..%2Fpatchbench.sqlite`,
+      `/api/runs/${store.bench.flowId}/logs/%2e%2e`,
+      `/api/runs/${store.bench.flowId}/logs/build-base.log/..`,
+      `/runs/${store.bench.flowId}/logs/build-base.log`,
+    ]) {
+      const r = await get(p);
+      assert.equal(r.status, 404, p);
+      assert.doesNotMatch(await r.text(), /SQLite format|vmlinux/, p);
+    }
+  });
+
   test("queue page: jobs per queue from the service's Redis, no unfinished flow once the review is done", async () => {
     const view = queueViewSchema.parse(await (await get("/api/queue")).json());
     assert.equal(view.state.available, true, view.state.reason ?? "");
