@@ -15,8 +15,11 @@ export interface WebStore {
   dataDir: string;
   /** A scratch series reviewed by the CLI (`--stages apply`) through Redis and the queue. */
   applied: { seriesId: string; flowId: string };
-  /** The recorded kernel A/B flow (test/data/kernel-ab/feature-flow.json), stored through the repositories. */
-  bench: { seriesId: string; flowId: string; cells: number; samples: number; abSamples: number; v2: string };
+  /**
+   * The recorded kernel A/B flow (test/data/kernel-ab/feature-flow.json), stored through the
+   * repositories, and its v2: the same runs with the candidate 20% slower in one cell (`slowCell`).
+   */
+  bench: { seriesId: string; flowId: string; cells: number; samples: number; abSamples: number; v2: string; v2FlowId: string; slowCell: string };
   /** A series whose subject and author carry HTML and script. */
   hostile: Series;
 }
@@ -40,6 +43,16 @@ export async function prepareWebStore(dir: string, redisUrl: string): Promise<We
   // The report job's own path: analysis of the stage results, verdicts stored with the whole analysis.
   const { report, analysis } = buildFlowReport({ flowId: recorded.flowId, series: recorded.series, results, errors: [], generatedAt: recorded.generatedAt });
   const v2: Series = { ...recorded.series, id: `${recorded.series.id}-v2`, version: 2, previousVersion: recorded.series.id };
+  // v2 measured as v1 but for one cell where the candidate lost a fifth: "Since v1" has something to say.
+  const slowCell = recorded.samples[0]!.cell;
+  const v2Flow: StoredFlow = {
+    ...recorded,
+    flowId: `${recorded.flowId}2`,
+    series: v2,
+    samples: recorded.samples.map((x) => (x.cell === slowCell && x.variant === "candidate" && x.throughput !== null ? { ...x, flow_id: `${recorded.flowId}2`, throughput: x.throughput * 0.8 } : { ...x, flow_id: `${recorded.flowId}2` })),
+  };
+  const v2Results = resultsOfStoredFlow(v2Flow);
+  const v2Built = buildFlowReport({ flowId: v2Flow.flowId, series: v2, results: v2Results, errors: [], generatedAt: recorded.generatedAt });
   const hostile: Series = {
     ...recorded.series,
     id: "series-hostile",
@@ -63,6 +76,13 @@ export async function prepareWebStore(dir: string, redisUrl: string): Promise<We
     });
     await setFlowStatus(db, recorded.flowId, report.status, true);
     await saveSeries(db, v2, new Map());
+    await createFlowIfAbsent(db, { id: v2Flow.flowId, seriesId: v2.id, tree: "bpf-next", base: null, plan: "{}" });
+    await saveFlowResults(db, v2Flow.flowId, {
+      results: v2Results,
+      samples: samplesOfStoredFlow(v2Flow),
+      verdicts: (v2Built.analysis?.cells ?? []).map((c) => ({ cell: c.key, verdict: c.analysis.verdict, data: c.analysis })),
+    });
+    await setFlowStatus(db, v2Flow.flowId, v2Built.report.status, true);
     await saveSeries(db, hostile, new Map());
   } finally {
     await db.destroy();
@@ -78,6 +98,8 @@ export async function prepareWebStore(dir: string, redisUrl: string): Promise<We
       // Runs of A and B (the first two variants); the arm's are not in the cells' run charts.
       abSamples: samples.filter((x) => report.bench?.variants.some((v) => v.name === x.variant)).length,
       v2: v2.id,
+      v2FlowId: v2Flow.flowId,
+      slowCell,
     },
     hostile,
   };

@@ -55,15 +55,17 @@ describe("patchbench web (real store, real reviewed flow, real HTTP)", () => {
     assert.equal(literal.total, 0, "% is searched for, not a wildcard");
   });
 
-  test("series page: versions side by side, v2 not run beside v1's cells", async () => {
+  test("series page: versions side by side, each with its run and cells, and what changed since v1", async () => {
     const r = await get(`/api/series/${store.bench.v2}`);
     assert.equal(r.status, 200);
     const view = seriesViewSchema.parse(await r.json());
     assert.deepEqual(view.versions.map((v) => v.version), [1, 2]);
     assert.equal(view.versions[0]?.cells.length, store.bench.cells);
-    assert.equal(view.versions[1]?.flow, null);
+    assert.equal(view.versions[1]?.cells.length, store.bench.cells);
+    assert.deepEqual(view.versions.map((v) => v.flow?.id), [store.bench.flowId, store.bench.v2FlowId]);
     const html = await (await get(`/series/${store.bench.v2}`)).text();
     assert.match(html, /<th><a href="\/series\/series-[0-9a-f]+">v1<\/a><br><a href="\/runs\/flow-/);
+    assert.match(html, /<h3>Since v1<\/h3>\n<ul class="changes"><li>v2: -20\.\d% regression on TCP_RR loopback 1 B \(v1: -0\.9% no change\)<\/li><\/ul>/);
     assert.match(html, /https:\/\/lore\.kernel\.org\/all\//);
   });
 
