@@ -14,6 +14,7 @@ import { listQuarantine, quarantineMessage } from "./quarantine-repository.ts";
 import { listSamples, listVerdicts, saveFlowResults } from "./result-repository.ts";
 import { getRawMails, getSeries, saveSeries } from "./series-repository.ts";
 import { listPatchworkMails, rememberPatchworkMails } from "./patchwork-repository.ts";
+import { listWantedChecks, recordFinalChecks } from "./patchwork-check-repository.ts";
 
 const series: Series = onePatchSeries({ id: "series-copy", title: "tcp: a change" });
 
@@ -57,6 +58,9 @@ async function fill(db: Db): Promise<void> {
   });
   await setPullState(db, "o/r#1", { flows: ["flow-c"], pendingBench: null });
   await rememberPatchworkMails(db, { instance: "https://patchwork.example.org", project: "netdevbpf" }, [{ messageId: "p1@x", patchId: 13_000_000, seriesId: 900_001, state: "new" }]);
+  await recordFinalChecks(db, { instance: "https://patchwork.example.org", project: "netdevbpf" }, "flow-c", [
+    { patchId: 13_000_000, context: "patchbench-apply", state: "success", description: "applied", targetUrl: null, onlyOverPending: false },
+  ]);
 }
 
 test("copyStore: SQLite to PostgreSQL and back, every table, bytes and doubles exact; run again: nothing twice; numbered keys continue", async () => {
@@ -84,9 +88,13 @@ test("copyStore: SQLite to PostgreSQL and back, every table, bytes and doubles e
       pull_states: 1,
       patchwork_patches: 1,
       series_mails: 1,
+      patchwork_check_states: 1,
     });
     assert.deepEqual(await listPatchworkMails(pg, { instance: "https://patchwork.example.org", project: "netdevbpf" }, ["p1@x"]), [
       { messageId: "p1@x", patchId: 13_000_000, seriesId: 900_001, state: "new" },
+    ]);
+    assert.deepEqual(await listWantedChecks(pg, { instance: "https://patchwork.example.org", project: "netdevbpf" }, [{ patchId: 13_000_000, context: "patchbench-apply" }]), [
+      { patchId: 13_000_000, context: "patchbench-apply", state: "success", description: "applied", targetUrl: null, onlyOverPending: false, flowId: "flow-c", final: true },
     ]);
     assert.equal((await getTarget(pg, "flow-c"))?.checkRunId, 30_000_000_001, "a check run id past 2^31");
     assert.deepEqual(await getSeries(pg, series.id), series);

@@ -321,4 +321,27 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.schema.dropTable("series_mails").execute();
     },
   },
+  "0011-patchwork-check-states": {
+    async up(db: Kysely<unknown>) {
+      // The check each patch and context should show: a pending posted late is ended by the final one it lost to.
+      await db.schema
+        .createTable("patchwork_check_states")
+        .addColumn("instance", "text", (c) => c.notNull())
+        .addColumn("project", "text", (c) => c.notNull())
+        .addColumn("patch_id", "integer", (c) => c.notNull())
+        .addColumn("context", "text", (c) => c.notNull())
+        .addColumn("flow_id", "text", (c) => c.notNull())
+        .addColumn("state", "text", (c) => c.notNull())
+        .addColumn("description", "text", (c) => c.notNull())
+        .addColumn("target_url", "text")
+        .addColumn("final", "integer", (c) => c.notNull())
+        .addColumn("only_over_pending", "integer", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("patchwork_check_states_pk", ["instance", "project", "patch_id", "context"])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("patchwork_check_states").execute();
+    },
+  },
 };

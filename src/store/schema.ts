@@ -145,6 +145,23 @@ export interface SeriesMailTable {
   series_id: string;
 }
 
+/** The check one patch and context of a patchwork project should show, as last decided (a final one is not undone by a late pending of its flow). */
+export interface PatchworkCheckStateTable {
+  instance: string;
+  project: string;
+  patch_id: number;
+  context: string;
+  flow_id: string;
+  state: string;
+  description: string;
+  target_url: string | null;
+  /** 1: the flow's report or withdrawal decided it; 0: a stage's pending. */
+  final: number;
+  /** 1: post it only over a pending of the context (a stage not run). */
+  only_over_pending: number;
+  updated_at: string;
+}
+
 export interface Database {
   series: SeriesTable;
   raw_mails: RawMailTable;
@@ -159,4 +176,5 @@ export interface Database {
   pull_states: PullStateTable;
   patchwork_patches: PatchworkPatchTable;
   series_mails: SeriesMailTable;
+  patchwork_check_states: PatchworkCheckStateTable;
 }

@@ -47,7 +47,9 @@ export interface FakePatchwork {
    * Retry-After: retryAfter seconds); `after`: 502/504 once the request was
    * carried out, as a proxy that timed out on a slow patchwork does.
    */
-  failNext(count: number, status: 429 | 502 | 504, opts?: { retryAfter?: number; after?: boolean }): void;
+  failNext(count: number, status: 429 | 502 | 504, opts?: { retryAfter?: number; after?: boolean; /** Only requests of this method (the others pass). */ method?: string }): void;
+  /** Hold the next API request of this method until `gate()` (called when it arrives) settles: a request slow in flight. */
+  holdNext(method: string, gate: () => Promise<unknown>): void;
   clearFaults(): void;
   close(): Promise<void>;
 }
@@ -84,7 +86,8 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
     series: [] as FakeSeriesRow[],
     checks: [] as FakeCheck[],
     events: [] as FakeEvent[],
-    faults: [] as { status: 429 | 502 | 504; retryAfter: number; after: boolean }[],
+    faults: [] as { status: 429 | 502 | 504; retryAfter: number; after: boolean; method: string | undefined }[],
+    holds: [] as { method: string; gate: () => Promise<unknown> }[],
     nextId: 1,
     clock: Date.now(),
   };
@@ -102,6 +105,12 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
     series: state.series,
     checks: state.checks,
   });
+  /** The first fault that applies to a request of this method, taken when it is of the `after` kind asked for. */
+  const takeFault = (method: string, after: boolean) => {
+    const i = state.faults.findIndex((f) => f.method === undefined || f.method === method);
+    if (i < 0 || state.faults[i]!.after !== after) return undefined;
+    return state.faults.splice(i, 1)[0];
+  };
   const event = (category: string, payload: () => Json) =>
     state.events.push({ id: state.events.length + 1, category, date: now(), payload });
   const allPatches = () => state.series.flatMap((s) => s.patches).filter((p) => !p.deleted);
@@ -183,7 +192,7 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
     const user = auth ? users.find((u) => auth === `Token ${u.token}`) : undefined;
     // Django REST framework: a wrong token fails the request even on read-only endpoints.
     if (auth && !user) return [403, { detail: "Invalid token." }, op.operationId];
-    const fault = state.faults[0]?.after ? undefined : state.faults.shift();
+    const fault = takeFault(method, false);
     if (fault?.status === 429) {
       res.setHeader("Retry-After", String(fault.retryAfter));
       return [429, { detail: `Request was throttled. Expected available in ${fault.retryAfter} seconds.` }, op.operationId];
@@ -300,7 +309,9 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
         return;
       }
       // A proxy timing out after patchwork did the work (NIPA saw POSTs answered 504 that had landed).
-      const late = state.faults[0]?.after ? state.faults.shift() : undefined;
+      const late = takeFault(req.method ?? "GET", true);
+      const hold = state.holds.findIndex((h) => h.method === req.method);
+      if (hold >= 0) await state.holds.splice(hold, 1)[0]!.gate();
       const handled = await handleApi(req, res, u.pathname, u.searchParams, raw);
       const [status, body, operationId] = late ? ([late.status, null, handled[2]] as const) : handled;
       state.requests.push({ method: req.method ?? "GET", path: `${u.pathname}${u.search}`, operationId, status });
@@ -340,7 +351,10 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
       for (const p of state.series.find((s) => s.id === id)?.patches ?? []) p.deleted = true;
     },
     failNext(count, status, opts = {}) {
-      for (let i = 0; i < count; i++) state.faults.push({ status, retryAfter: opts.retryAfter ?? 1, after: opts.after ?? false });
+      for (let i = 0; i < count; i++) state.faults.push({ status, retryAfter: opts.retryAfter ?? 1, after: opts.after ?? false, method: opts.method });
+    },
+    holdNext(method, gate) {
+      state.holds.push({ method, gate });
     },
     clearFaults() {
       state.faults.length = 0;

@@ -41,7 +41,13 @@ export function latestByContext(checks: readonly PatchworkCheck[]): Map<string, 
  * is dropped with a log line; a refused token ends it (PatchworkError
  * "auth"/"forbidden"), as does patchwork staying unavailable.
  */
-export async function applyPatchworkChecks(client: PatchworkClient, planned: readonly PlannedCheck[], log: Logger): Promise<ApplyOutcome> {
+export async function applyPatchworkChecks(
+  client: PatchworkClient,
+  planned: readonly PlannedCheck[],
+  log: Logger,
+  /** True when the check lost to a final one meanwhile (a pending its flow's report overtook): asked before each POST and retry. */
+  lost?: (c: PlannedCheck) => Promise<boolean>,
+): Promise<ApplyOutcome> {
   const out: ApplyOutcome = { posted: 0, unchanged: 0, droppedPatches: [] };
   const byPatch = new Map<number, PlannedCheck[]>();
   for (const p of planned) byPatch.set(p.patchId, [...(byPatch.get(p.patchId) ?? []), p]);
@@ -62,19 +68,28 @@ export async function applyPatchworkChecks(client: PatchworkClient, planned: rea
     }
     for (const c of checks) {
       const shown = latest.get(c.context)?.state;
-      if (shown === c.state || (c.onlyOverPending && shown !== "pending")) {
+      if (shown === c.state || (c.onlyOverPending && shown !== "pending") || (await lost?.(c))) {
         out.unchanged++;
         continue;
       }
       const body = { state: c.state, context: c.context, description: c.description, target_url: c.targetUrl };
       const since = latest.get(c.context);
       // After a 502/504 the check may have been stored: look before posting again.
+      let gaveUp = false;
       const landed = async () => {
+        if (await lost?.(c)) {
+          gaveUp = true;
+          return true;
+        }
         const now = latestByContext(await client.list<PatchworkCheck>(path, { context: c.context })).get(c.context);
         return !!now && now.id !== since?.id && now.state === c.state && now.description === c.description;
       };
       try {
         const created = await client.post<PatchworkCheck>(path, body, landed);
+        if (gaveUp) {
+          out.unchanged++;
+          continue;
+        }
         if (created) latest.set(c.context, created);
         out.posted++;
         log.info({ patchId, context: c.context, state: c.state, landedEarlier: created === null }, "patchwork check posted");

@@ -6,10 +6,11 @@ import type { Report } from "../../report/report.ts";
 import { claimDelivery, finishDelivery, markDelivery, reserveDelivery } from "../../store/delivery-repository.ts";
 import type { Db } from "../../store/open-store.ts";
 import { listPatchworkMails, rememberPatchworkMails } from "../../store/patchwork-repository.ts";
+import { claimPendingChecks, listWantedChecks, recordFinalChecks, type WantedCheck } from "../../store/patchwork-check-repository.ts";
 import { type ApplyOutcome, applyPatchworkChecks } from "./apply-patchwork-checks.ts";
 import { createPatchworkClient, type PatchworkClient } from "../../lib/patchwork-client.ts";
 import type { Stage } from "../../domain/results.ts";
-import { type PatchTarget, planPatchworkChecks, planPendingChecks, planWithdrawnChecks } from "./plan-patchwork-checks.ts";
+import { type PatchTarget, type PlannedCheck, planPatchworkChecks, planPendingChecks, planWithdrawnChecks } from "./plan-patchwork-checks.ts";
 import { runPageUrl } from "../../web/run-page-url.ts";
 
 export interface DeliverPatchworkDeps {
@@ -86,6 +87,7 @@ export async function deliverPatchwork(deps: DeliverPatchworkDeps, input: { flow
   try {
     const patches = await findPatchTargets(client, pw.project, input.series, log, deps.db);
     const planned = planPatchworkChecks(input.report, patches, { prefix: pw.contextPrefix, targetUrl: targetUrlOf(deps.config, input.flowId, input.series) });
+    await recordFinalChecks(deps.db, { instance: client.url, project: pw.project }, input.flowId, planned.map(wantedOf));
     const outcome = await applyPatchworkChecks(client, planned, log);
     await markDelivery(deps.db, delivery.id, { ok: true });
     log.info({ flowId: input.flowId, patches: patches.length, ...outcome }, "patchwork checks delivered");
@@ -100,6 +102,16 @@ export async function deliverPatchwork(deps: DeliverPatchworkDeps, input: { flow
     throw e;
   }
 }
+
+const wantedOf = (c: PlannedCheck): WantedCheck => ({ ...c, onlyOverPending: c.onlyOverPending === true });
+const plannedOf = (w: WantedCheck): PlannedCheck => ({
+  patchId: w.patchId,
+  context: w.context,
+  state: w.state as PlannedCheck["state"],
+  description: w.description,
+  targetUrl: w.targetUrl,
+  ...(w.onlyOverPending ? { onlyOverPending: true } : {}),
+});
 
 /** A pending claim older than this may be taken over (its holder died before posting). */
 const PENDING_CLAIM_MS = 10 * 60_000;
@@ -129,9 +141,23 @@ export async function deliverPatchworkPending(deps: DeliverPatchworkDeps, input:
     }
     const patches = await findPatchTargets(client, pw.project, input.series, log, deps.db);
     const planned = planPendingChecks([input.stage], patches, { prefix: pw.contextPrefix, targetUrl: targetUrlOf(deps.config, input.flowId, input.series) });
-    const out = await applyPatchworkChecks(client, planned, log);
-    await finishDelivery(deps.db, id, claimId, { ok: true, at: new Date() });
-    return out;
+    const scope = { instance: client.url, project: pw.project };
+    // Only contexts this flow has not ended yet; a context it ends meanwhile stops the POST and its retries.
+    const open = new Set((await claimPendingChecks(deps.db, scope, input.flowId, planned.map(wantedOf))).map((c) => `${c.patchId}\0${c.context}`));
+    const lost = async (c: PlannedCheck) => (await listWantedChecks(deps.db, scope, [c])).some((w) => w.final && w.flowId === input.flowId);
+    try {
+      const out = await applyPatchworkChecks(client, planned.filter((c) => open.has(`${c.patchId}\0${c.context}`)), log, lost);
+      await finishDelivery(deps.db, id, claimId, { ok: true, at: new Date() });
+      return out;
+    } finally {
+      // A pending that landed after the flow's final check (a retried 502, a slow proxy) would stay on
+      // show: the final one is posted again over it (applyPatchworkChecks posts only where it is not shown).
+      const ended = (await listWantedChecks(deps.db, scope, planned)).filter((w) => w.final && w.flowId === input.flowId);
+      if (ended.length) {
+        const again = await applyPatchworkChecks(client, ended.map(plannedOf), log);
+        if (again.posted) log.info({ posted: again.posted }, "a pending check landed after the final one; the final one is posted again");
+      }
+    }
   } catch (e) {
     await finishDelivery(deps.db, id, claimId, { ok: false, error: (e as Error).message }).catch(() => {});
     log.warn({ err: (e as Error).message }, "could not post the pending check to patchwork");
@@ -155,6 +181,7 @@ export async function deliverPatchworkWithdrawn(deps: DeliverPatchworkDeps, inpu
   try {
     const patches = await findPatchTargets(client, pw.project, input.series, log, deps.db);
     const planned = planWithdrawnChecks(input.why, patches, { prefix: pw.contextPrefix, targetUrl: targetUrlOf(deps.config, input.flowId, input.series) });
+    await recordFinalChecks(deps.db, { instance: client.url, project: pw.project }, input.flowId, planned.map(wantedOf));
     const out = await applyPatchworkChecks(client, planned, log);
     await markDelivery(deps.db, delivery.id, { ok: true });
     log.info({ why: input.why, ...out }, "withdrawn flow's pending patchwork checks ended");
