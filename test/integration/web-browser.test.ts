@@ -63,7 +63,7 @@ describe("the dashboard in a real browser (chromium via playwright-core)", { ski
     );
     assert.equal(await versions.locator("tbody td.num").count(), 2 * store.bench.cells, "every cell of both versions");
     assert.equal(await page.locator("h3").filter({ hasText: "Since v1" }).count(), 1);
-    assert.match(await page.locator("ul.changes li").first().innerText(), /^v2: -20\.\d% regression on TCP_RR loopback 1 B \(v1: -0\.9% no change\)$/);
+    assert.match((await page.locator("ul.changes li").first().textContent()) ?? "", /^v2: -20\.\d% regression on TCP_RR loopback 1 B \(v1: -0\.9% no change\)$/);
     await page.screenshot({ path: join(SHOTS, "series-two-versions.png"), fullPage: true });
     await page.goto(`${web.url}/series`);
     await page.locator(`a[href="/runs/${store.bench.flowId}"]`).click();
@@ -99,7 +99,7 @@ describe("the dashboard in a real browser (chromium via playwright-core)", { ski
     await page.screenshot({ path: join(SHOTS, "run-page.png"), fullPage: true });
     const logPage = await browser.newPage();
     await logPage.goto(`${web.url}/api/runs/${store.bench.flowId}/logs/build-candidate.log`);
-    assert.match(await logPage.locator("body").innerText(), /LD {6}vmlinux/);
+    assert.match((await logPage.locator("body").textContent()) ?? "", /LD {6}vmlinux/);
     await logPage.close();
     // The list's filters as a reader uses them: a choice and the form's button.
     await page.goto(`${web.url}/series`);
@@ -114,14 +114,15 @@ describe("the dashboard in a real browser (chromium via playwright-core)", { ski
     assert.equal(await page.locator("table.series-list tbody tr").count(), 4 - expected, "yes and no split the list");
     assert.deepEqual(errors, [], "no script errors and no CSP violations (the stylesheet is allowed by its hash)");
     // The policy is enforced, not only sent: markup that would run if escaping ever failed is refused by the browser.
-    await page.evaluate(() => {
+    // (A string: it runs in the page, where the test's own types have no DOM.)
+    await page.evaluate(`{
       const d = document.createElement("div");
-      d.innerHTML = `<img src="data:," onerror="document.title='ran'"><script>document.title='ran'</script>`;
+      d.innerHTML = \`<img src="data:," onerror="document.title='ran'"><script>document.title='ran'</script>\`;
       document.body.append(d);
       const s = document.createElement("script");
       s.textContent = "document.title='ran'";
       document.body.append(s);
-    });
+    }`);
     await page.waitForTimeout(200);
     assert.notEqual(await page.title(), "ran");
     assert.ok(errors.some((e) => /Content Security Policy/.test(e)), `the browser reports the refusal: ${errors.join(" | ")}`);
