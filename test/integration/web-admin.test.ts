@@ -82,6 +82,40 @@ describe("dashboard admin actions (token from env, CSRF-safe)", () => {
     assert.equal((await run("flow-queued")).flow.status, "queued");
   });
 
+  test("every action (cancel, re-run, pause, resume, release) refused alike: no token, a wrong one, another site's form, a same-site one; nothing changes", async () => {
+    const flowsOf = async () => {
+      const db = await openStore(join(dir, "patchbench.sqlite"));
+      try {
+        return (await db.selectFrom("flows").select(["id", "status"]).orderBy("id").execute()).map((f) => `${f.id}:${f.status}`);
+      } finally {
+        await db.destroy();
+      }
+    };
+    const state = async () => ({
+      flows: await flowsOf(),
+      paused: queueViewSchema.parse(await (await fetch(`${web.url}/api/queue`)).json()).state.queues.find((q) => q.name === "pool-local")?.paused,
+      quarantined: quarantineViewSchema.parse(await (await fetch(`${web.url}/api/quarantine`)).json()).items.map((q) => q.id),
+    });
+    const before = await state();
+    const kept = quarantineViewSchema.parse(await (await fetch(`${web.url}/api/quarantine`)).json()).items.find((q) => q.kept)!;
+    const paths = ["/admin/runs/flow-queued/cancel", "/admin/runs/flow-r-done/rerun", "/admin/pools/local/pause", "/admin/pools/local/resume", `/admin/quarantine/${kept.id}/release`];
+    const origin = new URL(web.url).origin;
+    for (const path of paths) {
+      for (const [body, headers, why] of [
+        ["", { origin }, "no token"],
+        ["token=wrong", { origin }, "a wrong token"],
+        [`token=${TOKEN}`, { origin: "https://evil.example", "sec-fetch-site": "cross-site" }, "another site's form"],
+        [`token=${TOKEN}`, { "sec-fetch-site": "same-site" }, "a sibling subdomain's form"],
+        [`token=${TOKEN}`, { origin: "null" }, "an opaque origin (sandboxed frame, data: page)"],
+      ] as const) {
+        const r = await post(web.url, path, body, headers);
+        assert.equal(r.status, 403, `${path}: ${why}`);
+      }
+      assert.equal((await fetch(new URL(path, web.url), { redirect: "manual" })).status, 404, `${path}: a GET does nothing`);
+    }
+    assert.deepEqual(await state(), before);
+  });
+
   test("cancel an unfinished run from its page: 303 back to it, cancelled in the store; a finished run is left as it was", async () => {
     const origin = new URL(web.url).origin;
     const r = await post(web.url, "/admin/runs/flow-queued/cancel", `token=${TOKEN}`, { origin, "sec-fetch-site": "same-origin" });
