@@ -232,7 +232,7 @@ export interface PollResult {
   failures: { source: string; error: unknown }[];
 }
 
-async function storeMails(db: Db, mails: readonly InboxMail[]): Promise<{ stored: number; quarantined: number }> {
+async function storeMails(db: Db, mails: readonly InboxMail[], fresh: Set<string>): Promise<{ stored: number; quarantined: number }> {
   let stored = 0;
   let quarantined = 0;
   for (const it of mails) {
@@ -258,7 +258,10 @@ async function storeMails(db: Db, mails: readonly InboxMail[]): Promise<{ stored
     if (!messageId) {
       await quarantineMessage(db, { messageId: null, reason: problem, source: it.where, raw: it.raw });
       quarantined++;
-    } else if (await saveIncomingMail(db, messageId, it.raw)) stored++;
+    } else if (await saveIncomingMail(db, messageId, it.raw)) {
+      stored++;
+      fresh.add(messageId);
+    }
   }
   return { stored, quarantined };
 }
@@ -286,6 +289,8 @@ export async function pollOnce(deps: PollDeps): Promise<PollResult> {
     );
   const result: PollResult = { newMails: 0, flows: [], superseded: [], quarantined: 0, notes: [], failures: [] };
   const closed: { messageId: string; why: string }[] = [];
+  /** Message-IDs stored by this poll. */
+  const fresh = new Set<string>();
   for (const poller of pollers) {
     let batch: InboxBatch;
     try {
@@ -299,7 +304,7 @@ export async function pollOnce(deps: PollDeps): Promise<PollResult> {
       log.error({ err: e, source: poller.label }, "mail source failed; backing off");
       continue;
     }
-    const r = await storeMails(db, batch.mails);
+    const r = await storeMails(db, batch.mails, fresh);
     try {
       await batch.commit();
     } catch (e) {
@@ -316,7 +321,7 @@ export async function pollOnce(deps: PollDeps): Promise<PollResult> {
   const due = deadline > 0 && now() >= deadline;
   // The states that close a series, per patchwork project: the polled sources', and every other configured one's.
   const closing = patchworkClosing([...pollers.map((p) => p.source), ...config.global.sources]);
-  if (result.newMails > 0 || due) await assembleAndEnqueue(deps, now(), result, closing);
+  if (result.newMails > 0 || due) await assembleAndEnqueue(deps, now(), result, closing, fresh);
   // After the assembly: a series enqueued in this same poll is withdrawn too.
   if (deps.cancelFlow) {
     for (const c of closed) {
@@ -328,7 +333,7 @@ export async function pollOnce(deps: PollDeps): Promise<PollResult> {
   return result;
 }
 
-async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollResult, closing: readonly PatchworkClosing[]): Promise<void> {
+async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollResult, closing: readonly PatchworkClosing[], fresh: ReadonlySet<string>): Promise<void> {
   const { db, config, log } = deps;
   // The window's mails with their arrival times (the incomplete deadline counts from arrival).
   const window = await listRawMailsSince(db, new Date(nowMs - WINDOW_MS).toISOString());
@@ -362,7 +367,15 @@ async function assembleAndEnqueue(deps: PollDeps, nowMs: number, result: PollRes
     }
     // Already enqueued once (any status): nothing to store or plan again. Keeps a
     // poll's cost at reassembling the window, however many series it holds.
-    if ((await countFlowsForSeries(db, s.id)) > 0) continue;
+    if ((await countFlowsForSeries(db, s.id)) > 0) {
+      // Its cover letter came after the series was enqueued (patchwork's cover-created, or the list): the stored series gets it.
+      const cover = s.cover && fresh.has(s.cover.messageId) ? box.raw.get(s.cover.messageId) : undefined;
+      if (s.cover && cover) {
+        await saveSeries(db, s, new Map([[s.cover.messageId, cover]]));
+        log.info({ seriesId: s.id, cover: s.cover.messageId }, "a late cover letter joins its series");
+      }
+      continue;
+    }
     // Patchwork is done with it, or its mail asks to be ignored: not run (seen again each poll of the window, hence debug).
     const closedWhy = await closedReason(db, s, box.raw, closing);
     if (closedWhy) {

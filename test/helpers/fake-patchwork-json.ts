@@ -93,6 +93,15 @@ export function createPatchworkJson(ctx: { url: () => string; linkName: string; 
     name: p.mail.name,
     mbox: `${ctx.url()}/project/${linkName}/patch/${p.mail.msgid}/mbox/`,
   });
+  const coverEmbedded = (s: FakeSeriesRow): Json => {
+    const c = s.cover!;
+    return { id: c.id, url: `${api()}/covers/${c.id}/`, web_url: `${ctx.url()}/project/${linkName}/cover/${c.mail.msgid}/`, msgid: `<${c.mail.msgid}>`, list_archive_url: archive(c.mail), date: s.date, name: c.mail.name, mbox: `${ctx.url()}/project/${linkName}/cover/${c.mail.msgid}/mbox/` };
+  };
+  /** API 1.3 CoverDetail: the cover with its project, submitter, series and mail. */
+  const coverDetail = (s: FakeSeriesRow): Json => {
+    const m = s.cover!.mail;
+    return { ...coverEmbedded(s), project: projectEmbedded(), submitter: person(m), series: [seriesEmbedded(s)], comments: `${api()}/covers/${s.cover!.id}/comments/`, headers: Object.fromEntries(m.headers), content: m.content };
+  };
   const checksOf = (patchId: number) => checks.filter((c) => c.patchId === patchId);
   const checkJson = (c: FakeCheck): Json => ({
     id: c.id,
@@ -137,10 +146,8 @@ export function createPatchworkJson(ctx: { url: () => string; linkName: string; 
     total: s.total,
     received_total: s.patches.length,
     received_all: s.patches.length >= s.total,
-    cover_letter: s.cover
-      ? { id: s.cover.id, url: `${api()}/covers/${s.cover.id}/`, web_url: `${ctx.url()}/project/${linkName}/cover/${s.cover.mail.msgid}/`, msgid: `<${s.cover.mail.msgid}>`, list_archive_url: archive(s.cover.mail), date: s.date, name: s.cover.mail.name, mbox: `${ctx.url()}/project/${linkName}/cover/${s.cover.mail.msgid}/mbox/` }
-      : null,
+    cover_letter: s.cover ? coverEmbedded(s) : null,
     patches: s.patches.filter((p) => !p.deleted).map(patchEmbedded),
   });
-  return { userEmbedded, projectEmbedded, seriesEmbedded, patchEmbedded, checkJson, patchList, seriesJson, checksOf };
+  return { userEmbedded, projectEmbedded, seriesEmbedded, patchEmbedded, coverEmbedded, coverDetail, checkJson, patchList, seriesJson, checksOf };
 }

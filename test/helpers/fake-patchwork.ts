@@ -38,6 +38,8 @@ export interface FakePatchwork {
   addMbox(text: string): FakeSeriesRow[];
   /** A patch of a series patchwork already has, arriving late (patch-created; series-completed when it was the last one). */
   addPatch(seriesId: number, mailText: string): FakePatch;
+  /** The cover letter of a series patchwork already has, arriving late: cover-created. */
+  addCover(seriesId: number, mailText: string): void;
   /** A maintainer (or bot) changes a patch's state: patch-state-changed. */
   setPatchState(patchId: number, state: string): void;
   /** The series was deleted: its patches answer 404 from now on. */
@@ -98,7 +100,7 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
     return naive(new Date(state.clock));
   };
 
-  const { projectEmbedded, seriesEmbedded, patchEmbedded, checkJson, patchList, seriesJson, checksOf } = createPatchworkJson({
+  const { projectEmbedded, seriesEmbedded, patchEmbedded, coverEmbedded, coverDetail, checkJson, patchList, seriesJson, checksOf } = createPatchworkJson({
     url: () => url,
     linkName,
     users,
@@ -123,7 +125,10 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
       event("series-created", () => ({ series: seriesEmbedded(s) }));
       for (const m of mails) {
         if (m.counter === 0 || !m.diff) {
-          s.cover ??= { id: state.nextId++, mail: m };
+          if (!s.cover) {
+            s.cover = { id: state.nextId++, mail: m };
+            event("cover-created", () => ({ cover: coverEmbedded(s) }));
+          }
           continue;
         }
         const p: FakePatch = { id: state.nextId++, mail: m, seriesId: s.id, date: now(), deleted: false, state: "new" };
@@ -145,6 +150,13 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
     event("patch-created", () => ({ patch: patchEmbedded(p) }));
     if (s.patches.length === s.total) event("series-completed", () => ({ series: seriesEmbedded(s) }));
     return p;
+  };
+
+  const addCover = (seriesId: number, mailText: string) => {
+    const s = state.series.find((x) => x.id === seriesId);
+    if (!s) throw new Error(`no series ${seriesId}`);
+    s.cover = { id: state.nextId++, mail: parseFakeMail(mailText) };
+    event("cover-created", () => ({ cover: coverEmbedded(s) }));
   };
 
   const setPatchState = (patchId: number, to: string) => {
@@ -213,6 +225,10 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
       case "series_read": {
         const s = state.series.find((x) => x.id === id);
         return s?.patches.some((p) => !p.deleted) ? [200, seriesJson(s), op.operationId] : [404, { detail: "Not found." }, op.operationId];
+      }
+      case "covers_read": {
+        const s = state.series.find((x) => x.cover?.id === id);
+        return s ? [200, coverDetail(s), op.operationId] : [404, { detail: "Not found." }, op.operationId];
       }
       case "patches_list": {
         const msgid = q.get("msgid");
@@ -292,6 +308,9 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
       const mails = [row.cover?.mail, ...row.patches.filter((p) => !p.deleted).map((p) => p.mail)].filter((m): m is FakeMail => !!m);
       return [200, mails.map((m) => m.raw).join(""), fileName(mails[0]?.name ?? "series")];
     }
+    const c = /^\/project\/[^/]+\/cover\/([^/]+)\/mbox\/$/.exec(path);
+    const cover = c && state.series.find((x) => x.cover?.mail.msgid === decodeURIComponent(c[1]!))?.cover;
+    if (cover) return [200, cover.mail.raw, fileName(cover.mail.name)];
     const p = /^\/project\/[^/]+\/patch\/([^/]+)\/mbox\/$/.exec(path);
     const patch = p && allPatches().find((x) => x.mail.msgid === decodeURIComponent(p[1]!));
     return patch ? [200, patch.mail.raw, fileName(patch.mail.name)] : [404, "Not found"];
@@ -346,6 +365,7 @@ export async function startFakePatchwork(opts: { linkName?: string; mboxes?: str
     checks: state.checks,
     addMbox,
     addPatch,
+    addCover,
     setPatchState,
     deleteSeries(id) {
       for (const p of state.series.find((s) => s.id === id)?.patches ?? []) p.deleted = true;

@@ -60,8 +60,9 @@ test("an incomplete series' patches come one by one, a late patch completes it; 
   const s = pw.series[0]!;
   assert.equal(s.patches.length, 2);
   const first = await poll();
-  assert.equal(first.mails.length, 2, first.note);
-  assert.deepEqual(downloads(), s.patches.map((p) => `/project/${pw.project.linkName}/patch/${p.mail.msgid}/mbox/`));
+  // Its cover letter too (cover-created): the series it opens waits with it.
+  assert.equal(first.mails.length, 3, first.note);
+  assert.deepEqual(downloads(), [...s.patches.map((p) => `/project/${pw.project.linkName}/patch/${p.mail.msgid}/mbox/`), `/project/${pw.project.linkName}/cover/${s.cover!.mail.msgid}/mbox/`]);
   // The incomplete series assembles (and waits for its deadline) as list mail would.
   const box = await assembleMailbox(first.mails.map((m) => Buffer.from(m.raw)));
   assert.deepEqual(box.series.find((x) => x.kind === "patch")?.missing, [3]);

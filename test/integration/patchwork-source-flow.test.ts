@@ -12,7 +12,9 @@ import { type Db, openStore } from "../../src/store/open-store.ts";
 import { createSourcePoller, pollOnce } from "../../src/workers/mail-poller.ts";
 import { startFakePatchwork, type FakePatchwork } from "../helpers/fake-patchwork.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
-import { DELACK_FILES, seriesMails } from "./mail-fixture-results.ts";
+import { AUTOTUNE_FILES, DELACK_FILES, seriesMails } from "./mail-fixture-results.ts";
+import { getSeries } from "../../src/store/series-repository.ts";
+import { listPatchworkMails, listSeriesWithMail } from "../../src/store/patchwork-repository.ts";
 
 /**
  * The same series from the list (a local mbox of the netdev copies) and
@@ -73,4 +75,41 @@ test("a series on the list and in patchwork is one series with one flow", async 
   const again = await pollOnce({ db, config, flows, log: silentLogger(), installationId: "pwtest", pollers, cancelFlow: createFlowCanceller(queue) });
   assert.equal(again.newMails, 0);
   assert.equal(again.flows.length, 0);
+});
+
+test("a cover letter patchwork gets after it completed the series (cover-created) is fetched and joins the stored series; still one flow", async () => {
+  const asMbox = (mails: readonly Buffer[]) => mails.map((b) => `From mboxrd@z Thu Jan  1 00:00:00 1970\n${b.toString("utf8").replace(/\r\n/g, "\n").replace(/\n?$/, "\n")}`).join("");
+  const [cover, ...patches] = seriesMails(AUTOTUNE_FILES);
+  const [row] = pw.addMbox(asMbox(patches));
+  assert.equal(row!.cover, null);
+  const sources: SourceConfig[] = [sourceSchema.parse({ kind: "patchwork", url: pw.url, project: pw.project.linkName, intervalSec: 10 })];
+  const global = globalSchema.parse({ dataDir: dir, trees: ["net-next"], defaultTree: "net-next" });
+  const config: Config = {
+    configDir: null,
+    global: { ...global, sources, redis: { ...global.redis, prefix: "pbt" } },
+    trees: [treeSchema.parse({ name: "net-next", url: "https://git.kernel.org/pub/scm/linux/kernel/git/netdev/net-next.git", tags: ["net-next"], lists: ["netdev@vger.kernel.org"] })],
+    secrets: { smtpPassword: null },
+    paths: { dataDir: dir, storePath: join(dir, "store.sqlite"), store: join(dir, "store.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
+  };
+  const pollers = sources.map((s) => createSourcePoller(s, { db, dataDir: dir }));
+  const poll = () => pollOnce({ db, config, flows, log: silentLogger(), installationId: "pwtest", pollers, cancelFlow: createFlowCanceller(queue) });
+  const first = await poll();
+  assert.equal(first.flows.length, 1, first.notes.join("; "));
+  const [seriesId] = await listSeriesWithMail(db, row!.patches[0]!.mail.msgid);
+  assert.ok(seriesId);
+  assert.equal((await getSeries(db, seriesId))?.cover, null, "no cover yet");
+
+  pw.addCover(row!.id, asMbox([cover!]));
+  const second = await poll();
+  assert.equal(second.newMails, 1, second.notes.join("; "));
+  assert.deepEqual(second.flows, [], "no second flow");
+  const coverId = row!.cover!.mail.msgid;
+  assert.equal((await getSeries(db, seriesId))?.cover?.messageId, coverId, "the stored series has its cover now");
+  assert.deepEqual(await listSeriesWithMail(db, coverId), [seriesId]);
+  assert.deepEqual(
+    (await listPatchworkMails(db, { instance: pw.url, project: pw.project.linkName }, [coverId])).map((r) => r.seriesId),
+    [row!.id],
+    "patchwork's series id is kept on the cover",
+  );
+  assert.equal((await db.selectFrom("flows").select("id").where("series_id", "=", seriesId).execute()).length, 1);
 });

@@ -3,13 +3,14 @@ import { parseMessageHeaders } from "../mail/parse-message.ts";
 import { splitMbox } from "../mail/split-mbox.ts";
 import type { CursorStore, InboxBatch, InboxMail } from "../public-inbox/inbox-source.ts";
 
-/** The fields of the events read here (API 1.3 EventSeriesCompleted, EventPatchCreated, EventPatchStateChanged). */
+/** The fields of the events read here (API 1.3 EventSeriesCompleted, EventPatchCreated, EventPatchStateChanged, EventCoverCreated). */
 interface PatchworkEvent {
   id: number;
   date: string;
   payload: {
     series?: { id: number; mbox: string };
     patch?: { id: number; msgid: string; mbox: string };
+    cover?: { id: number; msgid: string; mbox: string };
     current_state?: string;
   };
 }
@@ -48,7 +49,7 @@ function cursorKeys(category: string): { since: string; lastId: string } {
 }
 
 /**
- * One poll of a patchwork project, three event categories, each after its
+ * One poll of a patchwork project, four event categories, each after its
  * own stored cursor (the events API filters one category per request):
  *  - `series-completed`: the series' mbox is fetched and split into its
  *    mails, which go through the same ingest path as mail from the list (a
@@ -58,6 +59,11 @@ function cursorKeys(category: string): { since: string; lastId: string } {
  *    stored yet and came in no completed series of this poll (a series
  *    patchwork holds incomplete, or a late patch of one) is fetched alone,
  *    so the incomplete-series deadline applies as it does to list mail;
+ *  - `cover-created`: the cover's series id is recorded (read from the
+ *    cover, which names its series); a cover whose mail is not stored yet
+ *    and came in no completed series of this poll (it arrived after its
+ *    series completed, or patchwork holds the series incomplete) is fetched
+ *    alone, so the series it opens is assembled with it;
  *  - `patch-state-changed`: the state is recorded, and a patch moved to one
  *    of the source's `closingStates` is returned in `closed` (its series'
  *    queued work is withdrawn by the poller).
@@ -81,6 +87,7 @@ export async function pollPatchworkEvents(
   const completed = await read("series-completed");
   const created = await read("patch-created");
   const changed = await read("patch-state-changed");
+  const covers = await read("cover-created");
 
   const mails: InboxMail[] = [];
   const facts: PatchworkFact[] = [];
@@ -109,6 +116,20 @@ export async function pollPatchworkEvents(
     take(await deps.client.download(p.mbox), `patchwork patch ${p.id}`);
     fetchedAlone++;
   }
+  const loneCovers = covers.events.flatMap((e) => (e.payload.cover ? [e.payload.cover] : []));
+  const knownCovers = deps.facts ? await deps.facts.known(loneCovers.map((c) => bare(c.msgid))) : new Set<string>();
+  let coversAlone = 0;
+  for (const c of loneCovers) {
+    const messageId = bare(c.msgid);
+    // Came in a completed series of this poll: its series id is recorded already.
+    if (inBatch.has(messageId)) continue;
+    // The event names no series; the cover does (CoverDetail.series).
+    const seriesId = (await deps.client.get<{ series?: { id: number }[] }>(`covers/${c.id}/`)).series?.[0]?.id;
+    if (seriesId !== undefined) facts.push({ messageId, seriesId });
+    if (knownCovers.has(messageId)) continue;
+    take(await deps.client.download(c.mbox), `patchwork cover ${c.id}`, seriesId);
+    coversAlone++;
+  }
   const closed: { messageId: string; why: string }[] = [];
   for (const e of changed.events) {
     const p = e.payload.patch;
@@ -121,10 +142,10 @@ export async function pollPatchworkEvents(
   return {
     mails,
     closed,
-    note: `${completed.events.length} completed series, ${fetchedAlone} patches fetched alone, ${closed.length} patches closed, ${mails.length} mails`,
+    note: `${completed.events.length} completed series, ${fetchedAlone} patches and ${coversAlone} covers fetched alone, ${closed.length} patches closed, ${mails.length} mails`,
     async commit() {
       await deps.facts?.remember(facts);
-      for (const r of [completed, created, changed]) {
+      for (const r of [completed, created, changed, covers]) {
         if (!r.newest) continue;
         const k = cursorKeys(r.category);
         await deps.cursors.set(k.since, r.newest.date);
