@@ -113,3 +113,30 @@ test("a cover letter patchwork gets after it completed the series (cover-created
   );
   assert.equal((await db.selectFrom("flows").select("id").where("series_id", "=", seriesId).execute()).length, 1);
 });
+
+test("a series patchwork holds incomplete waits for the same deadline as list mail, then runs without the missing patch", async () => {
+  const asMbox = (mails: readonly Buffer[]) => mails.map((b) => `From mboxrd@z Thu Jan  1 00:00:00 1970\n${b.toString("utf8").replace(/\r\n/g, "\n").replace(/\n?$/, "\n")}`).join("");
+  // The cover and patches 1 and 2 of 3: no series-completed from patchwork.
+  const [row] = pw.addMbox(asMbox(seriesMails(["tcpclose-0-cover.eml", "tcpclose-1.eml", "tcpclose-2.eml"])));
+  assert.equal(row!.patches.length, 2);
+  const sources: SourceConfig[] = [sourceSchema.parse({ kind: "patchwork", url: pw.url, project: pw.project.linkName, intervalSec: 10 })];
+  const global = globalSchema.parse({ dataDir: dir, trees: ["net-next"], defaultTree: "net-next", ingest: { incompleteAfterSec: 3600 } });
+  const config: Config = {
+    configDir: null,
+    global: { ...global, sources, redis: { ...global.redis, prefix: "pbt" } },
+    trees: [treeSchema.parse({ name: "net-next", url: "https://git.kernel.org/pub/scm/linux/kernel/git/netdev/net-next.git", tags: ["net-next"], lists: ["netdev@vger.kernel.org"] })],
+    secrets: { smtpPassword: null },
+    paths: { dataDir: dir, storePath: join(dir, "store.sqlite"), store: join(dir, "store.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
+  };
+  const pollers = sources.map((s) => createSourcePoller(s, { db, dataDir: dir }));
+  const poll = (at: number) => pollOnce({ db, config, flows, log: silentLogger(), installationId: "pwtest", pollers, cancelFlow: createFlowCanceller(queue), now: () => at });
+  const first = await poll(Date.now());
+  assert.equal(first.newMails, 3, first.notes.join("; "));
+  assert.deepEqual(first.flows, [], "waits for the missing patch");
+  assert.deepEqual((await poll(Date.now() + 1800_000)).flows, [], "still within ingest.incompleteAfterSec");
+  const late = await poll(Date.now() + 3601_000);
+  assert.equal(late.flows.length, 1, late.notes.join("; "));
+  const [seriesId] = await listSeriesWithMail(db, row!.patches[0]!.mail.msgid);
+  const stored = await getSeries(db, seriesId!);
+  assert.deepEqual([stored?.missing, stored?.complete, stored?.cover?.messageId], [[3], false, row!.cover!.mail.msgid]);
+});
