@@ -13,10 +13,17 @@ import type { Db } from "../store/open-store.ts";
 import { createSourcePoller, type PollResult, pollOnce } from "./mail-poller.ts";
 import type { SourceLeases } from "./source-leases.ts";
 
+/** A source's answer that its credentials are wrong or expired, or do not allow reading (PatchworkError auth/forbidden). */
+function credentialsRefused(e: unknown): boolean {
+  const { name, code } = (e ?? {}) as { name?: string; code?: string };
+  return name === "PatchworkError" && (code === "auth" || code === "forbidden");
+}
+
 /**
  * The poll loop of `patchbench start`: one timer per source, each at its own
  * interval, backing off (interval × 2^failures, max 1 h, or the server's
- * Retry-After) while it fails. Returns a handle that stops the loop and waits
+ * Retry-After) while it fails; a source that refuses the credentials (a
+ * wrong or expired patchwork token) is not polled again. Returns a handle that stops the loop and waits
  * for a poll in progress.
  */
 export function startMailPolling(deps: {
@@ -83,6 +90,7 @@ export function startMailPolling(deps: {
       }
       polling = true;
       let retryAfterSec: number | null = null;
+      let refused = false;
       const startedAt = Date.now();
       const p = pollOnce({ ...deps, pollers: [poller], cancelFlow, benchLimiter })
         .then((r) => {
@@ -90,6 +98,7 @@ export function startMailPolling(deps: {
           if (failed !== undefined) {
             failures++;
             if (failed instanceof HttpStatusError) retryAfterSec = failed.retryAfterSec;
+            refused = credentialsRefused(failed);
           } else failures = 0;
           const quiet = !(r.newMails || r.flows.length || r.superseded.length || r.quarantined);
           log[quiet ? "debug" : "info"]({ source: poller.label, ...r }, "poll");
@@ -104,6 +113,11 @@ export function startMailPolling(deps: {
           running.delete(p);
           polling = false;
           if (stopped) return;
+          // A refused token stays refused (it comes from the environment, read at start): polling on would only repeat it.
+          if (refused) {
+            log.error({ source: poller.label }, "the source refused patchbench's credentials; it is not polled again until patchbench restarts with a working token");
+            return;
+          }
           schedule(nextPollDelayMs({ intervalSec: source.intervalSec, failures, retryAfterSec }));
         });
       running.add(p);

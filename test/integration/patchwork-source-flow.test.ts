@@ -9,7 +9,8 @@ import { silentLogger } from "../../src/lib/logger.ts";
 import { createFlowCanceller } from "../../src/queue/cancel-flow.ts";
 import { ORCHESTRATOR_QUEUE } from "../../src/queue/queue-names.ts";
 import { type Db, openStore } from "../../src/store/open-store.ts";
-import { createSourcePoller, pollOnce } from "../../src/workers/mail-poller.ts";
+import { createSourcePoller, type PollResult, pollOnce } from "../../src/workers/mail-poller.ts";
+import { startMailPolling } from "../../src/workers/start-mail-polling.ts";
 import { startFakePatchwork, type FakePatchwork } from "../helpers/fake-patchwork.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { AUTOTUNE_FILES, DELACK_FILES, seriesMails } from "./mail-fixture-results.ts";
@@ -139,4 +140,32 @@ test("a series patchwork holds incomplete waits for the same deadline as list ma
   const [seriesId] = await listSeriesWithMail(db, row!.patches[0]!.mail.msgid);
   const stored = await getSeries(db, seriesId!);
   assert.deepEqual([stored?.missing, stored?.complete, stored?.cover?.messageId], [[3], false, row!.cover!.mail.msgid]);
+});
+
+test("a source whose token patchwork refuses: a clear error, and the source is not polled again", async () => {
+  const TOKEN_ENV = "PB_TEST_PATCHWORK_SOURCE_BAD_TOKEN";
+  process.env[TOKEN_ENV] = "0123456789abcdef-not-a-token";
+  // 0.2 s: without the stop, the loop would poll again after 0.4 s and 0.8 s (interval × 2^failures).
+  const source = { ...sourceSchema.parse({ kind: "patchwork", url: pw.url, project: pw.project.linkName, tokenEnv: TOKEN_ENV, intervalSec: 10 }), intervalSec: 0.2 } as SourceConfig;
+  const global = globalSchema.parse({ dataDir: dir, trees: ["net-next"], defaultTree: "net-next" });
+  const config: Config = {
+    configDir: null,
+    global: { ...global, sources: [source], redis: { ...global.redis, prefix: "pbt" } },
+    trees: [treeSchema.parse({ name: "net-next", url: "https://git.kernel.org/pub/scm/linux/kernel/git/netdev/net-next.git", tags: ["net-next"], lists: ["netdev@vger.kernel.org"] })],
+    secrets: { smtpPassword: null },
+    paths: { dataDir: dir, storePath: join(dir, "store.sqlite"), store: join(dir, "store.sqlite"), workDir: join(dir, "work"), outboxDir: join(dir, "outbox") },
+  };
+  const polls: PollResult[] = [];
+  const refusedBefore = pw.requests.filter((r) => r.status === 403).length;
+  const loop = startMailPolling({ db, config, flows, log: silentLogger(), installationId: "pwtest", redis: { host: "127.0.0.1", port: redis.port }, onPoll: (_s, r) => polls.push(r) });
+  try {
+    while (polls.length < 1) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 2000));
+  } finally {
+    await loop.close();
+    delete process.env[TOKEN_ENV];
+  }
+  assert.equal(polls.length, 1, "polled once, not again");
+  assert.match(String((polls[0]!.failures[0]?.error as Error | undefined)?.message), new RegExp(`refused the API token from env ${TOKEN_ENV}.*check it is current`));
+  assert.equal(pw.requests.filter((r) => r.status === 403).length - refusedBefore, 1, "one refused request, not retried");
 });
