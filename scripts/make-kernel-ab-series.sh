@@ -9,6 +9,8 @@
 #   improvement: on a tree whose history carries the busy-wait, the series removes it;
 #                the cover letter claims a speedup in the seed's format (CLAIM below)
 #   selftest:    adds a KTAP kselftest (net/pb_ktap_smoke.sh) whose second case fails on purpose
+#   bpfprog:     adds two BPF selftest programs (a 1 ms tc busy-wait and a sock_ops program that
+#                sets SO_BUSY_POLL): no kernel change; the programs are an arm's, built from the series
 #   feature:     on the busy-wait history, skips the wait while net.core.busy_read is set: no
 #                change by default, the speedup only with the setting (an arm's job); the cover
 #                letter claims "baseline TCP vs busy-poll" in the seed's format (FEATURE_CLAIM)
@@ -67,6 +69,65 @@ git commit -q -m "selftests: net: a KTAP smoke test that fails on purpose" -m "T
 fmt >"$W/selftest.mbox"
 cover "selftests: a failing smoke test" "Adds a KTAP kselftest whose second case fails on purpose." "$W/selftest.mbox"
 
+git checkout -q -b bpfprog base
+P=tools/testing/selftests/bpf/progs
+cat >"$P/pb_tc_busy_wait.c" <<'EOS'
+// SPDX-License-Identifier: GPL-2.0
+/* Busy-waits 1 ms per packet on tc egress, then passes it on. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#define DELAY_NS 1000000
+
+struct wait_ctx { __u64 start; };
+
+static long spin(__u64 i, void *data)
+{
+	struct wait_ctx *c = data;
+
+	return bpf_ktime_get_ns() - c->start >= DELAY_NS ? 1 : 0;
+}
+
+SEC("tc")
+int busy_wait(struct __sk_buff *skb)
+{
+	struct wait_ctx c = { .start = bpf_ktime_get_ns() };
+
+	bpf_loop(1 << 23, spin, &c, 0);
+	return 0; /* TC_ACT_OK */
+}
+
+char LICENSE[] SEC("license") = "GPL";
+EOS
+cat >"$P/pb_sockops_busy_poll.c" <<'EOS'
+// SPDX-License-Identifier: GPL-2.0
+/* Asks for SO_BUSY_POLL = 50 us on every established TCP socket of the cgroup. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#define SOL_SOCKET 1
+#define SO_BUSY_POLL 46
+
+__s64 last_ret = 0;
+
+SEC("sockops")
+int set_busy_poll(struct bpf_sock_ops *skops)
+{
+	if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB || skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
+		int v = 50;
+
+		last_ret = bpf_setsockopt(skops, SOL_SOCKET, SO_BUSY_POLL, &v, sizeof(v));
+	}
+	return 1;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+EOS
+git add -f "$P/pb_tc_busy_wait.c" "$P/pb_sockops_busy_poll.c"
+git commit -q -m "selftests/bpf: a tc busy-wait and a busy-poll sock_ops program" -m "Test data for patchbench: BPF programs an arm attaches, built from the series." -m "Signed-off-by: Ada Hacker <ada@example.org>"
+fmt >"$W/bpfprog.mbox"
+cover "selftests: bpf: two programs for an arm" "Adds BPF selftest programs only; the kernel does not change." "$W/bpfprog.mbox"
+
 # The "slow" history: the busy-wait as a commit of the tree itself (the e2e test makes the same
 # commit with the same identity and date, so its id is the base-commit of the improvement series).
 git checkout -q -b slow base
@@ -85,4 +146,4 @@ fmt >"$W/feature.mbox"
 cover "tcp: busy-poll skips the transmit wait" "Segments go out without the 500 us wait while net.core.busy_read is set;\nnothing changes with the default setting.\n\nnetperf in a 1-vCPU QEMU guest, baseline TCP vs busy-poll:\n$FEATURE_CLAIM" "$W/feature.mbox"
 echo "slow: $(git rev-parse slow)" >&2
 cd - >/dev/null
-cp "$W"/{regression,noop,selftest,improvement,feature}.mbox "$OUT/"
+cp "$W"/{regression,noop,selftest,bpfprog,improvement,feature}.mbox "$OUT/"

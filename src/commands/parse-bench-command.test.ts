@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { benchSchema } from "../config/schema.ts";
 import { authorizeGithub, authorizeMail, parseAuthenticationResults } from "./authorize-bench.ts";
-import { MAX_COMMAND_LENGTH, parseBenchCommand } from "./parse-bench-command.ts";
+import { type BenchRequest, MAX_COMMAND_LENGTH, parseBenchCommand } from "./parse-bench-command.ts";
 import { type BenchLimits, planBenchRequest } from "./plan-bench-request.ts";
 
 test("parseBenchCommand: the documented forms", () => {
@@ -31,6 +31,7 @@ test("parseBenchCommand: the documented forms", () => {
           { knob: "busy_read", key: "net.core.busy_read", value: 50 },
           { knob: "busy_poll", key: "net.core.busy_poll", value: 50 },
         ],
+        programs: [],
       },
     },
   });
@@ -55,7 +56,10 @@ const errorCases: [string, string, RegExp][] = [
   ["arm not allowlisted", "/bench arm=tcp_rmem=1", /arm: expected KNOB=N items with KNOB one of busy_read, busy_poll/],
   ["arm knob twice", "/bench arm=busy_read=50,busy_read=10", /busy_read is given twice/],
   ["arm out of range", "/bench arm=busy_poll=5000", /busy_poll must be in 0\.\.1000/],
-  ["arm with a BPF object", "/bench arm=bpf-cgroup=splice.bpf.o", /BPF objects are named in the tree's bench\.arms, not in a comment/],
+  ["arm with a BPF object path", "/bench arm=bpf-cgroup=splice.bpf.o", /bpf-cgroup takes a program of the series' tools\/testing\/selftests\/bpf\/progs, by its file name without \.c .*got "splice\.bpf\.o"/],
+  ["arm with a path to a program", "/bench arm=tc-bpf=../../../etc/passwd", /tc-bpf takes a program .*got "\.\.\/\.\.\/\.\.\/etc\/passwd"/],
+  ["arm with an empty program", "/bench arm=bpf-cgroup=", /bpf-cgroup takes a program/],
+  ["arm with two sock_ops programs", "/bench arm=bpf-cgroup=a,bpf-cgroup=b", /bpf-cgroup is given twice/],
   ["unknown kernel", "/bench kernel=next", /kernel: expected host or series, got "next"/],
   ["empty list item", "/bench sizes=1,,64", /empty item/],
   ["missing value", "/bench rounds=", /rounds: missing value/],
@@ -129,7 +133,7 @@ test("planBenchRequest: by default base vs candidate kernel, builds counted; an 
   assert.equal(ok.bench.sides, "kernels");
   assert.deepEqual(ok.stages, ["apply", "build", "selftests", "bench"]);
   assert.equal(ok.estimateSec, 4 * 2 * 10 + 600);
-  const arm = { name: "busy_read=50", settings: [{ knob: "busy_read", key: "net.core.busy_read", value: 50 }] };
+  const arm = { name: "busy_read=50", settings: [{ knob: "busy_read", key: "net.core.busy_read", value: 50 }], programs: [] };
   const withArm = planBenchRequest({ ...building, stages: [...building.stages] }, { tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"], rounds: 4, arm }, limits, "local", estimate);
   assert.equal(withArm.ok, true);
   if (!withArm.ok) return;
@@ -143,8 +147,33 @@ test("planBenchRequest: by default base vs candidate kernel, builds counted; an 
   assert.equal(variant.ok && variant.bench.variants[1]!.name, "busy_read=50");
 });
 
+test("an arm with programs of the series' own BPF selftests: parsed by name, planned as series objects for the build stage", () => {
+  const parsed = parseBenchCommand("/bench tests=TCP_RR sizes=1 arm=busy_read=50,bpf-cgroup=tcp_splice_sockops,tc-bpf=pb-delay");
+  assert.equal(parsed.kind, "run");
+  if (parsed.kind !== "run") return;
+  const arm = parsed.request.arm!;
+  assert.deepEqual(arm.programs, [
+    { kind: "bpf-cgroup", name: "tcp_splice_sockops" },
+    { kind: "tc-bpf", name: "pb-delay" },
+  ]);
+  // "busy_read=50+bpf-cgroup=tcp_splice_sockops+tc-bpf=pb-delay" is over the 40 characters of a side's name.
+  assert.equal(arm.name.length, 40);
+  assert.match(arm.name, /^busy_read=50\+bpf-cgroup=tcp_spl\+[0-9a-f]{8}$/);
+  assert.equal(parseBenchCommand("/bench arm=bpf-cgroup=x").kind === "run" && (parseBenchCommand("/bench arm=bpf-cgroup=x") as { request: BenchRequest }).request.arm?.name, "bpf-cgroup=x");
+  const planned = planBenchRequest({ ...building, stages: [...building.stages] }, { ...parsed.request, topologies: ["loopback"], rounds: 4 }, limits, "local", estimate);
+  assert.equal(planned.ok, true);
+  if (!planned.ok) return;
+  assert.deepEqual(planned.bench.arms.at(-1)?.settings, [
+    { kind: "sysctl", key: "net.core.busy_read", value: "50" },
+    { kind: "bpf-cgroup", object: "tcp_splice_sockops", source: "series" },
+    { kind: "tc-bpf", object: "pb-delay", section: "tc", side: "client", source: "series" },
+  ]);
+  // What a flow's stage job is checked against takes the plan as it is.
+  assert.equal(benchSchema.safeParse(planned.bench).success, true);
+});
+
 test("planBenchRequest: refusals name the limit, builds included", () => {
-  const arm = { name: "busy_read=50", settings: [{ knob: "busy_read", key: "net.core.busy_read", value: 50 }] };
+  const arm = { name: "busy_read=50", settings: [{ knob: "busy_read", key: "net.core.busy_read", value: 50 }], programs: [] };
   const cases: [Parameters<typeof planBenchRequest>[1], RegExp, typeof building | typeof hostOnly][] = [
     [{}, /10 cells \(1 tests x 5 sizes x 2 topologies\)|estimated runner time/, building],
     [{ rounds: 40, sizes: [1] }, /rounds: must be in 2\.\.10, got 40/, building],

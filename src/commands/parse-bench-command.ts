@@ -1,10 +1,12 @@
+import { createHash } from "node:crypto";
 import { BENCH_TESTS, type BenchTest, TOPOLOGIES, type Topology } from "../domain/bench.ts";
+import { SERIES_BPF_NAME, SERIES_BPF_PROGS_DIR } from "../domain/series-bpf-program.ts";
 
 /**
  * The `/bench` comment grammar (pure). One command line:
  *
  *   /bench [tests=TCP_RR,TCP_STREAM] [sizes=1,64,1K,16K,64K] [topology=loopback,container]
- *          [arm=busy_read=50,busy_poll=50] [rounds=N] [runner=POOL]
+ *          [arm=busy_read=50,busy_poll=50,bpf-cgroup=PROG,tc-bpf=PROG] [rounds=N] [runner=POOL]
  *   /bench kernel=host [variant=busy_read=50] [...]
  *   /bench help
  *
@@ -34,12 +36,28 @@ export interface BenchRequest {
   sizes?: number[];
   topologies?: Topology[];
   variant?: { knob: string; key: string; value: number };
-  /** A side on the candidate kernel with these sysctls (named like "busy_read=50+busy_poll=50"). */
-  arm?: { name: string; settings: { knob: string; key: string; value: number }[] };
+  /**
+   * A side on the candidate kernel with these sysctls and BPF programs of the series' own
+   * selftests (named like "busy_read=50+bpf-cgroup=tcp_splice_sockops").
+   */
+  arm?: { name: string; settings: { knob: string; key: string; value: number }[]; programs: ArmProgram[] };
   /** "host": the sysctl A/B on the runner's own kernel; "series" (the default): base vs candidate kernel. */
   kernel?: "host" | "series";
   rounds?: number;
   runner?: string;
+}
+
+/** A BPF program of the candidate tree's selftests (SERIES_BPF_PROGS_DIR/<name>.c) an arm attaches. */
+export interface ArmProgram {
+  kind: "bpf-cgroup" | "tc-bpf";
+  name: string;
+}
+
+/** An arm's name from its items: as written when it fits the 40 characters a side name has, else shortened with a hash. */
+export function armName(items: readonly string[]): string {
+  const full = items.join("+");
+  if (full.length <= 40) return full;
+  return `${full.slice(0, 31)}+${createHash("sha256").update(full).digest("hex").slice(0, 8)}`;
 }
 
 export type ParsedBenchCommand =
@@ -65,7 +83,9 @@ export const BENCH_HELP = [
   `  topology  ${TOPOLOGIES.join(", ")}`,
   `  arm       one more side: the candidate kernel with KNOB=N settings`,
   `            (${Object.keys(VARIANT_KNOBS).join(", ")}; comma-separated), compared with the`,
-  "            plain candidate and with the base",
+  "            plain candidate and with the base; bpf-cgroup=PROG (sock_ops on",
+  "            the bench cgroup) and tc-bpf=PROG (tc egress, client veth) attach",
+  `            ${SERIES_BPF_PROGS_DIR}/PROG.c of the series, built with it`,
   "  kernel    host: an A/B of two sysctl settings on the runner's own kernel",
   "            instead (no build; the series' code is not run)",
   "  variant   with kernel=host (or on a tree that builds no kernels): the B",
@@ -75,6 +95,7 @@ export const BENCH_HELP = [
   "Examples:",
   "  /bench tests=TCP_RR sizes=1",
   "  /bench tests=TCP_RR sizes=1 topology=loopback arm=busy_read=50,busy_poll=50",
+  "  /bench tests=TCP_RR sizes=1 arm=busy_read=50,bpf-cgroup=tcp_splice_sockops",
   "  /bench kernel=host variant=busy_read=50",
   "/bench help prints this.",
 ].join("\n");
@@ -195,11 +216,18 @@ export function parseBenchCommand(body: string): ParsedBenchCommand {
         const items = splitList(key, value);
         if (typeof items === "string") return { kind: "error", message: items };
         const settings: { knob: string; key: string; value: number }[] = [];
+        const programs: ArmProgram[] = [];
         for (const item of items) {
           const name = item.slice(0, Math.max(0, item.indexOf("=")));
           if (name === "bpf-cgroup" || name === "tc-bpf") {
-            // A path on the runner is not something a comment may name: BPF arms are configured (bench.arms).
-            return { kind: "error", message: `arm: ${name} is not available here: BPF objects are named in the tree's bench.arms, not in a comment` };
+            // Only a program of the series' own selftests, by name: a comment never names a runner path.
+            const prog = item.slice(name.length + 1);
+            if (!SERIES_BPF_NAME.test(prog)) {
+              return { kind: "error", message: `arm: ${name} takes a program of the series' ${SERIES_BPF_PROGS_DIR}, by its file name without .c (A-Z a-z 0-9 _ -), got "${prog}"` };
+            }
+            if (programs.some((x) => x.kind === name)) return { kind: "error", message: `arm: ${name} is given twice` };
+            programs.push({ kind: name, name: prog });
+            continue;
           }
           const m = /^([a-z_]+)=([0-9]{1,7})$/.exec(item);
           const knob = m ? VARIANT_KNOBS[m[1]!] : undefined;
@@ -209,7 +237,7 @@ export function parseBenchCommand(body: string): ParsedBenchCommand {
           if (settings.some((x) => x.knob === m[1])) return { kind: "error", message: `arm: ${m[1]} is given twice` };
           settings.push({ knob: m[1]!, key: knob.key, value: n });
         }
-        request.arm = { name: settings.map((x) => `${x.knob}=${x.value}`).join("+"), settings };
+        request.arm = { name: armName(items), settings, programs };
         break;
       }
       case "kernel": {

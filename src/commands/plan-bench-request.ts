@@ -64,7 +64,19 @@ export function planBenchRequest(
     if (base.arms.length >= 3) return { ok: false, message: `arm: this tree has ${base.arms.length} arms already; at most 3` };
     bench.arms = [
       ...base.arms,
-      { name: request.arm.name, settings: request.arm.settings.map((x) => ({ kind: "sysctl" as const, key: x.key, value: String(x.value) })), claimedAs: null },
+      {
+        name: request.arm.name,
+        settings: [
+          ...request.arm.settings.map((x) => ({ kind: "sysctl" as const, key: x.key, value: String(x.value) })),
+          // Programs of the series' selftests: the build stage compiles them from the candidate tree.
+          ...request.arm.programs.map((p) =>
+            p.kind === "bpf-cgroup"
+              ? { kind: "bpf-cgroup" as const, object: p.name, source: "series" as const }
+              : { kind: "tc-bpf" as const, object: p.name, section: "tc", side: "client" as const, source: "series" as const },
+          ),
+        ],
+        claimedAs: null,
+      },
     ];
   }
   // The host A/B runs no kernel of the series: its flow neither builds, boots nor selftests one.

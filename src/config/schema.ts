@@ -3,6 +3,7 @@ import { historySchema } from "./history-schema.ts";
 import { BENCH_TESTS, SOCKOPTS, TOPOLOGIES } from "../domain/bench.ts";
 import { webSchema } from "./web-schema.ts";
 import { patchworkSchema } from "./patchwork-schema.ts";
+import { SERIES_BPF_NAME, SERIES_BPF_PROGS_DIR } from "../domain/series-bpf-program.ts";
 
 /**
  * The configuration schema. Every option documents itself with `describe`;
@@ -13,6 +14,13 @@ import { patchworkSchema } from "./patchwork-schema.ts";
 const sysctlKey = z
   .string()
   .regex(/^[a-z0-9_]+(\.[a-z0-9_]+)+$/, "a sysctl key such as net.core.busy_read");
+
+const bpfSource = z
+  .enum(["runner", "series"])
+  .default("runner")
+  .describe(
+    `Where the object comes from: runner (a file on the runner) or series (a program of the candidate tree's ${SERIES_BPF_PROGS_DIR}, named without .c, compiled by the build stage; arms only).`,
+  );
 
 export const variantSettingSchema = z.discriminatedUnion("kind", [
   z.object({
@@ -37,14 +45,24 @@ export const variantSettingSchema = z.discriminatedUnion("kind", [
       .describe("Attach the sock_ops program of a BPF object to a child cgroup v2 holding netperf and netserver (needs bpftool)."),
     object: z.string().min(1),
     program: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/).optional(),
+    source: bpfSource,
   }),
   z.object({
     kind: z.literal("tc-bpf").describe("Attach a tc-BPF program (direct-action) to the egress of a namespace topology's veth."),
     object: z.string().min(1),
     section: z.string().regex(/^[A-Za-z0-9_./-]{1,64}$/).default("tc"),
     side: z.enum(["client", "server"]).default("client"),
+    source: bpfSource,
   }),
-]);
+]).superRefine((s, ctx) => {
+  if ((s.kind === "bpf-cgroup" || s.kind === "tc-bpf") && s.source === "series" && !SERIES_BPF_NAME.test(s.object)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["object"],
+      message: `with source: series, object names a program of ${SERIES_BPF_PROGS_DIR} (its file name without .c, e.g. tcp_splice_sockops), got "${s.object}"`,
+    });
+  }
+});
 
 export const variantSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.=+-]{1,40}$/, "1-40 characters of A-Z a-z 0-9 _ . = + -"),
@@ -118,7 +136,11 @@ export const benchSchema = z
         "Kernel sides: round = every kernel is booted afresh for each round, so a difference between two boots of the same kernel cannot pass for the series' effect (the boot is the unit of replication); job = each kernel booted once per job, sides switched by pausing only (faster, but per-boot effects are not replicated); side = one kernel up at a time, booted at every change of side (what a box holding one kernel does; no two guests share the runner's CPUs or memory; pairing auto becomes side with it: a side runs its whole round on one boot, since cell pairing would switch kernels for every cell).",
       ),
     kernelSettings: z
-      .array(guestSettingSchema)
+      .array(
+        guestSettingSchema.refine((s) => !("source" in s) || s.source !== "series", {
+          message: "a program from the series exists only in the candidate kernel's tree: name it in an arm, not in kernelSettings",
+        }),
+      )
       .default([])
       .describe("Settings applied inside both kernels when the sides are kernels (sysctl, sockopt, bpf-cgroup, tc-bpf)."),
     arms: z
@@ -133,7 +155,7 @@ export const benchSchema = z
         }
       })
       .describe(
-        "Extra sides on the candidate kernel, for feature claims: each arm boots the candidate kernel again with kernelSettings plus its own settings (sysctl, sockopt, bpf-cgroup, tc-bpf: the object is copied into the guest) and is compared with the plain candidate and with the base. Only with kernel sides.",
+        "Extra sides on the candidate kernel, for feature claims: each arm boots the candidate kernel again with kernelSettings plus its own settings (sysctl, sockopt, bpf-cgroup, tc-bpf: the object is copied into the guest; with source: series it is a program of the series' own BPF selftests, built by the build stage) and is compared with the plain candidate and with the base. Only with kernel sides.",
       ),
     rounds: z.number().int().min(2).max(64).default(6).describe("Rounds per variant before any extension."),
     maxRounds: z.number().int().min(2).max(128).default(16).describe("Cap for adaptive extension."),

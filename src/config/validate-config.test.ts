@@ -106,3 +106,16 @@ test("history is refused on a tree that would not measure its tips as kernels, a
   assert.deepEqual(ok.errors, []);
   assert.equal(ok.trees[0]?.history.everyHours, 24);
 });
+
+test("BPF programs from the series: named, not a path; only in arms", () => {
+  const tree = (bench: string) => validateConfig({ global: null, trees: [{ file: "t.yaml", text: `name: bpf-next\nurl: /x\nstages: [apply, build, bench]\nbench:\n${bench}` }] });
+  const arm = (setting: string) => tree(`  arms:\n    - name: splice\n      settings:\n        - ${setting}\n`);
+  const ok = arm("{ kind: bpf-cgroup, source: series, object: tcp_splice_sockops }");
+  assert.deepEqual(ok.errors, []);
+  assert.deepEqual(ok.trees[0]?.bench.arms[0]?.settings[0], { kind: "bpf-cgroup", source: "series", object: "tcp_splice_sockops" });
+  // Without source an object stays a file on the runner, as before.
+  assert.deepEqual(arm("{ kind: tc-bpf, object: /srv/o.o }").trees[0]?.bench.arms[0]?.settings[0], { kind: "tc-bpf", object: "/srv/o.o", section: "tc", side: "client", source: "runner" });
+  assert.match(arm("{ kind: tc-bpf, source: series, object: ../progs/x.c }").errors.map(formatIssue).join("\n"), /with source: series, object names a program of tools\/testing\/selftests\/bpf\/progs/);
+  const shared = tree("  kernelSettings:\n    - { kind: bpf-cgroup, source: series, object: x }\n");
+  assert.match(shared.errors.map(formatIssue).join("\n"), /a program from the series exists only in the candidate kernel's tree: name it in an arm/);
+});

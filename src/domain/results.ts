@@ -1,5 +1,6 @@
 import type { BenchSample, Cell, Variant } from "./bench.ts";
 import type { PackedText } from "./packed-text.ts";
+import type { SeriesBpfObject } from "./series-bpf-program.ts";
 import type { Status } from "./status.ts";
 
 export const STAGES = ["apply", "build", "selftests", "bench"] as const;
@@ -119,6 +120,8 @@ export interface BuildData {
   boots: BootRun[];
   /** Probe results that differ between base and candidate kernels. */
   probeChanges: { name: string; base: Status | null; candidate: Status | null; note: string }[];
+  /** The BPF programs the flow's arms take from the series, compiled from the candidate tree. */
+  bpfObjects?: SeriesBpfObject[];
 }
 
 export interface SuiteTest {

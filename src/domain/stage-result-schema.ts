@@ -128,6 +128,9 @@ export const buildDataSchema: z.ZodType<BuildData> = z.looseObject({
   newWarnings: z.array(buildWarning),
   boots: z.array(bootRun),
   probeChanges: z.array(z.looseObject({ name: z.string(), base: status.nullable(), candidate: status.nullable(), note: z.string() })),
+  bpfObjects: opt(
+    z.array(z.looseObject({ name: z.string(), source: z.string(), object: z.string().nullable(), sha256: z.string().nullable(), problem: z.string().nullable() })),
+  ),
 });
 
 export const selftestsDataSchema: z.ZodType<SelftestsData> = z.looseObject({ tests: z.array(suiteTest), kernel: opt(z.string()) });

@@ -3,6 +3,7 @@ import type { BenchSample, Cell, Variant, VariantSetting } from "../domain/bench
 import { join } from "node:path";
 import type { BenchData, BuildData, KernelSidesInfo, StageResult } from "../domain/results.ts";
 import { combineStatus, type Status } from "../domain/status.ts";
+import { resolveSeriesBpf } from "../domain/series-bpf-program.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Sandbox } from "../lib/sandbox.ts";
 import type { StageJob } from "../queue/payloads.ts";
@@ -143,10 +144,13 @@ async function runKernelBench(
 ): Promise<StageResult<BenchData>> {
   const b = job.bench;
   const cells = cellsOf(b);
-  const variants = kernelVariants(b.kernelSettings as VariantSetting[], b.arms as { name: string; settings: VariantSetting[] }[]);
-  const arms = b.arms.map((a) => ({ variant: a.name, claimedAs: a.claimedAs }));
+  // Arms with programs from the series get the objects the build stage made; one whose program did not build is left out, said.
+  const resolved = resolveSeriesBpf(b.arms as (StageJob["bench"]["arms"][number] & { settings: VariantSetting[] })[], build?.bpfObjects ?? []);
+  const variants = kernelVariants(b.kernelSettings as VariantSetting[], resolved.arms);
+  const arms = resolved.arms.map((a) => ({ variant: a.name, claimedAs: a.claimedAs }));
   const host = await collectMachineProfile({});
-  const empty = { variants, arms, samples: [], profile: describeProfile(host), warnings: [], problems: [] as string[], commands: [] };
+  const dropped = resolved.dropped.map((d) => d.why);
+  const empty = { variants, arms, samples: [], profile: describeProfile(host), warnings: [], problems: [...dropped], commands: [] };
   if (cells.some((c) => c.topology === "remote")) {
     const why = "the remote topology measures the runner's own kernel against a peer: it runs with settings sides (bench.sides: settings), not in kernel guests";
     return done("error", why, { ...empty, problems: [why] });
@@ -182,7 +186,7 @@ async function runKernelBench(
   const sessions = opened.sessions;
   let out: Awaited<ReturnType<typeof runBenchSessions>>;
   // The sessions' notes (pinning off in a 1-vCPU guest) go into the kernels' description once, not into problems.
-  const problems: string[] = [];
+  const problems: string[] = [...dropped];
   try {
     out = await runBenchSessions(plan, sessions, { log: deps.log, ...runDeps, ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.decide ? { decide: deps.decide } : {}) });
   } finally {

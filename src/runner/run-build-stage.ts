@@ -3,6 +3,8 @@ import { join, relative } from "node:path";
 import { PROJECT_ROOT } from "../lib/project-root.ts";
 import { GUEST_CONFIG, planKernelConfig, SELFTESTS_BPF_CONFIG } from "./build/plan-kernel-config.ts";
 import type { ApplyData, BootRun, BuildData, KernelBuild, StageResult } from "../domain/results.ts";
+import type { VariantSetting } from "../domain/bench.ts";
+import { seriesBpfNames } from "../domain/series-bpf-program.ts";
 import { combineStatus, type Status } from "../domain/status.ts";
 import { type Exec, exec as defaultExec } from "../lib/exec.ts";
 import type { Git } from "../lib/git.ts";
@@ -17,6 +19,7 @@ import type { BootTarget } from "./boot/boot-target.ts";
 import { buildGuestProbe } from "./boot/build-guest-probe.ts";
 import { createBootTarget } from "./boot/create-boot-target.ts";
 import { BuildFailure, buildKernel } from "./build/build-kernel.ts";
+import { buildSeriesBpfObjects } from "./build/build-series-bpf.ts";
 import { compareProbes } from "./build/compare-probes.ts";
 import { keepBuiltKernel, kernelCacheKey, takeCachedKernel } from "./build/kernel-cache.ts";
 import { newWarnings } from "./build/parse-build-warnings.ts";
@@ -162,6 +165,9 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
     }
     data.candidate = c;
     data.newWarnings = data.base ? newWarnings(data.base.warnings, c.warnings) : [];
+    // The arms' programs from the series' own BPF selftests, built from the candidate tree.
+    const programs = seriesBpfNames(job.bench.arms as { settings: VariantSetting[] }[]);
+    if (programs.length > 0) data.bpfObjects = await buildSeriesBpfObjects({ treeDir: wt.dir, names: programs, artifactsDir, sandbox, ...sig });
 
     const probe = await buildGuestProbe(join(deps.workDir, "cache"), deps.exec);
     const timeoutMs = job.boot.timeoutSec * 1000;
@@ -196,6 +202,13 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
       }
     }
     for (const ch of data.probeChanges) notes.push(`${ch.name}: ${ch.note}`);
+    const objects = data.bpfObjects ?? [];
+    if (objects.some((o) => o.object)) notes.push(`built ${objects.filter((o) => o.object).map((o) => o.source).join(", ")} for the arms`);
+    for (const o of objects.filter((x) => x.problem)) {
+      // An arm is an extra: its program not building leaves the base-vs-candidate comparison whole.
+      statuses.push("warn");
+      notes.push(`${o.source}: ${o.problem}`);
+    }
     return done(combineStatus(statuses.length ? statuses : ["pass"]), notes.join("; "));
   });
 }

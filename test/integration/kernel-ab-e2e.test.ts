@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { PROJECT_ROOT } from "../helpers/fixtures.ts";
-import { buildBusyWaitObject, buildSockopsBusyPollObject } from "../../src/runner/bench/bpf-attach.ts";
 import { cloneKernelTestTree } from "../helpers/kernel-test-tree.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { runCli } from "../helpers/run-cli.ts";
@@ -75,8 +74,8 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     const slowBase = /^base-commit: ([0-9a-f]{40})$/m.exec(readFileSync(join(DATA, "improvement.mbox"), "utf8"))![1]!;
     assert.equal(g("rev-parse", "slow"), slowBase, "the slow branch is the improvement series' base");
 
-    const covers = ["regression", "noop", "improvement", "selftest", "feature"].map((n) => /^Message-Id: <([^>]+)>/m.exec(readFileSync(join(DATA, `${n}.mbox`), "utf8"))![1]);
-    assert.equal(new Set(covers).size, 5, "five series, five cover Message-IDs");
+    const covers = ["regression", "noop", "improvement", "selftest", "feature", "bpfprog"].map((n) => /^Message-Id: <([^>]+)>/m.exec(readFileSync(join(DATA, `${n}.mbox`), "utf8"))![1]);
+    assert.equal(new Set(covers).size, 6, "six series, six cover Message-IDs");
     configDir = join(dir, "config");
     mkdirSync(join(configDir, "trees"), { recursive: true });
     const tree = (name: string, branch: string, stages = ["apply", "build", "bench"], arms: object[] = []) => ({
@@ -119,13 +118,16 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     // The feature's arm: the candidate kernel with busy polling on, named as the cover letter's claim names it.
     const busyPoll = { name: "busy_read=50", settings: [{ kind: "sysctl", key: "net.core.busy_read", value: "50" }], claimedAs: { from: "baseline TCP", to: "busy-poll" } };
     writeFileSync(join(configDir, "trees", "linux-6.1-feature.yaml"), stringify(tree("linux-6.1-feature", "slow", ["apply", "build", "bench"], [busyPoll])));
-    // A BPF arm: a 1 ms busy-wait on the client veth's egress (tc) and a sock_ops program on the
-    // bench cgroup, both built here and copied into the candidate's guest by the runner.
-    const objects = join(dir, "objects");
-    mkdirSync(objects);
-    const delay = await buildBusyWaitObject(1000, objects);
-    const sockops = await buildSockopsBusyPollObject(50, objects);
-    const bpfArm = { name: "tc-delay", settings: [{ kind: "tc-bpf", object: delay, section: "tc", side: "client" }, { kind: "bpf-cgroup", object: sockops }] };
+    // A BPF arm from the series' own selftests: a 1 ms busy-wait on the client veth's egress (tc)
+    // and a sock_ops program on the bench cgroup, compiled by the build stage from the candidate
+    // tree and copied into the candidate's guest by the runner.
+    const bpfArm = {
+      name: "tc-delay",
+      settings: [
+        { kind: "tc-bpf", source: "series", object: "pb_tc_busy_wait", section: "tc", side: "client" },
+        { kind: "bpf-cgroup", source: "series", object: "pb_sockops_busy_poll" },
+      ],
+    };
     writeFileSync(join(configDir, "trees", "linux-6.1-bpfarm.yaml"), stringify(tree("linux-6.1-bpfarm", "base", ["apply", "build", "bench"], [bpfArm])));
     writeFileSync(
       join(configDir, "patchbench.yaml"),
@@ -179,15 +181,16 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     assert.match(readFileSync(join(out, "commands.txt"), "utf8"), /netperf .*-t TCP_RR/);
   });
 
-  test("(b) a comment-only change: no cell is a regression or an improvement; a BPF arm attached inside its guest is slower than the candidate where its tc program sits", async () => {
-    const report = await review("noop.mbox", "linux-6.1-bpfarm");
+  test("(b) a series that only adds BPF selftest programs: no cell is a regression or an improvement; an arm with those programs, built from the series and attached inside its guest, is slower than the candidate where its tc program sits", async () => {
+    const report = await review("bpfprog.mbox", "linux-6.1-bpfarm");
     for (const t of ["loopback", "container"]) {
       const v = verdictOf(report, t);
       assert.ok(v !== null && v !== "regression" && v !== "improvement", `${t}: ${v}\n${report}`);
     }
     const flat = report.replace(/\s+/g, " ");
-    assert.match(flat, /tc-delay: sock_ops of \S+sockops-busy-poll-50\.o attached to a cgroup holding netserver and netperf, inside the guest/, report);
-    assert.match(flat, /tc-delay: tc-BPF \S+busy-wait-1000us\.o sec tc on the client veth egress, inside the guest \(not on loopback: no veth there\)/, report);
+    assert.match(flat, /built tools\/testing\/selftests\/bpf\/progs\/pb_tc_busy_wait\.c, tools\/testing\/selftests\/bpf\/progs\/pb_sockops_busy_poll\.c for the arms/, report);
+    assert.match(flat, /tc-delay: sock_ops of \S+\/bpf\/pb_sockops_busy_poll\.bpf\.o attached to a cgroup holding netserver and netperf, inside the guest/, report);
+    assert.match(flat, /tc-delay: tc-BPF \S+\/bpf\/pb_tc_busy_wait\.bpf\.o sec tc on the client veth egress, inside the guest \(not on loopback: no veth there\)/, report);
     // The arm's busy-wait sits on the container veth only: much slower there, its whole 95% CI below 1.
     // (A tc busy-wait under TCG varies run to run, so the verdict itself may be "noisy": the CI is the claim.)
     const arm = report.slice(report.indexOf("against the candidate"));

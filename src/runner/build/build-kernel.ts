@@ -34,7 +34,8 @@ export interface BuildKernelOptions {
   reuseConfig?: boolean;
 }
 
-function isInside(root: string, file: string): boolean {
+/** A regular file (not a symlink) whose real path is inside `root`: what a sandboxed step may hand back. */
+export function isInside(root: string, file: string): boolean {
   try {
     return lstatSync(file).isFile() && realpathSync(file).startsWith(`${realpathSync(root)}/`);
   } catch {
