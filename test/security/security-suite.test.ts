@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { type AttackRow, formatAttackTable, verdictOf } from "./format-attack-table.ts";
+import { runBpfProgramAttacks } from "./run-bpf-program-attacks.ts";
 import { runBuildAttacks } from "./run-build-attacks.ts";
 import { runDeadlineAttacks } from "./run-deadline-attacks.ts";
 import { runMailAttacks } from "./run-mail-attacks.ts";
@@ -35,6 +36,10 @@ test("a hostile tree's checkpatch.pl in the runner's sandbox (real bwrap, real R
 
 test("a series' Makefile in the build stage's sandbox (real make, bwrap, ccache)", async () => {
   rows.push(...(await runBuildAttacks()));
+});
+
+test("a series' BPF programs compiled for an arm (real clang, bwrap)", async () => {
+  rows.push(...(await runBpfProgramAttacks()));
 });
 
 test("QEMU's privileges, as a guest escape would get them (both boot paths, real bwrap)", async () => {
