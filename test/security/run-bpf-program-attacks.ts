@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SERIES_BPF_PROGS_DIR } from "../../src/domain/series-bpf-program.ts";
 import { buildSeriesBpfObjects } from "../../src/runner/build/build-series-bpf.ts";
