@@ -70,6 +70,8 @@ export interface Series {
   /** Follow-up trailers refused because the sender is not the person named; only when there are any. */
   unattributedTrailers?: UnattributedTrailer[];
   previousVersion: string | null;
+  /** The mailing lists its own mails came through (List-Id, e.g. bpf.vger.kernel.org), lowercased; absent: none said. */
+  lists?: string[];
   /** Author of the series (cover or first patch). */
   author: string;
   /** ISO date of the cover (or first patch). */

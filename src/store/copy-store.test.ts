@@ -16,7 +16,7 @@ import { getRawMails, getSeries, saveSeries } from "./series-repository.ts";
 import { listPatchworkMails, rememberPatchworkMails } from "./patchwork-repository.ts";
 import { listWantedChecks, recordFinalChecks } from "./patchwork-check-repository.ts";
 
-const series: Series = onePatchSeries({ id: "series-copy", title: "tcp: a change" });
+const series: Series = onePatchSeries({ id: "series-copy", title: "tcp: a change", lists: ["bpf.vger.kernel.org"] });
 
 const sample = (run: number, throughput: number) => ({
   cell: { test: "TCP_RR" as const, size: 1, topology: "loopback" as const },
@@ -88,6 +88,7 @@ test("copyStore: SQLite to PostgreSQL and back, every table, bytes and doubles e
       pull_states: 1,
       patchwork_patches: 1,
       series_mails: 1,
+      series_lists: 1,
       patchwork_check_states: 1,
     });
     assert.deepEqual(await listPatchworkMails(pg, { instance: "https://patchwork.example.org", project: "netdevbpf" }, ["p1@x"]), [

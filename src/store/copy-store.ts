@@ -17,6 +17,7 @@ const TABLES: Record<keyof Database, { key: readonly string[]; serial?: string }
   pull_states: { key: ["pr_key"] },
   patchwork_patches: { key: ["instance", "project", "message_id"] },
   series_mails: { key: ["message_id", "series_id"] },
+  series_lists: { key: ["list_id", "series_id"] },
   patchwork_check_states: { key: ["instance", "project", "patch_id", "context"] },
 };
 

@@ -61,6 +61,15 @@ for (const backend of STORE_BACKENDS) {
       assert.deepEqual(await ids({ search: "[patch] net: quiet" }), { total: 1, ids: ["s5"] }, "a patch's subject");
       assert.deepEqual(await ids({ author: "ZQ@example.org" }), { total: 1, ids: ["s2"] });
       assert.deepEqual(await ids({ author: "zq@example" }), { total: 0, ids: [] }, "the address whole");
+      // The mailing lists a series' mails came through; saved again, it keeps only its lists of now.
+      await saveSeries(db, { ...series[0]!, lists: ["netdev.vger.kernel.org", "bpf.vger.kernel.org"] }, new Map());
+      await saveSeries(db, { ...series[2]!, lists: ["bpf.vger.kernel.org"] }, new Map());
+      assert.deepEqual(await ids({ list: "bpf.vger.kernel.org" }), { total: 2, ids: ["s3", "s1"] });
+      assert.deepEqual(await ids({ list: "NETDEV.vger.kernel.org" }), { total: 1, ids: ["s1"] });
+      assert.deepEqual(await ids({ list: "bpf.vger.kernel.org", search: "verifier" }), { total: 1, ids: ["s3"] });
+      await saveSeries(db, { ...series[2]!, lists: ["netdev.vger.kernel.org"] }, new Map());
+      assert.deepEqual(await ids({ list: "bpf.vger.kernel.org" }), { total: 1, ids: ["s1"] });
+      assert.deepEqual(await ids({ list: "vger.kernel.org" }), { total: 0, ids: [] }, "a list's id whole");
       // A tree tip's stand-in series is the tree's history, not a posted series.
       await saveSeries(db, tipSeries({ tree: "net-next", base: "a".repeat(40), head: "b".repeat(40), subject: "net: verifier fix merged", seenAt: "2026-12-07T00:00:00Z" }), new Map());
       assert.deepEqual(await ids({ tree: "net-next" }), { total: 1, ids: ["s1"] }, "tree tips are not listed");
@@ -94,6 +103,12 @@ for (const backend of STORE_BACKENDS) {
       const chains = MIGRATIONS["0009-version-and-run-lookups"]!;
       await chains.down!(db as unknown as Kysely<unknown>);
       await chains.up(db as unknown as Kysely<unknown>);
+
+      // And from before the lists table: filled from each stored series' lists.
+      const lists = MIGRATIONS["0012-series-lists"]!;
+      await lists.down!(db as unknown as Kysely<unknown>);
+      await lists.up(db as unknown as Kysely<unknown>);
+      assert.deepEqual(await ids({ list: "netdev.vger.kernel.org" }), { total: 2, ids: ["s3", "s1"] });
 
       for (const id of ["s2", "s3", "s4"]) assert.deepEqual((await listSeriesVersions(db, id)).map((s) => s.id), ["s2", "s3", "s4"], id);
       assert.deepEqual((await listSeriesVersions(db, "s1")).map((s) => s.id), ["s1"]);

@@ -5,6 +5,8 @@ import type { Db } from "./open-store.ts";
 /** What the series list may be narrowed by; every field already checked at the web edge. */
 export interface SeriesFilter {
   tree?: string;
+  /** A mailing list (List-Id, lowercased) one of its mails came through. */
+  list?: string;
   /** queued: a flow not finished; finished: every flow finished. */
   state?: "queued" | "finished";
   /** A flow of the series ended with this status (pass, warn, fail, error, skip). */
@@ -45,6 +47,7 @@ export async function listSeriesPage(
   let q = db.selectFrom("series").where("series.source", "!=", "tree");
   if (filter.tree !== undefined) q = q.where("series.tree", "=", filter.tree);
   if (filter.author !== undefined) q = q.where("series.author_email", "=", filter.author.toLowerCase());
+  if (filter.list !== undefined) q = q.where("series.id", "in", db.selectFrom("series_lists").select("series_lists.series_id").where("series_lists.list_id", "=", filter.list.toLowerCase()));
   if (filter.search !== undefined) {
     // search_text is lowercased when stored; lowering the pattern here keeps both backends case-blind.
     const pattern = likeLiteral(filter.search.toLowerCase());

@@ -344,4 +344,35 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.schema.dropTable("patchwork_check_states").execute();
     },
   },
+  "0012-series-lists": {
+    async up(db: Kysely<unknown>) {
+      // The series list's filter by mailing list: an indexed pair per list a series' mails came through.
+      await db.schema
+        .createTable("series_lists")
+        .addColumn("list_id", "text", (c) => c.notNull())
+        .addColumn("series_id", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("series_lists_pk", ["list_id", "series_id"])
+        .execute();
+      await db.schema.createIndex("series_lists_series").on("series_lists").column("series_id").execute();
+      const q = db as Kysely<{ series: { id: string; data: string }; series_lists: { list_id: string; series_id: string } }>;
+      for (let after = ""; ; ) {
+        const rows = await q.selectFrom("series").select(["id", "data"]).where("id", ">", after).orderBy("id").limit(500).execute();
+        if (rows.length === 0) break;
+        for (const r of rows) {
+          let lists: string[] = [];
+          try {
+            lists = (JSON.parse(r.data) as Series).lists ?? [];
+          } catch {
+            // An unreadable row names no list.
+          }
+          const values = [...new Set(lists)].map((list_id) => ({ list_id, series_id: r.id }));
+          if (values.length) await q.insertInto("series_lists").values(values).execute();
+        }
+        after = rows.at(-1)!.id;
+      }
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("series_lists").execute();
+    },
+  },
 };

@@ -139,6 +139,13 @@ export interface PatchworkPatchTable {
 }
 
 /** The mails a saved series sent itself (cover and patches, not those carried from an earlier version). */
+/** A series and a mailing list its mails came through: the series list's list filter. */
+export interface SeriesListTable {
+  /** The List-Id, lowercased, without angle brackets. */
+  list_id: string;
+  series_id: string;
+}
+
 export interface SeriesMailTable {
   /** Without angle brackets. */
   message_id: string;
@@ -176,5 +183,6 @@ export interface Database {
   pull_states: PullStateTable;
   patchwork_patches: PatchworkPatchTable;
   series_mails: SeriesMailTable;
+  series_lists: SeriesListTable;
   patchwork_check_states: PatchworkCheckStateTable;
 }

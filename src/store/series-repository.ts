@@ -27,6 +27,10 @@ export async function saveSeries(db: Db, series: Series, raw: RawMails): Promise
     await tx.deleteFrom("series_mails").where("series_id", "=", series.id).execute();
     const own = [...new Set(ownMessageIds(series))].map((message_id) => ({ message_id, series_id: series.id }));
     if (own.length) await tx.insertInto("series_mails").values(own).execute();
+    // The lists its mails came through, by which the series list is filtered.
+    await tx.deleteFrom("series_lists").where("series_id", "=", series.id).execute();
+    const lists = [...new Set(series.lists ?? [])].map((list_id) => ({ list_id, series_id: series.id }));
+    if (lists.length) await tx.insertInto("series_lists").values(lists).execute();
     for (const [messageId, bytes] of raw) {
       await tx
         .insertInto("raw_mails")

@@ -9,10 +9,14 @@ const MAX_SEARCH = 200;
 /** Series and flow ids are ours (hex, dashes): nothing else is looked up, so no path can name a file. */
 const ID = /^[A-Za-z0-9._-]{1,200}$/;
 const TREE = /^[A-Za-z0-9._-]{1,64}$/;
+/** A List-Id as mail carries it, without angle brackets (e.g. bpf.vger.kernel.org). */
+const LIST = /^[A-Za-z0-9._-]{1,200}$/;
 const AUTHOR = /^[^\s<>@"]{1,150}@[^\s<>@"]{1,100}$/;
 
 export interface ListQuery {
   tree?: string;
+  /** A mailing list's List-Id, lowercased. */
+  list?: string;
   state?: (typeof LIST_STATES)[number];
   verdict?: (typeof LIST_VERDICTS)[number];
   /** An author's address. */
@@ -44,6 +48,9 @@ function listQuery(params: URLSearchParams): { ok: true; query: ListQuery } | { 
     if (k === "tree") {
       if (!TREE.test(v)) return { ok: false, message: "tree: a tree name (letters, digits, . _ -, at most 64)" };
       query.tree = v;
+    } else if (k === "list") {
+      if (!LIST.test(v)) return { ok: false, message: "list: a mailing list's List-Id without angle brackets, e.g. bpf.vger.kernel.org (letters, digits, . _ -)" };
+      query.list = v.toLowerCase();
     } else if (k === "state") {
       const s = LIST_STATES.find((x) => x === v);
       if (!s) return { ok: false, message: `state: one of ${LIST_STATES.join(", ")}` };
@@ -68,7 +75,7 @@ function listQuery(params: URLSearchParams): { ok: true; query: ListQuery } | { 
       const n = /^\d{1,7}$/.test(v) ? Number(v) : Number.NaN;
       if (!(n <= MAX_OFFSET)) return { ok: false, message: `offset: a whole number from 0 to ${MAX_OFFSET}` };
       query.offset = n;
-    } else return { ok: false, message: `unknown parameter ${JSON.stringify(k.slice(0, 40))}; allowed: q, tree, state, verdict, author, has-regression, offset` };
+    } else return { ok: false, message: `unknown parameter ${JSON.stringify(k.slice(0, 40))}; allowed: q, tree, list, state, verdict, author, has-regression, offset` };
   }
   return { ok: true, query };
 }

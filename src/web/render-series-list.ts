@@ -44,6 +44,7 @@ export function renderSeriesList(v: SeriesListView, trees: readonly string[]): s
 <form class="filters" method="get" action="/series">
 <label>search <input name="q" value="${f.q ?? ""}" maxlength="200" placeholder="subject, author or Message-ID"></label>
 ${select("tree", trees, f.tree)}
+<label>list <input name="list" value="${f.list ?? ""}" maxlength="200" placeholder="bpf.vger.kernel.org"></label>
 ${select("state", LIST_STATES, f.state)}
 ${select("verdict", LIST_VERDICTS, f.verdict)}
 ${select("has-regression", HAS_REGRESSION, f["has-regression"])}

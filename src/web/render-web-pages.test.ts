@@ -137,7 +137,13 @@ test("requests: read-only, ids without paths, filters bounded with what is allow
   assert.deepEqual(parseWebRequest("GET", "/series?has-regression=maybe"), { ok: false, status: 400, message: "has-regression: one of yes, no" });
   assert.deepEqual(parseWebRequest("GET", "/series?author=Someone"), { ok: false, status: 400, message: "author: an e-mail address (name@domain)" });
   assert.deepEqual(parseWebRequest("GET", "/series?q=a%0Ab"), { ok: false, status: 400, message: "q: text without control characters (line breaks, tabs)" });
-  assert.match((parseWebRequest("GET", "/series?sort=x") as { message: string }).message, /allowed: q, tree, state, verdict, author, has-regression, offset/);
+  assert.match((parseWebRequest("GET", "/series?sort=x") as { message: string }).message, /allowed: q, tree, list, state, verdict, author, has-regression, offset/);
+  assert.deepEqual(parseWebRequest("GET", "/series?list=BPF.vger.kernel.org").ok && parseWebRequest("GET", "/series?list=BPF.vger.kernel.org"), {
+    ok: true,
+    head: false,
+    route: { kind: "series-list", api: false, query: { offset: 0, list: "bpf.vger.kernel.org" } },
+  });
+  assert.equal((parseWebRequest("GET", "/series?list=%3Cbpf.vger.kernel.org%3E") as { status: number }).status, 400, "angle brackets are not part of a list's id");
   assert.deepEqual(parseWebRequest("GET", "/series?author=zq%40example.org&has-regression=yes&verdict=fail"), {
     ok: true,
     head: false,

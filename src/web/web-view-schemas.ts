@@ -22,6 +22,7 @@ export const seriesListViewSchema = z.object({
   limit: z.number().int(),
   filter: z.object({
     tree: z.string().optional(),
+    list: z.string().optional(),
     state: z.string().optional(),
     verdict: z.string().optional(),
     author: z.string().optional(),

@@ -17,6 +17,7 @@ import type { QuarantineView, QueueState, QueueView, RunView, SeriesListView, Se
 export async function loadSeriesList(db: Db, query: ListQuery): Promise<SeriesListView> {
   const filter = {
     ...(query.tree !== undefined ? { tree: query.tree } : {}),
+    ...(query.list !== undefined ? { list: query.list } : {}),
     ...(query.state !== undefined ? { state: query.state } : {}),
     ...(query.verdict !== undefined ? { verdict: query.verdict } : {}),
     ...(query.q !== undefined ? { search: query.q } : {}),

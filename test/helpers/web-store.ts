@@ -42,7 +42,9 @@ export async function prepareWebStore(dir: string, redisUrl: string): Promise<We
   const results = resultsOfStoredFlow(recorded);
   // The report job's own path: analysis of the stage results, verdicts stored with the whole analysis.
   const { report, analysis } = buildFlowReport({ flowId: recorded.flowId, series: recorded.series, results, errors: [], generatedAt: recorded.generatedAt });
-  const v2: Series = { ...recorded.series, id: `${recorded.series.id}-v2`, version: 2, previousVersion: recorded.series.id };
+  // Both versions came through netdev, as the list's mail would say (List-Id).
+  const v1: Series = { ...recorded.series, lists: ["netdev.vger.kernel.org"] };
+  const v2: Series = { ...v1, id: `${recorded.series.id}-v2`, version: 2, previousVersion: recorded.series.id };
   // v2 measured as v1 but for one cell where the candidate lost a fifth: "Since v1" has something to say.
   const slowCell = recorded.samples[0]!.cell;
   const v2Flow: StoredFlow = {
@@ -67,7 +69,7 @@ export async function prepareWebStore(dir: string, redisUrl: string): Promise<We
     const applied = await getFlow(db, flowId);
     if (!applied) throw new Error(`flow ${flowId} not stored`);
     appliedSeries = applied.seriesId;
-    await saveSeries(db, recorded.series, new Map());
+    await saveSeries(db, v1, new Map());
     await createFlowIfAbsent(db, { id: recorded.flowId, seriesId: recorded.series.id, tree: "bpf-next", base: null, plan: "{}" });
     await saveFlowResults(db, recorded.flowId, {
       results,

@@ -51,6 +51,11 @@ describe("patchbench web (real store, real reviewed flow, real HTTP)", () => {
     assert.deepEqual(search.items.map((i) => i.id).sort(), [store.bench.seriesId, store.bench.v2].sort());
     const byAuthor = seriesListViewSchema.parse(await (await get("/api/series?q=evil%40example.org")).json());
     assert.deepEqual(byAuthor.items.map((i) => i.id), [store.hostile.id]);
+    const netdev = seriesListViewSchema.parse(await (await get("/api/series?list=netdev.vger.kernel.org")).json());
+    assert.deepEqual(netdev.items.map((i) => i.id).sort(), [store.bench.seriesId, store.bench.v2].sort(), "the series whose mails came through that list");
+    const badList = await get("/api/series?list=%3Cnetdev%3E");
+    assert.equal(badList.status, 400);
+    assert.match(((await badList.json()) as { error: string }).error, /^list: a mailing list's List-Id without angle brackets/);
     const literal = seriesListViewSchema.parse(await (await get("/api/series?q=%25")).json());
     assert.equal(literal.total, 0, "% is searched for, not a wildcard");
   });

@@ -63,6 +63,7 @@ export function buildSeries(groups: Iterable<Group>): { built: BuiltSeries[]; se
       author: formatAddress(p.msg),
       ...carriedFrom(p),
     }));
+    const lists = [...new Set(own.map((m) => m.msg.listId?.trim().toLowerCase() ?? "").filter((l) => /^[a-z0-9._-]{1,200}$/.test(l)))].sort();
     const series: Series = {
       id: stableId("series", rootId, String(g.version)),
       source: "mail",
@@ -81,6 +82,7 @@ export function buildSeries(groups: Iterable<Group>): { built: BuiltSeries[]; se
       changeId: markers.changeId,
       trailers: [],
       previousVersion: null,
+      ...(lists.length > 0 ? { lists } : {}),
       author: formatAddress(head.msg),
       date: root.msg.date,
       text,

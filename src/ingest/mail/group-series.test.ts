@@ -417,6 +417,7 @@ describe("groupSeries: the JSON contract", () => {
         "date",
         "id",
         "kind",
+        "lists",
         "missing",
         "patches",
         "previousVersion",
@@ -432,6 +433,8 @@ describe("groupSeries: the JSON contract", () => {
       ],
     );
     assert.deepEqual(Object.keys(r.series[1]!.patches[0]!).sort(), ["author", "index", "messageId", "subject"]);
+    // The list its mails came through (List-Id: <bpf.vger.kernel.org>), for the dashboard's list filter.
+    assert.deepEqual(r.series[1]!.lists, ["bpf.vger.kernel.org"]);
     for (const rep of r.replies) {
       for (const k of ["messageId", "inReplyTo", "kind", "from", "subject"]) assert.ok(k in rep, k);
     }
