@@ -142,7 +142,7 @@ export const queueStateSchema = z.object({
     }),
   ),
   unreadableRunners: z.number().int(),
-  /** Stage jobs not finished in each pool's queue (at most MAX_STAGE_JOBS per pool and state), oldest first. */
+  /** Stage jobs not finished in each pool's queue, oldest first (on the queue page: those of the flows it lists). */
   stageJobs: z.array(z.object({ pool: z.string(), flowId: z.string(), stage: z.string(), state: z.string() })),
   /** Stage jobs that failed after their retries (infrastructure), newest first, at most MAX_FAILURES per pool. */
   failedJobs: z.array(
