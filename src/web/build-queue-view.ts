@@ -73,6 +73,7 @@ export function buildQueueView(input: QueueInputs): QueueView {
         startsAt: s && s.startInSec !== null ? new Date(now.getTime() + s.startInSec * 1000).toISOString() : null,
       };
     }),
+    unfinishedTotal: input.unfinished.length,
     pools,
     estimateWords: words,
     failures: failuresOf(state, input.errorFlows),

@@ -54,7 +54,8 @@ ${v.unfinished.map(
   }</td><td class="num">${f.remainingSec === null ? "–" : minutes(f.remainingSec)}</td><td>${startWords(f)}</td><td>${utc(f.createdAt)}</td></tr>`,
 )}
 </tbody>
-</table>`}
+</table>`}${v.unfinishedTotal > v.unfinished.length ? html`
+<p>The first ${v.unfinished.length} of ${v.unfinishedTotal} unfinished flows; each one is estimated behind all the flows before it.</p>` : ""}
 <p>Estimated at ${utc(v.now)} UTC.</p>
 <ul class="estimate">
 ${v.estimateWords.map((w) => html`<li>${w}</li>`)}

@@ -172,6 +172,8 @@ export const queueViewSchema = z.object({
       startsAt: z.string().nullable(),
     }),
   ),
+  /** Unfinished flows in all (up to MAX_ESTIMATED_FLOWS); `unfinished` may list fewer. */
+  unfinishedTotal: z.number().int(),
   /** Per pool: runners idle and busy, flows running and waiting. */
   pools: z.array(z.object({ pool: z.string(), idle: z.number().int(), busy: z.number().int(), running: z.number().int(), waiting: z.number().int() })),
   /** How the starts were estimated, in words (the page shows them beside the table). */

@@ -94,9 +94,9 @@ async function estimateQueue(db: Db, state: QueueState, now: Date): Promise<Queu
 }
 
 /** The queue page: the first MAX_UNFINISHED unfinished flows, each estimated behind all before it. */
-export async function loadQueueView(db: Db, state: QueueState, now = new Date()): Promise<QueueView> {
+export async function loadQueueView(db: Db, state: QueueState, now = new Date(), shownAtMost = MAX_UNFINISHED): Promise<QueueView> {
   const view = await estimateQueue(db, state, now);
-  const unfinished = view.unfinished.slice(0, MAX_UNFINISHED);
+  const unfinished = view.unfinished.slice(0, shownAtMost);
   // The stage jobs of the flows shown: the whole backlog's were read for the estimate, not for the page.
   const shown = new Set(unfinished.map((f) => f.id));
   return { ...view, state: { ...view.state, stageJobs: view.state.stageJobs.filter((j) => shown.has(j.flowId)) }, unfinished };

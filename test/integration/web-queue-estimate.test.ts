@@ -18,7 +18,8 @@ import { createFlowIfAbsent, setFlowStatus } from "../../src/store/flow-reposito
 import { openStore } from "../../src/store/open-store.ts";
 import { saveSeries } from "../../src/store/series-repository.ts";
 import { queueViewSchema } from "../../src/web/web-view-schemas.ts";
-import { loadFlowStart } from "../../src/workers/load-web-views.ts";
+import { renderQueuePage } from "../../src/web/render-queue-page.ts";
+import { loadFlowStart, loadQueueView } from "../../src/workers/load-web-views.ts";
 import { createQueueStateReader } from "../../src/workers/read-queue-state.ts";
 import { serveWeb } from "../../src/workers/serve-web.ts";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
@@ -157,8 +158,15 @@ test("queue estimate with 400 flows waiting: the last is placed 400th and starts
     // Two runners: flows 2k+1 and 2k+2 start after k flows' time.
     const last = shown.at(-1)!;
     assert.equal(Date.parse(last.startsAt!) - Date.parse(view.now), Math.floor((n - 1) / 2) * perFlow * 1000);
-    const start = await loadFlowStart(db, await reader.read(), ids.at(-1)!, new Date(view.now));
+    const state = await reader.read();
+    const start = await loadFlowStart(db, state, ids.at(-1)!, new Date(view.now));
     assert.deepEqual(start && [start.poolPosition, start.startsAt, start.remainingSec], [last.poolPosition, last.startsAt, last.remainingSec]);
+    // A page that lists fewer than are waiting: the same estimates for those it lists, and it says so.
+    const short = await loadQueueView(db, state, new Date(view.now), 100);
+    assert.deepEqual(short.unfinished, view.unfinished.slice(0, 100));
+    assert.equal(short.unfinishedTotal, n);
+    assert.deepEqual(new Set(short.state.stageJobs.map((j) => j.flowId)), new Set(ids.slice(0, 100)), "the stage jobs of the listed flows only");
+    assert.match(renderQueuePage(short), /The first 100 of 400 unfinished flows; each one is estimated behind all the flows before it\./);
   } finally {
     for (const b of beats) await b.stop();
     await web.close();
