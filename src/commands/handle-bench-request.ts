@@ -87,7 +87,13 @@ export function describeBenchRun(run: Pick<BenchRun, "bench" | "sides">, costs: 
   const b = run.bench;
   const cells = b.tests.length * b.sizes.length * b.topologies.length;
   if (run.sides === "settings") return `${b.variants[0]!.name} against ${b.variants[1]!.name} on the runner's own kernel (the series' code is not run), ${cells} cell(s)`;
-  const arms = b.arms.length > 0 ? ` and ${b.arms.map((a) => `arm ${a.name}`).join(", ")} on the candidate` : "";
+  const programs = (a: BenchConfig["arms"][number]) =>
+    a.settings.flatMap((x) => ((x.kind === "bpf-cgroup" || x.kind === "tc-bpf") && x.source === "series" ? [`${x.object}.c`] : []));
+  const armWords = (a: BenchConfig["arms"][number]) => {
+    const own = programs(a);
+    return `arm ${a.name}${own.length ? ` (with ${own.join(" and ")} of the series' BPF selftests, compiled by the build)` : ""}`;
+  };
+  const arms = b.arms.length > 0 ? ` and ${b.arms.map(armWords).join(", ")} on the candidate` : "";
   if (costs.keptFrom) return `the base and candidate kernels kept from ${costs.keptFrom} booted again (no build)${arms}, ${cells} cell(s) measured in each`;
   return `base and candidate kernels built (or reused when kept) and booted${arms}, ${cells} cell(s) measured in each; build times from ${costs.source}`;
 }
