@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Series } from "../domain/series.ts";
 import type { TypedStageResult } from "../domain/stage-result-schema.ts";
 import { stageSummaries } from "../report/version-summary.ts";
+import { buildRowsOf } from "./build-boot-rows.ts";
 import { runLogsOf } from "./run-logs.ts";
 import { verdictWords } from "./verdict-words.ts";
 import type { BenchCellView, FlowRef, RunView, SeriesListView, SeriesView } from "./web-view-schemas.ts";
@@ -106,6 +107,7 @@ export function buildSeriesView(series: Series, versions: readonly StoredVersion
       version: v.series.version,
       flow: flowRef(v.flow),
       ...stageSummaries(v.results),
+      ...buildRowsOf(v.results),
       cells: v.verdicts.map(benchCellView),
     })),
   };

@@ -6,7 +6,8 @@ import { renderLayout, statusWord } from "./render-layout.ts";
 import type { BenchCellView, SeriesView } from "./web-view-schemas.ts";
 
 type Version = SeriesView["versions"][number];
-const STAGE_ROWS = ["apply", "checks", "build", "selftests", "bench"] as const;
+const STAGE_ROWS = ["apply", "checks", "build", "warnings", "boot", "selftests", "bench"] as const;
+const ROW_NAMES: Record<(typeof STAGE_ROWS)[number], string> = { apply: "apply", checks: "checks", build: "build", warnings: "build warnings", boot: "boot", selftests: "selftests", bench: "bench" };
 
 /** A cell's effect in one line: ratio as a change, its interval, the verdict word. */
 export function describeCell(c: BenchCellView): Html {
@@ -28,7 +29,7 @@ export function renderSeriesPage(v: SeriesView): string {
       x.flow ? html`<a href="/runs/${encodeURIComponent(x.flow.id)}">run</a> ${statusWord(x.flow.status)}` : "not run"
     }</th>`,
   );
-  const stageRows = STAGE_ROWS.map((row) => html`<tr><th>${row}</th>${v.versions.map((x) => stageCell(x, row))}</tr>`);
+  const stageRows = STAGE_ROWS.map((row) => html`<tr><th>${ROW_NAMES[row]}</th>${v.versions.map((x) => stageCell(x, row))}</tr>`);
   const benchRows = cellKeys.map(
     (key) =>
       html`<tr><th>${key}</th>${v.versions.map((x) => {

@@ -82,6 +82,9 @@ export const seriesViewSchema = z.object({
       apply: stageCellSchema.nullable(),
       checks: stageCellSchema.nullable(),
       build: stageCellSchema.nullable(),
+      /** The build stage's new warnings (candidate against base) and its boots, each a row of its own. */
+      warnings: stageCellSchema.nullable(),
+      boot: stageCellSchema.nullable(),
       selftests: stageCellSchema.nullable(),
       bench: stageCellSchema.nullable(),
       cells: z.array(benchCellViewSchema),
