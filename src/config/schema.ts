@@ -64,9 +64,15 @@ export const variantSettingSchema = z.discriminatedUnion("kind", [
   }
 });
 
+/** A program from the series is compiled from the candidate tree: only an arm (on the candidate kernel) can carry it. */
+const notFromSeries = (where: string) =>
+  variantSettingSchema.refine((s) => !("source" in s) || s.source !== "series", {
+    message: `a program from the series exists only in the candidate kernel's tree: name it in an arm, not in ${where}`,
+  });
+
 export const variantSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.=+-]{1,40}$/, "1-40 characters of A-Z a-z 0-9 _ . = + -"),
-  settings: z.array(variantSettingSchema).default([]),
+  settings: z.array(notFromSeries("a settings variant (the runner's own kernel)")).default([]),
 }).strict();
 
 /** A setting a kernel side can carry inside its guest: everything but another kernel. */
@@ -136,11 +142,7 @@ export const benchSchema = z
         "Kernel sides: round = every kernel is booted afresh for each round, so a difference between two boots of the same kernel cannot pass for the series' effect (the boot is the unit of replication); job = each kernel booted once per job, sides switched by pausing only (faster, but per-boot effects are not replicated); side = one kernel up at a time, booted at every change of side (what a box holding one kernel does; no two guests share the runner's CPUs or memory; pairing auto becomes side with it: a side runs its whole round on one boot, since cell pairing would switch kernels for every cell).",
       ),
     kernelSettings: z
-      .array(
-        guestSettingSchema.refine((s) => !("source" in s) || s.source !== "series", {
-          message: "a program from the series exists only in the candidate kernel's tree: name it in an arm, not in kernelSettings",
-        }),
-      )
+      .array(notFromSeries("kernelSettings").refine((s) => s.kind !== "kernel", { message: "kernelSettings are applied inside both kernels: a kernel setting has no place there" }))
       .default([])
       .describe("Settings applied inside both kernels when the sides are kernels (sysctl, sockopt, bpf-cgroup, tc-bpf)."),
     arms: z

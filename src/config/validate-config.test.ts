@@ -117,5 +117,7 @@ test("BPF programs from the series: named, not a path; only in arms", () => {
   assert.deepEqual(arm("{ kind: tc-bpf, object: /srv/o.o }").trees[0]?.bench.arms[0]?.settings[0], { kind: "tc-bpf", object: "/srv/o.o", section: "tc", side: "client", source: "runner" });
   assert.match(arm("{ kind: tc-bpf, source: series, object: ../progs/x.c }").errors.map(formatIssue).join("\n"), /with source: series, object names a program of tools\/testing\/selftests\/bpf\/progs/);
   const shared = tree("  kernelSettings:\n    - { kind: bpf-cgroup, source: series, object: x }\n");
-  assert.match(shared.errors.map(formatIssue).join("\n"), /a program from the series exists only in the candidate kernel's tree: name it in an arm/);
+  assert.match(shared.errors.map(formatIssue).join("\n"), /a program from the series exists only in the candidate kernel's tree: name it in an arm, not in kernelSettings/);
+  const hostVariant = tree("  variants:\n    - { name: a, settings: [] }\n    - { name: b, settings: [{ kind: tc-bpf, source: series, object: x }] }\n");
+  assert.match(hostVariant.errors.map(formatIssue).join("\n"), /name it in an arm, not in a settings variant/);
 });
