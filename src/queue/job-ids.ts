@@ -68,3 +68,6 @@ export function sourceFenceKey(prefix: string, sourceLabel: string): string {
 export function orchestratorsKey(prefix: string): string {
   return `${prefix}:orchestrators`;
 }
+
+/** The set of pids using a data dir's private redis-server (it serves one data dir: no prefix). */
+export const PRIVATE_REDIS_USERS_KEY = "patchbench-private:users";

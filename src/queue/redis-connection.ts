@@ -7,6 +7,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import { PRIVATE_REDIS } from "../config/schema.ts";
 import { configError, infraError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
+import { joinPrivateRedis, leavePrivateRedis } from "./private-redis-users.ts";
 
 /**
  * How patchbench finds its Redis:
@@ -146,7 +147,12 @@ async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisTar
     const p = await probe(options, 500);
     if (p) {
       assertNoEviction(socket, p.policy);
-      return { options, describe: `unix:${socket} (shared private)`, private: false, found: "private", close: async () => {} };
+      await joinPrivateRedis(options);
+      const close = async () => {
+        const left = await leavePrivateRedis(options).catch(() => []);
+        if (left.length === 0) await socketGone(socket);
+      };
+      return { options, describe: `unix:${socket} (shared private)`, private: false, found: "private", close };
     }
     rmSync(socket, { force: true });
   }
@@ -165,8 +171,9 @@ async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisTar
         "--daemonize", "no",
         "--logfile", join(dir, "redis.log"),
       ],
-      // Not through lib/exec (a long-lived daemon), but with the same allow-listed environment.
-      { stdio: "ignore", env: childEnv() },
+      // Not through lib/exec (a long-lived daemon), but with the same allow-listed environment. Its own
+      // process group: a Ctrl-C meant for this command must not stop it under another process using it.
+      { stdio: "ignore", env: childEnv(), detached: true },
     );
   } catch (e) {
     throw infraError("cannot start redis-server", "install it: apt-get install redis-server", e);
@@ -187,6 +194,7 @@ async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisTar
       throw infraError("private redis-server did not answer within 10 s", `see ${join(dir, "redis.log")}`);
     }
   }
+  await joinPrivateRedis(options);
   log.info({ socket }, "started private redis-server");
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   // A process that exits without close() (a second Ctrl-C, a forced exit
@@ -203,11 +211,24 @@ async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisTar
     close: async () => {
       process.off("exit", onExit);
       if (child.exitCode !== null) return;
+      const left = await leavePrivateRedis(options).catch(() => []);
+      if (left.length > 0) {
+        // The last of them stops it; this process must not wait for it.
+        log.info({ socket, users: left }, "private redis-server left running for the other patchbench process(es) on this data dir");
+        child.unref();
+        return;
+      }
       child.kill("SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null) child.kill("SIGKILL");
     },
   };
+}
+
+/** Wait (up to 5 s) for a server another process started to remove its socket on shutdown. */
+async function socketGone(socket: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (existsSync(socket) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }
 
 /**
