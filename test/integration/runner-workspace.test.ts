@@ -79,6 +79,27 @@ describe("runner workspace and apply (real git)", () => {
     assert.equal(await g(up, "worktree", "list", "--porcelain").then((s) => s.split("\n\n").length), 1);
   });
 
+  test("mirror: another runner of the data dir puts the mirror in place (of another origin) while this one clones: this one uses a mirror of its own origin, no error", async () => {
+    const workDir = join(dir, "w-mirror-race");
+    const other = join(dir, "other-origin");
+    await git(["init", "-q", "-b", "master", other]);
+    writeFileSync(join(other, "x"), "x\n");
+    await g(other, "add", "x");
+    await g(other, "commit", "-q", "-m", "other");
+    // A second review at once: its clone lands between this clone and its rename.
+    const racing: typeof git = async (args, options) => {
+      if (args[0] === "config" && args[1] === "gc.auto" && !existsSync(join(workDir, "mirrors", "t.git"))) {
+        await git(["clone", "--mirror", "--quiet", "--", other, join(workDir, "mirrors", "t.git")]);
+      }
+      return git(args, options);
+    };
+    const m = await ensureMirror({ name: "t", url: "unused", path: up }, { git: racing, workDir });
+    assert.notEqual(m.repo, join(workDir, "mirrors", "t.git"), "not the other origin's mirror");
+    assert.equal(await g(m.repo, "rev-parse", "refs/heads/master"), await g(up, "rev-parse", "HEAD"));
+    assert.match(m.notes[0] ?? "", /its own mirror \(t\.git follows .*other-origin\)/);
+    assert.deepEqual(readdirSync(join(workDir, "mirrors")).filter((n) => n.includes(".partial-")), [], "no partial clone left");
+  });
+
   test("base rules: trailer, tip recorded at ingest, runner tip, preimage guess — each says why the others did not apply", async () => {
     const workDir = join(dir, "w-base");
     const { repo } = await ensureMirror({ name: "t", url: "unused", path: up }, { git, workDir });

@@ -58,11 +58,15 @@ export async function ensureMirror(tree: MirrorTree, deps: MirrorDeps): Promise<
     throw infraError(`tree path ${tree.path} does not exist (or is not absolute)`, `fix trees.${tree.name}.path`);
   }
   const primary = mirrorPath(deps.workDir, tree.name);
-  if (!existsSync(join(primary, "HEAD"))) return syncMirror(primary, source, tree, deps);
+  if (!existsSync(join(primary, "HEAD"))) {
+    // null: another runner of this data dir (a second review at once) made it first, maybe of another origin.
+    return (await syncMirror(primary, source, tree, deps)) ?? ensureMirror(tree, deps);
+  }
   const was = (await deps.git(["config", "--get", "remote.origin.url"], { repo: primary, okCodes: "any" })).stdout.trim();
-  if (was === source) return syncMirror(primary, source, tree, deps);
+  if (was === source) return (await syncMirror(primary, source, tree, deps)) ?? ensureMirror(tree, deps);
   const own = mirrorPath(deps.workDir, `${tree.name}@${createHash("sha256").update(source).digest("hex").slice(0, 12)}`);
-  const m = await syncMirror(own, source, tree, deps);
+  const m = (await syncMirror(own, source, tree, deps)) ?? (await syncMirror(own, source, tree, deps));
+  if (!m) throw infraError(`mirror ${own} appeared and vanished while cloning`, "run the review again");
   return { ...m, notes: [`tree origin ${source}: its own mirror (${tree.name}.git follows ${was})`, ...m.notes] };
 }
 
@@ -71,8 +75,9 @@ export async function ensureMirror(tree: MirrorTree, deps: MirrorDeps): Promise<
  * updated by `git fetch` when the last fetch is older than the interval.
  * Worktrees are made from the mirror, so a configured local repository is
  * never written to. A failed fetch keeps the mirror as it was (noted).
+ * Null when another process put a mirror in place while this one cloned.
  */
-async function syncMirror(repo: string, source: string, tree: MirrorTree, deps: MirrorDeps): Promise<Mirror> {
+async function syncMirror(repo: string, source: string, tree: MirrorTree, deps: MirrorDeps): Promise<Mirror | null> {
   const { git } = deps;
   const now = deps.now ?? Date.now;
   const sig = deps.signal ? { signal: deps.signal } : {};
@@ -94,7 +99,14 @@ async function syncMirror(repo: string, source: string, tree: MirrorTree, deps: 
       );
     }
     const { renameSync } = await import("node:fs");
-    renameSync(tmp, repo);
+    try {
+      renameSync(tmp, repo);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOTEMPTY" || code === "EEXIST") return null;
+      throw e;
+    }
     writeFileSync(join(repo, STAMP), String(now()));
     return { repo, action: "cloned", notes: [] };
   }
