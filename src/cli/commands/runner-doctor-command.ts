@@ -1,4 +1,5 @@
-import type { Config } from "../../config/schema.ts";
+import type { BootConfig, Config } from "../../config/schema.ts";
+import type { RemotePeer } from "../../runner/bench/remote-peer.ts";
 import type { MachineProfile } from "../../runner/bench/machine-profile.ts";
 import { collectDoctorFacts } from "../../runner/doctor/collect-doctor-facts.ts";
 import { type DoctorCheck, type DoctorNeeds, doctorUnfit, formatDoctor, planDoctor } from "../../runner/doctor/plan-doctor.ts";
@@ -10,15 +11,37 @@ export function doctorNeedsOf(config: Config): DoctorNeeds {
   return {
     build: config.trees.some((t) => t.stages.includes("build")),
     qemu: config.trees.some((t) => t.stages.includes("build") && t.boot.target === "qemu"),
-    ssh: config.trees.some((t) => t.boot.target === "ssh"),
+    ssh: config.trees.some((t) => t.boot.target === "ssh") || remotePeersOf(config).length > 0,
     sandbox: r.sandbox,
     diskMB: r.sandboxLimits.diskMB,
   };
 }
 
+/** Pure: the ssh boot targets the trees boot on, each once. */
+export function sshTargetsOf(config: Config): BootConfig["ssh"][] {
+  const seen = new Map<string, BootConfig["ssh"]>();
+  for (const t of config.trees) if (t.boot.target === "ssh") seen.set(JSON.stringify([t.boot.ssh.user, t.boot.ssh.host, t.boot.ssh.port, t.boot.ssh.identityFile, t.boot.ssh.knownHostsFile]), t.boot.ssh);
+  return [...seen.values()];
+}
+
+/** Pure: the remote bench peers of trees that bench on the remote topology, each once. */
+export function remotePeersOf(config: Config): RemotePeer[] {
+  const seen = new Map<string, RemotePeer>();
+  for (const t of config.trees) {
+    const r = t.bench.remote;
+    if (r !== null && t.stages.includes("bench") && t.bench.topologies.includes("remote")) seen.set(JSON.stringify([r.user, r.host, r.port, r.identityFile, r.knownHostsFile]), r);
+  }
+  return [...seen.values()];
+}
+
 /** The doctor's checks of this box against the loaded config (also run at `patchbench runner` start), with the machine profile it read. */
 export async function examineBox(config: Config): Promise<{ checks: DoctorCheck[]; profile: MachineProfile }> {
-  const facts = await collectDoctorFacts({ workDir: config.paths.workDir, sandboxUser: config.global.runner.sandboxUser });
+  const facts = await collectDoctorFacts({
+    workDir: config.paths.workDir,
+    sandboxUser: config.global.runner.sandboxUser,
+    sshTargets: sshTargetsOf(config),
+    remotePeers: remotePeersOf(config),
+  });
   return { checks: planDoctor(facts, doctorNeedsOf(config), config.global.runner.requireTuned), profile: facts.profile };
 }
 

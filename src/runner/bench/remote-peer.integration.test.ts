@@ -6,12 +6,12 @@
  * and restored.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
-import { release, tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { release } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { createSshNetns, SSHD, type SshNetns } from "../../../test/helpers/sshd-netns.ts";
 import { benchSchema } from "../../config/schema.ts";
 import type { BenchPlan } from "../../domain/bench-plan.ts";
 import { exec } from "../../lib/exec.ts";
@@ -23,16 +23,13 @@ import { readPeerKernel, type RemotePeer, startRemoteNetserver } from "./remote-
 import { runBenchPlan } from "./run-matrix.ts";
 import { planTopology } from "./topology.ts";
 
-const SSHD = "/usr/sbin/sshd";
 const PEER = "203.0.113.250";
 const skip = !existsSync(SSHD) ? "openssh-server not installed" : process.getuid?.() !== 0 ? "needs root (network namespaces)" : false;
 
 describe("remote topology (real sshd + netserver in a netns as the peer)", { skip }, () => {
   const ns = `pb-peer-${process.pid}`;
-  const veth = `pbp${process.pid % 100000}`;
+  let box: SshNetns;
   let dir = "";
-  let sshd: ChildProcess;
-  let sshdBare: ChildProcess;
   let peer: RemotePeer;
   const sh = (...argv: string[]) => execFileSync(argv[0]!, argv.slice(1), { stdio: "pipe" }).toString();
   const netserversInPeer = () =>
@@ -47,62 +44,21 @@ describe("remote topology (real sshd + netserver in a netns as the peer)", { ski
         }
       });
 
-  const startSshd = async (name: string, port: number, extra: string[]): Promise<ChildProcess> => {
-    writeFileSync(
-      join(dir, name),
-      [
-        `Port ${port}`, `ListenAddress ${PEER}`, `HostKey ${join(dir, "host_key")}`, `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-        "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
-        "StrictModes no", `PidFile ${join(dir, `${name}.pid`)}`, "LogLevel ERROR", ...extra,
-      ].join("\n"),
-    );
-    const child = spawn("ip", ["netns", "exec", ns, SSHD, "-D", "-e", "-f", join(dir, name)], { stdio: ["ignore", "ignore", "inherit"] });
-    // sshd listens once it answers with its banner (a bare connect would leave a kex error in its log).
-    let up = false;
-    for (let i = 0; i < 100 && !up; i++) {
-      up = await new Promise<boolean>((res) => {
-        const c = connect({ host: PEER, port });
-        c.once("data", () => {
-          c.end("SSH-2.0-probe\r\n");
-          c.destroy();
-          res(true);
-        });
-        c.on("error", () => res(false));
-      });
-      if (!up) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(up, `${name}: sshd listens`);
-    return child;
-  };
-
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "pb-peer-"));
-    mkdirSync("/run/sshd", { recursive: true });
-    sh("ip", "netns", "add", ns);
-    sh("ip", "link", "add", veth, "type", "veth", "peer", "name", `${veth}p`);
-    sh("ip", "link", "set", `${veth}p`, "netns", ns);
-    sh("ip", "addr", "add", "203.0.113.249/30", "dev", veth);
-    sh("ip", "link", "set", veth, "up");
-    sh("ip", "-n", ns, "addr", "add", `${PEER}/30`, "dev", `${veth}p`);
-    sh("ip", "-n", ns, "link", "set", `${veth}p`, "up");
-    sh("ip", "-n", ns, "link", "set", "lo", "up");
-    sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key"));
-    sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", join(dir, "other_host_key"));
-    sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", join(dir, "client_key"));
-    writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
+    box = createSshNetns({ ns, veth: `pbp${process.pid % 100000}`, hostAddr: "203.0.113.249", peerAddr: PEER, dirPrefix: "pb-peer-", hostKeys: ["host_key", "other_host_key"] });
+    dir = box.dir;
     const port = 20000 + ((process.pid + 7) % 20000);
-    const pin = (key: string, p = port) => `[${PEER}]:${p} ${readFileSync(join(dir, `${key}.pub`), "utf8").split(" ").slice(0, 2).join(" ")}\n`;
-    writeFileSync(join(dir, "known_hosts"), pin("host_key") + pin("host_key", port + 1));
-    writeFileSync(join(dir, "known_hosts_other"), pin("other_host_key"));
-    sshd = await startSshd("sshd_config", port, []);
+    writeFileSync(join(dir, "known_hosts"), box.pin("host_key", port) + box.pin("host_key", port + 1));
+    writeFileSync(join(dir, "known_hosts_other"), box.pin("other_host_key", port));
+    await box.startSshd("sshd_config", port, []);
     // A second sshd whose sessions' PATH has ss and uname but no netserver: a peer without netperf.
     mkdirSync(join(dir, "bin"));
     for (const b of ["ss", "uname", "sh", "bash", "env"]) symlinkSync(sh("sh", "-c", `command -v ${b}`).trim(), join(dir, "bin", b));
-    sshdBare = await startSshd("sshd_config_bare", port + 1, [`SetEnv PATH=${join(dir, "bin")}`]);
+    await box.startSshd("sshd_config_bare", port + 1, [`SetEnv PATH=${join(dir, "bin")}`]);
     // Through the schema, as a tree config gives it.
     const remote = benchSchema.parse({
       topologies: ["remote"],
-      remote: { host: PEER, port, identityFile: join(dir, "client_key"), knownHostsFile: join(dir, "known_hosts"), dataAddr: PEER, netserverPort: 23866 },
+      remote: { host: PEER, port, identityFile: box.clientKey, knownHostsFile: join(dir, "known_hosts"), dataAddr: PEER, netserverPort: 23866 },
     }).remote;
     assert.ok(remote);
     peer = remote;
@@ -110,20 +66,8 @@ describe("remote topology (real sshd + netserver in a netns as the peer)", { ski
 
   after(async () => {
     await restoreFromJournal(join(dir, "journal.json")).catch(() => undefined);
-    sshd?.kill("SIGTERM");
-    sshdBare?.kill("SIGTERM");
     for (const p of netserversInPeer()) process.kill(Number(p), "SIGKILL");
-    try {
-      sh("ip", "link", "del", veth);
-    } catch {
-      /* gone with the namespace */
-    }
-    try {
-      sh("ip", "netns", "del", ns);
-    } catch {
-      /* already gone */
-    }
-    rmSync(dir, { recursive: true, force: true });
+    box?.close();
   });
 
   test("a plan with remote cells: netperf on the host, netserver on the peer, both kernels stated, nothing left there", async (t) => {

@@ -5,6 +5,9 @@ import { resolveSandboxIdentity } from "../../lib/sandbox.ts";
 import { kvmUsable } from "../guest/boot-guest.ts";
 import { collectMachineProfile } from "../bench/machine-profile.ts";
 import type { DoctorFacts } from "./plan-doctor.ts";
+import { collectRemotePeerFacts, collectSshTargetFacts } from "./collect-ssh-facts.ts";
+import type { BootConfig } from "../../config/schema.ts";
+import type { RemotePeer } from "../bench/remote-peer.ts";
 
 const COMMANDS = ["git", "netperf", "netserver", "bwrap", "setpriv", "prlimit", "gcc", "make", "flex", "bison", "bc", "perl", "qemu-system-x86_64", "busybox", "ssh", "ccache"];
 
@@ -34,9 +37,16 @@ export function parseCcacheSize(v: string): number | null {
   return Math.round(Number(m[1]) * mb);
 }
 
-/** Read what `runner doctor` judges: the machine profile, commands, the sandbox user, load, memory, disk, ccache. */
-export async function collectDoctorFacts(opts: { workDir: string; sandboxUser: string; exec?: Exec }): Promise<DoctorFacts> {
+/**
+ * Read what `runner doctor` judges: the machine profile, commands, the sandbox user, load, memory,
+ * disk, ccache, and (over ssh, in parallel) the ssh boot targets and remote bench peers the trees use.
+ */
+export async function collectDoctorFacts(opts: { workDir: string; sandboxUser: string; sshTargets?: BootConfig["ssh"][]; remotePeers?: RemotePeer[]; exec?: Exec }): Promise<DoctorFacts> {
   const exec = opts.exec ?? defaultExec;
+  const remote = Promise.all([
+    Promise.all((opts.sshTargets ?? []).map((t) => collectSshTargetFacts(t, exec))),
+    Promise.all((opts.remotePeers ?? []).map((p) => collectRemotePeerFacts(p, exec))),
+  ]);
   const commands: Record<string, boolean> = {};
   for (const c of COMMANDS) commands[c] = onPath(c);
   const mem = /^MemAvailable:\s+(\d+) kB$/m.exec(read("/proc/meminfo") ?? "");
@@ -56,5 +66,7 @@ export async function collectDoctorFacts(opts: { workDir: string; sandboxUser: s
     memAvailableMB: mem ? Math.round(Number(mem[1]) / 1024) : null,
     freeDiskMB: df ? Number(df.trim().split("\n").at(-1)) : null,
     ccacheMaxMB: ccache === null ? null : parseCcacheSize(ccache.trim()),
+    sshTargets: (await remote)[0],
+    remotePeers: (await remote)[1],
   };
 }

@@ -34,6 +34,8 @@ const tuned: DoctorFacts = {
   memAvailableMB: 60_000,
   freeDiskMB: 400_000,
   ccacheMaxMB: 20 * 1024,
+  sshTargets: [],
+  remotePeers: [],
 };
 const needs: DoctorNeeds = { build: true, qemu: true, ssh: false, sandbox: "bwrap", diskMB: 30720 };
 /** What this project's 2-vCPU VM reports (runner doctor, read here). */

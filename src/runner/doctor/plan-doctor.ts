@@ -1,4 +1,5 @@
 import type { MachineProfile } from "../bench/machine-profile.ts";
+import { planRemotePeerChecks, planSshTargetChecks, type RemotePeerFacts, type SshTargetFacts } from "./plan-ssh-checks.ts";
 
 /** What `runner doctor` read from the box (collect-doctor-facts.ts); everything else here is pure. */
 export interface DoctorFacts {
@@ -16,6 +17,10 @@ export interface DoctorFacts {
   freeDiskMB: number | null;
   /** ccache's max_size in MB; null without ccache. */
   ccacheMaxMB: number | null;
+  /** The ssh boot targets the trees use (boot.target: ssh), as read over ssh. */
+  sshTargets: SshTargetFacts[];
+  /** The remote bench peers the trees use (bench.remote), as read over ssh. */
+  remotePeers: RemotePeerFacts[];
 }
 
 /** What the runner's trees and settings need from the box. */
@@ -85,6 +90,8 @@ export function planDoctor(f: DoctorFacts, needs: DoctorNeeds, requireTuned: boo
     out.push(check("KVM", f.kvm ? "/dev/kvm usable" : "not usable: guests boot under TCG (about 10x slower)", f.kvm, "enable virtualization in the firmware; modprobe kvm_intel (or kvm_amd)", { severity: "warn" }));
   }
   if (needs.ssh) out.push(pkgs("ssh target", ["ssh"], "openssh-client"));
+  for (const t of f.sshTargets) out.push(...planSshTargetChecks(t));
+  for (const peer of f.remotePeers) out.push(...planRemotePeerChecks(peer, p.netperfVersion));
   // Under 2 GiB nothing fits (a mirror, a worktree); under the sandbox's disk budget a big build may not.
   const disk = f.freeDiskMB;
   out.push(
