@@ -43,6 +43,19 @@ describe("renderText golden files (real fixture results)", async () => {
     assert.match(text, /error: patch failed: include\/trace\/events\/tcp\.h:218/);
   });
 
+  test("base notes: each a bullet whose wrapped lines hang under its text, not under the dash", () => {
+    const r = structuredClone(reports.doesNotApply);
+    r.apply!.data.baseRule = "tree tip";
+    r.apply!.data.baseNotes = [
+      "base-commit 42e55758e7ca is not in net-next",
+      "a series not sent yet: based where its preimage blobs are, not on the tip recorded at ingest",
+      "no commit in the last 5000 first-parent commits holds every preimage blob; using the tip",
+    ];
+    const text = renderText(r);
+    assertMailText(text);
+    checkGolden("mail-base-notes.txt", text);
+  });
+
   test("infrastructure error: never the author's fault", () => {
     const text = renderText(reports.infraError);
     assertMailText(text);

@@ -49,7 +49,7 @@ export function renderText(r: Report, options: TextOptions = {}): string {
         else push(tree, `        ${branch}`);
       }
       push(`Base:   ${d.tree} ${d.baseCommit.slice(0, 12)} (${d.baseRule ?? "?"})`);
-      for (const n of d.baseNotes) push(...wrap(`- ${n}`, "        "));
+      for (const n of d.baseNotes) push(...hang("        - ", toAscii(n)));
     }
     push(...hang("Apply:  ", `${ap.status.toUpperCase()} - ${ap.summary}`));
     if (d.failure) {
