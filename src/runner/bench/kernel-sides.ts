@@ -1,4 +1,5 @@
 import type { BootConfig } from "../../config/schema.ts";
+import { benchConsoleName } from "../../domain/artifact-log-names.ts";
 import type { Topology, Variant, VariantSetting } from "../../domain/bench.ts";
 import type { BootEvery, BootOutcome, BuildData } from "../../domain/results.ts";
 import type { Logger } from "../../lib/logger.ts";
@@ -85,10 +86,15 @@ export async function openKernelSides(o: {
   const cameUp = new Set<KernelRef>();
   const slot = oneKernelSlot();
   const images = { base: o.build.base?.image ?? null, candidate: o.build.candidate?.image ?? null };
+  const boots = new Map<string, number>();
   /** Boot one side's kernel and open its session; a failure to come up is returned, not thrown. */
   const bootSide = async (v: Variant, ref: KernelRef, image: string): Promise<GuestSideSession | GuestBootFailure> => {
+    // Each boot's console is kept: the one before a reboot may hold the panic that made it.
+    const n = (boots.get(v.name) ?? 0) + 1;
+    boots.set(v.name, n);
     const r = await bootGuest({
       label: v.name,
+      consoleName: benchConsoleName(v.name, n),
       kernel: image,
       qemu: o.boot.qemu,
       timeoutMs: o.boot.timeoutSec * 1000,

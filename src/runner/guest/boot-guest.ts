@@ -46,6 +46,8 @@ export interface BootGuestRequest {
   timeoutMs: number;
   /** Per-job folder: console-<label>.log is kept here. */
   artifactsDir: string;
+  /** The kept console's file name in artifactsDir instead of console-<label>.log (a side booted again keeps each boot's). */
+  consoleName?: string;
   /** Host CPUs for QEMU (taskset list). */
   cpus?: string | null;
   /**
@@ -113,7 +115,7 @@ export async function bootGuest(req: BootGuestRequest): Promise<BootGuestResult>
 
 async function bootOnce(req: BootGuestRequest, accel: "kvm" | "tcg", signOfLifeMs: number | null): Promise<BootGuestResult> {
   const started = Date.now();
-  const consolePath = join(req.artifactsDir, `console-${req.label}.log`);
+  const consolePath = join(req.artifactsDir, req.consoleName ?? `console-${req.label}.log`);
   rmSync(consolePath, { force: true });
   // unix socket paths are limited to 107 bytes: keep them short, outside the artifacts folder.
   const sockDir = mkdtempSync(join(tmpdir(), "pbg-"));
