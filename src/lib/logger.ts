@@ -69,12 +69,28 @@ function prettyStderr(): { write(chunk: string): boolean } {
   };
 }
 
+/**
+ * A field the logger's context already carries with the same value (a job's
+ * child logger and `{ flowId }` at the call) is written once, not twice.
+ */
+function dropBoundFields(this: Logger, args: Parameters<Logger["info"]>, method: (...a: unknown[]) => void): void {
+  const [first, ...rest] = args as unknown[];
+  if (first !== null && typeof first === "object" && !(first instanceof Error)) {
+    const bound = this.bindings();
+    const own = Object.entries(first as Record<string, unknown>).filter(([k, v]) => !(k in bound && bound[k] === v));
+    method.apply(this, [Object.fromEntries(own), ...rest]);
+    return;
+  }
+  method.apply(this, args as unknown[]);
+}
+
 export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream; format?: LogFormat } = {}): Logger {
   const opts = {
     name: options.name ?? "patchbench",
     level: options.level ?? process.env.PATCHBENCH_LOG_LEVEL ?? "info",
     redact: { paths: REDACT, censor: "[redacted]" },
     serializers,
+    hooks: { logMethod: dropBoundFields },
   };
   if (options.destination) return pino(opts, options.destination);
   return (options.format ?? logFormat()) === "pretty" ? pino(opts, prettyStderr()) : pino(opts, pino.destination(2));
