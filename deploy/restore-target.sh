@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Reboots the ssh boot target into its default kernel and waits until it is
+# back with a new boot id (patchbench-target-restore.service). The host key
+# must match the pinned one: StrictHostKeyChecking=yes, never learned.
+# Settings come from the environment (/etc/patchbench/target.env).
+set -euo pipefail
+: "${PATCHBENCH_TARGET_HOST:?set in /etc/patchbench/target.env}"
+PORT=${PATCHBENCH_TARGET_PORT:-22}
+USER_=${PATCHBENCH_TARGET_USER:-root}
+KEY=${PATCHBENCH_TARGET_KEY:-/etc/patchbench/ssh/id_ed25519}
+KNOWN=${PATCHBENCH_TARGET_KNOWN_HOSTS:-/etc/patchbench/ssh/known_hosts}
+DEADLINE=${PATCHBENCH_TARGET_DEADLINE_SEC:-600}
+# The same options as the runner's (src/runner/bench/remote-peer.ts sshArgv).
+ssh_t() {
+  ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$KNOWN" \
+    -o GlobalKnownHostsFile=/dev/null -o UpdateHostKeys=no -o IdentitiesOnly=yes -o ConnectTimeout=10 \
+    -i "$KEY" -p "$PORT" -l "$USER_" "$PATCHBENCH_TARGET_HOST" -- "$@"
+}
+who="ssh target $USER_@$PATCHBENCH_TARGET_HOST:$PORT"
+if ! before=$(ssh_t cat /proc/sys/kernel/random/boot_id); then
+  echo "restore-target: $who does not answer (or its host key is not the pinned one); not restored" >&2
+  exit 1
+fi
+echo "restore-target: $who runs $(ssh_t uname -r); rebooting it into its default kernel"
+ssh_t systemctl reboot || true
+end=$(( $(date +%s) + DEADLINE ))
+while [ "$(date +%s)" -lt "$end" ]; do
+  sleep 5
+  now=$(ssh_t cat /proc/sys/kernel/random/boot_id 2>/dev/null || true)
+  if [ -n "$now" ] && [ "$now" != "$before" ]; then
+    echo "restore-target: $who is back on $(ssh_t uname -r) (boot id $before -> $now)"
+    exit 0
+  fi
+done
+echo "restore-target: $who did not come back within $DEADLINE s" >&2
+exit 1
