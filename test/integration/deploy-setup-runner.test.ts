@@ -159,6 +159,45 @@ describe("deploy/setup-runner.sh", () => {
       process.stderr.write(`# setup-runner (with runner doctor): first run ${first.ms} ms, second ${second.ms} ms, with the target checked ${third.ms} ms; doctor exit ${first.code}\n`);
     });
 
+    test("restore-target.sh: the target's restore command runs, then it waits for a new boot id; a changed host key or a target that never comes back is an error", () => {
+      const bootId = join(box.dir, "boot_id");
+      writeFileSync(bootId, "boot-1\n");
+      writeFileSync(join(box.dir, "known_hosts_restore"), box.pin("host_key", port));
+      writeFileSync(join(box.dir, "known_hosts_moved"), box.pin("other_host_key", port));
+      const restore = (knownHosts: string, restoreCommand: string) => {
+        const t0 = Date.now();
+        const r = spawnSync("bash", [join(PROJECT_ROOT, "deploy", "restore-target.sh")], {
+          encoding: "utf8",
+          timeout: 60_000,
+          env: {
+            PATH: process.env.PATH,
+            PATCHBENCH_TARGET_HOST: "203.0.113.238",
+            PATCHBENCH_TARGET_PORT: String(port),
+            PATCHBENCH_TARGET_KEY: box.clientKey,
+            PATCHBENCH_TARGET_KNOWN_HOSTS: knownHosts,
+            // Stand-ins for systemctl reboot and the kernel's boot id: this "target" shares this machine's kernel.
+            PATCHBENCH_TARGET_RESTORE: restoreCommand,
+            PATCHBENCH_TARGET_BOOT_ID: `cat ${bootId}`,
+            PATCHBENCH_TARGET_POLL_SEC: "0.2",
+            PATCHBENCH_TARGET_DEADLINE_SEC: "2",
+          },
+        });
+        return { ...r, ms: Date.now() - t0 };
+      };
+      const ok = restore(join(box.dir, "known_hosts_restore"), `sh -c 'echo boot-2 > ${bootId}'`);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.match(ok.stdout, new RegExp(`ssh target root@203\\.0\\.113\\.238:${port} is back on \\S+ \\(boot id boot-1 -> boot-2\\)`));
+      const moved = restore(join(box.dir, "known_hosts_moved"), `sh -c 'echo boot-3 > ${bootId}'`);
+      assert.equal(moved.status, 1);
+      assert.match(moved.stderr, /does not answer \(or its host key is not the pinned one\); not restored/);
+      assert.equal(readFileSync(bootId, "utf8"), "boot-2\n", "nothing ran on a machine with another key");
+      assert.equal(readFileSync(join(box.dir, "known_hosts_moved"), "utf8"), box.pin("other_host_key", port));
+      const stuck = restore(join(box.dir, "known_hosts_restore"), "true");
+      assert.equal(stuck.status, 1);
+      assert.match(stuck.stderr, /did not come back within 2 s/);
+      process.stderr.write(`# restore-target: restored in ${ok.ms} ms\n`);
+    });
+
     test("a fingerprint the target does not offer is refused; a differently pinned key is never replaced without --replace-pin", () => {
       const root = join(dir, "pins");
       const base = ["--root", root, "--skip-packages", "--no-doctor", "--target", `203.0.113.238:${port}`, "--target-fingerprint"];
