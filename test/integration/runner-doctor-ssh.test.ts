@@ -3,11 +3,11 @@ import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { EMBEDDED_CONFIG_DIR } from "../../src/config/load-config.ts";
-import { benchSchema } from "../../src/config/schema.ts";
+import { benchSchema, bootSchema } from "../../src/config/schema.ts";
 import type { RemotePeer } from "../../src/runner/bench/remote-peer.ts";
-import { collectRemotePeerFacts } from "../../src/runner/doctor/collect-ssh-facts.ts";
+import { collectRemotePeerFacts, collectSshTargetFacts } from "../../src/runner/doctor/collect-ssh-facts.ts";
 import type { DoctorCheck } from "../../src/runner/doctor/plan-doctor.ts";
-import { planRemotePeerChecks } from "../../src/runner/doctor/plan-ssh-checks.ts";
+import { planRemotePeerChecks, planSshTargetChecks } from "../../src/runner/doctor/plan-ssh-checks.ts";
 import { exec } from "../../src/lib/exec.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { createSshNetns, SSHD, type SshNetns } from "../helpers/sshd-netns.ts";
@@ -76,6 +76,19 @@ describe("runner doctor: ssh boot target and remote bench peer (real sshd in a n
     assert.match(unknown[0]!.seen, /no key for it is pinned in .*known_hosts_empty; refused \(never learned on first contact\)/);
     assert.equal(readFileSync(join(box.dir, "known_hosts_empty"), "utf8"), "", "a first contact is not learned");
     process.stderr.write(`# three failing ssh checks in ${Date.now() - t0} ms\n`);
+  });
+
+  test("an ssh target that does not answer, or answers with another key, fails naming it and the step; nothing else is judged", async () => {
+    const target = (over: Record<string, unknown>) =>
+      bootSchema.parse({ target: "ssh", ssh: { host: PEER, port, identityFile: box.clientKey, knownHostsFile: join(box.dir, "known_hosts"), ...over } }).ssh;
+    const down = planSshTargetChecks(await collectSshTargetFacts(target({ port: port + 2 }), exec));
+    assert.deepEqual(down.map((c) => [c.status, c.name]), [["fail", `ssh target ${PEER}:${port + 2}`]]);
+    assert.match(down[0]!.seen, new RegExp(`^root@${PEER.replaceAll(".", "\\.")}:${port + 2}, connecting: unreachable \\(.*Connection refused\\)$`));
+    const moved = planSshTargetChecks(await collectSshTargetFacts(target({ knownHostsFile: join(box.dir, "known_hosts_other") }), exec));
+    assert.deepEqual(moved.map((c) => c.status), ["fail"]);
+    assert.match(moved[0]!.seen, /host key does not match the one pinned in .*known_hosts_other; refused, and the pin is never overwritten/);
+    const unpinned = planSshTargetChecks(await collectSshTargetFacts(target({ knownHostsFile: null }), exec));
+    assert.match(unpinned[0]!.seen, /knownHostsFile is not set; not checked/);
   });
 
   test("the CLI: the target's reachability, kexec as this kernel allows it, and the peer; a tree whose peer changed its key makes the box unfit", async () => {
