@@ -3,7 +3,7 @@ import type { Series } from "../domain/series.ts";
 import type { TypedStageResult } from "../domain/stage-result-schema.ts";
 import { stageSummaries } from "../report/version-summary.ts";
 import { buildRowsOf } from "./build-boot-rows.ts";
-import { runLogsOf } from "./run-logs.ts";
+import { type LogFileHere, runLogEntries, runLogsOf } from "./run-logs.ts";
 import { verdictWords } from "./verdict-words.ts";
 import type { BenchCellView, FlowRef, RunView, SeriesListView, SeriesView } from "./web-view-schemas.ts";
 
@@ -140,6 +140,8 @@ export function buildRunView(input: {
   samples: readonly { cell: string; variant: string; throughput: number | null; ok: number; superseded: string | null }[];
   /** Where the API serves this flow (e.g. /api/runs/<id>). */
   apiBase: string;
+  /** The flow's log files on this host, and the stored logs (by name) whose whole file is among them. */
+  logFiles?: { files: readonly LogFileHere[]; whole: ReadonlySet<string> };
 }): RunView {
   const f = input.flow;
   return {
@@ -157,7 +159,7 @@ export function buildRunView(input: {
     errors: input.errors.map((e) => ({ stage: e.stage, reason: e.reason })),
     cells: input.verdicts.map(benchCellView),
     samples: { count: input.samples.length, json: `${input.apiBase}/samples.json`, csv: `${input.apiBase}/samples.csv` },
-    logs: runLogsOf(input.results).map((l) => ({ name: l.name, title: l.title, bytes: new TextEncoder().encode(l.text).length, url: `${input.apiBase}/logs/${l.name}` })),
+    logs: runLogEntries(runLogsOf(input.results), input.logFiles?.files ?? [], input.logFiles?.whole ?? new Set(), input.apiBase),
     machine: machineOf(input.results),
     runs: input.samples.slice(0, MAX_RUNS_SHOWN).map((r) => ({
       cell: r.cell,

@@ -1,5 +1,5 @@
 import { HAS_REGRESSION, LIST_STATES, LIST_VERDICTS } from "./render-series-list.ts";
-import { RUN_LOG_NAME } from "./run-logs.ts";
+import { isRunLogName } from "./run-logs.ts";
 
 /** Longest request target served; beyond it 414 (query sizes stay bounded). */
 export const MAX_URL = 2048;
@@ -114,7 +114,7 @@ export function parseWebRequest(method: string | undefined, target: string | und
   if (api && p[0] === "runs" && p.length === 3 && (p[2] === "samples.json" || p[2] === "samples.csv")) {
     return route({ kind: "samples", id, format: p[2] === "samples.json" ? "json" : "csv" });
   }
-  // A log by its name from a closed set: the name picks a stored text, it never reaches a file system.
-  if (api && p[0] === "runs" && p.length === 4 && p[2] === "logs" && RUN_LOG_NAME.test(p[3] ?? "")) return route({ kind: "log", id, name: p[3]! });
+  // A log by its name from a closed set (no "/", never a path): a stored text, or a file of the flow's own artifacts.
+  if (api && p[0] === "runs" && p.length === 4 && p[2] === "logs" && isRunLogName(p[3] ?? "")) return route({ kind: "log", id, name: p[3]! });
   return notFound;
 }

@@ -15,6 +15,24 @@ function num(x: number | null, digits = 3): string {
   return x === null ? "?" : x.toFixed(digits);
 }
 
+function size(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${bytes} bytes` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Whole files (to download) from this host's runner artifacts; elsewhere the stored last lines and the runner that keeps the file. */
+function renderLogs(logs: RunView["logs"]) {
+  const tails = logs.some((l) => !l.whole);
+  const say = logs.some((l) => l.whole)
+    ? `Whole logs from the runner's artifacts on this host (kept for runner.artifactsKeepDays; over 16 MiB, the last 16 MiB)${tails ? "; the others are the last lines the runner sent back." : "."}`
+    : "The last lines the runner sent back; the first line of each names where the whole file is.";
+  return html`<p>${say}</p>
+<ul class="logs">${logs.map((l) =>
+    l.whole
+      ? html`<li>${l.title} (${size(l.bytes)}, the whole log): <a href="${l.url}" download>download</a></li>`
+      : html`<li>${l.title} (${size(l.bytes)}, the last lines only: the full log stays on runner ${l.runner ?? "?"}): <a href="${l.url}">view</a> · <a href="${l.url}" download>download</a></li>`,
+  )}</ul>`;
+}
+
 /** The bench machine and how to repeat one run of each cell, as the report has them. */
 function renderMachine(m: NonNullable<RunView["machine"]>) {
   const profile = Object.entries(m.profile);
@@ -69,8 +87,7 @@ ${cells}
 ${v.cells.map((c) => renderRunValuesChart(c.key, v.runs))}`}
 <p>Raw samples (${v.samples.count}), every run in run order: <a href="${v.samples.json}" download>JSON</a> · <a href="${v.samples.csv}" download>CSV</a></p>
 <h2>Logs</h2>
-${v.logs.length === 0 ? html`<p>No build stage logs: this run built and booted no kernel.</p>` : html`<p>The last lines the runner sent back; the first line of each names where the whole file is.</p>
-<ul class="logs">${v.logs.map((l) => html`<li>${l.title} (${l.bytes} bytes): <a href="${l.url}">view</a> · <a href="${l.url}" download>download</a></li>`)}</ul>`}
+${v.logs.length === 0 ? html`<p>No logs: this run built and booted no kernel, and this host keeps no log file of it.</p>` : renderLogs(v.logs)}
 ${v.machine ? renderMachine(v.machine) : ""}
 ${admin && v.flow.finishedAt === null ? renderAdminForm(`/admin/runs/${encodeURIComponent(v.flow.id)}/cancel`, "cancel this run") : ""}
 ${admin && v.flow.finishedAt !== null ? renderAdminForm(`/admin/runs/${encodeURIComponent(v.flow.id)}/rerun`, "run this series again (a fresh run with the same plan)") : ""}`,

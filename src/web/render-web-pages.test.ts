@@ -44,7 +44,25 @@ const hostile: Series = {
 
 test("run page of a real kernel A/B flow: stage timeline, every cell with ratio and interval, one chart point per cell (golden)", () => {
   const view = runViewSchema.parse(
-    buildRunView({ flow: storedFlow, series: flow.series, results: flow.runs, errors: [], verdicts, samples: flow.samples, apiBase: `/api/runs/${flow.flowId}` }),
+    buildRunView({
+      flow: storedFlow,
+      series: flow.series,
+      results: flow.runs,
+      errors: [],
+      verdicts,
+      samples: flow.samples,
+      apiBase: `/api/runs/${flow.flowId}`,
+      // This host keeps the candidate's build log and the bench guests' consoles: those whole, the rest as stored tails.
+      logFiles: {
+        files: [
+          { name: "build-candidate.log", bytes: 3_456_789 },
+          { name: "console-bench-candidate-2.log", bytes: 20_480 },
+          { name: "console-bench-candidate-1.log", bytes: 19_870 },
+          { name: "console-bench-base-1.log", bytes: 19_911 },
+        ],
+        whole: new Set(["build-candidate.log"]),
+      },
+    }),
   );
   assert.ok(view.cells.length > 0);
   for (const [i, c] of view.cells.entries()) {

@@ -109,8 +109,11 @@ export const runViewSchema = z.object({
   errors: z.array(z.object({ stage: z.string(), reason: z.string() })),
   cells: z.array(benchCellViewSchema),
   samples: z.object({ count: z.number().int(), json: z.string(), csv: z.string() }),
-  /** The build stage's logs as the runner sent them back (build log and console tails), each served as text at `url`. */
-  logs: z.array(z.object({ name: z.string(), title: z.string(), bytes: z.number().int(), url: z.string() })),
+  /**
+   * The flow's logs, each served as text at `url`: whole (`whole`) when this host keeps the runner's
+   * artifacts of the flow, else the last lines the runner sent back, and `runner` keeps the whole file.
+   */
+  logs: z.array(z.object({ name: z.string(), title: z.string(), bytes: z.number().int(), url: z.string(), whole: z.boolean(), runner: z.string().nullable() })),
   /** The bench machine as the bench stage described it, what was not tuned, and one run of each cell as commands. */
   machine: z.object({
     profile: z.record(z.string(), z.string()),

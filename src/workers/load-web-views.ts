@@ -10,6 +10,7 @@ import { getSeries } from "../store/series-repository.ts";
 import { buildRunView, buildSeriesListView, buildSeriesView, type StoredVersion } from "../web/build-web-views.ts";
 import { buildQueueView } from "../web/build-queue-view.ts";
 import { type RunLog, runLogsOf } from "../web/run-logs.ts";
+import { type ArtifactLog, listArtifactLogs, logEndsWith, openArtifactLog } from "./artifact-log-files.ts";
 import { type ListQuery, PAGE_SIZE } from "../web/parse-web-request.ts";
 import type { QuarantineView, QueueState, QueueView, RunView, SeriesListView, SeriesView } from "../web/web-view-schemas.ts";
 
@@ -47,11 +48,22 @@ export async function loadSeriesView(db: Db, id: string): Promise<SeriesView | u
   return buildSeriesView(series, versions);
 }
 
-export async function loadRunView(db: Db, id: string): Promise<RunView | undefined> {
+/** `artifactsDir`: this host's runner artifacts (`<workDir>/artifacts`), where whole logs are looked for. */
+export async function loadRunView(db: Db, id: string, artifactsDir: string | null = null): Promise<RunView | undefined> {
   const flow = await getFlow(db, id);
   if (!flow) return undefined;
   const { results, errors } = await listStageResults(db, id);
+  const files = artifactsDir ? await listArtifactLogs(artifactsDir, id) : [];
+  const whole = new Set<string>();
+  for (const l of runLogsOf(results)) {
+    if (!artifactsDir || !l.file || !files.some((f) => f.name === l.file)) continue;
+    const log = await openStoredLogFile(artifactsDir, id, l);
+    if (!log) continue;
+    whole.add(l.name);
+    await log.handle.close();
+  }
   return buildRunView({
+    logFiles: { files, whole },
     flow,
     series: await getSeries(db, flow.seriesId),
     results,
@@ -62,10 +74,29 @@ export async function loadRunView(db: Db, id: string): Promise<RunView | undefin
   });
 }
 
-/** One of a flow's stored logs (runLogsOf) by its name; undefined: no such flow or log. */
-export async function loadRunLog(db: Db, id: string, name: string): Promise<RunLog | undefined> {
+/** A stored log's whole file in the flow's artifacts, if it is there and is that log's (a console that ends with its stored tail). */
+async function openStoredLogFile(artifactsDir: string, id: string, l: RunLog): Promise<ArtifactLog | null> {
+  const log = l.file ? await openArtifactLog(artifactsDir, id, l.file) : null;
+  if (!log || l.tail === null || (await logEndsWith(log, l.tail))) return log;
+  await log.handle.close();
+  return null;
+}
+
+/** A log to serve: the whole file from this host's artifacts, or the stored last lines. */
+export type RunLogAnswer = { kind: "file"; log: ArtifactLog } | { kind: "tail"; log: RunLog };
+
+/**
+ * One log of a flow by its name: the whole file when this host keeps the flow's artifacts, else the
+ * stored tail of that name; undefined: no such flow, or neither.
+ */
+export async function loadRunLog(db: Db, id: string, name: string, artifactsDir: string | null = null): Promise<RunLogAnswer | undefined> {
   if (!(await getFlow(db, id))) return undefined;
-  return runLogsOf((await listStageResults(db, id)).results).find((l) => l.name === name);
+  const stored = runLogsOf((await listStageResults(db, id)).results).find((l) => l.name === name);
+  if (artifactsDir) {
+    const log = stored ? await openStoredLogFile(artifactsDir, id, stored) : await openArtifactLog(artifactsDir, id, name);
+    if (log) return { kind: "file", log };
+  }
+  return stored ? { kind: "tail", log: stored } : undefined;
 }
 
 /** Unfinished flows shown at most: the page stays small however long the backlog. */

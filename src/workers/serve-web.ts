@@ -1,5 +1,7 @@
+import type { FileHandle } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { pipeline } from "node:stream";
 import type { Logger } from "../lib/logger.ts";
 import type { Db } from "../store/open-store.ts";
 import { listSamples } from "../store/result-repository.ts";
@@ -26,7 +28,12 @@ export interface WebResponse {
   type: string;
   body: string;
   headers?: Record<string, string>;
+  /** Bytes of an open file streamed after `body` (which is then its preface); the answer closes it. */
+  file?: { handle: FileHandle; start: number; length: number };
 }
+
+/** A log file is served up to its last 16 MiB, the left-out start said in a first line. */
+export const MAX_LOG_BYTES = 16 * 1024 * 1024;
 
 const HTML = "text/html; charset=utf-8";
 const JSON_TYPE = "application/json; charset=utf-8";
@@ -46,6 +53,8 @@ export interface WebDeps {
   historyTrees?: readonly string[];
   /** Queue and runner state from Redis; absent: the queue page says there is none. */
   queue?: { read(): Promise<QueueState> };
+  /** This host's runner artifacts (`<workDir>/artifacts`): flows' whole logs are served from there when present. */
+  artifactsDir?: string | null;
   /** Admin forms, when a token is configured; absent: /admin/* does not exist. */
   admin?: { token: string; publicUrl: string | null; perform(a: AdminAction): Promise<string> };
 }
@@ -86,7 +95,7 @@ export async function answerWebRoute(deps: WebDeps, route: WebRoute): Promise<We
       return route.api ? json(200, seriesViewSchema.parse(view)) : { status: 200, type: HTML, body: renderSeriesPage(view) };
     }
     case "run": {
-      const view = await loadRunView(db, route.id);
+      const view = await loadRunView(db, route.id, deps.artifactsDir ?? null);
       if (!view) return failure(route.api, 404, `no run ${route.id}`);
       return route.api ? json(200, runViewSchema.parse(view)) : { status: 200, type: HTML, body: renderRunPage(view, deps.admin !== undefined) };
     }
@@ -100,10 +109,15 @@ export async function answerWebRoute(deps: WebDeps, route: WebRoute): Promise<We
       return { ...json(200, { flowId: route.id, samples }), headers };
     }
     case "log": {
-      const log = await loadRunLog(db, route.id, route.name);
-      if (!log) return failure(true, 404, `no log ${route.name} of run ${route.id}`);
+      const found = await loadRunLog(db, route.id, route.name, deps.artifactsDir ?? null);
+      if (!found) return failure(true, 404, `no log ${route.name} of run ${route.id}`);
       // Runner output is the series' author's text: plain text, never sniffed (nosniff is on every answer).
-      return { status: 200, type: "text/plain; charset=utf-8", body: log.text, headers: { "Content-Disposition": `inline; filename="${route.id}-${route.name}"` } };
+      const type = "text/plain; charset=utf-8";
+      if (found.kind === "tail") return { status: 200, type, body: found.log.text, headers: { "Content-Disposition": `inline; filename="${route.id}-${route.name}"` } };
+      const { log } = found;
+      const start = Math.max(0, log.size - MAX_LOG_BYTES);
+      const note = start > 0 ? `# truncated: the first ${start} of ${log.size} bytes are left out, the last ${MAX_LOG_BYTES} follow; the whole file is ${log.path} on this host\n` : "";
+      return { status: 200, type, body: note, file: { handle: log.handle, start, length: log.size - start }, headers: { "Content-Disposition": `attachment; filename="${route.id}-${route.name}"` } };
     }
     case "trees": {
       const view = treesViewSchema.parse({ trees: trees.map((name) => ({ name, history: deps.historyTrees?.includes(name) ?? false })) });
@@ -167,14 +181,24 @@ export async function serveWeb(
   const send = (req: IncomingMessage, res: ServerResponse, r: WebResponse) => {
     res.writeHead(r.status, {
       "Content-Type": r.type,
-      "Content-Length": Buffer.byteLength(r.body),
+      "Content-Length": Buffer.byteLength(r.body) + (r.file?.length ?? 0),
       "Content-Security-Policy": CONTENT_SECURITY_POLICY,
       "X-Content-Type-Options": "nosniff",
       "Referrer-Policy": "no-referrer",
       "Cache-Control": "no-store",
       ...r.headers,
     });
-    res.end(req.method === "HEAD" ? undefined : r.body);
+    const file = r.file;
+    if (!file || req.method === "HEAD" || file.length === 0) {
+      res.end(req.method === "HEAD" ? undefined : r.body);
+      void file?.handle.close();
+      return;
+    }
+    // Streamed: a log of many MiB is never held whole; a client that goes away closes the file.
+    res.write(r.body);
+    pipeline(file.handle.createReadStream({ start: file.start, end: file.start + file.length - 1 }), res, (e) => {
+      if (e && e.code !== "ERR_STREAM_PREMATURE_CLOSE") log.warn({ err: e.message, url: req.url?.slice(0, 300) }, "dashboard log file: streaming failed");
+    });
   };
   const server = createServer((req, res) => {
     // Before anything is read or done: a page served under a name we do not have is a rebinding attempt or a misroute.

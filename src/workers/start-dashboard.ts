@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { RedisOptions } from "ioredis";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -65,6 +66,8 @@ export async function startDashboard(opts: {
       publicUrl: web.publicUrl,
       allowedHosts: web.allowedHosts,
       trees: config.trees.map((t) => t.name),
+      // A runner on this host keeps flows' whole logs here (until runner.artifactsKeepDays); elsewhere the folder is absent.
+      artifactsDir: join(config.paths.workDir, "artifacts"),
       historyTrees: config.trees.filter((t) => t.history.enabled).map((t) => t.name),
       ...(queue ? { queue } : {}),
       ...(admin ? { admin } : {}),
