@@ -8,7 +8,7 @@ import { sandboxUnavailable, withHostileHost } from "./hostile-host.ts";
 import { probeAttack, skippedAttack } from "./probe-attack.ts";
 
 const WHO = "a series' BPF program (clang for an arm)";
-const READS: [string, string] = [`${WHO} #includes the store, the environment and host files`, "hidden in the sandbox (not found or denied); no secret in any object or message"];
+const READS: [string, string] = [`${WHO} includes the store, the environment and host files`, "hidden in the sandbox (not found or denied); no secret in any object or message"];
 const LINKS: [string, string] = [`${WHO} is a symlink to a host file`, "not a program of the tree; nothing compiled or copied"];
 
 /**
