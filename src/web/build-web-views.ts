@@ -3,7 +3,7 @@ import type { Series } from "../domain/series.ts";
 import type { TypedStageResult } from "../domain/stage-result-schema.ts";
 import { stageSummaries } from "../report/version-summary.ts";
 import { buildRowsOf } from "./build-boot-rows.ts";
-import { type LogFileHere, runLogEntries, runLogsOf } from "./run-logs.ts";
+import { benchConsolesElsewhere, type LogFileHere, runLogEntries, runLogsOf } from "./run-logs.ts";
 import { verdictWords } from "./verdict-words.ts";
 import type { BenchCellView, FlowRef, RunView, SeriesListView, SeriesView } from "./web-view-schemas.ts";
 
@@ -144,6 +144,7 @@ export function buildRunView(input: {
   logFiles?: { files: readonly LogFileHere[]; whole: ReadonlySet<string> };
 }): RunView {
   const f = input.flow;
+  const logs = runLogEntries(runLogsOf(input.results), input.logFiles?.files ?? [], input.logFiles?.whole ?? new Set(), input.apiBase);
   return {
     flow: { id: f.id, status: f.status, createdAt: f.createdAt, finishedAt: f.finishedAt, seriesId: f.seriesId, tree: f.tree, base: f.base },
     series: input.series ? { title: input.series.title, version: input.series.version, author: input.series.author } : null,
@@ -159,7 +160,8 @@ export function buildRunView(input: {
     errors: input.errors.map((e) => ({ stage: e.stage, reason: e.reason })),
     cells: input.verdicts.map(benchCellView),
     samples: { count: input.samples.length, json: `${input.apiBase}/samples.json`, csv: `${input.apiBase}/samples.csv` },
-    logs: runLogEntries(runLogsOf(input.results), input.logFiles?.files ?? [], input.logFiles?.whole ?? new Set(), input.apiBase),
+    logs,
+    benchConsoles: benchConsolesElsewhere(input.results, logs),
     machine: machineOf(input.results),
     runs: input.samples.slice(0, MAX_RUNS_SHOWN).map((r) => ({
       cell: r.cell,

@@ -87,7 +87,8 @@ ${cells}
 ${v.cells.map((c) => renderRunValuesChart(c.key, v.runs))}`}
 <p>Raw samples (${v.samples.count}), every run in run order: <a href="${v.samples.json}" download>JSON</a> · <a href="${v.samples.csv}" download>CSV</a></p>
 <h2>Logs</h2>
-${v.logs.length === 0 ? html`<p>No logs: this run built and booted no kernel, and this host keeps no log file of it.</p>` : renderLogs(v.logs)}
+${v.logs.length === 0 ? html`<p>No logs: this run built and booted no kernel, and this host keeps no log file of it.</p>` : renderLogs(v.logs)}${v.benchConsoles ? html`
+<p>The bench guests' consoles (${v.benchConsoles.boots} boots) stay on runner ${v.benchConsoles.runner}: a dashboard on its host serves them.</p>` : ""}
 ${v.machine ? renderMachine(v.machine) : ""}
 ${admin && v.flow.finishedAt === null ? renderAdminForm(`/admin/runs/${encodeURIComponent(v.flow.id)}/cancel`, "cancel this run") : ""}
 ${admin && v.flow.finishedAt !== null ? renderAdminForm(`/admin/runs/${encodeURIComponent(v.flow.id)}/rerun`, "run this series again (a fresh run with the same plan)") : ""}`,

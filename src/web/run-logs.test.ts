@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import type { StoredFlow } from "../workers/build-flow-report.ts";
 import { PROJECT_ROOT } from "../../test/helpers/fixtures.ts";
-import { isRunLogName, RUN_LOG_NAME, runLogEntries, runLogsOf } from "./run-logs.ts";
+import { benchConsolesElsewhere, isRunLogName, RUN_LOG_NAME, runLogEntries, runLogsOf } from "./run-logs.ts";
 
 const flow = JSON.parse(readFileSync(join(PROJECT_ROOT, "test", "data", "kernel-ab", "feature-flow.json"), "utf8")) as StoredFlow;
 
@@ -50,4 +50,10 @@ test("run page log list: a stored log whole where this host has its file, else i
   assert.equal(entries[4]!.title, "console of the bench side candidate's guest, boot 2");
   assert.equal(entries[4]!.url, "/api/runs/f/logs/console-bench-candidate-2.log");
   for (const e of entries) assert.ok(isRunLogName(e.name), e.name);
+  // Bench guests' consoles here: nothing to say; none here: how many boots' consoles the bench runner keeps.
+  assert.equal(benchConsolesElsewhere(flow.runs, entries), null);
+  const bench = flow.runs.find((r) => r.stage === "bench")!;
+  const sides = (bench.data as { kernels: { sides: unknown[] } }).kernels.sides.length;
+  assert.deepEqual(benchConsolesElsewhere(flow.runs, runLogEntries(stored, [], new Set(), "/x")), { runner: bench.runner, boots: sides });
+  assert.equal(benchConsolesElsewhere(flow.runs.filter((r) => r.stage !== "bench"), []), null);
 });

@@ -64,6 +64,17 @@ export function runLogsOf(results: readonly TypedStageResult[]): RunLog[] {
   return logs;
 }
 
+/**
+ * Pure: the bench guests' boots whose consoles stay on the bench stage's runner, when none of them
+ * is among the logs this host has (a dashboard on another host, or the artifacts removed).
+ */
+export function benchConsolesElsewhere(results: readonly TypedStageResult[], logs: RunView["logs"]): RunView["benchConsoles"] {
+  const bench = results.find((r) => r.stage === "bench");
+  const sides = bench?.stage === "bench" ? bench.data?.kernels?.sides : undefined;
+  if (!bench || !sides || sides.length === 0 || logs.some((l) => l.name.startsWith("console-bench-"))) return null;
+  return { runner: bench.runner, boots: sides.reduce((n, s) => n + (s.boots ?? 1), 0) };
+}
+
 /** A log file in the flow's artifacts on this host. */
 export interface LogFileHere {
   name: string;

@@ -114,6 +114,8 @@ export const runViewSchema = z.object({
    * artifacts of the flow, else the last lines the runner sent back, and `runner` keeps the whole file.
    */
   logs: z.array(z.object({ name: z.string(), title: z.string(), bytes: z.number().int(), url: z.string(), whole: z.boolean(), runner: z.string().nullable() })),
+  /** The bench guests' boots whose consoles are kept only on the bench stage's runner (none of them on this host). */
+  benchConsoles: z.object({ runner: z.string(), boots: z.number().int() }).nullable(),
   /** The bench machine as the bench stage described it, what was not tuned, and one run of each cell as commands. */
   machine: z.object({
     profile: z.record(z.string(), z.string()),

@@ -72,6 +72,7 @@ describe("patchbench web: whole logs from this host's runner artifacts (real sto
         ["console-bench-candidate-2.log", true, 32],
       ],
     );
+    assert.equal(v.benchConsoles, null, "they are here");
     const runner = v.stages.find((s) => s.stage === "build")!.runner;
     assert.equal(v.logs[0]!.runner, runner);
     const html = await (await get(`/runs/${store.bench.flowId}`)).text();
@@ -184,5 +185,7 @@ describe("patchbench web: whole logs from this host's runner artifacts (real sto
     assert.equal((await get(logUrl(benchConsoleName("candidate", 2)))).status, 404);
     const html = await (await get(`/runs/${store.bench.flowId}`)).text();
     assert.match(html, /console of the candidate kernel on qemu \(\d+ bytes, the last lines only: the full log stays on runner [^)]+\)/);
+    assert.deepEqual(v.benchConsoles, { runner: v.stages.find((s) => s.stage === "bench")!.runner, boots: 3 });
+    assert.ok(html.includes(`The bench guests' consoles (3 boots) stay on runner ${v.benchConsoles?.runner}: a dashboard on its host serves them.`));
   });
 });
