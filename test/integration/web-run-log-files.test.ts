@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -11,6 +11,25 @@ import { startTestRedis, type TestRedis } from "../helpers/redis-server.ts";
 import { prepareWebStore, startWebCli, type WebStore } from "../helpers/web-store.ts";
 
 const MIB16 = 16 * 1024 * 1024;
+
+/** The processes of this user holding `path` open (from /proc/<pid>/fd). */
+function openedBy(path: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^[0-9]+$/.test(p))) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === path) found.push(`${pid}/${fd}`);
+      } catch {}
+    }
+  }
+  return found;
+}
 
 /**
  * `patchbench web` on a real store whose data dir also holds a runner's artifacts
@@ -113,6 +132,19 @@ describe("patchbench web: whole logs from this host's runner artifacts (real sto
     assert.equal(Number(r.headers.get("content-length")), body.length);
     const v = await view();
     assert.equal(v.logs.find((l) => l.name === "build-candidate.log")?.bytes, whole.length);
+    // A reader that goes away after the first bytes, and a HEAD: the server keeps no descriptor of the file open.
+    const ac = new AbortController();
+    const partial = await get(logUrl("build-candidate.log"), { signal: ac.signal });
+    await partial.body!.getReader().read();
+    ac.abort();
+    await get(logUrl("build-candidate.log"), { method: "HEAD" });
+    const path = join(flowDir, "build-candidate.log");
+    let holders = openedBy(path);
+    for (let i = 0; i < 50 && holders.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      holders = openedBy(path);
+    }
+    assert.deepEqual(holders, []);
   });
 
   test("links and other files planted in the artifacts are never served: a symlink to /etc/passwd, a hard link, a FIFO, a linked flow folder", async () => {
