@@ -25,3 +25,16 @@ test("series page rows of a build: its new warnings and its boots, each with a s
   assert.equal(baseDown.boot?.status, "error", "no kernel came up: not the series' fault");
   assert.deepEqual(buildRowsOf(flow.runs.filter((r) => r.stage !== "build")), { warnings: null, boot: null });
 });
+
+test("series page boot row judges probes as the build stage does: the series breaking a probe is its failure, a probe broken on both kernels is not", () => {
+  const failProbe = (kernels: string[]) =>
+    withData((d) => ({
+      ...d,
+      boots: d.boots.map((b) =>
+        kernels.includes(b.kernel) ? { ...b, probes: b.probes.map((p) => (p.name === "so-busy-poll-setsockopt" ? { ...p, status: "fail" as const } : p)) } : b,
+      ),
+    }));
+  assert.deepEqual(buildRowsOf(failProbe(["candidate"])).boot, { status: "fail", summary: "base on qemu: ok (2/2 probes); candidate on qemu: ok (1/2 probes)" });
+  assert.equal(buildRowsOf(failProbe(["base", "candidate"])).boot?.status, "warn", "broken upstream on both kernels: the base's warning, not the series' failure");
+  assert.equal(buildRowsOf(failProbe(["base"])).boot?.status, "warn");
+});

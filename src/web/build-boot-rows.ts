@@ -1,3 +1,4 @@
+import { judgeBoots } from "../domain/judge-boots.ts";
 import { combineStatus, type Status } from "../domain/status.ts";
 import type { TypedStageResult } from "../domain/stage-result-schema.ts";
 
@@ -23,12 +24,8 @@ export function buildRowsOf(results: readonly TypedStageResult[]): { warnings: S
         ? { status: "pass", summary: "no new warnings" }
         : { status: "warn", summary: `${w.length} new warning(s): ${w.slice(0, 3).map((x) => `${x.file}:${x.line}`).join(", ")}${w.length > 3 ? ", …" : ""}` };
   if (d.boots.length === 0) return { warnings, boot: null };
-  // As the build stage judges a boot: a candidate that panics where the base came up is the series' failure; any other failed boot is infrastructure's.
-  const baseUp = d.boots.some((b) => b.kernel === "base" && b.outcome === "ok");
-  const statuses: Status[] = d.boots.map((b) => {
-    if (b.outcome === "ok") return b.probes.some((p) => p.status === "fail" || p.status === "error") ? "warn" : "pass";
-    return b.kernel === "candidate" && baseUp && (b.outcome === "panic" || b.outcome === "oops") ? "fail" : "error";
-  });
+  // The build stage's own judgement, so the row never disagrees with the stage it sums up.
+  const statuses = judgeBoots(d.boots);
   const lines = d.boots.map((b) => {
     const passed = b.probes.filter((p) => p.status === "pass").length;
     return `${b.kernel} on ${b.target}: ${b.outcome}${b.outcome === "ok" ? ` (${passed}/${b.probes.length} probes)` : b.reason ? ` (${b.reason})` : ""}`;
