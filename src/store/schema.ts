@@ -138,7 +138,6 @@ export interface PatchworkPatchTable {
   updated_at: string;
 }
 
-/** The mails a saved series sent itself (cover and patches, not those carried from an earlier version). */
 /** A series and a mailing list its mails came through: the series list's list filter. */
 export interface SeriesListTable {
   /** The List-Id, lowercased, without angle brackets. */
@@ -146,6 +145,7 @@ export interface SeriesListTable {
   series_id: string;
 }
 
+/** The mails a saved series sent itself (cover and patches, not those carried from an earlier version). */
 export interface SeriesMailTable {
   /** Without angle brackets. */
   message_id: string;
