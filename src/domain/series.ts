@@ -99,5 +99,10 @@ export function ownMessageIds(s: Pick<Series, "cover" | "patches">): string[] {
   return [...(s.cover && s.cover.carriedFrom === undefined ? [s.cover.messageId] : []), ...s.patches.filter((p) => p.carriedFrom === undefined).map((p) => p.messageId)];
 }
 
+/** The lists a series' own mails came through, from their List-Id values: lowercased, whole ids only, sorted, once each. */
+export function seriesLists(listIds: Iterable<string | null>): string[] {
+  return [...new Set([...listIds].map((l) => l?.trim().toLowerCase() ?? "").filter((l) => /^[a-z0-9._-]{1,200}$/.test(l)))].sort();
+}
+
 /** Raw bytes of the mails of a series, keyed by Message-ID, for `git am`. */
 export type RawMails = ReadonlyMap<string, Uint8Array>;

@@ -104,15 +104,57 @@ for (const backend of STORE_BACKENDS) {
       await chains.down!(db as unknown as Kysely<unknown>);
       await chains.up(db as unknown as Kysely<unknown>);
 
-      // And from before the lists table: filled from each stored series' lists.
-      const lists = MIGRATIONS["0012-series-lists"]!;
-      await lists.down!(db as unknown as Kysely<unknown>);
-      await lists.up(db as unknown as Kysely<unknown>);
-      assert.deepEqual(await ids({ list: "netdev.vger.kernel.org" }), { total: 2, ids: ["s3", "s1"] });
-
       for (const id of ["s2", "s3", "s4"]) assert.deepEqual((await listSeriesVersions(db, id)).map((s) => s.id), ["s2", "s3", "s4"], id);
       assert.deepEqual((await listSeriesVersions(db, "s1")).map((s) => s.id), ["s1"]);
       assert.deepEqual(await listSeriesVersions(db, "nope"), []);
+    } finally {
+      await db.destroy();
+      await store.drop();
+    }
+  });
+}
+
+const mail = (id: string, listId: string | null) =>
+  new TextEncoder().encode(`Message-ID: <${id}>\r\nSubject: [PATCH] x\r\n${listId === null ? "" : `List-Id: ${listId}\r\n`}\r\nbody\r\n`);
+
+for (const backend of STORE_BACKENDS) {
+  test(`the series list's list filter on ${backend.name}, for series stored before it: migrated from the List-Ids of each series' own stored mails`, async () => {
+    const store = await backend.fresh();
+    const db = await openStore(store.location);
+    try {
+      // Stored as before the filter: no lists in the series, its raw mails as they came.
+      const cover = { messageId: "c1@x", subject: "[PATCH 0/2] bpf: two", author: "A <a@x>" };
+      const two = (i: number) => ({ index: i, messageId: `p${i}@x`, subject: `[PATCH ${i}/2] bpf: two`, author: "A <a@x>" });
+      await saveSeries(
+        db,
+        onePatchSeries({ id: "s1", title: "bpf: two", total: 2, cover, patches: [two(1), two(2)] }),
+        new Map([
+          ["c1@x", mail("c1@x", "<bpf.vger.kernel.org>")],
+          ["p1@x", mail("p1@x", "BPF list <BPF.vger.kernel.org>")],
+          ["p2@x", mail("p2@x", "<netdev.vger.kernel.org>")],
+        ]),
+      );
+      // A re-roll that mailed one patch anew and carries the other: only its own mail names its lists.
+      await saveSeries(
+        db,
+        onePatchSeries({ id: "s2", title: "bpf: two", version: 2, total: 2, previousVersion: "s1", patches: [{ ...two(1), carriedFrom: 1 }, { ...two(2), messageId: "v2p2@x" }] }),
+        new Map([["v2p2@x", mail("v2p2@x", "<linux-kselftest.vger.kernel.org>")]]),
+      );
+      await saveSeries(db, onePatchSeries({ id: "s3", title: "net: no list", patches: [{ ...two(1), messageId: "q1@x" }] }), new Map([["q1@x", mail("q1@x", null)]]));
+      const ids = async (list: string) => (await listSeriesPage(db, { list }, { offset: 0, limit: 10 })).rows.map((r) => r.id).sort();
+      assert.deepEqual(await ids("bpf.vger.kernel.org"), [], "saved without lists: none yet");
+
+      const lists = MIGRATIONS["0012-series-lists"]!;
+      await lists.down!(db as unknown as Kysely<unknown>);
+      await lists.up(db as unknown as Kysely<unknown>);
+      assert.deepEqual(await ids("bpf.vger.kernel.org"), ["s1"]);
+      assert.deepEqual(await ids("netdev.vger.kernel.org"), ["s1"]);
+      assert.deepEqual(await ids("linux-kselftest.vger.kernel.org"), ["s2"]);
+      assert.deepEqual(
+        (await db.selectFrom("series_lists").select(["series_id", "list_id"]).orderBy("series_id").orderBy("list_id").execute()).map((r) => `${r.series_id} ${r.list_id}`),
+        ["s1 bpf.vger.kernel.org", "s1 netdev.vger.kernel.org", "s2 linux-kselftest.vger.kernel.org"],
+        "once per series and list; a series without a List-Id in none",
+      );
     } finally {
       await db.destroy();
       await store.drop();

@@ -1,4 +1,4 @@
-import type { Series, SeriesPatch } from "../../domain/series.ts";
+import { type Series, type SeriesPatch, seriesLists } from "../../domain/series.ts";
 import { stableId } from "../../domain/ids.ts";
 import type { Node } from "./collect-nodes.ts";
 import type { Group } from "./group-members.ts";
@@ -63,7 +63,7 @@ export function buildSeries(groups: Iterable<Group>): { built: BuiltSeries[]; se
       author: formatAddress(p.msg),
       ...carriedFrom(p),
     }));
-    const lists = [...new Set(own.map((m) => m.msg.listId?.trim().toLowerCase() ?? "").filter((l) => /^[a-z0-9._-]{1,200}$/.test(l)))].sort();
+    const lists = seriesLists(own.map((m) => m.msg.listId));
     const series: Series = {
       id: stableId("series", rootId, String(g.version)),
       source: "mail",

@@ -1,4 +1,5 @@
-import { ownMessageIds, type Series } from "../../domain/series.ts";
+import { ownMessageIds, type Series, seriesLists } from "../../domain/series.ts";
+import { parseMessageHeaders } from "../../ingest/mail/parse-message.ts";
 import type { Kysely, Migration } from "kysely";
 
 /** Migrations 0009 on, for SQLite and PostgreSQL alike. */
@@ -96,21 +97,34 @@ export const MIGRATIONS_0009_0012: Record<string, Migration> = {
         .addPrimaryKeyConstraint("series_lists_pk", ["list_id", "series_id"])
         .execute();
       await db.schema.createIndex("series_lists_series").on("series_lists").column("series_id").execute();
-      const q = db as Kysely<{ series: { id: string; data: string }; series_lists: { list_id: string; series_id: string } }>;
+      // Filled from the List-Ids of each stored series' own raw mails, read as ingest reads them:
+      // series saved before this table keep no lists of their own.
+      type Tables = {
+        series: { id: string };
+        series_mails: { message_id: string; series_id: string };
+        raw_mails: { message_id: string; raw: Uint8Array };
+        series_lists: { list_id: string; series_id: string };
+      };
+      const q = db as Kysely<Tables>;
+      // Pages of few series: their raw mails are read whole.
       for (let after = ""; ; ) {
-        const rows = await q.selectFrom("series").select(["id", "data"]).where("id", ">", after).orderBy("id").limit(500).execute();
-        if (rows.length === 0) break;
-        for (const r of rows) {
-          let lists: string[] = [];
-          try {
-            lists = (JSON.parse(r.data) as Series).lists ?? [];
-          } catch {
-            // An unreadable row names no list.
-          }
-          const values = [...new Set(lists)].map((list_id) => ({ list_id, series_id: r.id }));
-          if (values.length) await q.insertInto("series_lists").values(values).execute();
+        const ids = (await q.selectFrom("series").select("id").where("id", ">", after).orderBy("id").limit(50).execute()).map((r) => r.id);
+        if (ids.length === 0) break;
+        const mails = await q
+          .selectFrom("series_mails")
+          .innerJoin("raw_mails", "raw_mails.message_id", "series_mails.message_id")
+          .select(["series_mails.series_id", "raw_mails.raw"])
+          .where("series_mails.series_id", "in", ids)
+          .execute();
+        const listIds = new Map<string, (string | null)[]>();
+        for (const m of mails) {
+          const l = listIds.get(m.series_id) ?? [];
+          l.push(parseMessageHeaders(m.raw).listId);
+          listIds.set(m.series_id, l);
         }
-        after = rows.at(-1)!.id;
+        const values = [...listIds].flatMap(([series_id, l]) => seriesLists(l).map((list_id) => ({ list_id, series_id })));
+        if (values.length) await q.insertInto("series_lists").values(values).execute();
+        after = ids.at(-1)!;
       }
     },
     async down(db: Kysely<unknown>) {
