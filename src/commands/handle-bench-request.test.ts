@@ -110,6 +110,6 @@ test("describeBenchRun: builds and where their times come from, or the kept kern
   const arms = [{ name: "splice", settings: [{ kind: "bpf-cgroup", source: "series", object: "tcp_splice_sockops" }, { kind: "sysctl", key: "net.core.busy_read", value: "50" }] }];
   assert.equal(
     describeBenchRun({ bench: benchSchema.parse({ tests: ["TCP_RR"], sizes: [1], topologies: ["loopback"], arms }), sides: "kernels" }, withKeptKernels(costs, "flow-9")),
-    "the base and candidate kernels kept from flow-9 booted again (no build) and arm splice (with tcp_splice_sockops.c of the series' BPF selftests, compiled by the build) on the candidate, 1 cell(s) measured in each",
+    "the base and candidate kernels kept from flow-9 booted again (no build) and arm splice (with tcp_splice_sockops.c of the series' BPF selftests, compiled by the build stage) on the candidate, 1 cell(s) measured in each",
   );
 });

@@ -1,5 +1,7 @@
 import type { BenchConfig, Config, TreeConfig } from "../config/schema.ts";
 import type { KernelCosts } from "../domain/flow-estimate.ts";
+import type { VariantSetting } from "../domain/bench.ts";
+import { seriesBpfNames } from "../domain/series-bpf-program.ts";
 import { authorizeGithub, authorizeMail, mailAddressOf } from "./authorize-bench.ts";
 import { BENCH_HELP, parseBenchCommand } from "./parse-bench-command.ts";
 import { type BenchLimits, type PlannedBench, planBenchRequest } from "./plan-bench-request.ts";
@@ -87,11 +89,9 @@ export function describeBenchRun(run: Pick<BenchRun, "bench" | "sides">, costs: 
   const b = run.bench;
   const cells = b.tests.length * b.sizes.length * b.topologies.length;
   if (run.sides === "settings") return `${b.variants[0]!.name} against ${b.variants[1]!.name} on the runner's own kernel (the series' code is not run), ${cells} cell(s)`;
-  const programs = (a: BenchConfig["arms"][number]) =>
-    a.settings.flatMap((x) => ((x.kind === "bpf-cgroup" || x.kind === "tc-bpf") && x.source === "series" ? [`${x.object}.c`] : []));
   const armWords = (a: BenchConfig["arms"][number]) => {
-    const own = programs(a);
-    return `arm ${a.name}${own.length ? ` (with ${own.join(" and ")} of the series' BPF selftests, compiled by the build)` : ""}`;
+    const own = seriesBpfNames([a as { settings: VariantSetting[] }]).map((n) => `${n}.c`);
+    return `arm ${a.name}${own.length ? ` (with ${own.join(" and ")} of the series' BPF selftests, compiled by the build stage)` : ""}`;
   };
   const arms = b.arms.length > 0 ? ` and ${b.arms.map(armWords).join(", ")} on the candidate` : "";
   if (costs.keptFrom) return `the base and candidate kernels kept from ${costs.keptFrom} booted again (no build)${arms}, ${cells} cell(s) measured in each`;

@@ -3,7 +3,7 @@ import { historySchema } from "./history-schema.ts";
 import { BENCH_TESTS, SOCKOPTS, TOPOLOGIES } from "../domain/bench.ts";
 import { webSchema } from "./web-schema.ts";
 import { patchworkSchema } from "./patchwork-schema.ts";
-import { SERIES_BPF_NAME, SERIES_BPF_PROGS_DIR } from "../domain/series-bpf-program.ts";
+import { fromSeries, SERIES_BPF_NAME, SERIES_BPF_PROGS_DIR } from "../domain/series-bpf-program.ts";
 
 /**
  * The configuration schema. Every option documents itself with `describe`;
@@ -66,7 +66,7 @@ export const variantSettingSchema = z.discriminatedUnion("kind", [
 
 /** A program from the series is compiled from the candidate tree: only an arm (on the candidate kernel) can carry it. */
 const notFromSeries = (where: string) =>
-  variantSettingSchema.refine((s) => !("source" in s) || s.source !== "series", {
+  variantSettingSchema.refine((s) => !fromSeries(s), {
     message: `a program from the series exists only in the candidate kernel's tree: name it in an arm, not in ${where}`,
   });
 

@@ -28,8 +28,9 @@ export interface SeriesBpfObject {
   problem: string | null;
 }
 
-type BpfSetting = Extract<VariantSetting, { kind: "bpf-cgroup" | "tc-bpf" }>;
-const fromSeries = (s: VariantSetting): s is BpfSetting => (s.kind === "bpf-cgroup" || s.kind === "tc-bpf") && s.source === "series";
+/** A setting whose object is a program of the series (to be built), not a file on the runner. */
+export const fromSeries = <S extends { kind: string; source?: unknown }>(s: S): s is S & { kind: "bpf-cgroup" | "tc-bpf"; source: "series"; object: string } =>
+  (s.kind === "bpf-cgroup" || s.kind === "tc-bpf") && s.source === "series";
 
 /** Pure: the programs the arms take from the series, each once, in order. */
 export function seriesBpfNames(arms: readonly { settings: readonly VariantSetting[] }[]): string[] {

@@ -4,6 +4,7 @@ import { PROJECT_ROOT } from "../lib/project-root.ts";
 import { GUEST_CONFIG, planKernelConfig, SELFTESTS_BPF_CONFIG } from "./build/plan-kernel-config.ts";
 import type { ApplyData, BootRun, BuildData, KernelBuild, StageResult } from "../domain/results.ts";
 import type { VariantSetting } from "../domain/bench.ts";
+import { judgeBoots } from "../domain/judge-boots.ts";
 import { seriesBpfNames } from "../domain/series-bpf-program.ts";
 import { combineStatus, type Status } from "../domain/status.ts";
 import { type Exec, exec as defaultExec } from "../lib/exec.ts";
@@ -19,9 +20,9 @@ import type { BootTarget } from "./boot/boot-target.ts";
 import { buildGuestProbe } from "./boot/build-guest-probe.ts";
 import { createBootTarget } from "./boot/create-boot-target.ts";
 import { BuildFailure, buildKernel } from "./build/build-kernel.ts";
-import { buildSeriesBpfObjects } from "./build/build-series-bpf.ts";
+import { buildSeriesBpfObjects, isRunnerSideProblem } from "./build/build-series-bpf.ts";
 import { compareProbes } from "./build/compare-probes.ts";
-import { keepBuiltKernel, kernelCacheKey, takeCachedKernel } from "./build/kernel-cache.ts";
+import { keepBuiltKernel, keptVmlinuxHeader, kernelCacheKey, takeCachedKernel } from "./build/kernel-cache.ts";
 import { newWarnings } from "./build/parse-build-warnings.ts";
 import { ensureMirror } from "./workspace/ensure-mirror.ts";
 import { withJobWorktree, worktreeGitArgs } from "./workspace/job-worktree.ts";
@@ -126,10 +127,11 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
 
     const common = { treeDir: wt.dir, config: cfg, artifactsDir, ccacheDir: deps.ccacheDir ?? null, sandbox, mirrorRepo: mirror.repo, ...exec, ...sig };
     const compiler = cfg.reuseKernels ? await compilerVersion(deps.exec) : "";
+    // The selftests fragment is part of the config: whether the tree has it at this commit.
+    const hasSelftestsConfig = async (commit: string) => (await git(["cat-file", "-e", `${commit}:${SELFTESTS_BPF_CONFIG}`], { repo: mirror.repo, okCodes: "any" })).code === 0;
+    const keyOf = async (commit: string) => (cfg.reuseKernels ? kernelCacheKey({ commit, config: cfg, hasSelftestsConfig: await hasSelftestsConfig(commit), compiler }) : null);
     const attempt = async (label: "base" | "candidate", commit: string, reuseConfig: boolean): Promise<KernelBuild | BuildFailure> => {
-      // The selftests fragment is part of the config: whether the tree has it at this commit.
-      const hasSelftestsConfig = async () => (await git(["cat-file", "-e", `${commit}:${SELFTESTS_BPF_CONFIG}`], { repo: mirror.repo, okCodes: "any" })).code === 0;
-      const key = cfg.reuseKernels ? kernelCacheKey({ commit, config: cfg, hasSelftestsConfig: await hasSelftestsConfig(), compiler }) : null;
+      const key = await keyOf(commit);
       const kept = key ? takeCachedKernel({ artifactsRoot, key, artifactsDir, label }) : null;
       if (kept) return kept;
       try {
@@ -167,7 +169,18 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
     data.newWarnings = data.base ? newWarnings(data.base.warnings, c.warnings) : [];
     // The arms' programs from the series' own BPF selftests, built from the candidate tree.
     const programs = seriesBpfNames(job.bench.arms as { settings: VariantSetting[] }[]);
-    if (programs.length > 0) data.bpfObjects = await buildSeriesBpfObjects({ treeDir: wt.dir, names: programs, artifactsDir, sandbox, ...sig });
+    if (programs.length > 0) {
+      // vmlinux.h must be the candidate's own: its vmlinux when built here (the worktree's last
+      // build), else the header kept with the kept candidate kernel.
+      const key = await keyOf(head);
+      const kept = key ? keptVmlinuxHeader(artifactsRoot, key) : null;
+      const btf = !c.reused
+        ? { vmlinux: true as const }
+        : kept && existsSync(kept)
+          ? { header: kept }
+          : { none: `the candidate kernel was kept from flow ${c.reused.flowId}, which kept no vmlinux.h with it` };
+      data.bpfObjects = await buildSeriesBpfObjects({ treeDir: wt.dir, names: programs, artifactsDir, sandbox, btf, keepHeader: c.reused ? null : kept, ...sig });
+    }
 
     const probe = await buildGuestProbe(join(deps.workDir, "cache"), deps.exec);
     const timeoutMs = job.boot.timeoutSec * 1000;
@@ -188,25 +201,21 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
       statuses.push("warn");
       notes.push(`${data.newWarnings.length} new warning(s): ${data.newWarnings[0]!.file}:${data.newWarnings[0]!.line}`);
     } else notes.push("no new warnings");
+    statuses.push(...judgeBoots(data.boots));
     for (const b of data.boots) {
-      if (b.outcome === "ok") {
-        const failed = b.probes.filter((p) => p.status === "fail" || p.status === "error");
-        // A probe that fails on both kernels is the tree's state, not the series'.
-        const alsoOnBase = (n: string) => b.kernel === "candidate" && bootOf("base")?.probes.find((p) => p.name === n)?.status === "fail";
-        statuses.push(failed.some((p) => !alsoOnBase(p.name)) ? (b.kernel === "base" ? "warn" : "fail") : "pass");
-        notes.push(`${b.kernel} kernel on ${b.target}: ${b.probes.filter((p) => p.status === "pass").length}/${b.probes.length} probes passed`);
-      } else {
-        const mine = b.kernel === "candidate" && bootOf("base")?.outcome === "ok" && (b.outcome === "panic" || b.outcome === "oops");
-        statuses.push(mine ? "fail" : "error");
-        notes.push(`${b.kernel} kernel on ${b.target}: ${b.outcome} (${b.reason})`);
-      }
+      notes.push(
+        b.outcome === "ok"
+          ? `${b.kernel} kernel on ${b.target}: ${b.probes.filter((p) => p.status === "pass").length}/${b.probes.length} probes passed`
+          : `${b.kernel} kernel on ${b.target}: ${b.outcome} (${b.reason})`,
+      );
     }
     for (const ch of data.probeChanges) notes.push(`${ch.name}: ${ch.note}`);
     const objects = data.bpfObjects ?? [];
     if (objects.some((o) => o.object)) notes.push(`built ${objects.filter((o) => o.object).map((o) => o.source).join(", ")} for the arms`);
     for (const o of objects.filter((x) => x.problem)) {
       // An arm is an extra: its program not building leaves the base-vs-candidate comparison whole.
-      statuses.push("warn");
+      // Only the series' code failing to compile warns; a missing program or BTF is the setup's, said.
+      if (!isRunnerSideProblem(o.problem!)) statuses.push("warn");
       notes.push(`${o.source}: ${o.problem}`);
     }
     return done(combineStatus(statuses.length ? statuses : ["pass"]), notes.join("; "));

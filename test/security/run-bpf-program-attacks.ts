@@ -33,7 +33,7 @@ export async function runBpfProgramAttacks(): Promise<AttackRow[]> {
     await h.sandbox.prepareWritable([tree]);
     const artifactsDir = join(h.config.paths.workDir, "artifacts", "flow-sec-bpf");
     const names = ["pb_store", "pb_environ", "pb_redis", "pb_hostfile", "pb_link"];
-    const out = await buildSeriesBpfObjects({ treeDir: tree, names, artifactsDir, sandbox: h.sandbox });
+    const out = await buildSeriesBpfObjects({ treeDir: tree, names, artifactsDir, sandbox: h.sandbox, btf: { vmlinux: true } });
     const by = Object.fromEntries(out.map((o) => [o.name, o]));
     return [
       await probeAttack(...READS, () => {

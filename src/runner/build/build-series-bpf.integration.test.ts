@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { SERIES_BPF_PROGS_DIR } from "../../domain/series-bpf-program.ts";
 import { defaultSandbox } from "../../lib/sandbox.ts";
 import { SOCKOPS_BUSY_POLL_SOURCE } from "../bench/bpf-attach.ts";
-import { buildSeriesBpfObjects } from "./build-series-bpf.ts";
+import { buildSeriesBpfObjects, isRunnerSideProblem } from "./build-series-bpf.ts";
 
 // Real clang in the runner's real sandbox (bubblewrap as the sandbox user), on a scratch tree
 // holding what a series' BPF selftests folder can hold.
@@ -44,7 +44,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 test("series BPF programs: built in the sandbox and copied out, each failure named, nothing from outside the tree", { skip }, async () => {
   const artifactsDir = join(work, "artifacts", "flow-x");
   const names = ["pb_sockops", "pb_uses_header", "pb_broken", "pb_vmlinux", "pb_missing", "pb_link", "pb_peek"];
-  const out = await buildSeriesBpfObjects({ treeDir: tree, names, artifactsDir, sandbox: defaultSandbox([work]) });
+  const out = await buildSeriesBpfObjects({ treeDir: tree, names, artifactsDir, sandbox: defaultSandbox([work]), btf: { vmlinux: true } });
   const by = Object.fromEntries(out.map((o) => [o.name, o]));
   assert.deepEqual(out.map((o) => o.name), names);
 
@@ -61,8 +61,9 @@ test("series BPF programs: built in the sandbox and copied out, each failure nam
 
   assert.equal(by.pb_uses_header!.problem, null, "a header beside the program is found");
   assert.match(by.pb_broken!.problem ?? "", /^clang could not build it: .*error:/);
+  assert.equal(isRunnerSideProblem(by.pb_broken!.problem!), false, "the series' code not compiling is the series'");
   assert.equal(by.pb_broken!.object, null);
-  assert.match(by.pb_vmlinux!.problem ?? "", /^needs vmlinux\.h, but no vmlinux in the worktree/);
+  assert.match(by.pb_vmlinux!.problem ?? "", /^needs vmlinux\.h, but the build left no vmlinux in the worktree/);
   assert.equal(by.pb_missing!.problem, "not in the candidate tree (as a regular file)");
   assert.equal(by.pb_link!.problem, "not in the candidate tree (as a regular file)");
   assert.match(by.pb_peek!.problem ?? "", /clang could not build it: .*(No such file|not found)/);
@@ -79,7 +80,20 @@ test("a program that includes vmlinux.h gets one dumped from the candidate's BTF
     '#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\nSEC("sockops") int p(struct bpf_sock_ops *s) { return s->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB; }\nchar LICENSE[] SEC("license") = "GPL";\n',
   );
   execFileSync("chmod", ["-R", "a+rX", t]);
-  const [o] = await buildSeriesBpfObjects({ treeDir: t, names: ["pb_core"], artifactsDir: join(work, "artifacts", "flow-btf"), sandbox: defaultSandbox([work]) });
+  const keptDir = join(work, "artifacts", "kernel-k1");
+  mkdirSync(keptDir, { recursive: true });
+  const kept = join(keptDir, "vmlinux.h");
+  const sandbox = defaultSandbox([work]);
+  const [o] = await buildSeriesBpfObjects({ treeDir: t, names: ["pb_core"], artifactsDir: join(work, "artifacts", "flow-btf"), sandbox, btf: { vmlinux: true }, keepHeader: kept });
   assert.equal(o?.problem, null);
   assert.match(execFileSync("readelf", ["-h", o!.object!], { encoding: "utf8" }), /Linux BPF/);
+  // The header is kept beside the kernel: a later flow that reuses the kernel (no vmlinux in its worktree) builds with it.
+  assert.match(readFileSync(kept, "utf8"), /struct bpf_sock_ops \{/);
+  rmSync(join(t, "vmlinux"));
+  const [again] = await buildSeriesBpfObjects({ treeDir: t, names: ["pb_core"], artifactsDir: join(work, "artifacts", "flow-btf2"), sandbox, btf: { header: kept } });
+  assert.equal(again?.problem, null);
+  // Without either, the program is left out with the reason given: the runner's side, not the series'.
+  const [none] = await buildSeriesBpfObjects({ treeDir: t, names: ["pb_core"], artifactsDir: join(work, "artifacts", "flow-btf3"), sandbox, btf: { none: "the kept kernel kept no vmlinux.h" } });
+  assert.equal(none?.problem, "needs vmlinux.h, but the kept kernel kept no vmlinux.h");
+  assert.equal(isRunnerSideProblem(none!.problem!), true);
 });

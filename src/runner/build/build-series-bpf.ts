@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type SeriesBpfObject, seriesBpfSource } from "../../domain/series-bpf-program.ts";
 import { ExecError } from "../../lib/exec.ts";
 import type { Sandbox } from "../../lib/sandbox.ts";
@@ -43,6 +43,14 @@ export function seriesClangArgv(source: string, out: string, includeDir: string 
 }
 
 const NO_VMLINUX_H = /'vmlinux\.h' file not found/;
+
+/** Copy aside, then rename: a reader never sees half a header; an existing one stays. */
+function keepFile(from: string, to: string): void {
+  if (existsSync(to) || !existsSync(dirname(to))) return;
+  const tmp = `${to}.tmp-${process.pid}`;
+  copyFileSync(from, tmp);
+  renameSync(tmp, to);
+}
 const firstErrors = (text: string) =>
   text
     .split("\n")
@@ -57,15 +65,26 @@ export interface BuildSeriesBpfOptions {
   names: readonly string[];
   artifactsDir: string;
   sandbox: Sandbox;
+  /**
+   * Where vmlinux.h comes from when a program needs one: the candidate's `vmlinux` built in this
+   * worktree (dumped by bpftool in the sandbox), a header kept with a kept candidate kernel, or
+   * why there is none.
+   */
+  btf: { vmlinux: true } | { header: string } | { none: string };
+  /** Where to keep a freshly dumped vmlinux.h (beside the kept kernel), for later flows that reuse it. */
+  keepHeader?: string | null;
   timeoutMs?: number;
   signal?: AbortSignal;
 }
+
+/** What a program's build needs from the kernel that was not there: the runner's side, not the series'. */
+export const isRunnerSideProblem = (problem: string): boolean => problem.startsWith("needs vmlinux.h") || problem.startsWith("not in the candidate tree");
 
 /**
  * Compile the named programs of the candidate tree's BPF selftests, each in the sandbox (the
  * source is the series' code), and copy each object out as the regular file it must be. A
  * program that includes vmlinux.h gets one dumped (also in the sandbox) from the candidate's
- * vmlinux, which needs BTF. Never throws for the series' code: a missing or failing program
+ * vmlinux, which needs BTF, or the one kept with a kept candidate kernel. Never throws for the series' code: a missing or failing program
  * is a `problem` on its entry.
  */
 export async function buildSeriesBpfObjects(o: BuildSeriesBpfOptions): Promise<SeriesBpfObject[]> {
@@ -94,10 +113,17 @@ export async function buildSeriesBpfObjects(o: BuildSeriesBpfOptions): Promise<S
     return vmlinuxProblem;
   };
   const tryDump = async (): Promise<string | null> => {
-    if (!isInside(o.treeDir, join(o.treeDir, "vmlinux"))) return "no vmlinux in the worktree (a kept kernel was reused, or the build made none)";
+    if ("none" in o.btf) return o.btf.none;
+    if ("header" in o.btf) {
+      copyFileSync(o.btf.header, join(includeDir, "vmlinux.h"));
+      chmodSync(join(includeDir, "vmlinux.h"), 0o644);
+      return null;
+    }
+    if (!isInside(o.treeDir, join(o.treeDir, "vmlinux"))) return "the build left no vmlinux in the worktree";
     try {
       const r = await run(["bpftool", "btf", "dump", "file", "vmlinux", "format", "c"]);
       writeFileSync(join(includeDir, "vmlinux.h"), r.stdout, { mode: 0o644 });
+      if (o.keepHeader) keepFile(join(includeDir, "vmlinux.h"), o.keepHeader);
       return null;
     } catch (e) {
       if (!(e instanceof ExecError)) throw e;

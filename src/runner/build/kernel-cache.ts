@@ -54,6 +54,9 @@ const storedSchema = z
 
 const folderOf = (artifactsRoot: string, key: string) => join(artifactsRoot, `kernel-${key}`);
 
+/** The vmlinux.h kept beside a kept kernel (dumped from its BTF when an arm's program needed one). */
+export const keptVmlinuxHeader = (artifactsRoot: string, key: string): string => join(folderOf(artifactsRoot, key), "vmlinux.h");
+
 /**
  * A kept kernel for this key, copied into the flow's folder as `bzImage-<label>` with its log, or
  * null (never kept, or a folder that does not read back whole: it is removed and built again).
