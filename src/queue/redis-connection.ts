@@ -1,13 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { childEnv } from "../lib/exec.ts";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { Redis, type RedisOptions } from "ioredis";
 import { PRIVATE_REDIS } from "../config/schema.ts";
-import { configError, infraError } from "../lib/errors.ts";
+import { infraError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
-import { joinPrivateRedis, leavePrivateRedis } from "./private-redis-users.ts";
+import { startPrivateRedis } from "./private-redis-server.ts";
+import { assertNoEviction, probe } from "./redis-probe.ts";
 
 /**
  * How patchbench finds its Redis:
@@ -59,41 +57,6 @@ function redact(url: string): string {
   return u.toString();
 }
 
-/** Ping and read the eviction policy; undefined when nothing answers. */
-async function probe(options: RedisOptions, timeoutMs: number): Promise<{ policy: string } | undefined> {
-  const probeOptions: RedisOptions = {
-    ...options,
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  };
-  const client = newRedis(probeOptions);
-  client.on("error", () => {
-    /* reported through the rejected connect */
-  });
-  try {
-    await client.connect();
-    await client.ping();
-    const cfg = (await client.call("CONFIG", "GET", "maxmemory-policy")) as string[];
-    return { policy: cfg[1] ?? "unknown" };
-  } catch {
-    return undefined;
-  } finally {
-    client.disconnect();
-  }
-}
-
-function assertNoEviction(where: string, policy: string): void {
-  if (policy !== "noeviction") {
-    throw configError(
-      `Redis at ${where} uses maxmemory-policy ${policy}; patchbench needs noeviction`,
-      `run CONFIG SET maxmemory-policy noeviction there (and persist it in redis.conf), or point REDIS_URL elsewhere`,
-    );
-  }
-}
-
 /**
  * Pure: the BullMQ key prefix to use. A Redis found on the default port
  * was configured by nobody and may serve other data dirs (a demo, another
@@ -135,100 +98,6 @@ export async function connectRedis(opts: {
     }
   }
   return startPrivateRedis(opts.dataDir, opts.log);
-}
-
-async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisTarget> {
-  const dir = join(dataDir, "redis");
-  mkdirSync(dir, { recursive: true });
-  const socket = join(dir, "redis.sock");
-  const options: RedisOptions = { path: socket };
-  // Another patchbench process on this data dir may already run it.
-  if (existsSync(socket)) {
-    const p = await probe(options, 500);
-    if (p) {
-      assertNoEviction(socket, p.policy);
-      await joinPrivateRedis(options);
-      const close = async () => {
-        const left = await leavePrivateRedis(options).catch(() => []);
-        if (left.length === 0) await socketGone(socket);
-      };
-      return { options, describe: `unix:${socket} (shared private)`, private: false, found: "private", close };
-    }
-    rmSync(socket, { force: true });
-  }
-  let child: ChildProcess;
-  try {
-    child = spawn(
-      "redis-server",
-      [
-        "--port", "0",
-        "--unixsocket", socket,
-        "--unixsocketperm", "700",
-        "--dir", dir,
-        "--maxmemory-policy", "noeviction",
-        "--appendonly", "yes",
-        "--save", "",
-        "--daemonize", "no",
-        "--logfile", join(dir, "redis.log"),
-      ],
-      // Not through lib/exec (a long-lived daemon), but with the same allow-listed environment. Its own
-      // process group: a Ctrl-C meant for this command must not stop it under another process using it.
-      { stdio: "ignore", env: childEnv(), detached: true },
-    );
-  } catch (e) {
-    throw infraError("cannot start redis-server", "install it: apt-get install redis-server", e);
-  }
-  const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const raced = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(r, 50, undefined))]);
-    if (raced instanceof Error) {
-      throw infraError(`cannot start redis-server: ${raced.message}`, "install it: apt-get install redis-server (or set REDIS_URL)");
-    }
-    if (child.exitCode !== null) {
-      throw infraError(`private redis-server exited with ${child.exitCode}`, `see ${join(dir, "redis.log")}`);
-    }
-    if (existsSync(socket) && (await probe(options, 300))) break;
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw infraError("private redis-server did not answer within 10 s", `see ${join(dir, "redis.log")}`);
-    }
-  }
-  await joinPrivateRedis(options);
-  log.info({ socket }, "started private redis-server");
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  // A process that exits without close() (a second Ctrl-C, a forced exit
-  // after the grace period) still stops its private server.
-  const onExit = () => {
-    if (child.exitCode === null) child.kill("SIGTERM");
-  };
-  process.once("exit", onExit);
-  return {
-    options,
-    describe: `unix:${socket} (private)`,
-    private: true,
-    found: "private",
-    close: async () => {
-      process.off("exit", onExit);
-      if (child.exitCode !== null) return;
-      const left = await leavePrivateRedis(options).catch(() => []);
-      if (left.length > 0) {
-        // The last of them stops it; this process must not wait for it.
-        log.info({ socket, users: left }, "private redis-server left running for the other patchbench process(es) on this data dir");
-        child.unref();
-        return;
-      }
-      child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill("SIGKILL");
-    },
-  };
-}
-
-/** Wait (up to 5 s) for a server another process started to remove its socket on shutdown. */
-async function socketGone(socket: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (existsSync(socket) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }
 
 /**
