@@ -95,7 +95,7 @@ test("copyStore: SQLite to PostgreSQL and back, every table, bytes and doubles e
       { messageId: "p1@x", patchId: 13_000_000, seriesId: 900_001, state: "new" },
     ]);
     assert.deepEqual(await listWantedChecks(pg, { instance: "https://patchwork.example.org", project: "netdevbpf" }, [{ patchId: 13_000_000, context: "patchbench-apply" }]), [
-      { patchId: 13_000_000, context: "patchbench-apply", state: "success", description: "applied", targetUrl: null, onlyOverPending: false, flowId: "flow-c", final: true },
+      { patchId: 13_000_000, context: "patchbench-apply", state: "success", description: "applied", targetUrl: null, onlyOverPending: false, flowId: "flow-c", final: true, postedAt: null },
     ]);
     assert.equal((await getTarget(pg, "flow-c"))?.checkRunId, 30_000_000_001, "a check run id past 2^31");
     assert.deepEqual(await getSeries(pg, series.id), series);

@@ -16,6 +16,8 @@ export interface WantedCheckRow extends WantedCheck {
   flowId: string;
   /** Decided by the flow's report or withdrawal (not a stage's pending). */
   final: boolean;
+  /** When patchwork was seen to show this final check (posted, or already shown); null: not yet. */
+  postedAt: string | null;
 }
 
 /** The row of one check: its key columns and the columns an update sets. */
@@ -29,6 +31,7 @@ function rowOf(scope: PatchworkScope, flowId: string, c: WantedCheck, final: boo
     final: final ? 1 : 0,
     only_over_pending: c.onlyOverPending ? 1 : 0,
     updated_at: new Date().toISOString(),
+    posted_at: null,
   };
   return { key, set };
 }
@@ -48,8 +51,9 @@ export async function recordFinalChecks(db: Db, scope: PatchworkScope, flowId: s
 }
 
 /**
- * Take the contexts a stage's pending may still be posted on: all but those its own flow has
- * already ended (a final check recorded for the same flow). Returns the checks it may post.
+ * Take the contexts a stage's pending may still be posted on: all but those a final check holds
+ * that its own flow or a flow not older than it recorded (a retry, a late event, an older flow's
+ * stage starting late). Returns the checks it may post.
  */
 export async function claimPendingChecks(db: Db, scope: PatchworkScope, flowId: string, checks: readonly WantedCheck[]): Promise<WantedCheck[]> {
   const out: WantedCheck[] = [];
@@ -62,12 +66,39 @@ export async function claimPendingChecks(db: Db, scope: PatchworkScope, flowId: 
         oc
           .columns(KEY)
           .doUpdateSet(set)
-          .where((eb) => eb.or([eb("patchwork_check_states.final", "=", 0), eb("patchwork_check_states.flow_id", "!=", flowId)])),
+          .where((eb) =>
+            eb.or([
+              eb("patchwork_check_states.final", "=", 0),
+              // Only a newer flow starts a context a final check ended; a flow unknown to the store is not newer.
+              eb(
+                eb.selectFrom("flows").select("flows.created_at").where("flows.id", "=", flowId),
+                ">",
+                eb.selectFrom("flows").select("flows.created_at").whereRef("flows.id", "=", "patchwork_check_states.flow_id"),
+              ),
+            ]),
+          ),
       )
       .executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) out.push(c);
   }
   return out;
+}
+
+/** Patchwork shows these final checks of the flow now (posted, or already shown): a pending that lands after them may be followed by them again. */
+export async function markFinalChecksPosted(db: Db, scope: PatchworkScope, flowId: string, checks: readonly { patchId: number; context: string }[]): Promise<void> {
+  const at = new Date().toISOString();
+  for (const c of checks) {
+    await db
+      .updateTable("patchwork_check_states")
+      .set({ posted_at: at })
+      .where("instance", "=", scope.instance.replace(/\/+$/, ""))
+      .where("project", "=", scope.project)
+      .where("patch_id", "=", c.patchId)
+      .where("context", "=", c.context)
+      .where("flow_id", "=", flowId)
+      .where("final", "=", 1)
+      .execute();
+  }
 }
 
 /** What these patches' contexts should show now, as recorded. */
@@ -92,5 +123,6 @@ export async function listWantedChecks(db: Db, scope: PatchworkScope, keys: read
       onlyOverPending: r.only_over_pending === 1,
       flowId: r.flow_id,
       final: r.final === 1,
+      postedAt: r.posted_at,
     }));
 }

@@ -167,6 +167,8 @@ export interface PatchworkCheckStateTable {
   /** 1: post it only over a pending of the context (a stage not run). */
   only_over_pending: number;
   updated_at: string;
+  /** A final check: when patchwork was seen to show it (null: its POST not made or not answered yet). */
+  posted_at: string | null;
 }
 
 export interface Database {

@@ -8,7 +8,7 @@ import { latestByContext, type PatchworkCheck } from "../../src/deliver/patchwor
 import { deliverPatchwork, deliverPatchworkPending } from "../../src/deliver/patchwork/deliver-patchwork.ts";
 import type { Series } from "../../src/domain/series.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
-import { createPatchworkClient } from "../../src/lib/patchwork-client.ts";
+import { createPatchworkClient, type PatchworkClient } from "../../src/lib/patchwork-client.ts";
 import { createFlowIfAbsent } from "../../src/store/flow-repository.ts";
 import { type Db, openStore } from "../../src/store/open-store.ts";
 import { saveSeries } from "../../src/store/series-repository.ts";
@@ -115,4 +115,48 @@ test("a pending heard after the flow's report posts nothing", async () => {
   const posted = checksPosted();
   await deliverPatchworkPending({ db, config, log }, { flowId, series, stage: "apply" });
   assert.equal(checksPosted(), posted);
+});
+
+test("a pending delivery that ends while the report's final check is still in flight leaves that check to the report: it is posted once", async () => {
+  const flowId = "flow-late-inflight";
+  await createFlowIfAbsent(db, { id: flowId, seriesId: series.id, tree: "net-next", base: null, plan: "{}" });
+  const before = pw.checks.length;
+  const inner = createPatchworkClient({ url: pw.url, token: pw.maintainerToken, log });
+  let posts = 0;
+  let release = () => {};
+  let reportDone: Promise<unknown> = Promise.resolve();
+  const client: PatchworkClient = {
+    ...inner,
+    async post<T>(path: string, body: unknown, landed?: () => Promise<boolean>) {
+      const created = await inner.post<T>(path, body, landed);
+      if (++posts === series.patches.length) {
+        // Every pending landed: the report goes out now, its first POST held in flight while the pending delivery ends.
+        const arrived = new Promise<void>((ok) =>
+          pw.holdNext("POST", () => {
+            ok();
+            return new Promise<void>((r) => {
+              release = r;
+            });
+          }),
+        );
+        reportDone = deliverPatchwork({ db, config, log }, { flowId, series, report: report() });
+        await arrived;
+      }
+      return created;
+    },
+  };
+  await deliverPatchworkPending({ db, config, log, client }, { flowId, series, stage: "apply" });
+  release();
+  await reportDone;
+  const apply = pw.checks.slice(before).filter((c) => c.context === "patchbench-apply");
+  assert.deepEqual(
+    pw.series[0]!.patches.map((p) => apply.filter((c) => c.patchId === p.id).map((c) => c.state)),
+    [
+      ["pending", "success"],
+      ["pending", "success"],
+      ["pending", "success"],
+    ],
+    "each patch's final check posted once, by the report",
+  );
+  assert.deepEqual(shown("patchbench-apply"), ["success", "success", "success"]);
 });

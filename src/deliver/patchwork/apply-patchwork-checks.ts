@@ -45,9 +45,14 @@ export async function applyPatchworkChecks(
   client: PatchworkClient,
   planned: readonly PlannedCheck[],
   log: Logger,
-  /** True when the check lost to a final one meanwhile (a pending its flow's report overtook): asked before each POST and retry. */
-  lost?: (c: PlannedCheck) => Promise<boolean>,
+  hooks: {
+    /** True when the check lost to a final one meanwhile (a pending its flow's report overtook): asked before each POST and retry. */
+    lost?: (c: PlannedCheck) => Promise<boolean>;
+    /** Told of each check patchwork shows now or needs no more (posted, found shown, or only over a pending none shows). */
+    settled?: (c: PlannedCheck) => Promise<void>;
+  } = {},
 ): Promise<ApplyOutcome> {
+  const { lost, settled } = hooks;
   const out: ApplyOutcome = { posted: 0, unchanged: 0, droppedPatches: [] };
   const byPatch = new Map<number, PlannedCheck[]>();
   for (const p of planned) byPatch.set(p.patchId, [...(byPatch.get(p.patchId) ?? []), p]);
@@ -68,7 +73,12 @@ export async function applyPatchworkChecks(
     }
     for (const c of checks) {
       const shown = latest.get(c.context)?.state;
-      if (shown === c.state || (c.onlyOverPending && shown !== "pending") || (await lost?.(c))) {
+      if (shown === c.state || (c.onlyOverPending && shown !== "pending")) {
+        out.unchanged++;
+        await settled?.(c);
+        continue;
+      }
+      if (await lost?.(c)) {
         out.unchanged++;
         continue;
       }
@@ -92,6 +102,7 @@ export async function applyPatchworkChecks(
         }
         if (created) latest.set(c.context, created);
         out.posted++;
+        await settled?.(c);
         log.info({ patchId, context: c.context, state: c.state, landedEarlier: created === null }, "patchwork check posted");
       } catch (e) {
         if (gone(patchId, e)) break;

@@ -6,7 +6,7 @@ import type { Report } from "../../report/report.ts";
 import { claimDelivery, finishDelivery, markDelivery, reserveDelivery } from "../../store/delivery-repository.ts";
 import type { Db } from "../../store/open-store.ts";
 import { listPatchworkMails, rememberPatchworkMails } from "../../store/patchwork-repository.ts";
-import { claimPendingChecks, listWantedChecks, recordFinalChecks, type WantedCheck } from "../../store/patchwork-check-repository.ts";
+import { claimPendingChecks, listWantedChecks, markFinalChecksPosted, recordFinalChecks, type WantedCheck } from "../../store/patchwork-check-repository.ts";
 import { type ApplyOutcome, applyPatchworkChecks } from "./apply-patchwork-checks.ts";
 import { createPatchworkClient, type PatchworkClient } from "../../lib/patchwork-client.ts";
 import type { Stage } from "../../domain/results.ts";
@@ -87,8 +87,9 @@ export async function deliverPatchwork(deps: DeliverPatchworkDeps, input: { flow
   try {
     const patches = await findPatchTargets(client, pw.project, input.series, log, deps.db);
     const planned = planPatchworkChecks(input.report, patches, { prefix: pw.contextPrefix, targetUrl: targetUrlOf(deps.config, input.flowId, input.series) });
-    await recordFinalChecks(deps.db, { instance: client.url, project: pw.project }, input.flowId, planned.map(wantedOf));
-    const outcome = await applyPatchworkChecks(client, planned, log);
+    const scope = { instance: client.url, project: pw.project };
+    await recordFinalChecks(deps.db, scope, input.flowId, planned.map(wantedOf));
+    const outcome = await applyPatchworkChecks(client, planned, log, { settled: (c) => markFinalChecksPosted(deps.db, scope, input.flowId, [c]) });
     await markDelivery(deps.db, delivery.id, { ok: true });
     log.info({ flowId: input.flowId, patches: patches.length, ...outcome }, "patchwork checks delivered");
     return outcome;
@@ -146,15 +147,16 @@ export async function deliverPatchworkPending(deps: DeliverPatchworkDeps, input:
     const open = new Set((await claimPendingChecks(deps.db, scope, input.flowId, planned.map(wantedOf))).map((c) => `${c.patchId}\0${c.context}`));
     const lost = async (c: PlannedCheck) => (await listWantedChecks(deps.db, scope, [c])).some((w) => w.final && w.flowId === input.flowId);
     try {
-      const out = await applyPatchworkChecks(client, planned.filter((c) => open.has(`${c.patchId}\0${c.context}`)), log, lost);
+      const out = await applyPatchworkChecks(client, planned.filter((c) => open.has(`${c.patchId}\0${c.context}`)), log, { lost });
       await finishDelivery(deps.db, id, claimId, { ok: true, at: new Date() });
       return out;
     } finally {
       // A pending that landed after the flow's final check (a retried 502, a slow proxy) would stay on
-      // show: the final one is posted again over it (applyPatchworkChecks posts only where it is not shown).
-      const ended = (await listWantedChecks(deps.db, scope, planned)).filter((w) => w.final && w.flowId === input.flowId);
+      // show: the final one is posted again over it. Only a final patchwork was seen to show: one still
+      // in flight lands over the pending by itself, and posting it here too would post it twice.
+      const ended = (await listWantedChecks(deps.db, scope, planned)).filter((w) => w.final && w.flowId === input.flowId && w.postedAt !== null);
       if (ended.length) {
-        const again = await applyPatchworkChecks(client, ended.map(plannedOf), log);
+        const again = await applyPatchworkChecks(client, ended.map((w) => ({ ...plannedOf(w), onlyOverPending: true })), log);
         if (again.posted) log.info({ posted: again.posted }, "a pending check landed after the final one; the final one is posted again");
       }
     }
@@ -181,8 +183,9 @@ export async function deliverPatchworkWithdrawn(deps: DeliverPatchworkDeps, inpu
   try {
     const patches = await findPatchTargets(client, pw.project, input.series, log, deps.db);
     const planned = planWithdrawnChecks(input.why, patches, { prefix: pw.contextPrefix, targetUrl: targetUrlOf(deps.config, input.flowId, input.series) });
-    await recordFinalChecks(deps.db, { instance: client.url, project: pw.project }, input.flowId, planned.map(wantedOf));
-    const out = await applyPatchworkChecks(client, planned, log);
+    const scope = { instance: client.url, project: pw.project };
+    await recordFinalChecks(deps.db, scope, input.flowId, planned.map(wantedOf));
+    const out = await applyPatchworkChecks(client, planned, log, { settled: (c) => markFinalChecksPosted(deps.db, scope, input.flowId, [c]) });
     await markDelivery(deps.db, delivery.id, { ok: true });
     log.info({ why: input.why, ...out }, "withdrawn flow's pending patchwork checks ended");
     return out;

@@ -80,6 +80,7 @@ export const MIGRATIONS_0009_0012: Record<string, Migration> = {
         .addColumn("final", "integer", (c) => c.notNull())
         .addColumn("only_over_pending", "integer", (c) => c.notNull())
         .addColumn("updated_at", "text", (c) => c.notNull())
+        .addColumn("posted_at", "text")
         .addPrimaryKeyConstraint("patchwork_check_states_pk", ["instance", "project", "patch_id", "context"])
         .execute();
     },
