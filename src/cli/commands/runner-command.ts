@@ -11,7 +11,7 @@ export async function runnerCommand(flags: GlobalFlags & { pool?: string }): Pro
   const log = loggerFor(config);
   const pool = flags.pool ?? config.global.runner.pool;
   // The doctor's checks first: a bench-grade pool (runner.requireTuned) takes no job on an untuned box.
-  const { checks, profile } = await examineBox(config);
+  const { checks, profile } = await examineBox(config, pool);
   const notOk = checks.filter((c) => c.status !== "ok");
   if (doctorUnfit(checks)) {
     process.stderr.write(formatDoctor(checks, config.global.runner.requireTuned));

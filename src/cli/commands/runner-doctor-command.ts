@@ -34,8 +34,18 @@ export function remotePeersOf(config: Config): RemotePeer[] {
   return [...seen.values()];
 }
 
-/** The doctor's checks of this box against the loaded config (also run at `patchbench runner` start), with the machine profile it read. */
-export async function examineBox(config: Config): Promise<{ checks: DoctorCheck[]; profile: MachineProfile }> {
+/** Pure: the config as one pool's runner sees it: only the trees whose jobs that pool runs. */
+export function configForPool(config: Config, pool: string): Config {
+  return { ...config, trees: config.trees.filter((t) => t.pool === pool) };
+}
+
+/**
+ * The doctor's checks of this box against the loaded config, with the machine profile it read.
+ * At `patchbench runner --pool P` start only P's trees count: a target or peer of another pool
+ * being down is not this runner's concern.
+ */
+export async function examineBox(all: Config, pool?: string): Promise<{ checks: DoctorCheck[]; profile: MachineProfile }> {
+  const config = pool === undefined ? all : configForPool(all, pool);
   const facts = await collectDoctorFacts({
     workDir: config.paths.workDir,
     sandboxUser: config.global.runner.sandboxUser,
