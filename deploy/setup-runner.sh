@@ -71,10 +71,15 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-[[ $POOL =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "--pool: not a pool name: $POOL"
+# The rule patchbench itself applies (the pool names its queue): read from the source, so the two cannot drift.
+POOL_RE=$(sed -n 's|^export const POOL_NAME = /\(.*\)/;$|\1|p' "$REPO/src/queue/queue-names.ts")
+[ -n "$POOL_RE" ] || die "cannot read the pool name rule (POOL_NAME) from $REPO/src/queue/queue-names.ts"
+[[ $POOL =~ $POOL_RE ]] || die "--pool: not a pool name (letters, digits, _ and -): $POOL"
 [[ $TARGET_USER =~ ^[a-z_][a-z0-9_-]*$ ]] || die "--target-user: not a user name: $TARGET_USER"
 case $ROOT in /*) ROOT=${ROOT%/} ;; *) die "--root must be an absolute path" ;; esac
 case $APP_DIR in /*) ;; *) die "--app-dir must be an absolute path" ;; esac
+# It goes into sed's replacement and the units' ExecStart=, where #, &, \, %, $, quotes and blanks mean something.
+[[ $APP_DIR =~ ^/[A-Za-z0-9._/+,@=~-]*$ ]] || die "--app-dir: only letters, digits and . _ / + , @ = ~ - are taken in the path (it goes into the systemd units): $APP_DIR"
 # HOST[:PORT] -> "host port"; the host as the config schema accepts it (a name or an IPv4 address).
 split_host() {
   local what=$1 v=$2 host port=22
@@ -179,7 +184,10 @@ if [ -e "$(R $KEY)" ]; then
 else
   act ssh-keygen -q -t ed25519 -N "" -C "patchbench-runner@$(hostname)" -f "$(R $KEY)"
 fi
-[ $DRY -eq 1 ] || say "authorize it on the target and the peer: append $(R $KEY).pub to ~root/.ssh/authorized_keys there"
+if [ $DRY -eq 0 ]; then
+  say "authorize it on the ssh target: append $(R $KEY).pub to ~$TARGET_USER/.ssh/authorized_keys there (--target-user)"
+  say "and on the bench peer: append it to ~root/.ssh/authorized_keys there (the peer's user, bench.remote.user, is root unless the tree says otherwise)"
+fi
 
 # 6. Host keys: pinned only when the key the machine offers matches the fingerprint the admin read on its console.
 pin() {

@@ -1,9 +1,12 @@
 import { z } from "zod";
 import { historySchema } from "./history-schema.ts";
+import { POOL_NAME } from "../queue/queue-names.ts";
 import { BENCH_TESTS, SOCKOPTS, TOPOLOGIES } from "../domain/bench.ts";
 import { webSchema } from "./web-schema.ts";
 import { patchworkSchema } from "./patchwork-schema.ts";
 import { fromSeries, SERIES_BPF_NAME, SERIES_BPF_PROGS_DIR } from "../domain/series-bpf-program.ts";
+
+const POOL_NAME_MESSAGE = "a pool name is letters, digits, _ and - (it names a queue and a systemd unit)";
 
 /**
  * The configuration schema. Every option documents itself with `describe`;
@@ -310,7 +313,7 @@ export const treeSchema = z
     branch: z.string().default("master").describe("Base branch."),
     lists: z.array(z.string()).default([]).describe("Mailing lists whose series target this tree."),
     tags: z.array(z.string()).default([]).describe("Subject tree tags that select this tree, e.g. bpf-next."),
-    pool: z.string().default("local").describe("Runner pool that runs this tree's jobs."),
+    pool: z.string().regex(POOL_NAME, POOL_NAME_MESSAGE).default("local").describe("Runner pool that runs this tree's jobs."),
     stages: z
       .array(z.enum(["apply", "build", "selftests", "bench"]))
       .default(["apply", "selftests", "bench"])
@@ -482,7 +485,7 @@ export const githubSchema = z
         minRounds: z.number().int().min(2).default(2).describe("Fewest rounds per variant a /bench may ask for."),
         maxRounds: z.number().int().min(2).default(16).describe("Most rounds per variant a /bench may ask for."),
         maxRunnerMinutes: z.number().int().min(1).default(60).describe("Most estimated runner time of one /bench, minutes."),
-        pools: z.array(z.string()).default(["local"]).describe("Runner pools a /bench runner=POOL may name."),
+        pools: z.array(z.string().regex(POOL_NAME, POOL_NAME_MESSAGE)).default(["local"]).describe("Runner pools a /bench runner=POOL may name."),
         allowlist: z.array(z.string()).default([]).describe("GitHub logins allowed to /bench besides owners, members and collaborators."),
         rateLimit: benchRateLimitSchema,
       })
@@ -550,7 +553,7 @@ export const globalSchema = z
       .default({ path: null, url: null }),
     runner: z
       .object({
-        pool: z.string().default("local").describe("Pool the local runner agent joins."),
+        pool: z.string().regex(POOL_NAME, POOL_NAME_MESSAGE).default("local").describe("Pool the local runner agent joins."),
         workDir: z.string().nullable().default(null).describe("Worktrees and logs; default <dataDir>/work."),
         jobTimeoutSec: z
           .number()

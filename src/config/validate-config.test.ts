@@ -121,3 +121,14 @@ test("BPF programs from the series: named, not a path; only in arms", () => {
   const hostVariant = tree("  variants:\n    - { name: a, settings: [] }\n    - { name: b, settings: [{ kind: tc-bpf, source: series, object: x }] }\n");
   assert.match(hostVariant.errors.map(formatIssue).join("\n"), /name it in an arm, not in a settings variant/);
 });
+
+test("a pool name that cannot name a queue is refused where it is written (tree pool, runner.pool, github.bench.pools)", () => {
+  const r = validateConfig({
+    global: { file: "g.yaml", text: "runner:\n  pool: lab.1\ngithub:\n  bench:\n    pools: [local, 'x y']\n" },
+    trees: [{ file: "bpf-next.yaml", text: "name: bpf-next\nurl: /x\npool: bare.metal\n" }],
+  });
+  assert.deepEqual(r.errors.map((e) => `${e.file} ${e.path}`).sort(), ["bpf-next.yaml pool", "g.yaml github.bench.pools.1", "g.yaml runner.pool"]);
+  assert.ok(r.errors.every((e) => /letters, digits, _ and -/.test(formatIssue(e))), r.errors.map(formatIssue).join("\n"));
+  const ok = validateConfig({ global: { file: "g.yaml", text: "runner:\n  pool: bare_metal-2\n" }, trees: [{ file: "bpf-next.yaml", text: "name: bpf-next\nurl: /x\npool: bare_metal-2\n" }] });
+  assert.deepEqual(ok.errors, []);
+});

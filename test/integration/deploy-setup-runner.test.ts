@@ -5,6 +5,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { POOL_NAME } from "../../src/queue/queue-names.ts";
 import { PROJECT_ROOT } from "../helpers/fixtures.ts";
 import { createSshNetns, SSHD, type SshNetns } from "../helpers/sshd-netns.ts";
 
@@ -87,6 +88,26 @@ describe("deploy/setup-runner.sh", () => {
     assert.match(unknown.stderr, /^Usage: deploy\/setup-runner\.sh/);
     assert.match(unknown.stderr, /unknown argument: --frobnicate/);
     assert.match(run(["--help"]).stdout, /--dry-run +print each step, change nothing/);
+  });
+
+  test("--pool takes exactly the names patchbench takes; --app-dir with characters sed or a unit would misread is refused; the key is to be authorized for --target-user", () => {
+    for (const pool of ["lab", "lab_2-X", "lab.1", "a b", "-x", "lab/1", "läb"]) {
+      const r = run(["--dry-run", "--root", join(dir, "pools"), "--skip-packages", "--no-doctor", "--pool", pool]);
+      assert.equal(r.code === 0, POOL_NAME.test(pool), `--pool ${pool}: exit ${r.code} ${r.stderr}`);
+      if (!POOL_NAME.test(pool)) assert.match(r.stderr, /--pool: not a pool name \(letters, digits, _ and -\)/);
+    }
+    for (const appDir of ["/opt/a#b", "/opt/a&b", "/opt/a b", "/opt/50%", "/opt/a\\b", "/opt/$HOME"]) {
+      const r = run(["--dry-run", "--app-dir", appDir]);
+      assert.equal(r.code, 2, `--app-dir ${appDir}: ${r.stdout}`);
+      assert.match(r.stderr, /--app-dir: only letters, digits and/);
+    }
+    const root = join(dir, "user");
+    const r = run(["--root", root, "--skip-packages", "--no-doctor", "--target-user", "bench", "--app-dir", "/srv/patch-bench_2.0", "--pool", "lab_2"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /append \S+\/etc\/patchbench\/ssh\/id_ed25519\.pub to ~bench\/\.ssh\/authorized_keys there/);
+    const unit = readFileSync(join(root, "etc/systemd/system/patchbench-runner@.service"), "utf8");
+    assert.match(unit, /^ExecStart=\/usr\/bin\/node \/srv\/patch-bench_2\.0\/bin\/patchbench\.js runner --pool %i$/m);
+    assert.match(unit, /^WorkingDirectory=\/srv\/patch-bench_2\.0$/m);
   });
 
   test("without systemctl the enable step is skipped with what to run", () => {
