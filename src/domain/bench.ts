@@ -14,15 +14,21 @@ export type VariantSetting =
   /** A netperf test-specific socket option (-D, -s, -S) on every run of the variant. */
   | { kind: "sockopt"; option: SockoptName; value?: string }
   /** A BPF object's sock_ops program attached to a child cgroup v2 that netperf and netserver run in. */
-  | { kind: "bpf-cgroup"; object: string; program?: string; source?: BpfObjectSource }
+  | { kind: "bpf-cgroup"; object: string; program?: string; source?: BpfObjectSource; builtFrom?: string }
   /** A tc-BPF program on the egress of the client (or server) veth of namespace topologies. */
-  | { kind: "tc-bpf"; object: string; section: string; side: "client" | "server"; source?: BpfObjectSource };
+  | { kind: "tc-bpf"; object: string; section: string; side: "client" | "server"; source?: BpfObjectSource; builtFrom?: string };
 
 /**
  * Where a BPF setting's object comes from: "runner" (default), `object` is a file on the runner;
  * "series", `object` names a program of the candidate tree's BPF selftests (series-bpf-program.ts).
  */
 export type BpfObjectSource = "runner" | "series";
+
+/**
+ * How a report names a BPF setting's object: the series' source it was built from (the object
+ * itself is a long path under the flow's artifacts), else the configured file.
+ */
+export const bpfObjectLabel = (s: { object: string; builtFrom?: string }): string => (s.builtFrom ? `${s.builtFrom} (built from the series)` : s.object);
 
 export const SOCKOPTS = ["nodelay", "local-buffer", "remote-buffer"] as const;
 export type SockoptName = (typeof SOCKOPTS)[number];

@@ -26,7 +26,7 @@ test("resolveSeriesBpf: built objects take the names' place; an arm with a progr
   ];
   const r = resolveSeriesBpf([arm("ok", [busy, sockops, runnerObj]), arm("bad", [sockops, tc]), arm("plain", [busy])], built);
   assert.deepEqual(r.arms.map((a) => a.name), ["ok", "plain"]);
-  assert.deepEqual(r.arms[0]!.settings, [busy, { kind: "bpf-cgroup", object: "/w/artifacts/f/bpf/pb_sockops.bpf.o", source: "runner" }, runnerObj]);
+  assert.deepEqual(r.arms[0]!.settings, [busy, { kind: "bpf-cgroup", object: "/w/artifacts/f/bpf/pb_sockops.bpf.o", source: "runner", builtFrom: "tools/testing/selftests/bpf/progs/pb_sockops.c" }, runnerObj]);
   assert.equal(r.arms[0]!.claimedAs, null, "the rest of the arm is kept");
   assert.deepEqual(r.dropped, [{ name: "bad", why: "arm bad not measured: tools/testing/selftests/bpf/progs/pb_delay.c: clang could not build it: x.c:1: error: y" }]);
   // Nothing built (a flow whose build stage did not run them): said, not guessed.

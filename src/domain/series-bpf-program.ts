@@ -63,7 +63,7 @@ export function resolveSeriesBpf<A extends { name: string; settings: readonly Va
         problems.push(`${seriesBpfSource(s.object)}: ${b?.problem ?? "not built by this flow's build stage"}`);
         return s;
       }
-      return { ...s, object: b.object, source: "runner" };
+      return { ...s, object: b.object, source: "runner", builtFrom: b.source };
     });
     if (problems.length > 0) out.dropped.push({ name: arm.name, why: `arm ${arm.name} not measured: ${problems.join("; ")}` });
     else out.arms.push({ ...arm, settings });

@@ -46,11 +46,12 @@ test("planVariant splits who applies what: sysctls, netperf test-specific args, 
       { kind: "sockopt", option: "nodelay" },
       { kind: "sockopt", option: "local-buffer", value: "131072" },
       { kind: "bpf-cgroup", object: "/o/s.o" },
-      { kind: "tc-bpf", object: "/o/t.o", section: "tc", side: "client" },
+      { kind: "tc-bpf", object: "/w/artifacts/f/bpf/t.bpf.o", section: "tc", side: "client", builtFrom: "tools/testing/selftests/bpf/progs/t.c" },
     ],
   });
   assert.deepEqual(p.sysctls, [{ key: "net.core.busy_read", value: "50" }]);
   assert.deepEqual(p.netperfArgs, ["-D", "-s", "131072,131072"]);
-  assert.deepEqual(p.cgroupBpf, { object: "/o/s.o", program: null });
-  assert.deepEqual(p.tcBpf, [{ object: "/o/t.o", section: "tc", side: "client" }]);
+  assert.deepEqual(p.cgroupBpf, { object: "/o/s.o", program: null, label: "/o/s.o" });
+  // A program built from the series keeps its object path for the runner, and its source for the report.
+  assert.deepEqual(p.tcBpf, [{ object: "/w/artifacts/f/bpf/t.bpf.o", section: "tc", side: "client", label: "tools/testing/selftests/bpf/progs/t.c (built from the series)" }]);
 });

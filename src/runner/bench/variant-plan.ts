@@ -1,4 +1,4 @@
-import type { Variant, VariantSetting } from "../../domain/bench.ts";
+import { bpfObjectLabel, type Variant, type VariantSetting } from "../../domain/bench.ts";
 import { inputError } from "../../lib/errors.ts";
 import { planSettings, type SysctlAssignment } from "./host-settings.ts";
 
@@ -14,8 +14,8 @@ export interface VariantPlan {
   /** netperf test-specific arguments (after `--`). */
   netperfArgs: string[];
   /** At most one sock_ops object per variant (one program per cgroup attach type). */
-  cgroupBpf: { object: string; program: string | null } | null;
-  tcBpf: { object: string; section: string; side: "client" | "server" }[];
+  cgroupBpf: { object: string; program: string | null; label: string } | null;
+  tcBpf: { object: string; section: string; side: "client" | "server"; label: string }[];
 }
 
 const OBJECT_RE = /^\/[A-Za-z0-9_./+-]{1,4000}\.o$/;
@@ -53,13 +53,13 @@ export function planVariant(v: Variant): VariantPlan {
       checkObject(s.object, `variant ${v.name}`);
       if (s.program !== undefined && !PROGRAM_RE.test(s.program)) throw inputError(`variant ${v.name}: bad program name ${JSON.stringify(s.program)}`);
       if (plan.cgroupBpf) throw inputError(`variant ${v.name}: only one bpf-cgroup object per variant`);
-      plan.cgroupBpf = { object: s.object, program: s.program ?? null };
+      plan.cgroupBpf = { object: s.object, program: s.program ?? null, label: bpfObjectLabel(s) };
     } else if (s.kind === "tc-bpf") {
       checkObject(s.object, `variant ${v.name}`);
       if (!SECTION_RE.test(s.section)) throw inputError(`variant ${v.name}: bad section ${JSON.stringify(s.section)}`);
       if (s.side !== "client" && s.side !== "server") throw inputError(`variant ${v.name}: tc-bpf side must be client or server`);
       if (plan.tcBpf.some((t) => t.side === s.side)) throw inputError(`variant ${v.name}: one tc-bpf program per side`);
-      plan.tcBpf.push({ object: s.object, section: s.section, side: s.side });
+      plan.tcBpf.push({ object: s.object, section: s.section, side: s.side, label: bpfObjectLabel(s) });
     }
   }
   return plan;
@@ -78,9 +78,9 @@ export function describeVariant(v: Variant): string {
         case "sockopt":
           return `netperf ${s.option}${s.value === undefined ? "" : `=${s.value}`}`;
         case "bpf-cgroup":
-          return `sock_ops ${s.object}${s.program ? `:${s.program}` : ""} on a child cgroup`;
+          return `sock_ops ${bpfObjectLabel(s)}${s.program ? `:${s.program}` : ""} on a child cgroup`;
         case "tc-bpf":
-          return `tc-bpf ${s.object} sec ${s.section} on ${s.side} egress`;
+          return `tc-bpf ${bpfObjectLabel(s)} sec ${s.section} on ${s.side} egress`;
       }
       return "";
     })

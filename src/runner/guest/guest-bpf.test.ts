@@ -36,7 +36,12 @@ test("attachBpfInGuest: objects are copied in through the agent, sock_ops on a c
   const files: Record<string, string> = { "/srv/o/sockops.o": "SOCKOPS-ELF", "/srv/o/delay.o": "TC-ELF" };
   const out = await attachBpfInGuest(
     { label: "candidate", exec: r.exec },
-    { name: "arm1", cgroupBpf: { object: "/srv/o/sockops.o", program: null }, tcBpf: [{ object: "/srv/o/delay.o", section: "tc", side: "client" }] },
+    {
+      name: "arm1",
+      cgroupBpf: { object: "/srv/o/sockops.o", program: null, label: "/srv/o/sockops.o" },
+      // A program built from the series is named by its source, not by the object's long artifacts path.
+      tcBpf: [{ object: "/srv/o/delay.o", section: "tc", side: "client", label: "tools/testing/selftests/bpf/progs/delay.c (built from the series)" }],
+    },
     topo,
     (p) => Buffer.from(files[p]!),
   );
@@ -56,7 +61,7 @@ test("attachBpfInGuest: objects are copied in through the agent, sock_ops on a c
   );
   assert.deepEqual(out.notes, [
     "arm1: sock_ops of /srv/o/sockops.o attached to a cgroup holding netserver and netperf, inside the guest",
-    "arm1: tc-BPF /srv/o/delay.o sec tc on the client veth egress, inside the guest (not on loopback: no veth there)",
+    "arm1: tc-BPF tools/testing/selftests/bpf/progs/delay.c (built from the series) sec tc on the client veth egress, inside the guest (not on loopback: no veth there)",
   ]);
 });
 
@@ -66,11 +71,11 @@ test("attachBpfInGuest: nothing to attach runs nothing; a refused load names the
   assert.deepEqual(none.calls, []);
   const refused = recorder((argv) => (argv[1] === "prog" ? "libbpf: prog 'x': BPF program load failed: Invalid argument" : null));
   await assert.rejects(
-    attachBpfInGuest({ label: "candidate", exec: refused.exec }, { name: "arm1", cgroupBpf: { object: "/srv/o/bad.o", program: null }, tcBpf: [] }, topo, () => Buffer.from("x")),
+    attachBpfInGuest({ label: "candidate", exec: refused.exec }, { name: "arm1", cgroupBpf: { object: "/srv/o/bad.o", program: null, label: "/srv/o/bad.o" }, tcBpf: [] }, topo, () => Buffer.from("x")),
     /side arm1: bpftool could not load \/srv\/o\/bad\.o in the candidate guest: libbpf: prog 'x': BPF program load failed: Invalid argument/,
   );
   await assert.rejects(
-    attachBpfInGuest({ label: "candidate", exec: none.exec }, { name: "arm1", cgroupBpf: { object: "/nope.o", program: null }, tcBpf: [] }, topo, () => {
+    attachBpfInGuest({ label: "candidate", exec: none.exec }, { name: "arm1", cgroupBpf: { object: "/nope.o", program: null, label: "/nope.o" }, tcBpf: [] }, topo, () => {
       throw new Error("ENOENT: no such file or directory, open '/nope.o'");
     }),
     /side arm1: cannot read BPF object \/nope\.o: ENOENT/,

@@ -54,7 +54,7 @@ export async function attachBpfInGuest(
     await run(["bpftool", "prog", "load", obj, GUEST_PIN, "type", "sockops"], `bpftool could not load ${vp.cgroupBpf.object}`);
     await run(["bpftool", "cgroup", "attach", GUEST_CGROUP, "sock_ops", "pinned", GUEST_PIN], `bpftool could not attach ${vp.cgroupBpf.object}`);
     cgroup = { path: GUEST_CGROUP, name: "pb-bench-cg" };
-    notes.push(`${vp.name}: sock_ops of ${vp.cgroupBpf.object} attached to a cgroup holding netserver and netperf, inside the guest`);
+    notes.push(`${vp.name}: sock_ops of ${vp.cgroupBpf.label} attached to a cgroup holding netserver and netperf, inside the guest`);
   }
   for (const t of vp.tcBpf) {
     const obj = await copyIn(t.object);
@@ -65,7 +65,7 @@ export async function attachBpfInGuest(
       if (ns && dev) await attachTcEgress(ns, dev, obj, t.section, { exec: g.exec });
     }
     const without = [...topo.entries()].filter(([, h]) => !(t.side === "client" ? h.clientIf : h.serverIf)).map(([name]) => name);
-    notes.push(`${vp.name}: tc-BPF ${t.object} sec ${t.section} on the ${t.side} veth egress, inside the guest${without.length ? ` (not on ${without.join(", ")}: no veth there)` : ""}`);
+    notes.push(`${vp.name}: tc-BPF ${t.label} sec ${t.section} on the ${t.side} veth egress, inside the guest${without.length ? ` (not on ${without.join(", ")}: no veth there)` : ""}`);
   }
   return { cgroup, notes };
 }
