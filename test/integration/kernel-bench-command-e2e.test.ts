@@ -164,7 +164,9 @@ describe("/bench on a pull request: base vs candidate kernel, the PR's built ker
     const body = "Let's see it on the kernel itself:\n/bench tests=TCP_RR sizes=1\n";
     const ask = issueCommentPayload(gh, { owner: OWNER, repo: REPO, cloneUrl: bare, number: 1, commentId: 7001, body, login: "maint", association: "COLLABORATOR" });
     assert.equal(await sendWebhook(webhook, SECRET, "issue_comment", "d-kbench-1", ask), 200);
-    const ack = await waitFor("the acknowledgement", () => [...gh.comments.values()].find((c) => c.body.includes("queued, position")), 60_000);
+    // The queue page's own row: a place and a start, or "taken at once" when the idle runner already has it.
+    const ack = await waitFor("the acknowledgement", () => [...gh.comments.values()].find((c) => c.body.includes("**patchbench:** queued, ")), 60_000);
+    assert.match(ack.body, /queued, (position \d+ on runner pool `local`, estimated start \d{4}-\d\d-\d\d \d\d:\d\d UTC|taken at once by a runner of pool `local`) \(this run/, ack.body);
     process.stderr.write(`# acknowledgement after ${Date.now() - t1} ms:\n${ack.body}\n`);
     // The estimate is the runner's: the PR's flow built both kernels of this head, so no build is counted.
     assert.match(
