@@ -1,0 +1,153 @@
+import { chmodSync, closeSync, constants, copyFileSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProgsBuild } from "../../domain/results.ts";
+import { ExecError } from "../../lib/exec.ts";
+import type { Git } from "../../lib/git.ts";
+import type { Sandbox } from "../../lib/sandbox.ts";
+import { BPF_SELFTESTS_DIR, planSlimTestProgs } from "./plan-test-progs.ts";
+
+/** What the selftests Makefile reads outside tools/: bpftool's disassembler, bpf_doc.py, UAPI headers. */
+const SOURCE_PATHS = ["tools", "kernel/bpf", "scripts", "include"];
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
+/** Where a side's build is kept under the flow's artifacts, and found in the guest's share. */
+export const testProgsDirName = (label: "base" | "candidate") => `test_progs-${label}`;
+
+/**
+ * Does this ELF file carry a .BTF section (a kernel built with CONFIG_DEBUG_INFO_BTF)? Reads only
+ * the section headers; anything that is not a readable 64-bit little-endian ELF is "no".
+ */
+export function hasBtfSection(file: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return false;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return false;
+    const read = (pos: number, len: number) => {
+      const b = Buffer.alloc(len);
+      return readSync(fd, b, 0, len, pos) === len ? b : null;
+    };
+    const h = read(0, 64);
+    if (!h || h.readUInt32BE(0) !== 0x7f454c46 || h[4] !== 2 || h[5] !== 1) return false;
+    const shoff = Number(h.readBigUInt64LE(0x28));
+    const [shentsize, shnum, shstrndx] = [h.readUInt16LE(0x3a), h.readUInt16LE(0x3c), h.readUInt16LE(0x3e)];
+    if (shentsize < 64 || shnum === 0 || shnum > 65535 || shstrndx >= shnum) return false;
+    const sections = read(shoff, shentsize * shnum);
+    if (!sections) return false;
+    const at = (i: number) => ({ name: sections.readUInt32LE(i * shentsize), offset: Number(sections.readBigUInt64LE(i * shentsize + 0x18)), size: Number(sections.readBigUInt64LE(i * shentsize + 0x20)) });
+    const strtab = at(shstrndx);
+    const names = strtab.size > 0 && strtab.size < 1 << 20 ? read(strtab.offset, strtab.size) : null;
+    if (!names) return false;
+    for (let i = 0; i < shnum; i++) {
+      const n = at(i).name;
+      if (n < names.length && names.toString("latin1", n, names.indexOf(0, n)) === ".BTF") return true;
+    }
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface BuildTestProgsRequest {
+  label: "base" | "candidate";
+  /** The mirror: sources are read from the commit with git, never from a worktree. */
+  repo: string;
+  commit: string;
+  /** Test names (not filters) the build must hold. */
+  tests: readonly string[];
+  /** A BTF file for vmlinux.h (the kernel's vmlinux when it has BTF, else the runner's). */
+  btf: string;
+  artifactsDir: string;
+  git: Git;
+  sandbox: Sandbox;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+const firstErrors = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => /\berror\b|Error \d|\*\*\*/.test(l))
+    .slice(0, 3)
+    .join(" ")
+    .slice(0, 600) || text.trim().split("\n").slice(-3).join(" ").slice(0, 600);
+
+/**
+ * Build test_progs from one side's tree with only the wanted tests (planSlimTestProgs): sources
+ * exported by git from the commit, unpacked and built by the tree's own Makefile (libbpf,
+ * bpftool, resolve_btfids from the tree; Debian's clang) in the sandbox — the series' code runs
+ * there — and the binary and its BPF objects copied out as regular files into
+ * `<artifacts>/test_progs-<label>/`. Never throws for what the tree does: `problem` says it.
+ */
+export async function buildTestProgs(r: BuildTestProgsRequest): Promise<TestProgsBuild> {
+  const t0 = Date.now();
+  const result = (o: Partial<TestProgsBuild>): TestProgsBuild => ({ label: r.label, dir: null, present: [], problem: null, seconds: Math.round((Date.now() - t0) / 100) / 10, ...o });
+  const sig = r.signal ? { signal: r.signal } : {};
+  const spec = (p: string) => `${r.commit}:${p}`;
+  if ((await r.git(["cat-file", "-e", spec(`${BPF_SELFTESTS_DIR}/Makefile`)], { repo: r.repo, okCodes: "any" })).code !== 0) {
+    return result({ problem: `no ${BPF_SELFTESTS_DIR} in this tree` });
+  }
+  const names = r.tests.filter((t) => /^[A-Za-z0-9_]+$/.test(t));
+  const pattern = `^void (serial_)?test_(${names.join("|")})\\((void)?\\)`;
+  const grep = names.length
+    ? await r.git(["grep", "-l", "-z", "-E", pattern, r.commit, "--", `${BPF_SELFTESTS_DIR}/prog_tests/*.c`], { repo: r.repo, okCodes: [0, 1], ...sig })
+    : { stdout: "" };
+  const progTests = new Map<string, string>();
+  for (const hit of grep.stdout.split("\0").filter(Boolean)) {
+    const path = hit.slice(r.commit.length + 1);
+    progTests.set(path, (await r.git(["show", spec(path)], { repo: r.repo, maxOutput: 4 * 1024 * 1024, ...sig })).stdout);
+  }
+  const listed = await r.git(["ls-tree", "-r", "-z", "--name-only", r.commit, "--", `${BPF_SELFTESTS_DIR}/prog_tests`, `${BPF_SELFTESTS_DIR}/progs`], { repo: r.repo, ...sig });
+  const makefile = (await r.git(["show", spec(`${BPF_SELFTESTS_DIR}/Makefile`)], { repo: r.repo, ...sig })).stdout;
+  const plan = planSlimTestProgs({ wanted: names, progTests, sources: listed.stdout.split("\0").filter(Boolean), makefile });
+  if (plan.present.length === 0) return result({ problem: null, present: [] });
+
+  const tmp = mkdtempSync(join(tmpdir(), "pb-test-progs-"));
+  // The sandbox user reads the tar and the BTF from here and builds under src/.
+  chmodSync(tmp, 0o755);
+  const src = join(tmp, "src");
+  const tar = join(tmp, "src.tar");
+  const btf = join(tmp, "vmlinux.btf");
+  const logFile = join(r.artifactsDir, `${testProgsDirName(r.label)}.log`);
+  try {
+    mkdirSync(src);
+    mkdirSync(r.artifactsDir, { recursive: true });
+    copyFileSync(r.btf, btf);
+    chmodSync(btf, 0o644);
+    await r.git(["archive", "--format=tar", "-o", tar, r.commit, "--", ...SOURCE_PATHS, ...plan.exclude.map((p) => `:(exclude,literal)${p}`)], { repo: r.repo, timeoutMs: 300_000, ...sig });
+    chmodSync(tar, 0o644);
+    await r.sandbox.prepareWritable([src]);
+    const run = (argv: string[], timeoutMs: number) =>
+      r.sandbox.run(argv, { cwd: src, writable: [src], readOnly: [tar, btf], env: { LC_ALL: "C" }, timeoutMs, maxOutput: 32 * 1024 * 1024, ...sig });
+    await run(["tar", "-xf", tar, "-C", src, "--no-same-owner", "--no-same-permissions"], 300_000);
+    const vars = Object.entries({ ...plan.makeVars, VMLINUX_BTF: btf }).map(([k, v]) => `${k}=${v}`);
+    try {
+      const made = await run(["make", "-C", BPF_SELFTESTS_DIR, `-j${availableParallelism()}`, ...vars, "test_progs"], r.timeoutMs);
+      writeFileSync(logFile, `${made.stdout}${made.stderr}`);
+    } catch (e) {
+      if (!(e instanceof ExecError) || r.signal?.aborted) throw e;
+      const out = `${e.result.stdout}${e.result.stderr}`;
+      writeFileSync(logFile, out);
+      const why = e.result.timedOut ? `over its ${Math.round(r.timeoutMs / 1000)} s deadline` : firstErrors(out);
+      return result({ problem: `test_progs does not build: ${why}` });
+    }
+    const built = join(src, BPF_SELFTESTS_DIR);
+    const dir = join(r.artifactsDir, testProgsDirName(r.label));
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    // The binary and the objects tests open at run time; regular files only, copied without following links.
+    for (const name of readdirSync(built)) {
+      if (name !== "test_progs" && !name.endsWith(".bpf.o")) continue;
+      const st = lstatSync(join(built, name));
+      if (!st.isFile() || st.size > MAX_FILE_BYTES) continue;
+      copyFileSync(join(built, name), join(dir, name), constants.COPYFILE_EXCL);
+    }
+    if (!lstatSync(join(dir, "test_progs"), { throwIfNoEntry: false })?.isFile()) return result({ problem: "the build left no test_progs" });
+    return result({ dir, present: plan.present });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
