@@ -8,7 +8,8 @@
 #   noop:        a comment-only change in the same file
 #   improvement: on a tree whose history carries the busy-wait, the series removes it;
 #                the cover letter claims a speedup in the seed's format (CLAIM below)
-#   selftest:    adds a KTAP kselftest (net/pb_ktap_smoke.sh) whose second case fails on purpose
+#   selftest:    adds a KTAP kselftest (net/pb_ktap_smoke.sh) and a test_progs test (bpf pb_smoke,
+#                from test/data/test-progs), each with a second case that fails on purpose
 #   bpfprog:     adds two BPF selftest programs (a 1 ms tc busy-wait and a sock_ops program that
 #                sets SO_BUSY_POLL): no kernel change; the programs are an arm's, built from the series
 #   feature:     on the busy-wait history, skips the wait while net.core.busy_read is set: no
@@ -16,6 +17,7 @@
 #                letter claims "baseline TCP vs busy-poll" in the seed's format (FEATURE_CLAIM)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT="$PWD"
 OUT=test/data/kernel-ab
 SRC="$(bash scripts/prepare-kernel-tree.sh)"
 CLAIM="${CLAIM:?set CLAIM to the measured figure line, e.g. 'TCP_RR (loopback) 1 B 1.2k -> 2.4k tps (2.00x)'}"
@@ -64,10 +66,14 @@ echo "not ok 2 fails_on_purpose"
 exit 1
 EOS
 chmod 755 "$T"
-git add -f "$T"
-git commit -q -m "selftests: net: a KTAP smoke test that fails on purpose" -m "Test data for patchbench: a new test whose second case always fails." -m "Signed-off-by: Ada Hacker <ada@example.org>"
+# And a test_progs test (test/data/test-progs): its BPF program runs once, its second subtest fails.
+B=tools/testing/selftests/bpf
+cp "$ROOT/test/data/test-progs/pb_smoke.prog_test.c" "$B/prog_tests/pb_smoke.c"
+cp "$ROOT/test/data/test-progs/pb_smoke.prog.c" "$B/progs/pb_smoke.c"
+git add -f "$T" "$B/prog_tests/pb_smoke.c" "$B/progs/pb_smoke.c"
+git commit -q -m "selftests: smoke tests that fail on purpose" -m "Test data for patchbench: a new KTAP kselftest and a new test_progs test, each with a case that always fails." -m "Signed-off-by: Ada Hacker <ada@example.org>"
 fmt >"$W/selftest.mbox"
-cover "selftests: a failing smoke test" "Adds a KTAP kselftest whose second case fails on purpose." "$W/selftest.mbox"
+cover "selftests: failing smoke tests" "Adds a KTAP kselftest and a test_progs test, each with a case that fails on purpose." "$W/selftest.mbox"
 
 git checkout -q -b bpfprog base
 P=tools/testing/selftests/bpf/progs

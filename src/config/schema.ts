@@ -248,6 +248,25 @@ export const kselftestsSchema = z
   })
   .strict();
 
+/** "name" or "name/subtest", as test_progs -t takes them (a name, never a pattern or a path). */
+const TEST_PROGS_FILTER = /^[A-Za-z0-9_]+(?:\/[A-Za-z0-9_]+)?$/;
+
+export const testProgsSchema = z
+  .object({
+    tests: z
+      .array(z.string().regex(TEST_PROGS_FILTER, "a test_progs test, or test/subtest, e.g. tcpbpf_user or tcp_splice/busy_poll"))
+      .default([])
+      .describe("test_progs tests (test or test/subtest) run inside the base and the candidate kernel, with a test_progs built from each side's tree."),
+    fromSeries: z
+      .boolean()
+      .default(true)
+      .describe("Also run the test_progs tests the series adds or changes (tools/testing/selftests/bpf/prog_tests); new tests are told apart."),
+    maxFromSeries: z.number().int().min(0).max(50).default(10).describe("Most series tests run per flow (the rest are listed as not run)."),
+    timeoutSec: z.number().int().min(5).max(3600).default(600).describe("Deadline of one test_progs run inside a guest."),
+    buildTimeoutSec: z.number().int().min(30).max(7200).default(1800).describe("Deadline of one side's test_progs build."),
+  })
+  .strict();
+
 export const bootSchema = z
   .object({
     target: z.enum(["host", "qemu", "ssh"]).default("host").describe("Where kernels run: the runner itself, QEMU, or a machine over SSH."),
@@ -322,6 +341,11 @@ export const treeSchema = z
     kselftests: kselftestsSchema
       .default(kselftestsSchema.parse({}))
       .describe("Kselftests (KTAP output) run in the base and the candidate kernel by the selftests stage when the flow built them."),
+    testProgs: testProgsSchema
+      .default(testProgsSchema.parse({}))
+      .describe(
+        "BPF selftests (test_progs) run in the base and the candidate kernel when the flow built them: the named tests, the test_progs suites of `suites` that apply, and the series' own; test_progs is built from each side's tree with only those tests.",
+      ),
     checks: z
       .array(z.string())
       .default(["checkpatch", "signed-off-by", "fixes-tag"])

@@ -122,6 +122,39 @@ export interface BuildData {
   probeChanges: { name: string; base: Status | null; candidate: Status | null; note: string }[];
   /** The BPF programs the flow's arms take from the series, compiled from the candidate tree. */
   bpfObjects?: SeriesBpfObject[];
+  /** test_progs built from each side's tree for the selftests stage's guests. */
+  testProgs?: TestProgsBuilds;
+}
+
+/** One test_progs run a flow asks for: `-t <filter>`, and where the test came from. */
+export interface TestProgsSelection {
+  /** test or test/subtest, as `test_progs -t` takes it. */
+  filter: string;
+  test: string;
+  subtest?: string;
+  from: "config" | "suite" | "series";
+}
+
+/** One side's test_progs, built with only the flow's tests. */
+export interface TestProgsBuild {
+  label: "base" | "candidate";
+  /** Folder holding test_progs and its BPF objects; null when nothing was built. */
+  dir: string | null;
+  /** The wanted tests this side's tree defines. */
+  present: string[];
+  /** Why there is no build (the tree has no BPF selftests, it does not compile, ...). */
+  problem: string | null;
+  seconds: number;
+}
+
+export interface TestProgsBuilds {
+  selections: TestProgsSelection[];
+  /** Series tests over testProgs.maxFromSeries. */
+  notRun: string[];
+  /** Where vmlinux.h came from, for the report. */
+  btfFrom: string;
+  base: TestProgsBuild | null;
+  candidate: TestProgsBuild | null;
 }
 
 export interface SuiteTest {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { benchSchema, bootSchema, buildSchema, kselftestsSchema } from "../config/schema.ts";
+import { benchSchema, bootSchema, buildSchema, kselftestsSchema, testProgsSchema } from "../config/schema.ts";
 import { STAGES } from "../domain/results.ts";
 
 /**
@@ -23,6 +23,8 @@ export const stageJobSchema = z.object({
   patches: z.array(z.object({ index: z.number().int(), subject: z.string(), rawBase64: z.string() })),
   suites: z.array(z.string()),
   kselftests: kselftestsSchema.default(kselftestsSchema.parse({})),
+  /** test_progs inside the built kernels; null when the flow does not both build and run selftests. */
+  testProgs: testProgsSchema.nullable().default(null),
   bench: benchSchema,
   /** The branch tip the orchestrator saw when it planned the flow (null: it has no mirror). */
   treeTip: z.string().nullable().default(null),

@@ -70,6 +70,7 @@ export function planFlow(input: {
     suites: tree.suites,
     // Only where it is used (kernels built and selftests run), so other trees' flow ids stay as they were.
     ...(kernelSelftests ? { kselftests: tree.kselftests } : {}),
+    ...(kernelSelftests ? { testProgs: tree.testProgs } : {}),
     bench,
     tree: tree.name,
     branch: tree.branch,
@@ -95,6 +96,7 @@ export function planFlow(input: {
     patches,
     suites: tree.suites,
     kselftests: tree.kselftests,
+    testProgs: kernelSelftests ? tree.testProgs : null,
     bench,
     treeTip: input.treeTip ?? null,
     unsent: series.syntheticMessageIds === true,

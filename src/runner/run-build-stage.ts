@@ -20,7 +20,9 @@ import type { BootTarget } from "./boot/boot-target.ts";
 import { buildGuestProbe } from "./boot/build-guest-probe.ts";
 import { createBootTarget } from "./boot/create-boot-target.ts";
 import { BuildFailure, buildKernel } from "./build/build-kernel.ts";
+import { buildFlowTestProgs } from "./build/build-flow-test-progs.ts";
 import { buildSeriesBpfObjects, isRunnerSideProblem } from "./build/build-series-bpf.ts";
+import { describeTestProgsBuilds } from "../domain/describe-test-progs.ts";
 import { compareProbes } from "./build/compare-probes.ts";
 import { keepBuiltKernel, keptVmlinuxHeader, kernelCacheKey, takeCachedKernel } from "./build/kernel-cache.ts";
 import { newWarnings } from "./build/parse-build-warnings.ts";
@@ -181,6 +183,9 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
           : { none: `the candidate kernel was kept from flow ${c.reused.flowId}, which kept no vmlinux.h with it` };
       data.bpfObjects = await buildSeriesBpfObjects({ treeDir: wt.dir, names: programs, artifactsDir, sandbox, btf, keepHeader: c.reused ? null : kept, ...sig });
     }
+    // test_progs for the selftests stage's guests, each side's from its own tree.
+    const testProgs = await buildFlowTestProgs({ job, repo: mirror.repo, baseCommit: apply.baseCommit!, head, candidateTree: c.reused ? null : wt.dir, artifactsDir, git, sandbox, ...sig });
+    if (testProgs) data.testProgs = testProgs;
 
     const probe = await buildGuestProbe(join(deps.workDir, "cache"), deps.exec);
     const timeoutMs = job.boot.timeoutSec * 1000;
@@ -212,6 +217,7 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
     for (const ch of data.probeChanges) notes.push(`${ch.name}: ${ch.note}`);
     const objects = data.bpfObjects ?? [];
     if (objects.some((o) => o.object)) notes.push(`built ${objects.filter((o) => o.object).map((o) => o.source).join(", ")} for the arms`);
+    if (data.testProgs) notes.push(describeTestProgsBuilds(data.testProgs));
     for (const o of objects.filter((x) => x.problem)) {
       // An arm is an extra: its program not building leaves the base-vs-candidate comparison whole.
       // Only the series' code failing to compile warns; a missing program or BTF is the setup's, said.

@@ -6,9 +6,9 @@ import type { Logger } from "../lib/logger.ts";
 import type { Sandbox } from "../lib/sandbox.ts";
 import { mirrorWithTip } from "./apply/apply-tip.ts";
 import { flowRef } from "./apply/flow-ref.ts";
-import { runKselftests } from "./kselftests/run-kselftests.ts";
+import { runSelftestsInKernels } from "./kselftests/run-selftests-in-kernels.ts";
 import { ensureMirror } from "./workspace/ensure-mirror.ts";
-import type { Series } from "../domain/series.ts";
+import { suiteTargetOf } from "./suites/suite-target.ts";
 import { combineStatus } from "../domain/status.ts";
 import { type Exec, ExecError, exec as defaultExec } from "../lib/exec.ts";
 import type { StageJob } from "../queue/payloads.ts";
@@ -84,14 +84,11 @@ export async function runSelftestsStage(job: StageJob, deps: SelftestsDeps): Pro
   const exec = deps.exec ?? defaultExec;
   const sig = deps.signal ? { signal: deps.signal } : {};
   const tests: SuiteTest[] = [];
-  const target = {
-    tree: job.tree.name,
-    series: {
-      title: job.patches[0]?.subject ?? "",
-      patches: job.patches.map((p) => ({ subject: p.subject })) as unknown as Series["patches"],
-    },
-  };
+  const target = suiteTargetOf(job);
+  // With test_progs built from the flow's trees, its suites run inside the kernels instead (below).
+  const inKernels = deps.kernels?.build?.testProgs !== undefined && job.testProgs !== null;
   for (const id of job.suites) {
+    if (inKernels && SUITES.has(id)) continue;
     if (id === "host-probes") {
       tests.push(...(await runHostProbes({ exec, ...sig })));
       tests.push(await runSockopsProbe({ cacheDir: deps.cacheDir ?? join("/tmp", "patchbench-cache"), exec, ...sig }));
@@ -109,14 +106,16 @@ export async function runSelftestsStage(job: StageJob, deps: SelftestsDeps): Pro
       tests.push(await runTestProgsSuite(suite, job.build.testProgs ?? "test_progs", { exec, ...sig }));
     }
   }
-  const kernels: string[] = job.suites.length > 0 ? ["runner's own (host)"] : [];
-  const names = [...job.suites];
-  const k = await kselftestsInKernels(job, deps);
-  // None named and none in the series: nothing is said about kselftests.
+  const onHost = job.suites.filter((id) => !(inKernels && SUITES.has(id)));
+  const kernels: string[] = onHost.length > 0 ? ["runner's own (host)"] : [];
+  const names = [...onHost];
+  const k = await selftestsInKernels(job, deps);
+  // None named and none in the series: nothing is said about selftests in the kernels.
   if (k && k.tests.length > 0) {
     tests.push(...k.tests);
-    kernels.push(`kselftests: ${k.kernels}`);
-    names.push("kselftests");
+    const kinds = [...new Set(k.tests.map((t) => (t.suite === "test_progs" ? "test_progs" : "kselftests")))].join(" and ");
+    kernels.push(`${kinds}: ${k.kernels}`);
+    names.push(kinds);
   }
   const status = combineStatus(tests.map((t) => t.status));
   return {
@@ -130,11 +129,12 @@ export async function runSelftestsStage(job: StageJob, deps: SelftestsDeps): Pro
   };
 }
 
-/** The tree's kselftests in the base and candidate kernels, when the flow built both; null otherwise. */
-async function kselftestsInKernels(job: StageJob, deps: SelftestsDeps): Promise<{ tests: SuiteTest[]; kernels: string } | null> {
+/** The tree's kselftests and the flow's test_progs tests in the base and candidate kernels, when the flow built both; null otherwise. */
+async function selftestsInKernels(job: StageJob, deps: SelftestsDeps): Promise<{ tests: SuiteTest[]; kernels: string } | null> {
   const k = deps.kernels;
   const cfg = job.kselftests;
-  if (!k || (cfg.tests.length === 0 && !cfg.fromSeries)) return null;
+  const builds = job.testProgs ? k?.build?.testProgs : undefined;
+  if (!k || (cfg.tests.length === 0 && !cfg.fromSeries && !builds)) return null;
   const base = k.build?.base?.image;
   const candidate = k.build?.candidate?.image;
   if (!base || !candidate || !k.apply?.baseCommit || !k.apply.head) return null;
@@ -147,8 +147,9 @@ async function kselftestsInKernels(job: StageJob, deps: SelftestsDeps): Promise<
     const detail = "the applied series is not in this runner's mirror (apply ran elsewhere)";
     return { tests: [{ suite: "kselftest", name: "kselftests", status: "error", detail, durationMs: 0 }], kernels: "not run" };
   }
-  return runKselftests({
-    config: cfg,
+  return runSelftestsInKernels({
+    kselftests: cfg,
+    testProgs: builds && job.testProgs ? { builds, timeoutSec: job.testProgs.timeoutSec } : null,
     boot: job.boot,
     repo: mirror.repo,
     baseCommit: k.apply.baseCommit,

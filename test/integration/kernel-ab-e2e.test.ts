@@ -114,7 +114,8 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     });
     writeFileSync(join(configDir, "trees", "linux-6.1.yaml"), stringify(tree("linux-6.1", "base")));
     writeFileSync(join(configDir, "trees", "linux-6.1-slow.yaml"), stringify(tree("linux-6.1-slow", "slow")));
-    writeFileSync(join(configDir, "trees", "linux-6.1-selftests.yaml"), stringify(tree("linux-6.1-selftests", "base", ["apply", "build", "selftests"])));
+    // test_progs: tcp_rtt (in the base tree: sock_ops on a cgroup, TCP over loopback) by name, and the series' own.
+    writeFileSync(join(configDir, "trees", "linux-6.1-selftests.yaml"), stringify({ ...tree("linux-6.1-selftests", "base", ["apply", "build", "selftests"]), testProgs: { tests: ["tcp_rtt"] } }));
     // The feature's arm: the candidate kernel with busy polling on, named as the cover letter's claim names it.
     const busyPoll = { name: "busy_read=50", settings: [{ kind: "sysctl", key: "net.core.busy_read", value: "50" }], claimedAs: { from: "baseline TCP", to: "busy-poll" } };
     writeFileSync(join(configDir, "trees", "linux-6.1-feature.yaml"), stringify(tree("linux-6.1-feature", "slow", ["apply", "build", "bench"], [busyPoll])));
@@ -209,17 +210,21 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     assert.equal(claim[3], "0", `the claim must be compared with the measured cell:\n${report}`);
   });
 
-  test("(d) a series adds a kselftest that fails on purpose: run inside both kernels, 'new in this series: fails', and the mail is not quiet", async () => {
+  test("(d) a series adds a kselftest and a test_progs test that fail on purpose: test_progs built from each tree, all run inside both kernels, 'new in this series: fails', a named test passes in both, and the mail is not quiet", async () => {
     const out = JSON.parse(await review("selftest.mbox", "linux-6.1-selftests", ["--json"])) as { text: string; mail: { action: string; reasons: string[] } }[];
     const report = out[0]!.text;
     const flat = report.replace(/\s+/g, " ");
-    assert.match(flat, /Selftests: 0 passed, 1 failed of 1 \(kselftests\)/, report);
+    assert.match(flat, /Selftests: 1 passed, 2 failed of 3 \(kselftests and test_progs\)/, report);
     assert.match(flat, /FAIL kselftest\/net\/pb_ktap_smoke\.sh new in this series: fails \(1 of 2 passed; failed: fails_on_purpose\)/, report);
+    // test_progs from the candidate's tree holds the series' test; the base's does not.
+    assert.match(flat, /FAIL test_progs\/pb_smoke new in this series: fails \(failed: pb_smoke\/fails_on_purpose\)/, report);
+    assert.match(flat, /PASS test_progs\/tcp_rtt passes on base and candidate/, report);
+    assert.match(flat, /test_progs with the flow's 2 test\(s\): 2 for candidate \(\d+ s\); 1 for base \(\d+ s\)/, report);
     // Run inside the series' own kernel, not the runner's: the stage names the guests.
-    assert.match(flat, /kselftests: base and candidate kernels under QEMU (tcg|kvm)/, report);
+    assert.match(flat, /kselftests and test_progs: base and candidate kernels under QEMU (tcg|kvm)/, report);
     assert.equal(out[0]!.mail.action, "send", JSON.stringify(out[0]!.mail));
-    // Quiet mode is on in this config: the mail goes out because of the failing selftest.
-    assert.deepEqual(out[0]!.mail.reasons, ["1 selftest(s) failed"], JSON.stringify(out[0]!.mail));
+    // Quiet mode is on in this config: the mail goes out because of the failing selftests.
+    assert.deepEqual(out[0]!.mail.reasons, ["2 selftest(s) failed"], JSON.stringify(out[0]!.mail));
   });
 
   test("(e) a feature behind a setting: no change by default, the arm with the setting is faster than the plain candidate, and the 'baseline vs feature' claim is checked against it", async () => {

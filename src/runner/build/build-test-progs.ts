@@ -31,7 +31,7 @@ export function hasBtfSection(file: string): boolean {
       return readSync(fd, b, 0, len, pos) === len ? b : null;
     };
     const h = read(0, 64);
-    if (!h || h.readUInt32BE(0) !== 0x7f454c46 || h[4] !== 2 || h[5] !== 1) return false;
+    if (h?.readUInt32BE(0) !== 0x7f454c46 || h[4] !== 2 || h[5] !== 1) return false;
     const shoff = Number(h.readBigUInt64LE(0x28));
     const [shentsize, shnum, shstrndx] = [h.readUInt16LE(0x3a), h.readUInt16LE(0x3c), h.readUInt16LE(0x3e)];
     if (shentsize < 64 || shnum === 0 || shnum > 65535 || shstrndx >= shnum) return false;

@@ -17,7 +17,8 @@ export interface KselftestRun {
   failed: string[];
 }
 
-function failing(tests: readonly ParsedTest[], prefix = ""): string[] {
+/** Names of the failing results (top level, or parent/child for failing subtests). */
+export function failing(tests: readonly ParsedTest[], prefix = ""): string[] {
   return tests.flatMap((t) => {
     const name = `${prefix}${t.name}`;
     const sub = failing(t.subtests, `${name}/`);

@@ -31,7 +31,10 @@ export interface Suite<Parsed, Run> {
   classify(run: Run): SuiteOutcome;
 }
 
-export type TestProgsSuite = Suite<TestProgsOutput, TestProgsRun>;
+export type TestProgsSuite = Suite<TestProgsOutput, TestProgsRun> & {
+  /** What `test_progs -t` is given: test or test/subtest (also the filter run inside built kernels). */
+  filter: string;
+};
 
 const BPF_NET_TREES = new Set(["bpf", "bpf-next", "net", "net-next"]);
 
@@ -63,6 +66,7 @@ export const tcpSpliceSuite: TestProgsSuite = {
   id: "tcp_splice",
   describe: "BPF selftest tcp_splice (test_progs -t tcp_splice): paired-socket splice round trip",
   ...seriesMentions(/splice|tcp_bpf|sockmap|sock_?ops/i, "splice, tcp_bpf, sockmap, sock_ops"),
+  filter: "tcp_splice",
   command: (opts) => testProgsArgv(opts, "tcp_splice"),
   parse: (output) => parseTestProgsOutput(output),
   classify: (run) => classifyTestProgsRun(run, { test: "tcp_splice" }),
@@ -82,6 +86,7 @@ export const soBusyPollSuite: TestProgsSuite = {
   id: "so_busy_poll",
   describe: "SO_BUSY_POLL via bpf_setsockopt from sock_ops (test_progs -t tcp_splice/busy_poll)",
   ...seriesMentions(/busy[-_ ]?poll|bpf_setsockopt/i, "busy_poll, bpf_setsockopt"),
+  filter: "tcp_splice/busy_poll",
   command: (opts) => testProgsArgv(opts, "tcp_splice/busy_poll"),
   parse: (output) => parseTestProgsOutput(output),
   classify: (run) => classifyTestProgsRun(run, { test: "tcp_splice", subtest: "busy_poll" }),

@@ -1,0 +1,9 @@
+import type { TestProgsBuilds } from "./results.ts";
+
+/** Pure: the build stage's line on test_progs, e.g. "test_progs built with 2 of 3 tests for base (19 s), 3 for candidate (21 s)". */
+export function describeTestProgsBuilds(t: TestProgsBuilds): string {
+  const tests = new Set(t.selections.map((s) => s.test)).size;
+  const side = (b: TestProgsBuilds["base"], label: string) =>
+    !b ? `not built for ${label}` : b.problem ? `${label}: ${b.problem}` : b.dir ? `${b.present.length} for ${label} (${Math.round(b.seconds)} s)` : `none of them in ${label}'s tree`;
+  return `test_progs with the flow's ${tests} test(s): ${side(t.candidate, "candidate")}; ${side(t.base, "base")}`;
+}

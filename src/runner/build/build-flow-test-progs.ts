@@ -1,0 +1,67 @@
+import { existsSync } from "node:fs";
+import { release } from "node:os";
+import { join } from "node:path";
+import type { TestProgsBuilds } from "../../domain/results.ts";
+import type { Git } from "../../lib/git.ts";
+import type { Sandbox } from "../../lib/sandbox.ts";
+import type { StageJob } from "../../queue/payloads.ts";
+import { applyingTestProgsSuites } from "../suites/suite-target.ts";
+import { isInside } from "./build-kernel.ts";
+import { buildTestProgs, hasBtfSection } from "./build-test-progs.ts";
+import { BPF_SELFTESTS_DIR, seriesProgTests, testProgsSelections, testsDefinedIn } from "./plan-test-progs.ts";
+
+const RUNNER_BTF = "/sys/kernel/btf/vmlinux";
+
+export interface FlowTestProgsRequest {
+  job: StageJob;
+  repo: string;
+  baseCommit: string;
+  head: string;
+  /** The worktree whose last build is the candidate's (its vmlinux), or null when the kernel was kept. */
+  candidateTree: string | null;
+  artifactsDir: string;
+  git: Git;
+  sandbox: Sandbox;
+  signal?: AbortSignal;
+}
+
+/**
+ * The flow's test_progs tests (configured, the applying suites', the series' own) and a
+ * test_progs built for each of them from the base's and the candidate's tree, for the selftests
+ * stage to run inside each kernel. Undefined when the flow asks for none.
+ */
+export async function buildFlowTestProgs(r: FlowTestProgsRequest): Promise<TestProgsBuilds | undefined> {
+  const cfg = r.job.testProgs;
+  if (!cfg) return undefined;
+  const sig = r.signal ? { signal: r.signal } : {};
+  let fromSeries: string[] = [];
+  if (cfg.fromSeries) {
+    const raw = await r.git(["diff", "--raw", "-z", "--no-renames", r.baseCommit, r.head, "--", `${BPF_SELFTESTS_DIR}/prog_tests`], { repo: r.repo, ...sig });
+    for (const path of seriesProgTests(raw.stdout)) {
+      const text = await r.git(["show", `${r.head}:${path}`], { repo: r.repo, maxOutput: 4 * 1024 * 1024, ...sig });
+      fromSeries.push(...testsDefinedIn(text.stdout));
+    }
+    fromSeries = [...new Set(fromSeries)];
+  }
+  const suites = applyingTestProgsSuites(r.job).map((s) => s.filter);
+  const { run, notRun } = testProgsSelections(cfg.tests, suites, fromSeries, cfg.maxFromSeries);
+  if (run.length === 0) return undefined;
+
+  // vmlinux.h for the BPF programs: the candidate's own BTF when it has some, else the runner's.
+  const vmlinux = r.candidateTree ? join(r.candidateTree, "vmlinux") : null;
+  const own = vmlinux !== null && isInside(r.candidateTree!, vmlinux) && hasBtfSection(vmlinux);
+  const btf = own ? vmlinux : existsSync(RUNNER_BTF) ? RUNNER_BTF : null;
+  const btfFrom = own
+    ? "the candidate kernel's BTF"
+    : btf
+      ? `the runner's kernel BTF (${release()}): the candidate kernel has none (CONFIG_DEBUG_INFO_BTF)`
+      : "none";
+  const tests = [...new Set(run.map((s) => s.test))];
+  const side = async (label: "base" | "candidate", commit: string) =>
+    btf
+      ? buildTestProgs({ label, repo: r.repo, commit, tests, btf, artifactsDir: r.artifactsDir, git: r.git, sandbox: r.sandbox, timeoutMs: cfg.buildTimeoutSec * 1000, ...sig })
+      : { label, dir: null, present: [], problem: "no BTF for vmlinux.h: the candidate kernel has none and neither has the runner's", seconds: 0 };
+  const base = await side("base", r.baseCommit);
+  const candidate = await side("candidate", r.head);
+  return { selections: run, notRun, btfFrom, base, candidate };
+}
