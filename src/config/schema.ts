@@ -221,7 +221,7 @@ export const buildSchema = z
       .boolean()
       .default(true)
       .describe(
-        "Keep each built kernel by commit, config and compiler (under the runner's artifacts, same retention), and boot a kept one instead of building again: a base shared by many series, a /bench on a series already built.",
+        "Keep each built kernel (and each test_progs build) by commit, config and compiler (under the runner's artifacts, same retention), and use a kept one instead of building again: a base shared by many series, a /bench on a series already built.",
       ),
     timeoutSec: z.number().int().min(10).default(3600).describe("Deadline of one kernel build (process group killed)."),
     logMaxBytes: z.number().int().min(4096).default(8 * 1024 * 1024).describe("Build log kept per job (the tail)."),

@@ -4,6 +4,14 @@ import type { TestProgsBuilds } from "./results.ts";
 export function describeTestProgsBuilds(t: TestProgsBuilds): string {
   const tests = new Set(t.selections.map((s) => s.test)).size;
   const side = (b: TestProgsBuilds["base"], label: string) =>
-    !b ? `not built for ${label}` : b.problem ? `${label}: ${b.problem}` : b.dir ? `${b.present.length} for ${label} (${Math.round(b.seconds)} s)` : `none of them in ${label}'s tree`;
+    !b
+      ? `not built for ${label}`
+      : b.problem
+        ? `${label}: ${b.problem}`
+        : !b.dir
+          ? `none of them in ${label}'s tree`
+          : b.reused
+            ? `${b.present.length} for ${label} (kept from flow ${b.reused.flowId}, no build)`
+            : `${b.present.length} for ${label} (${Math.round(b.seconds)} s)`;
   return `test_progs with the flow's ${tests} test(s): ${side(t.candidate, "candidate")}; ${side(t.base, "base")}`;
 }

@@ -145,6 +145,8 @@ export interface TestProgsBuild {
   /** Why there is no build (the tree has no BPF selftests, it does not compile, ...). */
   problem: string | null;
   seconds: number;
+  /** Copied from a kept build of the same commit, tests, BTF and compiler (no build). */
+  reused?: { flowId: string; builtAt: string; seconds: number };
 }
 
 export interface TestProgsBuilds {

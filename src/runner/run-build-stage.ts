@@ -184,7 +184,19 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
       data.bpfObjects = await buildSeriesBpfObjects({ treeDir: wt.dir, names: programs, artifactsDir, sandbox, btf, keepHeader: c.reused ? null : kept, ...sig });
     }
     // test_progs for the selftests stage's guests, each side's from its own tree.
-    const testProgs = await buildFlowTestProgs({ job, repo: mirror.repo, baseCommit: apply.baseCommit!, head, candidateTree: c.reused ? null : wt.dir, artifactsDir, git, sandbox, ...sig });
+    const testProgs = await buildFlowTestProgs({
+      job,
+      repo: mirror.repo,
+      baseCommit: apply.baseCommit!,
+      head,
+      candidateTree: c.reused ? null : wt.dir,
+      artifactsDir,
+      keepIn: cfg.reuseKernels ? artifactsRoot : null,
+      git,
+      sandbox,
+      ...exec,
+      ...sig,
+    });
     if (testProgs) data.testProgs = testProgs;
 
     const probe = await buildGuestProbe(join(deps.workDir, "cache"), deps.exec);

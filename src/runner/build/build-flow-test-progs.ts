@@ -1,13 +1,15 @@
 import { existsSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
-import type { TestProgsBuilds } from "../../domain/results.ts";
+import type { TestProgsBuild, TestProgsBuilds } from "../../domain/results.ts";
+import { type Exec, exec as defaultExec } from "../../lib/exec.ts";
 import type { Git } from "../../lib/git.ts";
 import type { Sandbox } from "../../lib/sandbox.ts";
 import type { StageJob } from "../../queue/payloads.ts";
 import { applyingTestProgsSuites } from "../suites/suite-target.ts";
 import { isInside } from "./build-kernel.ts";
-import { buildTestProgs, hasBtfSection } from "./build-test-progs.ts";
+import { buildTestProgs, hasBtfSection, testProgsDirName } from "./build-test-progs.ts";
+import { keepTestProgs, sha256File, takeCachedTestProgs, testProgsCacheKey } from "./test-progs-cache.ts";
 import { BPF_SELFTESTS_DIR, seriesProgTests, testProgsSelections, testsDefinedIn } from "./plan-test-progs.ts";
 
 const RUNNER_BTF = "/sys/kernel/btf/vmlinux";
@@ -20,9 +22,18 @@ export interface FlowTestProgsRequest {
   /** The worktree whose last build is the candidate's (its vmlinux), or null when the kernel was kept. */
   candidateTree: string | null;
   artifactsDir: string;
+  /** Where kept builds live (beside the kept kernels); null: build every time. */
+  keepIn: string | null;
   git: Git;
   sandbox: Sandbox;
+  exec?: Exec;
   signal?: AbortSignal;
+}
+
+/** `clang --version`'s first line: a new compiler makes new BPF objects. */
+async function clangVersion(exec: Exec = defaultExec): Promise<string> {
+  const r = await exec(["clang", "--version"], { okCodes: "any", timeoutMs: 30_000 });
+  return r.stdout.split("\n")[0] ?? "";
 }
 
 /**
@@ -57,10 +68,16 @@ export async function buildFlowTestProgs(r: FlowTestProgsRequest): Promise<TestP
       ? `the runner's kernel BTF (${release()}): the candidate kernel has none (CONFIG_DEBUG_INFO_BTF)`
       : "none";
   const tests = [...new Set(run.map((s) => s.test))];
-  const side = async (label: "base" | "candidate", commit: string) =>
-    btf
-      ? buildTestProgs({ label, repo: r.repo, commit, tests, btf, artifactsDir: r.artifactsDir, git: r.git, sandbox: r.sandbox, timeoutMs: cfg.buildTimeoutSec * 1000, ...sig })
-      : { label, dir: null, present: [], problem: "no BTF for vmlinux.h: the candidate kernel has none and neither has the runner's", seconds: 0 };
+  const reuse = r.keepIn !== null && btf !== null ? { root: r.keepIn, btfSha256: sha256File(btf), compiler: await clangVersion(r.exec) } : null;
+  const side = async (label: "base" | "candidate", commit: string): Promise<TestProgsBuild> => {
+    if (!btf) return { label, dir: null, present: [], problem: "no BTF for vmlinux.h: the candidate kernel has none and neither has the runner's", seconds: 0 };
+    const key = reuse ? testProgsCacheKey({ commit, tests, btfSha256: reuse.btfSha256, compiler: reuse.compiler }) : null;
+    const kept = key ? takeCachedTestProgs({ artifactsRoot: reuse!.root, key, dir: join(r.artifactsDir, testProgsDirName(label)), label }) : null;
+    if (kept) return kept;
+    const built = await buildTestProgs({ label, repo: r.repo, commit, tests, btf, artifactsDir: r.artifactsDir, git: r.git, sandbox: r.sandbox, timeoutMs: cfg.buildTimeoutSec * 1000, ...sig });
+    if (key) keepTestProgs({ artifactsRoot: reuse!.root, key, flowId: r.job.flowId, build: built });
+    return built;
+  };
   const base = await side("base", r.baseCommit);
   const candidate = await side("candidate", r.head);
   return { selections: run, notRun, btfFrom, base, candidate };
