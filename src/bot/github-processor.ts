@@ -1,7 +1,7 @@
-import { join } from "node:path";
 import { type FlowProducer, type Job, UnrecoverableError } from "bullmq";
 import { authorizeGithub } from "../commands/authorize-bench.ts";
-import { benchPolicyOf, type BenchRequestInput, describeBenchRun, handleBenchRequest, settleBenchDecision } from "../commands/handle-bench-request.ts";
+import { benchPolicyOf, type BenchRequestInput, describeBenchRun, handleBenchRequest, seriesProgramsAsked, settleBenchDecision } from "../commands/handle-bench-request.ts";
+import { githubMirrorDir, readCandidateBpfPrograms, seriesPatchMails } from "../commands/read-candidate-bpf-programs.ts";
 import type { BenchConfig, Config, TreeConfig } from "../config/schema.ts";
 import { upsertCheckRun } from "../deliver/github/check-runs.ts";
 import { detailsUrlOf } from "../deliver/github/deliver-github.ts";
@@ -22,6 +22,7 @@ import { knownApplyFailure } from "../commands/known-apply-failure.ts";
 import { getFlow } from "../store/flow-repository.ts";
 import type { Db } from "../store/open-store.ts";
 import { getRawMails, getSeries, saveSeries } from "../store/series-repository.ts";
+import type { CandidateBpfPrograms } from "../domain/candidate-bpf-programs.ts";
 import { type GithubEvent, githubEventSchema } from "./github-event.ts";
 import { withdrawPullFlows } from "./withdraw-pull-flows.ts";
 import { describeQueuedStart, type QueuedStart } from "./describe-queued-start.ts";
@@ -100,7 +101,7 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
     const mergeBase = compare.data.merge_base_commit.sha;
     const token = (await octokit.auth({ type: "installation" }).catch(() => null)) as { token?: string } | null;
     const fetched = await fetchPullRequest(deps.git, {
-      mirrorDir: join(config.paths.workDir, "github-mirrors", `${event.owner}__${event.repo}.git`),
+      mirrorDir: githubMirrorDir(config.paths.workDir, event.owner, event.repo),
       cloneUrl: pr.cloneUrl,
       number: pr.number,
       headSha: pr.headSha,
@@ -190,6 +191,23 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
     };
   }
 
+  /**
+   * The candidate tree's BPF selftest programs for a /bench naming some: the series of the newest
+   * flow on the PR's current head (its commits fetched into the PR mirror, on its merge-base).
+   * Null when no flow fetched that head here, or its base is not in the mirror.
+   */
+  async function candidateProgramsOf(e: { owner: string; repo: string }, flows: readonly string[], headSha: string): Promise<CandidateBpfPrograms | null> {
+    const last = (await flowsOnHead(db, flows, headSha)).at(-1);
+    const flow = last ? await getFlow(db, last) : null;
+    const series = flow ? await getSeries(db, flow.seriesId) : null;
+    if (!series) return null;
+    return readCandidateBpfPrograms(deps.git, {
+      repos: [githubMirrorDir(config.paths.workDir, e.owner, e.repo)],
+      baseCommit: series.baseCommit,
+      patches: await seriesPatchMails(db, series),
+    });
+  }
+
   const withdrawDeps = () => ({ db, cancelFlow: deps.cancelFlow, log: deps.log });
 
   async function onPull(e: Extract<GithubEvent, { kind: "pull" }>, octokit: GithubOctokit) {
@@ -230,12 +248,26 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
     // Kernels an earlier flow of this head built are booted again: the estimate counts no build.
     const estimator = await benchEstimatorFor(db, tree.name, null, await flowsOnHead(db, st.flows, await newestHead(db, st.flows)));
     const policy = benchPolicyOf(config, estimator.estimateSeconds);
+    // An allowed sender's arm naming the series' BPF programs: the PR's current head is asked for
+    // now (and used for the run), so the programs are those of the head that would be built.
+    const asks =
+      pending === null &&
+      seriesProgramsAsked(e.command).length > 0 &&
+      authorizeGithub({ login: e.login, association: e.association, type: e.userType }, { allowlist: gh.bench.allowlist }).allowed;
+    const prNow = asks ? await pullDetails(octokit, e.owner, e.repo, e.number) : null;
+    const candidatePrograms = prNow
+      ? await candidateProgramsOf(e, st.flows, prNow.headSha).catch((err: unknown) => {
+          deps.log.warn({ pr: key, err: describeError(err) }, "/bench: the candidate tree's BPF programs could not be read");
+          return null;
+        })
+      : null;
     const input: BenchRequestInput = {
       sender: { channel: "github", login: e.login, association: e.association, type: e.userType },
       command: e.command,
       place: key,
       tree: { bench: tree.bench, stages: tree.stages, pool: tree.pool },
       pending,
+      candidatePrograms,
     };
     const d = await settleBenchDecision(handleBenchRequest(input, policy), input, policy, (g) => deps.limiter.consume(g));
     if (d.kind === "ignore") return { ignored: true };
@@ -257,7 +289,7 @@ export function createGithubProcessor(deps: GithubProcessorDeps) {
       comment_id: e.commentId,
       content: "eyes",
     });
-    const pr = await pullDetails(octokit, e.owner, e.repo, e.number);
+    const pr = prNow ?? (await pullDetails(octokit, e.owner, e.repo, e.number));
     if (pr.state !== "open") {
       await comment(octokit, where, "**patchbench:** this pull request is closed; nothing to benchmark.\n");
       return { closed: true };

@@ -113,3 +113,42 @@ test("describeBenchRun: builds and where their times come from, or the kept kern
     "the base and candidate kernels kept from flow-9 booted again (no build) and arm splice (with tcp_splice_sockops.c of the series' BPF selftests, compiled by the build stage) on the candidate, 1 cell(s) measured in each",
   );
 });
+
+test("an arm's series program the candidate tree does not have: refused when asked, like any plan refusal, on both channels", () => {
+  const kernels = { ...tree, stages: ["apply" as const, "build" as const, "bench" as const] };
+  const known = {
+    programs: new Set(["tcp_splice_sockops", "pb_sockops_busy_poll", "pb_tc_delay", "old_prog"].filter((n) => n !== "old_prog")),
+    added: ["pb_sockops_busy_poll", "pb_tc_delay"],
+    deleted: ["old_prog"],
+    base: "0123456789abcdef0123456789abcdef01234567",
+  };
+  const cmd = "/bench tests=TCP_RR sizes=1 topology=loopback arm=bpf-cgroup=pb_busy,tc-bpf=pb_tc_delay";
+  const a = handleBenchRequest(gh("MEMBER", cmd, { tree: kernels, candidatePrograms: known }), policy);
+  const b = handleBenchRequest(mail(PASS, cmd, { tree: kernels, candidatePrograms: known }), policy);
+  const why =
+    "arm bpf-cgroup=pb_busy+tc-bpf=pb_tc_delay: bpf-cgroup=pb_busy: tools/testing/selftests/bpf/progs/pb_busy.c is neither added by the series nor in its base tree (0123456789ab); programs the series adds: pb_sockops_busy_poll, pb_tc_delay";
+  assert.deepEqual(a, {
+    kind: "reply",
+    reason: `refused: ${why}`,
+    reply: `**patchbench:** I cannot run that \`/bench\`: ${why}\n`,
+    gate: { kind: "request", sender: "github:someone" },
+  });
+  assert.deepEqual(b, { kind: "reply", reason: `refused: ${why}`, reply: `patchbench: I cannot run that /bench: ${why}\n`, gate: { kind: "request", sender: "mail:maint@kernel.example" } });
+  // A program the series deletes is said so; more than ten added programs are counted, not listed.
+  const many = { ...known, added: Array.from({ length: 12 }, (_, i) => `pb_${i}`) };
+  const d = handleBenchRequest(mail(PASS, "/bench sizes=1 arm=tc-bpf=old_prog", { tree: kernels, candidatePrograms: many }), policy);
+  assert.equal(
+    d.kind === "reply" ? d.reply : d.kind,
+    "patchbench: I cannot run that /bench: arm tc-bpf=old_prog: tc-bpf=old_prog: tools/testing/selftests/bpf/progs/old_prog.c is deleted by the series; programs the series adds: pb_0, pb_1, pb_2, pb_3, pb_4, pb_5, pb_6, pb_7, pb_8, pb_9 and 2 more\n",
+  );
+  // Programs the tree has, or a tree not known (null or absent): the request runs, as before.
+  assert.equal(handleBenchRequest(gh("MEMBER", "/bench sizes=1 arm=bpf-cgroup=tcp_splice_sockops", { tree: kernels, candidatePrograms: known }), policy).kind, "run");
+  assert.equal(handleBenchRequest(gh("MEMBER", cmd, { tree: kernels, candidatePrograms: null }), policy).kind, "run");
+  assert.equal(handleBenchRequest(mail(PASS, cmd, { tree: kernels }), policy).kind, "run");
+  // No programs known to be added: no list.
+  const none = handleBenchRequest(gh("MEMBER", "/bench sizes=1 arm=bpf-cgroup=nope", { tree: kernels, candidatePrograms: { ...known, added: [], base: null } }), policy);
+  assert.equal(
+    none.kind === "reply" ? none.reply : none.kind,
+    "**patchbench:** I cannot run that `/bench`: arm bpf-cgroup=nope: bpf-cgroup=nope: tools/testing/selftests/bpf/progs/nope.c is neither added by the series nor in its base tree\n",
+  );
+});

@@ -1,7 +1,8 @@
 import type { BenchConfig, Config, TreeConfig } from "../config/schema.ts";
 import type { KernelCosts } from "../domain/flow-estimate.ts";
 import type { VariantSetting } from "../domain/bench.ts";
-import { seriesBpfNames } from "../domain/series-bpf-program.ts";
+import type { CandidateBpfPrograms } from "../domain/candidate-bpf-programs.ts";
+import { seriesBpfNames, seriesBpfSource } from "../domain/series-bpf-program.ts";
 import { authorizeGithub, authorizeMail, mailAddressOf } from "./authorize-bench.ts";
 import { BENCH_HELP, parseBenchCommand } from "./parse-bench-command.ts";
 import { type BenchLimits, type PlannedBench, planBenchRequest } from "./plan-bench-request.ts";
@@ -30,6 +31,12 @@ export interface BenchRequestInput {
   tree: { bench: BenchConfig; stages: TreeConfig["stages"]; pool: string } | null;
   /** A /bench still pending at this place (one at a time), with the line that asked. */
   pending: { flowId: string; request: string } | null;
+  /**
+   * The candidate tree's BPF selftest programs as known before the build (the base tree's, read
+   * from a mirror holding the series' base commit, with the series' diffs applied); null or
+   * absent when unknown: an arm's program is then accepted and the build says.
+   */
+  candidatePrograms?: CandidateBpfPrograms | null;
 }
 
 export interface BenchPolicy {
@@ -134,6 +141,41 @@ function senderKey(s: BenchSender): string {
   return s.channel === "github" ? `github:${s.login.toLowerCase()}` : `mail:${mailAddressOf(s.from) ?? s.from.toLowerCase()}`;
 }
 
+/**
+ * Pure: the series programs a `/bench` line names (its arm's): the adapters read the candidate
+ * tree's programs only when there are any.
+ */
+export function seriesProgramsAsked(command: string): string[] {
+  const p = parseBenchCommand(command);
+  return p.kind === "run" ? (p.request.arm?.programs.map((x) => x.name) ?? []) : [];
+}
+
+/** The programs the series adds listed in a refusal, at most. */
+const ADDED_SHOWN = 10;
+
+/**
+ * Pure: why an arm's programs are not in the candidate tree, or null (all there, or not known).
+ * Refused when asked, so no runner time goes to a build whose arm would be dropped.
+ */
+export function absentPrograms(
+  arm: { name: string; programs: readonly { kind: "bpf-cgroup" | "tc-bpf"; name: string }[] },
+  known: CandidateBpfPrograms | null,
+): string | null {
+  if (!known) return null;
+  const missing = arm.programs.filter((p) => !known.programs.has(p.name));
+  if (missing.length === 0) return null;
+  const base = known.base ? ` (${known.base.slice(0, 12)})` : "";
+  const why = missing.map((p) =>
+    known.deleted.includes(p.name)
+      ? `${p.kind}=${p.name}: ${seriesBpfSource(p.name)} is deleted by the series`
+      : `${p.kind}=${p.name}: ${seriesBpfSource(p.name)} is neither added by the series nor in its base tree${base}`,
+  );
+  const shown = known.added.slice(0, ADDED_SHOWN);
+  const more = known.added.length > shown.length ? ` and ${known.added.length - shown.length} more` : "";
+  const valid = shown.length > 0 ? `; programs the series adds: ${shown.join(", ")}${more}` : "";
+  return `arm ${arm.name}: ${why.join("; ")}${valid}`;
+}
+
 export function handleBenchRequest(input: BenchRequestInput, policy: BenchPolicy): BenchDecision {
   const { sender } = input;
   const ch = sender.channel;
@@ -164,6 +206,8 @@ export function handleBenchRequest(input: BenchRequestInput, policy: BenchPolicy
   }
   const planned = planBenchRequest(input.tree, parsed.request, policy.limits, input.tree.pool, policy.estimateSeconds);
   if (!planned.ok) return { kind: "reply", reason: `refused: ${planned.message}`, reply: text(ch, "plan", planned.message), gate };
+  const absent = parsed.request.arm ? absentPrograms(parsed.request.arm, input.candidatePrograms ?? null) : null;
+  if (absent) return { kind: "reply", reason: `refused: ${absent}`, reply: text(ch, "plan", absent), gate };
   const { ok: _, ...run } = planned;
   return { kind: "run", reason: auth.reason, ...run, gate };
 }

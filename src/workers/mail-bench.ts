@@ -1,5 +1,7 @@
 import type { FlowProducer } from "bullmq";
-import { benchPolicyOf, type BenchRequestInput, handleBenchRequest, settleBenchDecision } from "../commands/handle-bench-request.ts";
+import { authorizeMail } from "../commands/authorize-bench.ts";
+import { benchPolicyOf, type BenchRequestInput, handleBenchRequest, seriesProgramsAsked, settleBenchDecision } from "../commands/handle-bench-request.ts";
+import { readCandidateBpfPrograms, seriesPatchMails, treeRepos } from "../commands/read-candidate-bpf-programs.ts";
 import { benchEstimatorFor } from "../commands/bench-estimator.ts";
 import { pickTree } from "../config/pick-tree.ts";
 import type { Config } from "../config/schema.ts";
@@ -7,6 +9,8 @@ import { deliverMail } from "../deliver/deliver-mail.ts";
 import { stableId } from "../domain/ids.ts";
 import type { AssembledMailbox } from "../ingest/mail/assemble-mailbox.ts";
 import { parseMessageHeaders } from "../ingest/mail/parse-message.ts";
+import { describeError } from "../lib/errors.ts";
+import { git as defaultGit, type Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { BenchLimiter } from "../queue/bench-limiter.ts";
 import { enqueueFlow } from "../queue/enqueue-flow.ts";
@@ -26,6 +30,8 @@ export interface MailBenchDeps {
   log: Logger;
   installationId: string;
   limiter: BenchLimiter;
+  /** Reads the series' base tree from the orchestrator's repositories (an arm naming the series' BPF programs). */
+  git?: Git;
 }
 
 /**
@@ -56,12 +62,28 @@ export async function handleMailBenchCommands(deps: MailBenchDeps, box: Assemble
     const earlier = series ? await listFlowsOfSeries(db, series.id) : [];
     const estimator = await benchEstimatorFor(db, tree?.name ?? "", series?.baseCommit ?? null, earlier);
     const policy = benchPolicyOf(config, estimator.estimateSeconds);
+    // Only a maintainer's arm naming the series' BPF programs needs the candidate tree's; unknown (null) is accepted.
+    const asks =
+      series !== undefined &&
+      tree !== null &&
+      seriesProgramsAsked(r.command).length > 0 &&
+      authorizeMail({ from: r.from, authenticationResults }, { maintainers: policy.maintainers, trustedAuthservIds: policy.trustedAuthservIds }).allowed;
+    const candidatePrograms =
+      asks && series && tree
+        ? await seriesPatchMails(db, series, box.raw)
+            .then((patches) => readCandidateBpfPrograms(deps.git ?? defaultGit, { repos: treeRepos(tree, config.paths.workDir), baseCommit: series.baseCommit, patches }))
+            .catch((err: unknown) => {
+              log.warn({ messageId: r.messageId, err: describeError(err) }, "/bench by mail: the candidate tree's BPF programs could not be read");
+              return null;
+            })
+        : null;
     const input: BenchRequestInput = {
       sender: { channel: "mail", from: r.from, authenticationResults },
       command: r.command,
       place: `thread:${series?.id ?? r.messageId}`,
       tree: tree ? { bench: tree.bench, stages: tree.stages, pool: tree.pool } : null,
       pending: null,
+      candidatePrograms,
     };
     const d = await settleBenchDecision(handleBenchRequest(input, policy), input, policy, (g) => deps.limiter.consume(g));
     const who = { messageId: r.messageId, from: r.from };
