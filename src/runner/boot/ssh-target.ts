@@ -4,6 +4,7 @@ import type { BootConfig } from "../../config/schema.ts";
 import type { BootRun } from "../../domain/results.ts";
 import { type Exec, ExecError, type ExecResult, exec as defaultExec } from "../../lib/exec.ts";
 import { type BootRequest, type BootTarget, GUEST_PROBES } from "./boot-target.ts";
+import { readBzImageVersion, runsImage } from "./kernel-identity.ts";
 import { consoleTail, parseConsole } from "./parse-console.ts";
 
 /** Pure: one argv as a single remote shell word list (ssh hands the remote side a string). */
@@ -84,6 +85,7 @@ export function createSshTarget(cfg: BootConfig["ssh"], deps: { exec?: Exec; pol
       if (before === null) return finish("error", `ssh target ${cfg.host}:${cfg.port} does not answer`);
       const remoteProbe = `${cfg.remoteDir}/${basename(req.probe)}`;
       let switched = false;
+      let wrongKernel: string | null = null;
       if (req.kernel) {
         const kernel = `${cfg.remoteDir}/${basename(req.kernel.image)}`;
         const values = { kernel, probe: remoteProbe };
@@ -109,13 +111,20 @@ export function createSshTarget(cfg: BootConfig["ssh"], deps: { exec?: Exec; pol
           return finish("timeout", `ssh target did not come back with a new boot id within ${cfg.bootDeadlineSec} s after the switch to the ${label} kernel`);
         }
         log.push(`boot id ${before} -> ${after}`);
+        // A new boot id proves a reboot, not which kernel: the built image names itself (#<commit>).
+        const expected = readBzImageVersion(req.kernel.image);
+        const running = (await ssh(["cat", "/proc/version"], 15_000)).stdout.trim();
+        log.push(`running: ${running}`);
+        if (expected !== null && !runsImage(expected, running)) {
+          wrongKernel = `the target came up with another kernel than the ${label} image: "${running}" (the image is "${expected}")`;
+        }
       } else {
         await ssh(["mkdir", "-p", cfg.remoteDir]);
         await exec(["scp", "-q", "-P", String(cfg.port), ...opts, req.probe, `${dest}:${cfg.remoteDir}/`], { timeoutMs: 600_000, okCodes: "any", ...agent, ...sig });
       }
-      const r = await ssh([remoteProbe], req.timeoutMs);
-      const text = `${r.stdout}${r.stderr}`;
-      const c = parseConsole(text, { suite: "guest-probe", timedOut: r.timedOut, expected: GUEST_PROBES });
+      const r = wrongKernel === null ? await ssh([remoteProbe], req.timeoutMs) : null;
+      const text = r ? `${r.stdout}${r.stderr}` : "";
+      const c = r ? parseConsole(text, { suite: "guest-probe", timedOut: r.timedOut, expected: GUEST_PROBES }) : { outcome: "error" as const, reason: wrongKernel!, probes: [] };
       let restoreNote = "";
       if (switched) {
         const mid = await bootId();

@@ -96,6 +96,8 @@ export async function buildKernel(opts: BuildKernelOptions): Promise<KernelBuild
     KBUILD_BUILD_TIMESTAMP: "2025-01-01",
     KBUILD_BUILD_USER: "patchbench",
     KBUILD_BUILD_HOST: "patchbench",
+    // "#<commit>" in /proc/version: an ssh target proves which of two builds it booted.
+    ...(/^[A-Za-z0-9._-]{1,40}$/.test(opts.commit) ? { KBUILD_BUILD_VERSION: opts.commit.slice(0, 12) } : {}),
     LC_ALL: "C",
     ...(ccache ? ccacheEnv(opts.treeDir, opts.ccacheDir, opts.ccacheWrite ?? false) : {}),
   };
