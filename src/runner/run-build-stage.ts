@@ -7,7 +7,7 @@ import type { VariantSetting } from "../domain/bench.ts";
 import { judgeBoots } from "../domain/judge-boots.ts";
 import { seriesBpfNames } from "../domain/series-bpf-program.ts";
 import { combineStatus, type Status } from "../domain/status.ts";
-import { type Exec, exec as defaultExec } from "../lib/exec.ts";
+import type { Exec } from "../lib/exec.ts";
 import type { Git } from "../lib/git.ts";
 import type { Logger } from "../lib/logger.ts";
 import { defaultSandbox, type Sandbox } from "../lib/sandbox.ts";
@@ -21,24 +21,17 @@ import { buildGuestProbe } from "./boot/build-guest-probe.ts";
 import { createBootTarget } from "./boot/create-boot-target.ts";
 import { BuildFailure, buildKernel } from "./build/build-kernel.ts";
 import { buildFlowTestProgs } from "./build/build-flow-test-progs.ts";
+import { compilerVersion } from "./build/compiler-version.ts";
 import { buildSeriesBpfObjects, isRunnerSideProblem } from "./build/build-series-bpf.ts";
 import { describeTestProgsBuilds } from "../domain/describe-test-progs.ts";
 import { compareProbes } from "./build/compare-probes.ts";
-import { keepBuiltKernel, keptVmlinuxHeader, kernelCacheKey, takeCachedKernel } from "./build/kernel-cache.ts";
+import { keepBuiltKernel, keptKernelBtf, keptVmlinuxHeader, kernelCacheKey, takeCachedKernel } from "./build/kernel-cache.ts";
 import { newWarnings } from "./build/parse-build-warnings.ts";
 import { ensureMirror } from "./workspace/ensure-mirror.ts";
 import { withJobWorktree, worktreeGitArgs } from "./workspace/job-worktree.ts";
 import { stageJobId } from "../queue/job-ids.ts";
 
 /** The runner's compiler, part of a kept kernel's key ("unknown" when gcc does not answer). */
-async function compilerVersion(exec: Exec = defaultExec): Promise<string> {
-  try {
-    const r = await exec(["gcc", "-dumpfullversion", "-dumpversion"], { okCodes: "any", timeoutMs: 10_000 });
-    return r.code === 0 ? r.stdout.trim() : "unknown";
-  } catch {
-    return "unknown";
-  }
-}
 
 /**
  * Pure: "built base and candidate (defconfig)", or which kernels were kept ones and from which
@@ -128,7 +121,7 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
     }
 
     const common = { treeDir: wt.dir, config: cfg, artifactsDir, ccacheDir: deps.ccacheDir ?? null, sandbox, mirrorRepo: mirror.repo, ...exec, ...sig };
-    const compiler = cfg.reuseKernels ? await compilerVersion(deps.exec) : "";
+    const compiler = cfg.reuseKernels ? await compilerVersion(["gcc", "-dumpfullversion", "-dumpversion"], deps.exec) : "";
     // The selftests fragment is part of the config: whether the tree has it at this commit.
     const hasSelftestsConfig = async (commit: string) => (await git(["cat-file", "-e", `${commit}:${SELFTESTS_BPF_CONFIG}`], { repo: mirror.repo, okCodes: "any" })).code === 0;
     const keyOf = async (commit: string) => (cfg.reuseKernels ? kernelCacheKey({ commit, config: cfg, hasSelftestsConfig: await hasSelftestsConfig(commit), compiler }) : null);
@@ -183,13 +176,15 @@ export async function runBuildStage(job: StageJob, deps: BuildStageDeps): Promis
           : { none: `the candidate kernel was kept from flow ${c.reused.flowId}, which kept no vmlinux.h with it` };
       data.bpfObjects = await buildSeriesBpfObjects({ treeDir: wt.dir, names: programs, artifactsDir, sandbox, btf, keepHeader: c.reused ? null : kept, ...sig });
     }
-    // test_progs for the selftests stage's guests, each side's from its own tree.
-    const testProgs = await buildFlowTestProgs({
+    // test_progs for the selftests stage's guests, each side's from its own tree (not without a base kernel to run it in).
+    const candidateKey = cfg.reuseKernels ? await keyOf(head) : null;
+    const testProgs = !data.base?.image ? undefined : await buildFlowTestProgs({
       job,
       repo: mirror.repo,
       baseCommit: apply.baseCommit!,
       head,
       candidateTree: c.reused ? null : wt.dir,
+      keptBtf: candidateKey ? keptKernelBtf(artifactsRoot, candidateKey) : null,
       artifactsDir,
       keepIn: cfg.reuseKernels ? artifactsRoot : null,
       git,

@@ -85,10 +85,16 @@ export async function runSelftestsStage(job: StageJob, deps: SelftestsDeps): Pro
   const sig = deps.signal ? { signal: deps.signal } : {};
   const tests: SuiteTest[] = [];
   const target = suiteTargetOf(job);
-  // With test_progs built from the flow's trees, its suites run inside the kernels instead (below).
-  const inKernels = deps.kernels?.build?.testProgs !== undefined && job.testProgs !== null;
+  // A suite whose test is in the test_progs built from the flow's trees runs inside both kernels
+  // instead (below); one neither tree has runs here, with the runner's test_progs, as before.
+  const b = deps.kernels?.build;
+  const tp = job.testProgs && b?.base?.image && b.candidate?.image ? b.testProgs : undefined;
+  const inKernels = (id: string) => {
+    const test = SUITES.get(id)?.filter.split("/")[0];
+    return test !== undefined && [tp?.base, tp?.candidate].some((x) => x?.dir && x.present.includes(test));
+  };
   for (const id of job.suites) {
-    if (inKernels && SUITES.has(id)) continue;
+    if (inKernels(id)) continue;
     if (id === "host-probes") {
       tests.push(...(await runHostProbes({ exec, ...sig })));
       tests.push(await runSockopsProbe({ cacheDir: deps.cacheDir ?? join("/tmp", "patchbench-cache"), exec, ...sig }));
@@ -106,7 +112,7 @@ export async function runSelftestsStage(job: StageJob, deps: SelftestsDeps): Pro
       tests.push(await runTestProgsSuite(suite, job.build.testProgs ?? "test_progs", { exec, ...sig }));
     }
   }
-  const onHost = job.suites.filter((id) => !(inKernels && SUITES.has(id)));
+  const onHost = job.suites.filter((id) => !inKernels(id));
   const kernels: string[] = onHost.length > 0 ? ["runner's own (host)"] : [];
   const names = [...onHost];
   const k = await selftestsInKernels(job, deps);

@@ -219,7 +219,7 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     // test_progs from the candidate's tree holds the series' test; the base's does not.
     assert.match(flat, /FAIL test_progs\/pb_smoke new in this series: fails \(failed: pb_smoke\/fails_on_purpose\)/, report);
     assert.match(flat, /PASS test_progs\/tcp_rtt passes on base and candidate/, report);
-    assert.match(flat, /test_progs with the flow's 2 test\(s\): 2 for candidate \(\d+ s\); 1 for base \(\d+ s\)/, report);
+    assert.match(flat, /test_progs with the flow.s 2 test\(s\): 2 for candidate \(\d+ s\); 1 for base \(\d+ s\); vmlinux.h from the runner.s kernel BTF/, report);
     // Run inside the series' own kernel, not the runner's: the stage names the guests.
     assert.match(flat, /kselftests and test_progs: base and candidate kernels under QEMU (tcg|kvm)/, report);
     assert.equal(out[0]!.mail.action, "send", JSON.stringify(out[0]!.mail));

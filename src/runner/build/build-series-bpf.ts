@@ -6,6 +6,7 @@ import { type SeriesBpfObject, seriesBpfSource } from "../../domain/series-bpf-p
 import { ExecError } from "../../lib/exec.ts";
 import type { Sandbox } from "../../lib/sandbox.ts";
 import { isInside } from "./build-kernel.ts";
+import { firstErrors } from "./first-errors.ts";
 
 /** A BPF object far over this is not a selftest program: left out, not copied. */
 const MAX_OBJECT_BYTES = 16 * 1024 * 1024;
@@ -51,13 +52,6 @@ function keepFile(from: string, to: string): void {
   copyFileSync(from, tmp);
   renameSync(tmp, to);
 }
-const firstErrors = (text: string) =>
-  text
-    .split("\n")
-    .filter((l) => /error:|fatal error/.test(l))
-    .slice(0, 3)
-    .join(" ")
-    .slice(0, 600) || text.trim().split("\n").slice(-3).join(" ").slice(0, 600);
 
 export interface BuildSeriesBpfOptions {
   /** The worktree with the candidate checked out (and, when built here, its vmlinux). */

@@ -1,10 +1,12 @@
-import { chmodSync, closeSync, constants, copyFileSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, copyFileSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProgsBuild } from "../../domain/results.ts";
 import { ExecError } from "../../lib/exec.ts";
 import type { Git } from "../../lib/git.ts";
 import type { Sandbox } from "../../lib/sandbox.ts";
+import { isInside } from "./build-kernel.ts";
+import { firstErrors } from "./first-errors.ts";
 import { BPF_SELFTESTS_DIR, planSlimTestProgs } from "./plan-test-progs.ts";
 
 /** What the selftests Makefile reads outside tools/: bpftool's disassembler, bpf_doc.py, UAPI headers. */
@@ -13,39 +15,63 @@ const MAX_FILE_BYTES = 64 * 1024 * 1024;
 /** Where a side's build is kept under the flow's artifacts, and found in the guest's share. */
 export const testProgsDirName = (label: "base" | "candidate") => `test_progs-${label}`;
 
+/** Does this ELF file carry a .BTF section (a kernel built with CONFIG_DEBUG_INFO_BTF)? */
+export const hasBtfSection = (file: string): boolean => btfSection(file) !== null;
+
 /**
- * Does this ELF file carry a .BTF section (a kernel built with CONFIG_DEBUG_INFO_BTF)? Reads only
- * the section headers; anything that is not a readable 64-bit little-endian ELF is "no".
+ * Write a vmlinux's .BTF section out as a raw BTF file (what bpftool and the selftests' VMLINUX_BTF
+ * read): the types alone, so two builds of one commit give the same bytes, unlike the whole
+ * vmlinux whose debug info names the worktree. False when there is no such section.
  */
-export function hasBtfSection(file: string): boolean {
+export function extractBtf(vmlinux: string, out: string): boolean {
+  const at = btfSection(vmlinux);
+  if (!at) return false;
+  const fd = openSync(vmlinux, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const b = Buffer.alloc(at.size);
+    if (readSync(fd, b, 0, at.size, at.offset) !== at.size) return false;
+    writeFileSync(out, b, { mode: 0o644 });
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Where an ELF file's .BTF section is. Reads only the section headers; anything that is not a
+ * readable 64-bit little-endian ELF, or a section over 256 MiB, is null.
+ */
+function btfSection(file: string): { offset: number; size: number } | null {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
-    return false;
+    return null;
   }
   try {
-    if (!fstatSync(fd).isFile()) return false;
+    if (!fstatSync(fd).isFile()) return null;
     const read = (pos: number, len: number) => {
       const b = Buffer.alloc(len);
       return readSync(fd, b, 0, len, pos) === len ? b : null;
     };
     const h = read(0, 64);
-    if (h?.readUInt32BE(0) !== 0x7f454c46 || h[4] !== 2 || h[5] !== 1) return false;
+    if (h?.readUInt32BE(0) !== 0x7f454c46 || h[4] !== 2 || h[5] !== 1) return null;
     const shoff = Number(h.readBigUInt64LE(0x28));
     const [shentsize, shnum, shstrndx] = [h.readUInt16LE(0x3a), h.readUInt16LE(0x3c), h.readUInt16LE(0x3e)];
-    if (shentsize < 64 || shnum === 0 || shnum > 65535 || shstrndx >= shnum) return false;
+    if (shentsize < 64 || shnum === 0 || shnum > 65535 || shstrndx >= shnum) return null;
     const sections = read(shoff, shentsize * shnum);
-    if (!sections) return false;
+    if (!sections) return null;
     const at = (i: number) => ({ name: sections.readUInt32LE(i * shentsize), offset: Number(sections.readBigUInt64LE(i * shentsize + 0x18)), size: Number(sections.readBigUInt64LE(i * shentsize + 0x20)) });
     const strtab = at(shstrndx);
     const names = strtab.size > 0 && strtab.size < 1 << 20 ? read(strtab.offset, strtab.size) : null;
-    if (!names) return false;
+    if (!names) return null;
     for (let i = 0; i < shnum; i++) {
-      const n = at(i).name;
-      if (n < names.length && names.toString("latin1", n, names.indexOf(0, n)) === ".BTF") return true;
+      const s = at(i);
+      if (s.name < names.length && names.toString("latin1", s.name, names.indexOf(0, s.name)) === ".BTF") {
+        return s.size > 0 && s.size <= 256 * 1024 * 1024 ? { offset: s.offset, size: s.size } : null;
+      }
     }
-    return false;
+    return null;
   } finally {
     closeSync(fd);
   }
@@ -67,13 +93,6 @@ export interface BuildTestProgsRequest {
   signal?: AbortSignal;
 }
 
-const firstErrors = (text: string) =>
-  text
-    .split("\n")
-    .filter((l) => /\berror\b|Error \d|\*\*\*/.test(l))
-    .slice(0, 3)
-    .join(" ")
-    .slice(0, 600) || text.trim().split("\n").slice(-3).join(" ").slice(0, 600);
 
 /**
  * Build test_progs from one side's tree with only the wanted tests (planSlimTestProgs): sources
@@ -131,7 +150,7 @@ export async function buildTestProgs(r: BuildTestProgsRequest): Promise<TestProg
       if (!(e instanceof ExecError) || r.signal?.aborted) throw e;
       const out = `${e.result.stdout}${e.result.stderr}`;
       writeFileSync(logFile, out);
-      const why = e.result.timedOut ? `over its ${Math.round(r.timeoutMs / 1000)} s deadline` : firstErrors(out);
+      const why = e.result.timedOut ? `over its ${Math.round(r.timeoutMs / 1000)} s deadline` : firstErrors(out, /\berror\b|Error \d|\*\*\*/);
       return result({ problem: `test_progs does not build: ${why}` });
     }
     const built = join(src, BPF_SELFTESTS_DIR);
@@ -139,10 +158,11 @@ export async function buildTestProgs(r: BuildTestProgsRequest): Promise<TestProg
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
     // The binary and the objects tests open at run time; regular files only, copied without following links.
+    // The build ran the tree's Makefile: the folder or its files may have been swapped for links out of src/.
+    if (!realpathSync(built).startsWith(`${realpathSync(src)}/`)) return result({ problem: "the build replaced its output folder with a link out of the tree" });
     for (const name of readdirSync(built)) {
       if (name !== "test_progs" && !name.endsWith(".bpf.o")) continue;
-      const st = lstatSync(join(built, name));
-      if (!st.isFile() || st.size > MAX_FILE_BYTES) continue;
+      if (!isInside(src, join(built, name)) || lstatSync(join(built, name)).size > MAX_FILE_BYTES) continue;
       copyFileSync(join(built, name), join(dir, name), constants.COPYFILE_EXCL);
     }
     if (!lstatSync(join(dir, "test_progs"), { throwIfNoEntry: false })?.isFile()) return result({ problem: "the build left no test_progs" });

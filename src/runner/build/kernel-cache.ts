@@ -24,8 +24,9 @@ export interface KernelCacheInputs {
   compiler: string;
 }
 
-// 2: a kept kernel holds the .config it was built from (kernels kept before are not reused).
-const FORMAT = "kernel-cache/2";
+// 2: a kept kernel holds the .config it was built from; 3: its /proc/version names its commit
+// (#<commit>, which an ssh target is checked against). Kernels kept before are not reused.
+const FORMAT = "kernel-cache/3";
 
 /** Pure but for reading the absolute fragments (patchbench's guest config): the folder's key. */
 export function kernelCacheKey(i: KernelCacheInputs): string {
@@ -56,6 +57,9 @@ const folderOf = (artifactsRoot: string, key: string) => join(artifactsRoot, `ke
 
 /** The vmlinux.h kept beside a kept kernel (dumped from its BTF when an arm's program needed one). */
 export const keptVmlinuxHeader = (artifactsRoot: string, key: string): string => join(folderOf(artifactsRoot, key), "vmlinux.h");
+
+/** The raw BTF kept beside a kept kernel (its vmlinux's .BTF section: vmlinux.h of a later flow's test_progs). */
+export const keptKernelBtf = (artifactsRoot: string, key: string): string => join(folderOf(artifactsRoot, key), "vmlinux.btf");
 
 /**
  * A kept kernel for this key, copied into the flow's folder as `bzImage-<label>` with its log, or

@@ -38,7 +38,7 @@ test("a kept build is copied into a later flow's folder, marked as reused; a bro
     assert.equal(statSync(join(dir, "test_progs")).mode & 0o111, 0o111, "still executable");
     assert.match(
       describeTestProgsBuilds({ selections: [{ filter: "pb_smoke", test: "pb_smoke", from: "series" }], notRun: [], btfFrom: "x", base: { ...built, label: "base", dir: null, present: [] }, candidate: again }),
-      /^test_progs with the flow's 1 test\(s\): 1 for candidate \(kept from flow flow-1, no build\); none of them in base's tree$/,
+      /^test_progs with the flow's 1 test\(s\): 1 for candidate \(kept from flow flow-1, no build\); none of them in base's tree; vmlinux.h from x$/,
     );
 
     // A kept folder that lost its binary is removed, not used.

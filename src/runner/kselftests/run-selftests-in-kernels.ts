@@ -44,9 +44,15 @@ type Label = "base" | "candidate";
 type SideRuns = { ok: true; runs: Map<string, KselftestRun>; ms: Map<string, number>; accel: string } | { ok: false; reason: string; seriesFault: boolean };
 const key = (suite: "kselftest" | "test_progs", name: string) => `${suite}:${name}`;
 
-/** A side's run of a test_progs selection when it cannot run in the guest: absent, or why there is no binary. */
-function withoutRun(build: TestProgsBuild | null, sel: TestProgsSelection): KselftestRun | null {
-  if (build?.problem) return { present: true, status: "error", detail: build.problem, failed: [] };
+/**
+ * A side's run of a test_progs selection when it cannot run in the guest: absent, or why there is
+ * no binary — the series' failure when its test_progs does not compile while the base's does.
+ */
+export function withoutRun(build: TestProgsBuild | null, sel: TestProgsSelection, otherBuilt: boolean): KselftestRun | null {
+  if (build?.problem) {
+    const seriesFault = build.label === "candidate" && otherBuilt && build.problem.startsWith("test_progs does not build:") && !build.problem.includes("deadline");
+    return { present: true, status: seriesFault ? "fail" : "error", detail: build.problem, failed: [] };
+  }
   if (!build?.dir || !build.present.includes(sel.test)) return NOT_PRESENT;
   if (!existsSync(join(build.dir, "test_progs"))) return { present: true, status: "error", detail: `test_progs was built on another runner (${build.dir} is not here)`, failed: [] };
   return null;
@@ -64,7 +70,10 @@ export async function runSelftestsInKernels(req: KernelSelftestsRequest): Promis
   const raw = await req.git(["diff", "--raw", "-z", "--no-renames", req.baseCommit, req.head, "--", SELFTESTS_DIR], { repo: req.repo });
   const { run, notRun } = kselftestList(req.kselftests.tests, req.kselftests.fromSeries ? seriesKselftests(raw.stdout) : [], req.kselftests.maxFromSeries);
   const tp = req.testProgs;
-  const selections = tp?.builds.selections ?? [];
+  const builds = tp?.builds;
+  const has = (b: TestProgsBuild | null | undefined, test: string) => b?.dir !== null && b?.dir !== undefined && b.present.includes(test);
+  // A suite's test that neither tree has is left to the host run (the operator's test_progs), not reported twice.
+  const selections = (builds?.selections ?? []).filter((s) => s.from !== "suite" || has(builds?.base, s.test) || has(builds?.candidate, s.test));
   const tests: SuiteTest[] = [
     ...notRun.map((p): SuiteTest => ({ suite: "kselftest", name: p, status: "skip", detail: `not run: over kselftests.maxFromSeries (${req.kselftests.maxFromSeries})`, durationMs: 0 })),
     ...(tp?.builds.notRun ?? []).map((t): SuiteTest => ({ suite: "test_progs", name: t, status: "skip", detail: "not run: over testProgs.maxFromSeries", durationMs: 0 })),
@@ -73,14 +82,20 @@ export async function runSelftestsInKernels(req: KernelSelftestsRequest): Promis
   const tmp = mkdtempSync(join(tmpdir(), "pbk-"));
   try {
     const side = async (label: Label, commit: string): Promise<SideRuns> => {
-      const build = tp?.builds[label] ?? null;
+      const build = builds?.[label] ?? null;
+      const other = builds?.[label === "base" ? "candidate" : "base"];
+      const otherBuilt = other !== undefined && other !== null && other.problem === null;
       const runs = new Map<string, KselftestRun>();
       const tar = join(tmp, `${label}.tar`);
       const archived = run.length > 0 ? await req.git(["archive", "--format=tar", "-o", tar, commit, "--", SELFTESTS_DIR], { repo: req.repo, okCodes: "any" }) : null;
-      // The tree has no selftests folder at this commit: every kselftest is absent on this side.
-      if (archived?.code !== 0) for (const p of run) runs.set(key("kselftest", p), NOT_PRESENT);
+      if (archived?.code !== 0) {
+        // The tree has no selftests folder at this commit: every kselftest is absent on this side
+        // (and git leaves an empty tar behind, which is not a reason to boot).
+        for (const p of run) runs.set(key("kselftest", p), NOT_PRESENT);
+        rmSync(tar, { force: true });
+      }
       const toRun = selections.filter((s) => {
-        const without = withoutRun(build, s);
+        const without = withoutRun(build, s, otherBuilt);
         if (without) runs.set(key("test_progs", s.filter), without);
         return without === null;
       });
@@ -162,7 +177,9 @@ async function runTestProgs(g: Guest, dir: string, sel: TestProgsSelection, time
     if (!e.result.timedOut) return { present: true, status: "error", detail: e.message, failed: [] };
     r = { code: null, signal: "SIGKILL", stdout: e.result.stdout };
   }
-  const output = parseTestProgsOutput(r.stdout);
+  // -t matches substrings (foo also runs foo_bar): only the selected test's lines are judged.
+  const parsed = parseTestProgsOutput(r.stdout);
+  const output = { ...parsed, tests: parsed.tests.filter((t) => t.name === sel.test) };
   const o = classifyTestProgsRun({ spawnError: null, exitCode: r.code, signal: r.signal, output }, sel.subtest === undefined ? { test: sel.test } : { test: sel.test, subtest: sel.subtest });
   if (o.status === "skip" && o.reason.startsWith("test not present")) return NOT_PRESENT;
   const detail = r.code === null ? `timed out after ${timeoutSec} s; ${o.reason}` : o.reason;
