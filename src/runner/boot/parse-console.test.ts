@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GUEST_PROBES } from "./boot-target.ts";
 import { parseConsole } from "./parse-console.ts";
-import { fillPlaceholders, remoteCommand } from "./ssh-target.ts";
+import { fillPlaceholders, remoteCommand } from "./ssh-connection.ts";
 import { qemuArgv } from "./qemu-target.ts";
 
 const opts = { suite: "guest-probe", timedOut: false, expected: GUEST_PROBES };

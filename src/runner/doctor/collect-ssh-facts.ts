@@ -1,7 +1,7 @@
 import type { BootConfig } from "../../config/schema.ts";
 import type { Exec, ExecResult } from "../../lib/exec.ts";
 import { peerName, type RemotePeer, sshArgv, sshFailure } from "../bench/remote-peer.ts";
-import { remoteCommand } from "../boot/ssh-target.ts";
+import { remoteCommand } from "../boot/ssh-connection.ts";
 import type { RemotePeerFacts, SshReach, SshTargetFacts } from "./plan-ssh-checks.ts";
 
 /** The doctor's connect timeout: a machine that is up answers well within it. */

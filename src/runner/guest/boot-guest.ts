@@ -60,6 +60,8 @@ export interface BootGuestRequest {
    * data and work folders hidden from QEMU and so from the guest's 9p view of /.
    */
   sandbox?: Sandbox;
+  /** Stand in for a bare-metal ssh target on this loopback port (qemuGuestArgv's sshPort; shareTar holds ssh/). */
+  sshPort?: number;
   signal?: AbortSignal;
 }
 
@@ -139,7 +141,7 @@ async function bootOnce(req: BootGuestRequest, accel: "kvm" | "tcg", signOfLifeM
       throw e;
     }
   }
-  const qemuArgv = qemuGuestArgv({ qemu: req.qemu, kernel, accel, init: GUEST_INIT, consolePath: liveConsole, agentSocket, qmpSocket, cpus: req.cpus ?? null, shareDir });
+  const qemuArgv = qemuGuestArgv({ qemu: req.qemu, kernel, accel, init: GUEST_INIT, consolePath: liveConsole, agentSocket, qmpSocket, cpus: req.cpus ?? null, shareDir, sshPort: req.sshPort ?? null });
   let argv = qemuArgv;
   if (req.sandbox && req.sandbox.mode !== "none") {
     // The series' kernel is untrusted: QEMU runs as the sandbox user, and reads the kernel image.

@@ -25,5 +25,19 @@ ip link add pbguest0 type veth peer name pbguest1
 ip addr add 198.18.0.1/32 dev pbguest0
 ip link set pbguest1 up
 ip link set pbguest0 up
+# A guest standing in for a bare-metal ssh target (pb.sshd on the command line, which kexec
+# --reuse-cmdline hands to every kernel it starts): the share holds sshd's host key, config and
+# authorized keys; QEMU's user network forwards a loopback port of the runner to port 22.
+case " $(cat /proc/cmdline) " in
+*" pb.sshd "*)
+  mkdir -p /run/pb-share /run/sshd /run/pb-ssh
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 pbshare /run/pb-share
+  cp /run/pb-share/ssh/* /run/pb-ssh/ && chmod 600 /run/pb-ssh/*
+  ip link set eth0 up
+  ip addr add 10.0.2.15/24 dev eth0
+  ip route add default via 10.0.2.2
+  /usr/sbin/sshd -f /run/pb-ssh/sshd_config -E /run/pb-ssh/sshd.log
+  ;;
+esac
 echo "PATCHBENCH-KERNEL $(cat /proc/sys/kernel/osrelease) $(cat /proc/sys/kernel/random/boot_id 2>/dev/null)"
 exec python3 -I -S "$(dirname "$0")/guest-agent.py"

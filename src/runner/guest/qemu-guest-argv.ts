@@ -26,6 +26,11 @@ export interface GuestArgvOptions {
   cpus?: string | null;
   /** A host folder offered read-only under SHARE_TAG (the runner's / hides the job's folders). */
   shareDir?: string | null;
+  /**
+   * A guest standing in for an ssh target: a user-mode NIC whose port 22 is this loopback port
+   * of the runner, and `pb.sshd` on the command line (guest-init.sh starts sshd from the share).
+   */
+  sshPort?: number | null;
 }
 
 /**
@@ -46,6 +51,7 @@ export function qemuGuestArgv(o: GuestArgvOptions): string[] {
     "ro",
     "init=/bin/sh",
     o.qemu.append,
+    o.sshPort ? "pb.sshd" : "",
     "--",
     o.init,
   ].filter(Boolean);
@@ -67,6 +73,7 @@ export function qemuGuestArgv(o: GuestArgvOptions): string[] {
     "-chardev", `socket,id=agent,path=${o.agentSocket},server=on,wait=off`,
     "-device", `virtserialport,chardev=agent,name=${AGENT_PORT}`,
     "-qmp", `unix:${o.qmpSocket},server=on,wait=off`,
+    ...(o.sshPort ? ["-netdev", `user,id=net0,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`, "-device", "virtio-net-pci,netdev=net0"] : []),
   ];
   return o.cpus ? ["taskset", "-c", o.cpus, ...argv] : argv;
 }
