@@ -12,6 +12,9 @@ import { BPF_SELFTESTS_DIR, planSlimTestProgs } from "./plan-test-progs.ts";
 /** What the selftests Makefile reads outside tools/: bpftool's disassembler, bpf_doc.py, UAPI headers. */
 const SOURCE_PATHS = ["tools", "kernel/bpf", "scripts", "include"];
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
+/** The start of the reason a tree has no test_progs to build (selftests skipped, not failed). */
+export const NO_BPF_SELFTESTS = `no ${BPF_SELFTESTS_DIR}`;
+
 /** Where a side's build is kept under the flow's artifacts, and found in the guest's share. */
 export const testProgsDirName = (label: "base" | "candidate") => `test_progs-${label}`;
 
@@ -107,7 +110,7 @@ export async function buildTestProgs(r: BuildTestProgsRequest): Promise<TestProg
   const sig = r.signal ? { signal: r.signal } : {};
   const spec = (p: string) => `${r.commit}:${p}`;
   if ((await r.git(["cat-file", "-e", spec(`${BPF_SELFTESTS_DIR}/Makefile`)], { repo: r.repo, okCodes: "any" })).code !== 0) {
-    return result({ problem: `no ${BPF_SELFTESTS_DIR} in this tree` });
+    return result({ problem: `${NO_BPF_SELFTESTS} in this tree` });
   }
   const names = r.tests.filter((t) => /^[A-Za-z0-9_]+$/.test(t));
   const pattern = `^void (serial_)?test_(${names.join("|")})\\((void)?\\)`;

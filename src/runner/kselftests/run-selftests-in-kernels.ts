@@ -8,6 +8,7 @@ import { type Exec, ExecError, exec as defaultExec } from "../../lib/exec.ts";
 import type { Git } from "../../lib/git.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { Sandbox } from "../../lib/sandbox.ts";
+import { NO_BPF_SELFTESTS } from "../build/build-test-progs.ts";
 import { bootGuest, type Guest, mountShare } from "../guest/boot-guest.ts";
 import { parseKtapOutput } from "../suites/ktap/parse-output.ts";
 import { classifyTestProgsRun } from "../suites/test-progs/classify-run.ts";
@@ -49,6 +50,8 @@ const key = (suite: "kselftest" | "test_progs", name: string) => `${suite}:${nam
  * no binary — the series' failure when its test_progs does not compile while the base's does.
  */
 export function withoutRun(build: TestProgsBuild | null, sel: TestProgsSelection, otherBuilt: boolean): KselftestRun | null {
+  // A tree without BPF selftests has no test_progs to build: skipped, with the reason.
+  if (build?.problem?.startsWith(NO_BPF_SELFTESTS)) return { present: true, status: "skip", detail: build.problem, failed: [] };
   if (build?.problem) {
     const seriesFault = build.label === "candidate" && otherBuilt && build.problem.startsWith("test_progs does not build:") && !build.problem.includes("deadline");
     return { present: true, status: seriesFault ? "fail" : "error", detail: build.problem, failed: [] };
@@ -126,7 +129,7 @@ export async function runSelftestsInKernels(req: KernelSelftestsRequest): Promis
           for (const path of run) await timed(key("kselftest", path), () => runKselftest(g, join(share, SELFTESTS_DIR, path), req.kselftests.timeoutSec, req.signal));
         }
         for (const s of toRun) await timed(key("test_progs", s.filter), () => runTestProgs(g, join(share, basename(build!.dir!)), s, tp!.timeoutSec, req.signal));
-        return { ok: true, runs, ms, accel: g.accel };
+        return { ok: true, runs, ms, accel: g.accel ?? g.where };
       } finally {
         await g.shutdown().catch(() => undefined);
       }

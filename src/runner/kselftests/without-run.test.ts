@@ -23,6 +23,12 @@ test("withoutRun: the series' test_progs not compiling while the base's does is 
   assert.match(t.detail, /^fails with the series, passes on the base: test_progs does not build: .*pb_smoke\.c:7/);
 });
 
+test("withoutRun: a tree without BPF selftests skips, with the reason, on either side", () => {
+  const none = build({ problem: "no tools/testing/selftests/bpf in this tree" });
+  assert.deepEqual(withoutRun(none, sel, true), { present: true, status: "skip", detail: "no tools/testing/selftests/bpf in this tree", failed: [] });
+  assert.equal(withoutRun({ ...none, label: "base" }, sel, true)?.status, "skip");
+});
+
 test("withoutRun: absent from the tree, or no binary for it → not present; a build on another runner → error; a build here → run it", () => {
   assert.equal(withoutRun(null, sel, true), NOT_PRESENT);
   assert.equal(withoutRun(build({ dir: "/nonexistent/test_progs-candidate", present: ["tcp_rtt"] }), sel, true), NOT_PRESENT);
