@@ -225,6 +225,14 @@ describe("kernel A/B through the real flow (linux-source-6.1, QEMU TCG guests)",
     assert.equal(out[0]!.mail.action, "send", JSON.stringify(out[0]!.mail));
     // Quiet mode is on in this config: the mail goes out because of the failing selftests.
     assert.deepEqual(out[0]!.mail.reasons, ["2 selftest(s) failed"], JSON.stringify(out[0]!.mail));
+    // The same series again (as a /bench on it would): the kept kernels and the kept test_progs of
+    // that flow, nothing built, the same results.
+    const again = (JSON.parse(await review("selftest.mbox", "linux-6.1-selftests", ["--json", "--rerun"])) as { text: string }[])[0]!.text;
+    const flat2 = again.replace(/\s+/g, " ");
+    assert.match(flat2, /reused the kept base[^;]* candidate of flow \S+ \(same commit/, again);
+    assert.doesNotMatch(flat2, /config and compiler\), built/, again);
+    assert.match(flat2, /test_progs with the flow.s 2 test\(s\): 2 for candidate \(kept from flow \S+, no build\); 1 for base \(kept from flow \S+, no build\)/, again);
+    assert.match(flat2, /Selftests: 1 passed, 2 failed of 3 \(kselftests and test_progs\)/, again);
   });
 
   test("(e) a feature behind a setting: no change by default, the arm with the setting is faster than the plain candidate, and the 'baseline vs feature' claim is checked against it", async () => {

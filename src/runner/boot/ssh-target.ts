@@ -35,21 +35,25 @@ export function createSshTarget(cfg: BootConfig["ssh"], deps: { exec?: Exec; pol
       mkdirSync(req.artifactsDir, { recursive: true });
       const remoteProbe = `${cfg.remoteDir}/${basename(req.probe)}`;
       let switched = false;
-      let wrongKernel: string | null = null;
+      let afterSwitch: string | null = null;
       if (req.kernel) {
-        const sw = await switchKernel(c, cfg, { label, image: req.kernel.image, extra: [req.probe] });
+        const sw = await switchKernel(c, cfg, { label, image: req.kernel.image });
         switched = sw.ok || sw.switched;
         if (!sw.ok && sw.outcome === "timeout") return finish("timeout", sw.reason);
         if (!sw.ok && !sw.switched) return finish("error", sw.reason);
-        if (!sw.ok) wrongKernel = sw.reason;
+        if (!sw.ok) afterSwitch = sw.reason;
+        // The probe goes over after the switch: remoteDir may be a tmpfs the reboot emptied.
+        else if ((await c.ssh(["mkdir", "-p", cfg.remoteDir])).code !== 0 || (await c.scp([req.probe], cfg.remoteDir)).code !== 0) {
+          afterSwitch = `could not copy the probe to the target after the switch to the ${label} kernel`;
+        }
       } else {
         if ((await c.bootId()) === null) return finish("error", `ssh target ${cfg.host}:${cfg.port} does not answer`);
         await c.ssh(["mkdir", "-p", cfg.remoteDir]);
         await c.scp([req.probe], cfg.remoteDir);
       }
-      const r = wrongKernel === null ? await c.ssh([remoteProbe], req.timeoutMs) : null;
+      const r = afterSwitch === null ? await c.ssh([remoteProbe], req.timeoutMs) : null;
       const text = r ? `${r.stdout}${r.stderr}` : "";
-      const out = r ? parseConsole(text, { suite: "guest-probe", timedOut: r.timedOut, expected: GUEST_PROBES }) : { outcome: "error" as const, reason: wrongKernel!, probes: [] };
+      const out = r ? parseConsole(text, { suite: "guest-probe", timedOut: r.timedOut, expected: GUEST_PROBES }) : { outcome: "error" as const, reason: afterSwitch!, probes: [] };
       const restoreNote = switched ? `; ${await restoreDefault(c, cfg)}` : "";
       return finish(out.outcome, `${out.reason}${restoreNote}`, text, out.probes);
     },
