@@ -1,3 +1,4 @@
+import { parseRawDiffZ } from "../../domain/raw-diff.ts";
 import type { TestProgsSelection } from "../../domain/results.ts";
 
 /** Where the BPF selftests live in a kernel tree. */
@@ -24,14 +25,9 @@ export function testsDefinedIn(source: string): string[] {
  * head -- tools/testing/selftests/bpf/prog_tests` (repository paths, diff order).
  */
 export function seriesProgTests(rawZ: string): string[] {
-  const out: string[] = [];
-  const parts = rawZ.split("\0");
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    const m = /^:\d{6} \d{6} [0-9a-f]+ [0-9a-f]+ ([AM])$/.exec(parts[i]!.trim());
-    const path = parts[i + 1]!;
-    if (m && path.startsWith(PROG_TESTS) && path.endsWith(".c") && !path.slice(PROG_TESTS.length).includes("/")) out.push(path);
-  }
-  return out;
+  return parseRawDiffZ(rawZ)
+    .filter((e) => (e.status === "A" || e.status === "M") && e.path.startsWith(PROG_TESTS) && e.path.endsWith(".c") && !e.path.slice(PROG_TESTS.length).includes("/"))
+    .map((e) => e.path);
 }
 
 /** Pure: the configured filters, then the suites', then the series' own tests (at most `max` of those), each once. */

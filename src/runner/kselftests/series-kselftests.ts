@@ -1,3 +1,5 @@
+import { parseRawDiffZ } from "../../domain/raw-diff.ts";
+
 /** Where kselftests live in a kernel tree. */
 export const SELFTESTS_DIR = "tools/testing/selftests";
 
@@ -7,14 +9,9 @@ export const SELFTESTS_DIR = "tools/testing/selftests";
  * folder, in diff order). A file is a test program when its new mode is 100755.
  */
 export function seriesKselftests(rawZ: string): string[] {
-  const out: string[] = [];
-  const parts = rawZ.split("\0");
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    const m = /^:\d{6} (\d{6}) [0-9a-f]+ [0-9a-f]+ ([AM])$/.exec(parts[i]!.trim());
-    const path = parts[i + 1]!;
-    if (m && m[1] === "100755" && path.startsWith(`${SELFTESTS_DIR}/`)) out.push(path.slice(SELFTESTS_DIR.length + 1));
-  }
-  return out;
+  return parseRawDiffZ(rawZ)
+    .filter((e) => (e.status === "A" || e.status === "M") && e.newMode === "100755" && e.path.startsWith(`${SELFTESTS_DIR}/`))
+    .map((e) => e.path.slice(SELFTESTS_DIR.length + 1));
 }
 
 /** Pure: the configured tests, then the series' own (not already named), at most `max` of those. */
