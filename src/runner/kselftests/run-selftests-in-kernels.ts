@@ -129,7 +129,7 @@ export async function runSelftestsInKernels(req: KernelSelftestsRequest): Promis
           for (const path of run) await timed(key("kselftest", path), () => runKselftest(g, join(share, SELFTESTS_DIR, path), req.kselftests.timeoutSec, req.signal));
         }
         for (const s of toRun) await timed(key("test_progs", s.filter), () => runTestProgs(g, join(share, basename(build!.dir!)), s, tp!.timeoutSec, req.signal));
-        return { ok: true, runs, ms, accel: g.accel ?? g.where };
+        return { ok: true, runs, ms, accel: g.accel ?? "-" };
       } finally {
         await g.shutdown().catch(() => undefined);
       }
