@@ -142,7 +142,8 @@ async function runKernelBench(
   build: BuildData | null,
   done: (status: Status, summary: string, data: Partial<BenchData> & Pick<BenchData, "variants" | "samples" | "profile" | "warnings" | "problems" | "commands">) => StageResult<BenchData>,
 ): Promise<StageResult<BenchData>> {
-  const b = job.bench;
+  // A bare-metal ssh target holds one kernel: a boot (kexec) at every change of side, sides measured whole.
+  const b: StageJob["bench"] = job.boot.target === "ssh" ? { ...job.bench, bootEvery: "side" } : job.bench;
   const cells = cellsOf(b);
   // Arms with programs from the series get the objects the build stage made; one whose program did not build is left out, said.
   const resolved = resolveSeriesBpf(b.arms as (StageJob["bench"]["arms"][number] & { settings: VariantSetting[] })[], build?.bpfObjects ?? []);
@@ -191,6 +192,9 @@ async function runKernelBench(
     out = await runBenchSessions(plan, sessions, { log: deps.log, ...runDeps, ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.decide ? { decide: deps.decide } : {}) });
   } finally {
     for (const s of sessions) problems.push(...(await s.close()));
+    // An ssh target goes back to its own default kernel; one that does not come back is said.
+    const restored = await opened.restore();
+    if (restored?.startsWith("WARNING")) problems.push(restored);
   }
   problems.push(...out.problems);
   const median = (xs: number[]) => {
@@ -220,7 +224,7 @@ async function runKernelBench(
   };
   const profile = describeKernelProfile(
     host,
-    sessions.map((s) => `${s.name}: ${s.guest.kernelRelease} (QEMU ${s.guest.accel}, ${job.boot.qemu.cpus} vCPU, ${job.boot.qemu.memoryMb} MB)`).join("; "),
+    sessions.map((s) => `${s.name}: ${s.guest.kernelRelease} (${s.guest.accel ? `QEMU ${s.guest.accel}, ${job.boot.qemu.cpus} vCPU, ${job.boot.qemu.memoryMb} MB` : s.guest.where})`).join("; "),
     sessions.map((s) => s.profile),
   );
   const okRuns = out.samples.filter((s) => s.ok).length;

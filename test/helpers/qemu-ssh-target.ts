@@ -2,10 +2,18 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { remoteCommand } from "../../src/runner/boot/ssh-connection.ts";
 import { bootGuest, type Guest } from "../../src/runner/guest/boot-guest.ts";
 
 /** Where guest-init.sh mounts the share of a guest started with pb.sshd. */
 export const TARGET_SHARE = "/run/pb-share";
+
+/**
+ * The stand-in's kexec: the virtio NIC is unbound first (its driver has no shutdown hook in these
+ * kernels, so the runner's ssh polls would land by DMA in memory the next kernel already uses and
+ * hang it now and then), in its own session so the ssh connection going away does not stop it.
+ */
+const KEXEC_QUIET = "for d in /sys/bus/virtio/drivers/virtio_net/virtio*; do echo ${d##*/} > /sys/bus/virtio/drivers/virtio_net/unbind; done; kexec -e";
 
 export interface QemuSshTarget {
   port: number;
@@ -13,6 +21,8 @@ export interface QemuSshTarget {
   knownHostsFile: string;
   /** Switches the target back to the kernel it was started with (a real box's reboot into its default). */
   restoreCommand: string[];
+  /** Reboots into the loaded kernel (kexec -e, the NIC quiet first). */
+  rebootCommand: string[];
   guest: Guest;
   /** argv of ssh to the target (for checks the test makes itself). */
   ssh(argv: readonly string[]): string;
@@ -65,7 +75,8 @@ export async function startQemuSshTarget(o: { kernel: string; dir: string; memor
     ].join("\n"),
   );
   copyFileSync(o.kernel, join(share, "default-bzImage"));
-  writeFileSync(join(share, "pb-restore-default"), `#!/bin/sh\nkexec -l ${TARGET_SHARE}/default-bzImage --reuse-cmdline && exec kexec -e\n`, { mode: 0o755 });
+  writeFileSync(join(share, "pb-kexec"), `#!/bin/sh\nsetsid sh -c '${KEXEC_QUIET}' </dev/null >/dev/null 2>&1 &\n`, { mode: 0o755 });
+  writeFileSync(join(share, "pb-restore-default"), `#!/bin/sh\nkexec -l ${TARGET_SHARE}/default-bzImage --reuse-cmdline && exec ${TARGET_SHARE}/pb-kexec\n`, { mode: 0o755 });
   execFileSync("chmod", ["-R", "a+rX", share]);
   const tar = join(o.dir, "share.tar");
   execFileSync("tar", ["-cf", tar, "-C", share, "."]);
@@ -85,7 +96,7 @@ export async function startQemuSshTarget(o: { kernel: string; dir: string; memor
   if (!booted.ok) throw new Error(`the stand-in target did not boot: ${booted.reason}\n${booted.consoleTail}`);
   const identityFile = join(keys, "client");
   const sshArgv = ["-p", String(port), "-i", identityFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${knownHostsFile}`, "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=5", "root@127.0.0.1"];
-  const ssh = (argv: readonly string[]) => execFileSync("ssh", [...sshArgv, "--", ...argv], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const ssh = (argv: readonly string[]) => execFileSync("ssh", [...sshArgv, "--", remoteCommand(argv)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   // sshd starts before the agent says hello, but give it a moment to listen.
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -97,5 +108,5 @@ export async function startQemuSshTarget(o: { kernel: string; dir: string; memor
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-  return { port, identityFile, knownHostsFile, restoreCommand: [`${TARGET_SHARE}/pb-restore-default`], guest: booted.guest, ssh, close: () => booted.guest.shutdown() };
+  return { port, identityFile, knownHostsFile, restoreCommand: [`${TARGET_SHARE}/pb-restore-default`], rebootCommand: [`${TARGET_SHARE}/pb-kexec`], guest: booted.guest, ssh, close: () => booted.guest.shutdown() };
 }

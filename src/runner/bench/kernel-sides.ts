@@ -4,6 +4,7 @@ import type { Topology, Variant, VariantSetting } from "../../domain/bench.ts";
 import type { BootEvery, BootOutcome, BuildData } from "../../domain/results.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { Sandbox } from "../../lib/sandbox.ts";
+import { bootSshGuest } from "../boot/ssh-guest.ts";
 import { bootGuest } from "../guest/boot-guest.ts";
 import { type GuestSideSession, openGuestSide } from "../guest/guest-side-session.ts";
 import { bootPerSide, freeSlot, oneKernelSlot } from "../guest/boot-per-side.ts";
@@ -48,7 +49,8 @@ export interface GuestBootFailure {
 }
 
 export type KernelSidesResult =
-  | { ok: true; sessions: GuestSideSession[] }
+  /** `restore`: an ssh target is switched back to its default kernel (call it after closing the sessions). */
+  | { ok: true; sessions: GuestSideSession[]; restore: () => Promise<string | null> }
   /** `seriesFault`: the candidate failed while the base came up (a panic or oops, or no init). */
   | { ok: false; failures: GuestBootFailure[]; seriesFault: boolean };
 
@@ -83,6 +85,15 @@ export async function openKernelSides(o: {
 }): Promise<KernelSidesResult> {
   const sessions: GuestSideSession[] = [];
   const failures: GuestBootFailure[] = [];
+  // A bare-metal box holds one kernel: every change of side is a switch (kexec) of the machine.
+  const ssh = o.boot.target === "ssh";
+  const bootEvery: BootEvery | undefined = ssh ? "side" : o.bootEvery;
+  let restoreSsh: (() => Promise<string>) | null = null;
+  const restore = async (): Promise<string | null> => {
+    const r = restoreSsh;
+    restoreSsh = null;
+    return r ? r() : null;
+  };
   const cameUp = new Set<KernelRef>();
   const slot = oneKernelSlot();
   const images = { base: o.build.base?.image ?? null, candidate: o.build.candidate?.image ?? null };
@@ -92,16 +103,24 @@ export async function openKernelSides(o: {
     // Each boot's console is kept: the one before a reboot may hold the panic that made it.
     const n = (boots.get(v.name) ?? 0) + 1;
     boots.set(v.name, n);
-    const r = await bootGuest({
-      label: v.name,
-      consoleName: benchConsoleName(v.name, n),
-      kernel: image,
-      qemu: o.boot.qemu,
-      timeoutMs: o.boot.timeoutSec * 1000,
-      artifactsDir: o.artifactsDir,
-      ...(o.sandbox ? { sandbox: o.sandbox } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
-    });
+    const sig = o.signal ? { signal: o.signal } : {};
+    const viaSsh = async () => {
+      const s = await bootSshGuest(o.boot.ssh, { label: v.name, image, artifactsDir: o.artifactsDir, consoleName: benchConsoleName(v.name, n), ...sig });
+      if (s.ok) restoreSsh = s.restore;
+      return s;
+    };
+    const r = ssh
+      ? await viaSsh()
+      : await bootGuest({
+          label: v.name,
+          consoleName: benchConsoleName(v.name, n),
+          kernel: image,
+          qemu: o.boot.qemu,
+          timeoutMs: o.boot.timeoutSec * 1000,
+          artifactsDir: o.artifactsDir,
+          ...(o.sandbox ? { sandbox: o.sandbox } : {}),
+          ...sig,
+        });
     if (!r.ok) return { kernel: ref, outcome: r.outcome, reason: r.reason, consoleTail: r.consoleTail };
     o.log.info({ side: v.name, kernel: r.guest.kernelRelease, bootMs: r.guest.bootMs, accel: r.guest.accel }, "guest booted");
     try {
@@ -124,10 +143,11 @@ export async function openKernelSides(o: {
     if (failedBefore) continue;
     let first: GuestSideSession | GuestBootFailure;
     try {
-      if (o.bootEvery === "side") await freeSlot(slot);
+      if (bootEvery === "side") await freeSlot(slot);
       first = await bootSide(v, ref, image);
     } catch (e) {
       for (const s of sessions) await s.close();
+      await restore();
       throw e;
     }
     if ("kernel" in first) {
@@ -142,13 +162,14 @@ export async function openKernelSides(o: {
     const reopen = bootAgain("after its guest died");
     cameUp.add(ref);
     const once = rebootOnce(first, reopen, o.log);
-    const again = async () => rebootOnce(await bootAgain(o.bootEvery === "side" ? "for its turn" : "for its next round")(), reopen, o.log);
-    sessions.push(o.bootEvery === "job" ? once : o.bootEvery === "side" ? bootPerSide(once, again, slot, o.log) : freshBootPerRound(once, again, o.log));
+    const again = async () => rebootOnce(await bootAgain(bootEvery === "side" ? "for its turn" : "for its next round")(), reopen, o.log);
+    sessions.push(bootEvery === "job" ? once : bootEvery === "side" ? bootPerSide(once, again, slot, o.log) : freshBootPerRound(once, again, o.log));
   }
   if (failures.length > 0) {
     for (const s of sessions) await s.close();
+    await restore();
     // The candidate kernel came up for one side but not for an arm: a flaky boot, not the series.
     return { ok: false, failures, seriesFault: bootFaultOf(failures) && !cameUp.has("candidate") };
   }
-  return { ok: true, sessions };
+  return { ok: true, sessions, restore };
 }

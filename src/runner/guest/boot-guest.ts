@@ -17,7 +17,10 @@ export const GUEST_INIT = projectFile("src", "runner", "guest", "guest-init.sh")
 /** A kernel booted under QEMU with the runner's userspace, driven through its agent. */
 export interface Guest {
   label: string;
-  accel: "kvm" | "tcg";
+  /** QEMU's accelerator; null for a machine of its own (an ssh target). */
+  accel: "kvm" | "tcg" | null;
+  /** Where the kernel runs, for reports: "QEMU tcg", "ssh target root@lab-3:22". */
+  where: string;
   kernelRelease: string;
   /** /proc/version inside the guest: proves which build is running. */
   version: string;
@@ -273,6 +276,7 @@ function makeGuest(
   return {
     label: req.label,
     accel,
+    where: `QEMU ${accel}`,
     kernelRelease: hello.kernel,
     version: hello.version,
     bootId: hello.bootId,

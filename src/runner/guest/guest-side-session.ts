@@ -90,7 +90,7 @@ export async function openGuestSide(o: GuestSideOptions): Promise<GuestSideSessi
   };
   const switches: SwitchStats = { pauses: [], resumes: [] };
   let paused = false;
-  const describe = `${o.variant.name} kernel ${g.kernelRelease} under QEMU ${g.accel}${vp.sysctls.length ? `, ${vp.sysctls.map((s) => `${s.key}=${s.value}`).join(", ")}` : ""}${vp.netperfArgs.length ? `, netperf ${vp.netperfArgs.join(" ")}` : ""}${vp.cgroupBpf ? `, sock_ops ${vp.cgroupBpf.label}` : ""}${vp.tcBpf.map((t) => `, tc-bpf ${t.label}:${t.section}@${t.side}`).join("")}`;
+  const describe = `${o.variant.name} kernel ${g.kernelRelease} ${g.accel ? `under QEMU ${g.accel}` : `on ${g.where}`}${vp.sysctls.length ? `, ${vp.sysctls.map((s) => `${s.key}=${s.value}`).join(", ")}` : ""}${vp.netperfArgs.length ? `, netperf ${vp.netperfArgs.join(" ")}` : ""}${vp.cgroupBpf ? `, sock_ops ${vp.cgroupBpf.label}` : ""}${vp.tcBpf.map((t) => `, tc-bpf ${t.label}:${t.section}@${t.side}`).join("")}`;
   // A fresh guest starts paused: the other side may measure first.
   switches.pauses.push(await g.pause());
   paused = true;
