@@ -13,7 +13,7 @@ export const TARGET_SHARE = "/run/pb-share";
  * kernels, so the runner's ssh polls would land by DMA in memory the next kernel already uses and
  * hang it now and then), in its own session so the ssh connection going away does not stop it.
  */
-const KEXEC_QUIET = "for d in /sys/bus/virtio/drivers/virtio_net/virtio*; do echo ${d##*/} > /sys/bus/virtio/drivers/virtio_net/unbind; done; kexec -e";
+const KEXEC_QUIET = 'for d in /sys/bus/virtio/drivers/virtio_net/virtio*; do basename "$d" > /sys/bus/virtio/drivers/virtio_net/unbind; done; kexec -e';
 
 export interface QemuSshTarget {
   port: number;
