@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { createGit } from "../../lib/git.ts";
 import { defaultSandbox } from "../../lib/sandbox.ts";
 import { classifyTestProgsRun } from "../suites/test-progs/classify-run.ts";
 import { parseTestProgsOutput } from "../suites/test-progs/parse-output.ts";
-import { buildTestProgs, hasBtfSection } from "./build-test-progs.ts";
+import { buildTestProgs, extractBtf } from "./build-test-progs.ts";
 import { BPF_SELFTESTS_DIR } from "./plan-test-progs.ts";
 
 // The real linux-6.1 tree (scripts/prepare-kernel-tree.sh), real git, the tree's own Makefile,
@@ -103,14 +103,18 @@ test("test_progs with only the flow's tests: built from the commit in the sandbo
   assert.deepEqual(none, { ...none, dir: null, present: [], problem: null });
 });
 
-test("hasBtfSection: an ELF with .BTF yes; one without, a raw BTF blob, a missing file no", { skip }, () => {
+test("extractBtf: an ELF's .BTF section written out as raw BTF; one without, a raw BTF blob, a missing file: nothing", { skip }, () => {
   const obj = join(work, "with-btf.o");
   // clang -g on a BPF target emits .BTF; the host compiler's object has none.
   writeFileSync(join(work, "x.c"), "int x;\n");
   execFileSync("clang", ["-g", "-O2", "-target", "bpf", "-c", join(work, "x.c"), "-o", obj]);
   execFileSync("gcc", ["-c", join(work, "x.c"), "-o", join(work, "plain.o")]);
-  assert.equal(hasBtfSection(obj), true);
-  assert.equal(hasBtfSection(join(work, "plain.o")), false);
-  assert.equal(hasBtfSection(HOST_BTF), false);
-  assert.equal(hasBtfSection(join(work, "missing")), false);
+  const out = join(work, "x.btf");
+  assert.equal(extractBtf(obj, out), true);
+  // Raw BTF starts with its magic 0xeB9F (little-endian).
+  assert.equal(readFileSync(out).readUInt16LE(0), 0xeb9f);
+  assert.equal(extractBtf(join(work, "plain.o"), join(work, "p.btf")), false);
+  assert.equal(extractBtf(HOST_BTF, join(work, "h.btf")), false);
+  assert.equal(extractBtf(join(work, "missing"), join(work, "m.btf")), false);
+  assert.equal(existsSync(join(work, "p.btf")), false);
 });

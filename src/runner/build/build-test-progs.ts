@@ -18,9 +18,6 @@ export const NO_BPF_SELFTESTS = `no ${BPF_SELFTESTS_DIR}`;
 /** Where a side's build is kept under the flow's artifacts, and found in the guest's share. */
 export const testProgsDirName = (label: "base" | "candidate") => `test_progs-${label}`;
 
-/** Does this ELF file carry a .BTF section (a kernel built with CONFIG_DEBUG_INFO_BTF)? */
-export const hasBtfSection = (file: string): boolean => btfSection(file) !== null;
-
 /**
  * Write a vmlinux's .BTF section out as a raw BTF file (what bpftool and the selftests' VMLINUX_BTF
  * read): the types alone, so two builds of one commit give the same bytes, unlike the whole
